@@ -1,0 +1,748 @@
+//! The rules: whether a submission is accepted, and which events it makes.
+//!
+//! Checks run in a fixed order, so the same submission against the same state
+//! always gets the same answer: the envelope's unit and actor exist; the
+//! actor may act for that unit; the things the submission names exist; the
+//! actor has the authority the contract gives; `expected_version`; the
+//! target's state; finally the values.
+
+use crate::{
+    payload::*,
+    rejection::{Rejection, RejectionCode as Code},
+    state::{Cadre, Cycle, State, Task, TaskStatus},
+    submission::{Event, Submission},
+    time::Date,
+    values::Slug,
+};
+
+/// Decides `submission` against `state`: the events to append, or why not.
+pub fn decide(state: &State, submission: &Submission) -> Result<Vec<Event>, Rejection> {
+    let payload = if state.is_empty() {
+        genesis(submission)?
+    } else {
+        let actor = Actor::resolve(state, submission)?;
+        let rules = Rules {
+            state,
+            submission,
+            actor,
+        };
+        rules.check()?
+    };
+    let stream = payload.stream();
+    let version = state.stream_version(&stream) + 1;
+    Ok(vec![Event {
+        stream: stream.to_string(),
+        version,
+        unit: submission.unit.clone(),
+        actor: submission.actor.clone(),
+        occurred_at: submission.occurred_at.clone(),
+        submission_id: submission.submission_id.clone(),
+        payload,
+    }])
+}
+
+/// The first submission of an empty log must register the root unit; its
+/// actor becomes the bootstrap actor.
+fn genesis(submission: &Submission) -> Result<Payload, Rejection> {
+    let Payload::UnitRegistered(unit) = &submission.payload else {
+        return Err(Rejection::at(
+            Code::InvalidState,
+            "type",
+            "the log is empty: its first submission must register the root unit (unit.registered with parent null)",
+        ));
+    };
+    if unit.parent.is_some() {
+        return Err(Rejection::at(
+            Code::InvalidValue,
+            "data.parent",
+            "the log is empty: the first unit is the root, so its parent must be null",
+        ));
+    }
+    if unit.code != submission.unit {
+        return Err(Rejection::at(
+            Code::Forbidden,
+            "unit",
+            format!(
+                "the root unit {} must be registered by a submission for itself, not for {}",
+                unit.code, submission.unit
+            ),
+        ));
+    }
+    check_version(submission, 0)?;
+    Ok(submission.payload.clone())
+}
+
+/// Who is acting: a registered cadre, the bootstrap actor, or both (the
+/// bootstrap actor may register themself as a cadre).
+#[derive(Clone, Copy)]
+struct Actor<'a> {
+    cadre: Option<&'a Cadre>,
+    bootstrap: bool,
+}
+
+impl<'a> Actor<'a> {
+    fn resolve(state: &'a State, s: &Submission) -> Result<Actor<'a>, Rejection> {
+        if state.unit(&s.unit).is_none() {
+            return Err(Rejection::at(
+                Code::UnknownUnit,
+                "unit",
+                format!("no unit {} is registered", s.unit),
+            ));
+        }
+        let actor = Actor {
+            cadre: state.cadre(&s.actor),
+            bootstrap: state.bootstrap_actor() == Some(&s.actor),
+        };
+        if actor.cadre.is_none() && !actor.bootstrap {
+            return Err(Rejection::at(
+                Code::UnknownActor,
+                "actor",
+                format!("no cadre {} is registered", s.actor),
+            ));
+        }
+        // A publisher acts for its own unit or one below it, never for a
+        // neighbour or for the level above. The bootstrap actor stands at the
+        // root, above every unit.
+        if let Some(c) = actor.cadre
+            && !actor.bootstrap
+            && !state.is_within(&c.unit, &s.unit)
+        {
+            return Err(Rejection::at(
+                Code::Forbidden,
+                "actor",
+                format!(
+                    "{} belongs to unit {}, which is not {} or below it",
+                    c.id, c.unit, s.unit
+                ),
+            ));
+        }
+        Ok(actor)
+    }
+}
+
+struct Rules<'a> {
+    state: &'a State,
+    submission: &'a Submission,
+    actor: Actor<'a>,
+}
+
+fn check_version(s: &Submission, current: u64) -> Result<(), Rejection> {
+    match s.expected_version {
+        Some(expected) if expected != current => Err(Rejection::at(
+            Code::VersionConflict,
+            "expected_version",
+            format!(
+                "stream {} is at version {current}, not {expected}",
+                s.target_stream()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn invalid(field: impl Into<String>, message: impl Into<String>) -> Rejection {
+    Rejection::at(Code::InvalidValue, field, message)
+}
+
+fn forbidden(field: impl Into<String>, message: impl Into<String>) -> Rejection {
+    Rejection::at(Code::Forbidden, field, message)
+}
+
+impl<'a> Rules<'a> {
+    fn check(&self) -> Result<Payload, Rejection> {
+        let s = self.submission;
+        match &s.payload {
+            Payload::UnitRegistered(p) => self.unit_registered(p),
+            Payload::UnitMerged(p) => self.unit_merged(p),
+            Payload::CadreRegistered(p) => self.cadre_registered(p),
+            Payload::CycleOpened(p) => self.cycle_opened(p),
+            Payload::CycleClosed(p) => self.cycle_closed(p),
+            Payload::TaskRegistered(p) => self.task_registered(p),
+            Payload::TaskAssigned(p) => self.task_assigned(p),
+            Payload::TaskApproved(p) => {
+                let (task, _) = self.task(&p.task_id, Authority::Committee)?;
+                self.open_cycle(task, "data.task_id")?;
+                if task.status != TaskStatus::Registered {
+                    return Err(self.bad_state(task, "only a registered task awaits approval"));
+                }
+                Ok(s.payload.clone())
+            }
+            Payload::PlanSubmitted(p) => {
+                let (task, cycle) = self.task(&p.task_id, Authority::Assignee)?;
+                self.workable(task)?;
+                if p.solutions.is_empty() {
+                    return Err(invalid(
+                        "data.solutions",
+                        "a plan needs at least one solution",
+                    ));
+                }
+                for (i, m) in p.milestones.iter().enumerate() {
+                    in_cycle(cycle, m.due, &format!("data.milestones[{i}].due"))?;
+                }
+                Ok(s.payload.clone())
+            }
+            Payload::WorkDelegated(p) => self.work_delegated(p),
+            Payload::ProgressReported(p) => self.progress_reported(p),
+            Payload::TaskReassigned(p) => {
+                let (task, _) = self.task(&p.task_id, Authority::Committee)?;
+                let new = self.state.cadre(&p.assignee).ok_or_else(|| {
+                    Rejection::at(
+                        Code::UnknownActor,
+                        "data.assignee",
+                        format!("no cadre {} is registered", p.assignee),
+                    )
+                })?;
+                self.committee_over(new, "data.assignee")?;
+                self.in_scope(&new.unit, "data.assignee")?;
+                if task.status.is_final() {
+                    return Err(self.bad_state(task, "a final task cannot be reassigned"));
+                }
+                self.open_cycle(task, "data.task_id")?;
+                if new.id == task.assignee {
+                    return Err(invalid(
+                        "data.assignee",
+                        format!("{} already carries task {}", new.id, task.id),
+                    ));
+                }
+                Ok(s.payload.clone())
+            }
+            Payload::TaskCancelled(p) => {
+                let (task, _) = self.task(&p.task_id, Authority::Committee)?;
+                if task.status.is_final() {
+                    return Err(self.bad_state(task, "a final task cannot be cancelled"));
+                }
+                Ok(s.payload.clone())
+            }
+            Payload::TaskEvaluated(p) => self.task_evaluated(p),
+        }
+    }
+
+    /// The submitter must be a Standing Committee member of `unit` or a unit
+    /// above it, or the bootstrap actor where `bootstrap_allowed`.
+    fn committee_of(
+        &self,
+        unit: &str,
+        field: &str,
+        bootstrap_allowed: bool,
+    ) -> Result<(), Rejection> {
+        if bootstrap_allowed && self.actor.bootstrap {
+            return Ok(());
+        }
+        match self.actor.cadre {
+            Some(c) if c.standing_committee && self.state.is_within(unit, &c.unit) => Ok(()),
+            Some(c) if c.standing_committee => Err(forbidden(
+                field,
+                format!(
+                    "{} sits on the Standing Committee of {}, which is not above {unit}",
+                    c.id, c.unit
+                ),
+            )),
+            _ => Err(forbidden(
+                field,
+                format!(
+                    "only a Standing Committee member of {unit} or a unit above it may do this; {} is not one",
+                    self.submission.actor
+                ),
+            )),
+        }
+    }
+
+    fn committee_over(&self, cadre: &Cadre, field: &str) -> Result<(), Rejection> {
+        self.committee_of(&cadre.unit, field, false)
+    }
+
+    /// What the submission touches must lie within the envelope's unit.
+    fn in_scope(&self, unit: &str, field: &str) -> Result<(), Rejection> {
+        if self.state.is_within(unit, &self.submission.unit) {
+            Ok(())
+        } else {
+            Err(forbidden(
+                field,
+                format!(
+                    "{unit} is outside unit {}, which this submission was sent for",
+                    self.submission.unit
+                ),
+            ))
+        }
+    }
+
+    fn known_unit(&self, code: &Slug, field: &str) -> Result<&'a crate::state::Unit, Rejection> {
+        self.state.unit(code).ok_or_else(|| {
+            Rejection::at(
+                Code::UnknownUnit,
+                field,
+                format!("no unit {code} is registered"),
+            )
+        })
+    }
+
+    fn open_unit(&self, unit: &crate::state::Unit, field: &str) -> Result<(), Rejection> {
+        match (&unit.valid_to, &unit.successor) {
+            (Some(to), Some(into)) => Err(Rejection::at(
+                Code::InvalidState,
+                field,
+                format!(
+                    "unit {} was merged into {into} on {to}; use {into}",
+                    unit.code
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The slug must not be taken by a unit or a cadre: `work.delegated`
+    /// names either by the same field, so the two share one namespace.
+    fn fresh_slug(&self, slug: &Slug, field: &str) -> Result<(), Rejection> {
+        if self.state.unit(slug).is_some() {
+            return Err(Rejection::at(
+                Code::AlreadyExists,
+                field,
+                format!("{slug} is already a unit's code"),
+            ));
+        }
+        if self.state.cadre(slug).is_some() {
+            return Err(Rejection::at(
+                Code::AlreadyExists,
+                field,
+                format!("{slug} is already a cadre's id"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn unit_registered(&self, p: &UnitRegistered) -> Result<Payload, Rejection> {
+        let Some(parent) = &p.parent else {
+            let root = self.state.root().map_or("", |r| r.as_str());
+            return Err(invalid(
+                "data.parent",
+                format!("the log already has its root unit {root}; a new unit needs a parent"),
+            ));
+        };
+        let parent_unit = self.known_unit(parent, "data.parent")?;
+        self.committee_of(parent, "data.parent", true)?;
+        self.in_scope(parent, "data.parent")?;
+        check_version(
+            self.submission,
+            self.state.stream_version(&StreamId::Unit(p.code.clone())),
+        )?;
+        self.fresh_slug(&p.code, "data.code")?;
+        self.open_unit(parent_unit, "data.parent")?;
+        Ok(self.submission.payload.clone())
+    }
+
+    fn unit_merged(&self, p: &UnitMerged) -> Result<Payload, Rejection> {
+        let into = self.known_unit(&p.into, "data.into")?;
+        let mut from = Vec::with_capacity(p.from.len());
+        for (i, code) in p.from.iter().enumerate() {
+            from.push(self.known_unit(code, &format!("data.from[{i}]"))?);
+        }
+        // A committee of `into` itself may absorb units; otherwise the actor
+        // must sit above every unit involved.
+        let actor_is_of_into = self
+            .actor
+            .cadre
+            .is_some_and(|c| c.standing_committee && c.unit == p.into);
+        if !actor_is_of_into {
+            self.committee_of(&p.into, "data.into", false)?;
+            for (i, code) in p.from.iter().enumerate() {
+                self.committee_of(code, &format!("data.from[{i}]"), false)?;
+            }
+        }
+        self.in_scope(&p.into, "data.into")?;
+        for (i, code) in p.from.iter().enumerate() {
+            self.in_scope(code, &format!("data.from[{i}]"))?;
+        }
+        check_version(self.submission, into.version)?;
+        self.open_unit(into, "data.into")?;
+        for (i, unit) in from.iter().enumerate() {
+            self.open_unit(unit, &format!("data.from[{i}]"))?;
+        }
+        if p.from.is_empty() {
+            return Err(invalid("data.from", "name at least one unit to merge"));
+        }
+        for (i, unit) in from.iter().enumerate() {
+            let field = format!("data.from[{i}]");
+            if unit.code == p.into {
+                return Err(invalid(
+                    field,
+                    format!("{} cannot be merged into itself", unit.code),
+                ));
+            }
+            if p.from[..i].contains(&unit.code) {
+                return Err(invalid(field, format!("{} is named twice", unit.code)));
+            }
+            if self.state.is_within(&p.into, &unit.code) {
+                return Err(invalid(
+                    field,
+                    format!(
+                        "{} lies above {}; it cannot be merged into it",
+                        unit.code, p.into
+                    ),
+                ));
+            }
+            if unit.valid_from.is_some_and(|from| p.effective_on < from) {
+                return Err(invalid(
+                    "data.effective_on",
+                    format!("{} did not exist yet on {}", unit.code, p.effective_on),
+                ));
+            }
+        }
+        Ok(self.submission.payload.clone())
+    }
+
+    fn cadre_registered(&self, p: &CadreRegistered) -> Result<Payload, Rejection> {
+        let unit = self.known_unit(&p.unit, "data.unit")?;
+        self.committee_of(&p.unit, "data.unit", true)?;
+        self.in_scope(&p.unit, "data.unit")?;
+        check_version(
+            self.submission,
+            self.state.stream_version(&StreamId::Cadre(p.id.clone())),
+        )?;
+        self.fresh_slug(&p.id, "data.id")?;
+        self.open_unit(unit, "data.unit")?;
+        Ok(self.submission.payload.clone())
+    }
+
+    fn root_committee(&self) -> Result<(), Rejection> {
+        let root = self.state.root().map_or("", |r| r.as_str());
+        match self.actor.cadre {
+            Some(c) if c.standing_committee && c.unit.as_str() == root => Ok(()),
+            _ => Err(forbidden(
+                "actor",
+                format!(
+                    "only a Standing Committee member of the root unit {root} may open or close a cycle"
+                ),
+            )),
+        }
+    }
+
+    fn cycle_opened(&self, p: &CycleOpened) -> Result<Payload, Rejection> {
+        self.root_committee()?;
+        check_version(
+            self.submission,
+            self.state.stream_version(&StreamId::Cycle(p.cycle.clone())),
+        )?;
+        if self.state.cycle(&p.cycle).is_some() {
+            return Err(Rejection::at(
+                Code::AlreadyExists,
+                "data.cycle",
+                format!("cycle {} is already open", p.cycle),
+            ));
+        }
+        if p.ends_on < p.starts_on {
+            return Err(invalid(
+                "data.ends_on",
+                format!(
+                    "the cycle ends ({}) before it starts ({})",
+                    p.ends_on, p.starts_on
+                ),
+            ));
+        }
+        Ok(self.submission.payload.clone())
+    }
+
+    fn cycle_closed(&self, p: &CycleClosed) -> Result<Payload, Rejection> {
+        self.root_committee()?;
+        let cycle = self.known_cycle(&p.cycle)?;
+        check_version(self.submission, cycle.version)?;
+        if cycle.closed {
+            return Err(Rejection::at(
+                Code::InvalidState,
+                "data.cycle",
+                format!("cycle {} is already closed", p.cycle),
+            ));
+        }
+        Ok(self.submission.payload.clone())
+    }
+
+    fn known_cycle(&self, id: &Slug) -> Result<&'a Cycle, Rejection> {
+        self.state
+            .cycle(id)
+            .ok_or_else(|| invalid("data.cycle", format!("no cycle {id} has been opened")))
+    }
+
+    /// Checks shared by `task.registered` and `task.assigned`.
+    fn new_task(
+        &self,
+        task_id: &Slug,
+        cycle: &Slug,
+        due: Date,
+        targets: &[Target],
+    ) -> Result<(), Rejection> {
+        let cycle = self.known_cycle(cycle)?;
+        check_version(
+            self.submission,
+            self.state.stream_version(&StreamId::Task(task_id.clone())),
+        )?;
+        if self.state.task(task_id).is_some() {
+            return Err(Rejection::at(
+                Code::AlreadyExists,
+                "data.task_id",
+                format!("task {task_id} already exists"),
+            ));
+        }
+        if cycle.closed {
+            return Err(Rejection::at(
+                Code::InvalidState,
+                "data.cycle",
+                format!("cycle {} is closed", cycle.id),
+            ));
+        }
+        in_cycle(cycle, due, "data.due")?;
+        for (i, t) in targets.iter().enumerate() {
+            if targets[..i].iter().any(|o| o.metric == t.metric) {
+                return Err(invalid(
+                    format!("data.targets[{i}].metric"),
+                    format!("metric {} is named twice", t.metric),
+                ));
+            }
+            if t.baseline == t.target {
+                return Err(invalid(
+                    format!("data.targets[{i}].target"),
+                    format!(
+                        "the target equals the baseline ({}), so progress cannot be measured",
+                        t.target
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn task_registered(&self, p: &TaskRegistered) -> Result<Payload, Rejection> {
+        if self.actor.cadre.is_none() {
+            return Err(forbidden(
+                "actor",
+                "only a registered cadre may register a task for themself",
+            ));
+        }
+        self.new_task(&p.task_id, &p.cycle, p.due, &p.targets)?;
+        Ok(self.submission.payload.clone())
+    }
+
+    fn task_assigned(&self, p: &TaskAssigned) -> Result<Payload, Rejection> {
+        let assignee = self.state.cadre(&p.assignee).ok_or_else(|| {
+            Rejection::at(
+                Code::UnknownActor,
+                "data.assignee",
+                format!("no cadre {} is registered", p.assignee),
+            )
+        })?;
+        self.committee_over(assignee, "data.assignee")?;
+        self.in_scope(&assignee.unit, "data.assignee")?;
+        self.new_task(&p.task_id, &p.cycle, p.due, &p.targets)?;
+        if p.backlog_ref.is_some() && p.origin != AssignedOrigin::Backlog {
+            return Err(invalid(
+                "data.backlog_ref",
+                "a backlog reference needs origin \"backlog\"",
+            ));
+        }
+        Ok(self.submission.payload.clone())
+    }
+
+    /// Looks a task up and checks that the actor has `authority` over it and
+    /// that it lies within the envelope's unit.
+    fn task(&self, id: &Slug, authority: Authority) -> Result<(&'a Task, &'a Cycle), Rejection> {
+        let task = self.state.task(id).ok_or_else(|| {
+            Rejection::at(
+                Code::UnknownTask,
+                "data.task_id",
+                format!("no task {id} is registered"),
+            )
+        })?;
+        let assignee = self.state.cadre(&task.assignee);
+        let assignee_unit = assignee.map_or("", |a| a.unit.as_str());
+        match authority {
+            Authority::Committee => self.committee_of(assignee_unit, "actor", false)?,
+            Authority::Assignee => {
+                if self.submission.actor != task.assignee {
+                    return Err(forbidden(
+                        "actor",
+                        format!("only the assignee {} may do this", task.assignee),
+                    ));
+                }
+            }
+            Authority::AssigneeUnit => {
+                let same_unit = self
+                    .actor
+                    .cadre
+                    .is_some_and(|c| c.unit.as_str() == assignee_unit);
+                if self.submission.actor != task.assignee && !same_unit {
+                    return Err(forbidden(
+                        "actor",
+                        format!(
+                            "only the assignee {} or a cadre of unit {assignee_unit} may do this",
+                            task.assignee
+                        ),
+                    ));
+                }
+            }
+        }
+        self.in_scope(assignee_unit, "data.task_id")?;
+        let cycle = self.state.cycle(&task.cycle).ok_or_else(|| {
+            Rejection::at(
+                Code::InvalidState,
+                "data.task_id",
+                format!("task {id} belongs to unknown cycle {}", task.cycle),
+            )
+        })?;
+        check_version(self.submission, task.version)?;
+        Ok((task, cycle))
+    }
+
+    fn open_cycle(&self, task: &Task, field: &str) -> Result<(), Rejection> {
+        match self.state.cycle(&task.cycle) {
+            Some(c) if c.closed => Err(Rejection::at(
+                Code::InvalidState,
+                field,
+                format!("cycle {} of task {} is closed", c.id, task.id),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn bad_state(&self, task: &Task, why: &str) -> Rejection {
+        Rejection::at(
+            Code::InvalidState,
+            "data.task_id",
+            format!("task {} is {}: {why}", task.id, task.status.as_str()),
+        )
+    }
+
+    /// The task takes plans, delegations and progress: approved, not final,
+    /// its cycle open.
+    fn workable(&self, task: &Task) -> Result<(), Rejection> {
+        if !task.status.is_active() {
+            let why = match task.status {
+                TaskStatus::Registered => "it awaits the Standing Committee's approval",
+                _ => "nothing but history may follow",
+            };
+            return Err(self.bad_state(task, why));
+        }
+        self.open_cycle(task, "data.task_id")
+    }
+
+    fn work_delegated(&self, p: &WorkDelegated) -> Result<Payload, Rejection> {
+        let (task, cycle) = self.task(&p.task_id, Authority::AssigneeUnit)?;
+        let to_unit = match (self.state.unit(&p.to), self.state.cadre(&p.to)) {
+            (Some(u), _) => u.code.as_str(),
+            (None, Some(c)) => c.unit.as_str(),
+            (None, None) => {
+                return Err(invalid(
+                    "data.to",
+                    format!("no unit or cadre is registered as {}", p.to),
+                ));
+            }
+        };
+        self.in_scope(to_unit, "data.to")?;
+        self.workable(task)?;
+        if task.delegations.contains(&p.delegation_id) {
+            return Err(Rejection::at(
+                Code::AlreadyExists,
+                "data.delegation_id",
+                format!(
+                    "task {} already has delegation {}",
+                    task.id, p.delegation_id
+                ),
+            ));
+        }
+        in_cycle(cycle, p.due, "data.due")?;
+        Ok(self.submission.payload.clone())
+    }
+
+    fn progress_reported(&self, p: &ProgressReported) -> Result<Payload, Rejection> {
+        let (task, cycle) = self.task(&p.task_id, Authority::AssigneeUnit)?;
+        self.workable(task)?;
+        in_cycle(cycle, p.as_of, "data.as_of")?;
+        for (i, v) in p.values.iter().enumerate() {
+            if !task.metrics.contains(&v.metric) {
+                return Err(invalid(
+                    format!("data.values[{i}].metric"),
+                    format!("task {} has no target with metric {}", task.id, v.metric),
+                ));
+            }
+            if p.values[..i].iter().any(|o| o.metric == v.metric) {
+                return Err(invalid(
+                    format!("data.values[{i}].metric"),
+                    format!("metric {} is reported twice", v.metric),
+                ));
+            }
+        }
+        if let Some(percent) = p.percent_complete
+            && !(0.0..=100.0).contains(&percent)
+        {
+            return Err(invalid(
+                "data.percent_complete",
+                format!("{percent} is not a percentage from 0 to 100"),
+            ));
+        }
+        Ok(self.submission.payload.clone())
+    }
+
+    fn task_evaluated(&self, p: &TaskEvaluated) -> Result<Payload, Rejection> {
+        let (task, _) = self.task(&p.task_id, Authority::Committee)?;
+        if !task.status.is_active() {
+            let why = match task.status {
+                TaskStatus::Registered => "it was never approved",
+                TaskStatus::Evaluated => "an evaluation is final",
+                _ => "a cancelled task is not evaluated",
+            };
+            return Err(self.bad_state(task, why));
+        }
+        if let Some(score) = p.score
+            && !(0.0..=100.0).contains(&score)
+        {
+            return Err(invalid(
+                "data.score",
+                format!("{score} is not a score from 0 to 100"),
+            ));
+        }
+        let rating = match (p.rating, p.score) {
+            (None, None) => return Err(invalid("data.rating", "give a rating, a score, or both")),
+            (Some(r), None) => r,
+            (None, Some(score)) => Rating::for_score(score),
+            (Some(r), Some(score)) => {
+                let earned = Rating::for_score(score);
+                if r != earned {
+                    return Err(invalid(
+                        "data.rating",
+                        format!(
+                            "a score of {score} earns {}, not {}",
+                            earned.as_str(),
+                            r.as_str()
+                        ),
+                    ));
+                }
+                r
+            }
+        };
+        Ok(Payload::TaskEvaluated(TaskEvaluated {
+            rating: Some(rating),
+            ..p.clone()
+        }))
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Authority {
+    /// A Standing Committee member above the assignee's unit.
+    Committee,
+    /// The assignee themself.
+    Assignee,
+    /// The assignee or a cadre of the assignee's unit.
+    AssigneeUnit,
+}
+
+fn in_cycle(cycle: &Cycle, date: Date, field: &str) -> Result<(), Rejection> {
+    if cycle.contains(date) {
+        Ok(())
+    } else {
+        Err(invalid(
+            field,
+            format!(
+                "{date} is outside cycle {} ({} to {})",
+                cycle.id, cycle.starts_on, cycle.ends_on
+            ),
+        ))
+    }
+}

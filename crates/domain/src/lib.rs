@@ -1,0 +1,35 @@
+//! The domain of dotpha, pure: no I/O, no clock, no randomness.
+//!
+//! A submission arrives as bytes; [`parse_submission`] reads it strictly;
+//! [`decide`] checks it against the [`State`] folded from the log and returns
+//! the [`Event`]s to append or a [`Rejection`]; [`State::apply`] folds an
+//! event in. Time and ids come in with the submission, so the same
+//! submissions always make the same events, and a failure replays exactly.
+//!
+//! - [`payload`]: the data of each submission and event type (the JSON shapes
+//!   of CONTRACT.md, serde only here at the edge).
+//! - [`submission`]: the envelope, strict parsing, the `Event` type.
+//! - [`decide`](mod@decide): the rules.
+//! - [`state`]: units, cadres, cycles, tasks; `apply`.
+//! - [`values`], [`time`], [`text`]: validated slugs and texts, dates and
+//!   instants, NFC and search folding.
+
+#![deny(unreachable_pub)]
+#![warn(missing_docs)]
+
+pub mod decide;
+pub mod payload;
+pub mod rejection;
+pub mod state;
+pub mod submission;
+pub mod text;
+pub mod time;
+pub mod values;
+
+pub use decide::decide;
+pub use payload::{EventType, Payload, Rating, StreamId};
+pub use rejection::{Rejection, RejectionCode};
+pub use state::{State, TaskStatus};
+pub use submission::{Event, Submission, Unreadable, parse_submission};
+pub use time::{Date, Timestamp};
+pub use values::Slug;

@@ -1,0 +1,633 @@
+//! The data of every submission type, exactly as CONTRACT.md writes it.
+//!
+//! An accepted submission becomes an event of the same type whose `data` is
+//! the submission's data, normalized (NFC text; a rating derived from a bare
+//! score). Reading is strict: every struct denies unknown fields, so a typo in
+//! a commune's publisher is a `malformed` rejection instead of a silent loss.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    time::Date,
+    values::{RequiredText, Slug, Text},
+};
+
+/// The submission and event types of the contract.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EventType {
+    /// `unit.registered`
+    UnitRegistered,
+    /// `unit.merged`
+    UnitMerged,
+    /// `cadre.registered`
+    CadreRegistered,
+    /// `cycle.opened`
+    CycleOpened,
+    /// `task.registered`
+    TaskRegistered,
+    /// `task.approved`
+    TaskApproved,
+    /// `task.assigned`
+    TaskAssigned,
+    /// `plan.submitted`
+    PlanSubmitted,
+    /// `work.delegated`
+    WorkDelegated,
+    /// `progress.reported`
+    ProgressReported,
+    /// `task.reassigned`
+    TaskReassigned,
+    /// `task.cancelled`
+    TaskCancelled,
+    /// `task.evaluated`
+    TaskEvaluated,
+    /// `cycle.closed`
+    CycleClosed,
+}
+
+impl EventType {
+    /// Every type, in the contract's order.
+    pub const ALL: [EventType; 14] = [
+        EventType::UnitRegistered,
+        EventType::UnitMerged,
+        EventType::CadreRegistered,
+        EventType::CycleOpened,
+        EventType::TaskRegistered,
+        EventType::TaskApproved,
+        EventType::TaskAssigned,
+        EventType::PlanSubmitted,
+        EventType::WorkDelegated,
+        EventType::ProgressReported,
+        EventType::TaskReassigned,
+        EventType::TaskCancelled,
+        EventType::TaskEvaluated,
+        EventType::CycleClosed,
+    ];
+
+    /// The type as written on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::UnitRegistered => "unit.registered",
+            EventType::UnitMerged => "unit.merged",
+            EventType::CadreRegistered => "cadre.registered",
+            EventType::CycleOpened => "cycle.opened",
+            EventType::TaskRegistered => "task.registered",
+            EventType::TaskApproved => "task.approved",
+            EventType::TaskAssigned => "task.assigned",
+            EventType::PlanSubmitted => "plan.submitted",
+            EventType::WorkDelegated => "work.delegated",
+            EventType::ProgressReported => "progress.reported",
+            EventType::TaskReassigned => "task.reassigned",
+            EventType::TaskCancelled => "task.cancelled",
+            EventType::TaskEvaluated => "task.evaluated",
+            EventType::CycleClosed => "cycle.closed",
+        }
+    }
+
+    /// Reads a type as written on the wire.
+    pub fn parse(text: &str) -> Option<EventType> {
+        EventType::ALL.into_iter().find(|t| t.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for EventType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Kinds of units in the tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitKind {
+    /// tỉnh
+    Province,
+    /// huyện
+    District,
+    /// xã
+    Commune,
+    /// phường
+    Ward,
+    /// thị trấn
+    Town,
+    /// an agency (cơ quan)
+    Agency,
+    /// a specialised department (phòng, ban)
+    Department,
+    /// thôn
+    Village,
+    /// tổ dân phố
+    ResidentialGroup,
+    /// chi bộ
+    PartyCell,
+    /// anything else
+    Other,
+}
+
+/// Breakthrough, new or difficult task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    /// nhiệm vụ đột phá
+    Breakthrough,
+    /// việc mới
+    New,
+    /// việc khó
+    Difficult,
+}
+
+/// Where an assigned task came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssignedOrigin {
+    /// Chosen by the Standing Committee.
+    Committee,
+    /// Taken from the unit's backlog of unresolved matters (việc tồn đọng).
+    Backlog,
+}
+
+/// A cadre's stated confidence in a check-in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    /// thấp
+    Low,
+    /// trung bình
+    Medium,
+    /// cao
+    High,
+}
+
+/// The four levels of the yearly rating.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rating {
+    /// hoàn thành xuất sắc nhiệm vụ
+    Excellent,
+    /// hoàn thành tốt nhiệm vụ
+    Good,
+    /// hoàn thành nhiệm vụ
+    Completed,
+    /// không hoàn thành nhiệm vụ
+    NotCompleted,
+}
+
+impl Rating {
+    /// The rating a 100-point score earns: at least 90 excellent, 70 to under
+    /// 90 good, 50 to under 70 completed, under 50 not completed
+    /// (Quy định 366-QĐ/TW, Decree 335/2025/ND-CP).
+    pub fn for_score(score: f64) -> Rating {
+        if score >= 90.0 {
+            Rating::Excellent
+        } else if score >= 70.0 {
+            Rating::Good
+        } else if score >= 50.0 {
+            Rating::Completed
+        } else {
+            Rating::NotCompleted
+        }
+    }
+
+    /// The rating as written on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rating::Excellent => "excellent",
+            Rating::Good => "good",
+            Rating::Completed => "completed",
+            Rating::NotCompleted => "not_completed",
+        }
+    }
+}
+
+/// A key result: a metric with a baseline and a target ("from 388 to 400").
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// Key of the metric, unique within the task.
+    pub metric: Slug,
+    /// What is counted, for a person.
+    pub label: RequiredText,
+    /// Value at the start.
+    pub baseline: f64,
+    /// Value to reach; may be below the baseline for a decrease.
+    pub target: f64,
+}
+
+/// A dated step of a plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Milestone {
+    /// What is done by then.
+    pub title: RequiredText,
+    /// When.
+    pub due: Date,
+}
+
+/// One reported value of a metric.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricValue {
+    /// Key of one of the task's targets.
+    pub metric: Slug,
+    /// The value as of the report's date.
+    pub value: f64,
+}
+
+/// `unit.registered`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnitRegistered {
+    /// The system's own slug for the unit (official codes are reissued).
+    pub code: Slug,
+    /// Name, e.g. "Xã Hợp Thành".
+    pub name: RequiredText,
+    /// Kind of unit.
+    pub kind: UnitKind,
+    /// Parent unit; null only for the root. The key itself is required.
+    #[serde(deserialize_with = "Option::deserialize")]
+    pub parent: Option<Slug>,
+    /// First day the unit exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<Date>,
+}
+
+/// `unit.merged`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnitMerged {
+    /// The successor unit.
+    pub into: Slug,
+    /// The units that close and roll up into `into`.
+    pub from: Vec<Slug>,
+    /// The day the merge takes effect; the `from` units close on it.
+    pub effective_on: Date,
+    /// The act that ordered it, e.g. "Nghị quyết 1684/NQ-UBTVQH15".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_basis: Option<Text>,
+}
+
+/// `cadre.registered`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CadreRegistered {
+    /// The cadre's id.
+    pub id: Slug,
+    /// Full name.
+    pub full_name: RequiredText,
+    /// The unit the cadre belongs to.
+    pub unit: Slug,
+    /// Position, free text ("Chủ tịch UBND xã").
+    pub position: RequiredText,
+    /// Whether the cadre is a party member.
+    pub party_member: bool,
+    /// Whether the cadre sits on the unit's Standing Committee.
+    pub standing_committee: bool,
+}
+
+/// `cycle.opened`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CycleOpened {
+    /// The cycle's id, e.g. "2021".
+    pub cycle: Slug,
+    /// First day.
+    pub starts_on: Date,
+    /// Last day.
+    pub ends_on: Date,
+}
+
+/// `task.registered`: a cadre registers a task for themself.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskRegistered {
+    /// The task's id.
+    pub task_id: Slug,
+    /// The cycle it belongs to.
+    pub cycle: Slug,
+    /// Title.
+    pub title: RequiredText,
+    /// Breakthrough, new or difficult.
+    pub kind: TaskKind,
+    /// Category, e.g. "Nông thôn mới".
+    pub category: RequiredText,
+    /// Due date, inside the cycle.
+    pub due: Date,
+    /// Key results; may be empty.
+    pub targets: Vec<Target>,
+    /// Longer description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<Text>,
+}
+
+/// `task.approved`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskApproved {
+    /// The task.
+    pub task_id: Slug,
+    /// The committee's remark.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<Text>,
+}
+
+/// `task.assigned`: the Standing Committee assigns a task.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskAssigned {
+    /// The task's id.
+    pub task_id: Slug,
+    /// The cycle it belongs to.
+    pub cycle: Slug,
+    /// The cadre who carries it.
+    pub assignee: Slug,
+    /// Title.
+    pub title: RequiredText,
+    /// Breakthrough, new or difficult.
+    pub kind: TaskKind,
+    /// Category.
+    pub category: RequiredText,
+    /// Due date, inside the cycle.
+    pub due: Date,
+    /// Key results; may be empty.
+    pub targets: Vec<Target>,
+    /// Committee's choice or the unit's backlog.
+    pub origin: AssignedOrigin,
+    /// Which backlog item, when `origin` is backlog.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backlog_ref: Option<Text>,
+    /// Longer description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<Text>,
+}
+
+/// `plan.submitted`: a plan, or a revision of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanSubmitted {
+    /// The task.
+    pub task_id: Slug,
+    /// The solutions (giải pháp); at least one.
+    pub solutions: Vec<RequiredText>,
+    /// Dated steps.
+    pub milestones: Vec<Milestone>,
+}
+
+/// `work.delegated`: part of the task handed to a unit or a cadre.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkDelegated {
+    /// The task.
+    pub task_id: Slug,
+    /// Id of the delegation, unique within the task.
+    pub delegation_id: Slug,
+    /// A unit code or a cadre id.
+    pub to: Slug,
+    /// What is delegated.
+    pub description: RequiredText,
+    /// When it is due.
+    pub due: Date,
+}
+
+/// `progress.reported`: a check-in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProgressReported {
+    /// The task.
+    pub task_id: Slug,
+    /// The date the values describe.
+    pub as_of: Date,
+    /// Values of the task's metrics.
+    pub values: Vec<MetricValue>,
+    /// Overall completion, 0 to 100, for tasks without targets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percent_complete: Option<f64>,
+    /// How sure the cadre is of reaching the targets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<Confidence>,
+    /// Remarks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<Text>,
+}
+
+/// `task.reassigned`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskReassigned {
+    /// The task.
+    pub task_id: Slug,
+    /// The new assignee.
+    pub assignee: Slug,
+    /// Why.
+    pub reason: RequiredText,
+}
+
+/// `task.cancelled`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskCancelled {
+    /// The task.
+    pub task_id: Slug,
+    /// Why.
+    pub reason: RequiredText,
+}
+
+/// `task.evaluated`: the year-end evaluation. Final.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskEvaluated {
+    /// The task.
+    pub task_id: Slug,
+    /// The rating; in the event it is always present (derived from the score
+    /// when only a score was sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<Rating>,
+    /// The 100-point score.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    /// The committee's assessment.
+    pub comment: RequiredText,
+}
+
+/// `cycle.closed`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CycleClosed {
+    /// The cycle.
+    pub cycle: Slug,
+}
+
+/// The data of a submission or event, by type.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Payload {
+    /// `unit.registered`
+    UnitRegistered(UnitRegistered),
+    /// `unit.merged`
+    UnitMerged(UnitMerged),
+    /// `cadre.registered`
+    CadreRegistered(CadreRegistered),
+    /// `cycle.opened`
+    CycleOpened(CycleOpened),
+    /// `task.registered`
+    TaskRegistered(TaskRegistered),
+    /// `task.approved`
+    TaskApproved(TaskApproved),
+    /// `task.assigned`
+    TaskAssigned(TaskAssigned),
+    /// `plan.submitted`
+    PlanSubmitted(PlanSubmitted),
+    /// `work.delegated`
+    WorkDelegated(WorkDelegated),
+    /// `progress.reported`
+    ProgressReported(ProgressReported),
+    /// `task.reassigned`
+    TaskReassigned(TaskReassigned),
+    /// `task.cancelled`
+    TaskCancelled(TaskCancelled),
+    /// `task.evaluated`
+    TaskEvaluated(TaskEvaluated),
+    /// `cycle.closed`
+    CycleClosed(CycleClosed),
+}
+
+macro_rules! for_each_payload {
+    ($self:expr, $p:ident => $body:expr) => {
+        match $self {
+            Payload::UnitRegistered($p) => $body,
+            Payload::UnitMerged($p) => $body,
+            Payload::CadreRegistered($p) => $body,
+            Payload::CycleOpened($p) => $body,
+            Payload::TaskRegistered($p) => $body,
+            Payload::TaskApproved($p) => $body,
+            Payload::TaskAssigned($p) => $body,
+            Payload::PlanSubmitted($p) => $body,
+            Payload::WorkDelegated($p) => $body,
+            Payload::ProgressReported($p) => $body,
+            Payload::TaskReassigned($p) => $body,
+            Payload::TaskCancelled($p) => $body,
+            Payload::TaskEvaluated($p) => $body,
+            Payload::CycleClosed($p) => $body,
+        }
+    };
+}
+
+impl Payload {
+    /// The payload's type.
+    pub fn event_type(&self) -> EventType {
+        match self {
+            Payload::UnitRegistered(_) => EventType::UnitRegistered,
+            Payload::UnitMerged(_) => EventType::UnitMerged,
+            Payload::CadreRegistered(_) => EventType::CadreRegistered,
+            Payload::CycleOpened(_) => EventType::CycleOpened,
+            Payload::TaskRegistered(_) => EventType::TaskRegistered,
+            Payload::TaskApproved(_) => EventType::TaskApproved,
+            Payload::TaskAssigned(_) => EventType::TaskAssigned,
+            Payload::PlanSubmitted(_) => EventType::PlanSubmitted,
+            Payload::WorkDelegated(_) => EventType::WorkDelegated,
+            Payload::ProgressReported(_) => EventType::ProgressReported,
+            Payload::TaskReassigned(_) => EventType::TaskReassigned,
+            Payload::TaskCancelled(_) => EventType::TaskCancelled,
+            Payload::TaskEvaluated(_) => EventType::TaskEvaluated,
+            Payload::CycleClosed(_) => EventType::CycleClosed,
+        }
+    }
+
+    /// Reads the `data` of a submission or event of type `event_type`.
+    pub fn from_data<'de, D: serde::Deserializer<'de>>(
+        event_type: EventType,
+        data: D,
+    ) -> Result<Payload, D::Error> {
+        Ok(match event_type {
+            EventType::UnitRegistered => Payload::UnitRegistered(Deserialize::deserialize(data)?),
+            EventType::UnitMerged => Payload::UnitMerged(Deserialize::deserialize(data)?),
+            EventType::CadreRegistered => Payload::CadreRegistered(Deserialize::deserialize(data)?),
+            EventType::CycleOpened => Payload::CycleOpened(Deserialize::deserialize(data)?),
+            EventType::TaskRegistered => Payload::TaskRegistered(Deserialize::deserialize(data)?),
+            EventType::TaskApproved => Payload::TaskApproved(Deserialize::deserialize(data)?),
+            EventType::TaskAssigned => Payload::TaskAssigned(Deserialize::deserialize(data)?),
+            EventType::PlanSubmitted => Payload::PlanSubmitted(Deserialize::deserialize(data)?),
+            EventType::WorkDelegated => Payload::WorkDelegated(Deserialize::deserialize(data)?),
+            EventType::ProgressReported => {
+                Payload::ProgressReported(Deserialize::deserialize(data)?)
+            }
+            EventType::TaskReassigned => Payload::TaskReassigned(Deserialize::deserialize(data)?),
+            EventType::TaskCancelled => Payload::TaskCancelled(Deserialize::deserialize(data)?),
+            EventType::TaskEvaluated => Payload::TaskEvaluated(Deserialize::deserialize(data)?),
+            EventType::CycleClosed => Payload::CycleClosed(Deserialize::deserialize(data)?),
+        })
+    }
+
+    /// The payload as the JSON `data` member.
+    pub fn to_data(&self) -> serde_json::Value {
+        // Serializing these plain structs cannot fail: every key is a string
+        // and every number is finite (JSON has no other kind).
+        for_each_payload!(self, p => serde_json::to_value(p).unwrap_or(serde_json::Value::Null))
+    }
+
+    /// The task a task-level payload is about.
+    pub fn task_id(&self) -> Option<&Slug> {
+        match self {
+            Payload::TaskRegistered(p) => Some(&p.task_id),
+            Payload::TaskApproved(p) => Some(&p.task_id),
+            Payload::TaskAssigned(p) => Some(&p.task_id),
+            Payload::PlanSubmitted(p) => Some(&p.task_id),
+            Payload::WorkDelegated(p) => Some(&p.task_id),
+            Payload::ProgressReported(p) => Some(&p.task_id),
+            Payload::TaskReassigned(p) => Some(&p.task_id),
+            Payload::TaskCancelled(p) => Some(&p.task_id),
+            Payload::TaskEvaluated(p) => Some(&p.task_id),
+            _ => None,
+        }
+    }
+
+    /// The stream this payload's event belongs to: `unit-<code>`,
+    /// `cadre-<id>`, `cycle-<cycle>` or `task-<task_id>`.
+    pub fn stream(&self) -> StreamId {
+        match self {
+            Payload::UnitRegistered(p) => StreamId::Unit(p.code.clone()),
+            Payload::UnitMerged(p) => StreamId::Unit(p.into.clone()),
+            Payload::CadreRegistered(p) => StreamId::Cadre(p.id.clone()),
+            Payload::CycleOpened(p) => StreamId::Cycle(p.cycle.clone()),
+            Payload::CycleClosed(p) => StreamId::Cycle(p.cycle.clone()),
+            Payload::TaskRegistered(p) => StreamId::Task(p.task_id.clone()),
+            Payload::TaskApproved(p) => StreamId::Task(p.task_id.clone()),
+            Payload::TaskAssigned(p) => StreamId::Task(p.task_id.clone()),
+            Payload::PlanSubmitted(p) => StreamId::Task(p.task_id.clone()),
+            Payload::WorkDelegated(p) => StreamId::Task(p.task_id.clone()),
+            Payload::ProgressReported(p) => StreamId::Task(p.task_id.clone()),
+            Payload::TaskReassigned(p) => StreamId::Task(p.task_id.clone()),
+            Payload::TaskCancelled(p) => StreamId::Task(p.task_id.clone()),
+            Payload::TaskEvaluated(p) => StreamId::Task(p.task_id.clone()),
+        }
+    }
+}
+
+/// The stream of an event: the entity whose history it belongs to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum StreamId {
+    /// `unit-<code>`
+    Unit(Slug),
+    /// `cadre-<id>`
+    Cadre(Slug),
+    /// `cycle-<cycle>`
+    Cycle(Slug),
+    /// `task-<task_id>`
+    Task(Slug),
+}
+
+impl StreamId {
+    /// The task stream's name for `task_id`.
+    pub fn task_stream(task_id: &str) -> String {
+        format!("task-{task_id}")
+    }
+}
+
+impl std::fmt::Display for StreamId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StreamId::Unit(s) => write!(f, "unit-{s}"),
+            StreamId::Cadre(s) => write!(f, "cadre-{s}"),
+            StreamId::Cycle(s) => write!(f, "cycle-{s}"),
+            StreamId::Task(s) => write!(f, "task-{s}"),
+        }
+    }
+}

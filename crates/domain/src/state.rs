@@ -1,0 +1,449 @@
+//! What the log says is true now: the unit tree, cadres, cycles and tasks,
+//! as far as deciding the next submission needs it. `apply` folds one event
+//! in and cannot fail.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::{
+    payload::{AssignedOrigin, Payload, Rating, TaskKind, UnitKind},
+    submission::Event,
+    time::Date,
+    values::{RequiredText, Slug},
+};
+
+/// A unit of the tree, with its validity dates.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unit {
+    /// The unit's slug.
+    pub code: Slug,
+    /// Its name.
+    pub name: RequiredText,
+    /// Its kind.
+    pub kind: UnitKind,
+    /// Its parent as registered; `None` for the root.
+    pub parent: Option<Slug>,
+    /// First day it exists, when known.
+    pub valid_from: Option<Date>,
+    /// The day it closed (merged away), when it has.
+    pub valid_to: Option<Date>,
+    /// The unit it was merged into.
+    pub successor: Option<Slug>,
+    /// Version of its stream.
+    pub version: u64,
+}
+
+impl Unit {
+    /// Whether the unit has been merged away.
+    pub fn is_closed(&self) -> bool {
+        self.valid_to.is_some()
+    }
+}
+
+/// A cadre and the unit they belong to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cadre {
+    /// The cadre's id.
+    pub id: Slug,
+    /// Full name.
+    pub full_name: RequiredText,
+    /// The unit they are registered in.
+    pub unit: Slug,
+    /// Position.
+    pub position: RequiredText,
+    /// Party member.
+    pub party_member: bool,
+    /// On the Standing Committee of their unit.
+    pub standing_committee: bool,
+    /// Version of their stream.
+    pub version: u64,
+}
+
+/// A yearly (or other) cycle of assignments.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cycle {
+    /// The cycle's id.
+    pub id: Slug,
+    /// First day.
+    pub starts_on: Date,
+    /// Last day.
+    pub ends_on: Date,
+    /// Closed: no more progress or plans.
+    pub closed: bool,
+    /// Version of its stream.
+    pub version: u64,
+}
+
+impl Cycle {
+    /// Whether `date` falls inside the cycle, both ends included.
+    pub fn contains(&self, date: Date) -> bool {
+        self.starts_on <= date && date <= self.ends_on
+    }
+}
+
+/// The statuses a task moves through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TaskStatus {
+    /// Self-registered, awaiting the committee's approval.
+    Registered,
+    /// Approved or assigned; no plan yet.
+    Assigned,
+    /// Has a plan.
+    Planned,
+    /// Progress has been reported.
+    InProgress,
+    /// Evaluated at the end: final.
+    Evaluated,
+    /// Cancelled: final.
+    Cancelled,
+}
+
+impl TaskStatus {
+    /// Every status.
+    pub const ALL: [TaskStatus; 6] = [
+        TaskStatus::Registered,
+        TaskStatus::Assigned,
+        TaskStatus::Planned,
+        TaskStatus::InProgress,
+        TaskStatus::Evaluated,
+        TaskStatus::Cancelled,
+    ];
+
+    /// The status as written in read models and on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Registered => "registered",
+            TaskStatus::Assigned => "assigned",
+            TaskStatus::Planned => "planned",
+            TaskStatus::InProgress => "in_progress",
+            TaskStatus::Evaluated => "evaluated",
+            TaskStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// Whether the cadre can still work on it: plan, delegate, report.
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            TaskStatus::Assigned | TaskStatus::Planned | TaskStatus::InProgress
+        )
+    }
+
+    /// Whether nothing but history may follow.
+    pub fn is_final(self) -> bool {
+        matches!(self, TaskStatus::Evaluated | TaskStatus::Cancelled)
+    }
+
+    /// The transitions the rules allow, `from -> to`; staying put is always
+    /// allowed (a plan revision keeps `planned`).
+    pub fn may_become(self, to: TaskStatus) -> bool {
+        use TaskStatus::*;
+        self == to
+            || matches!(
+                (self, to),
+                (Registered, Assigned)
+                    | (Registered, Cancelled)
+                    | (Assigned, Planned)
+                    | (Assigned | Planned, InProgress)
+                    | (Assigned | Planned | InProgress, Evaluated)
+                    | (Assigned | Planned | InProgress, Cancelled)
+            )
+    }
+}
+
+/// Where a task came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TaskOrigin {
+    /// Registered by the cadre (tự đăng ký) and approved.
+    SelfRegistered,
+    /// Assigned by the committee.
+    Committee,
+    /// Assigned from the unit's backlog.
+    Backlog,
+}
+
+impl From<AssignedOrigin> for TaskOrigin {
+    fn from(o: AssignedOrigin) -> TaskOrigin {
+        match o {
+            AssignedOrigin::Committee => TaskOrigin::Committee,
+            AssignedOrigin::Backlog => TaskOrigin::Backlog,
+        }
+    }
+}
+
+/// A task, as far as the rules need it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Task {
+    /// The task's id.
+    pub id: Slug,
+    /// Its cycle.
+    pub cycle: Slug,
+    /// Who carries it.
+    pub assignee: Slug,
+    /// Breakthrough, new or difficult.
+    pub kind: TaskKind,
+    /// Where it came from.
+    pub origin: TaskOrigin,
+    /// Current status.
+    pub status: TaskStatus,
+    /// Due date.
+    pub due: Date,
+    /// Keys of its targets' metrics, in order.
+    pub metrics: Vec<Slug>,
+    /// Ids of its delegations.
+    pub delegations: HashSet<Slug>,
+    /// Plans submitted (the first plan is revision 1).
+    pub plan_revisions: u32,
+    /// The evaluation's rating, once evaluated.
+    pub rating: Option<Rating>,
+    /// Version of its stream.
+    pub version: u64,
+}
+
+/// Everything the rules consult, folded from the log.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct State {
+    root: Option<Slug>,
+    bootstrap_actor: Option<Slug>,
+    has_committee: bool,
+    units: HashMap<Slug, Unit>,
+    cadres: HashMap<Slug, Cadre>,
+    cycles: HashMap<Slug, Cycle>,
+    tasks: HashMap<Slug, Task>,
+    events: u64,
+}
+
+impl State {
+    /// The empty state of an empty log.
+    pub fn new() -> State {
+        State::default()
+    }
+
+    /// Whether no event has been applied.
+    pub fn is_empty(&self) -> bool {
+        self.events == 0
+    }
+
+    /// How many events have been applied.
+    pub fn events_applied(&self) -> u64 {
+        self.events
+    }
+
+    /// The root unit's code.
+    pub fn root(&self) -> Option<&Slug> {
+        self.root.as_ref()
+    }
+
+    /// The actor of the first submission, who may register units and cadres
+    /// until a Standing Committee member exists.
+    pub fn bootstrap_actor(&self) -> Option<&Slug> {
+        (!self.has_committee)
+            .then_some(self.bootstrap_actor.as_ref())
+            .flatten()
+    }
+
+    /// A unit by code.
+    pub fn unit(&self, code: &str) -> Option<&Unit> {
+        self.units.get(code)
+    }
+
+    /// A cadre by id.
+    pub fn cadre(&self, id: &str) -> Option<&Cadre> {
+        self.cadres.get(id)
+    }
+
+    /// A cycle by id.
+    pub fn cycle(&self, id: &str) -> Option<&Cycle> {
+        self.cycles.get(id)
+    }
+
+    /// A task by id.
+    pub fn task(&self, id: &str) -> Option<&Task> {
+        self.tasks.get(id)
+    }
+
+    /// All units, in no particular order.
+    pub fn units(&self) -> impl Iterator<Item = &Unit> {
+        self.units.values()
+    }
+
+    /// All cadres, in no particular order.
+    pub fn cadres(&self) -> impl Iterator<Item = &Cadre> {
+        self.cadres.values()
+    }
+
+    /// All tasks, in no particular order.
+    pub fn tasks(&self) -> impl Iterator<Item = &Task> {
+        self.tasks.values()
+    }
+
+    /// Whether `unit` is `ancestor` or lies below it, today: a unit merged
+    /// into a successor lies below the successor (and still below its old
+    /// parent), so a merged commune's villages belong to the new commune.
+    pub fn is_within(&self, unit: &str, ancestor: &str) -> bool {
+        // The tree is small (thousands of units) and shallow; walking up by
+        // parent and successor links, each unit visited at most once, bounds
+        // the walk even if a corrupt log held a cycle.
+        let mut stack = vec![unit];
+        let mut seen = HashSet::new();
+        while let Some(code) = stack.pop() {
+            if code == ancestor {
+                return true;
+            }
+            if !seen.insert(code) {
+                continue;
+            }
+            if let Some(u) = self.units.get(code) {
+                stack.extend(u.parent.as_deref());
+                stack.extend(u.successor.as_deref());
+            }
+        }
+        false
+    }
+
+    /// Folds one decided event into the state. Never fails: an event that
+    /// refers to something unknown (which `decide` never produces) changes
+    /// only what it can.
+    pub fn apply(&mut self, event: &Event) {
+        self.events += 1;
+        match &event.payload {
+            Payload::UnitRegistered(p) => {
+                if p.parent.is_none() && self.root.is_none() {
+                    self.root = Some(p.code.clone());
+                    self.bootstrap_actor = Some(event.actor.clone());
+                }
+                self.units.insert(
+                    p.code.clone(),
+                    Unit {
+                        code: p.code.clone(),
+                        name: p.name.clone(),
+                        kind: p.kind,
+                        parent: p.parent.clone(),
+                        valid_from: p.valid_from,
+                        valid_to: None,
+                        successor: None,
+                        version: event.version,
+                    },
+                );
+            }
+            Payload::UnitMerged(p) => {
+                for code in &p.from {
+                    if let Some(u) = self.units.get_mut(code) {
+                        u.valid_to = Some(p.effective_on);
+                        u.successor = Some(p.into.clone());
+                    }
+                }
+                if let Some(u) = self.units.get_mut(&p.into) {
+                    u.version = event.version;
+                }
+            }
+            Payload::CadreRegistered(p) => {
+                self.has_committee |= p.standing_committee;
+                self.cadres.insert(
+                    p.id.clone(),
+                    Cadre {
+                        id: p.id.clone(),
+                        full_name: p.full_name.clone(),
+                        unit: p.unit.clone(),
+                        position: p.position.clone(),
+                        party_member: p.party_member,
+                        standing_committee: p.standing_committee,
+                        version: event.version,
+                    },
+                );
+            }
+            Payload::CycleOpened(p) => {
+                self.cycles.insert(
+                    p.cycle.clone(),
+                    Cycle {
+                        id: p.cycle.clone(),
+                        starts_on: p.starts_on,
+                        ends_on: p.ends_on,
+                        closed: false,
+                        version: event.version,
+                    },
+                );
+            }
+            Payload::CycleClosed(p) => {
+                if let Some(c) = self.cycles.get_mut(&p.cycle) {
+                    c.closed = true;
+                    c.version = event.version;
+                }
+            }
+            Payload::TaskRegistered(p) => {
+                self.tasks.insert(
+                    p.task_id.clone(),
+                    Task {
+                        id: p.task_id.clone(),
+                        cycle: p.cycle.clone(),
+                        assignee: event.actor.clone(),
+                        kind: p.kind,
+                        origin: TaskOrigin::SelfRegistered,
+                        status: TaskStatus::Registered,
+                        due: p.due,
+                        metrics: p.targets.iter().map(|t| t.metric.clone()).collect(),
+                        delegations: HashSet::new(),
+                        plan_revisions: 0,
+                        rating: None,
+                        version: event.version,
+                    },
+                );
+            }
+            Payload::TaskAssigned(p) => {
+                self.tasks.insert(
+                    p.task_id.clone(),
+                    Task {
+                        id: p.task_id.clone(),
+                        cycle: p.cycle.clone(),
+                        assignee: p.assignee.clone(),
+                        kind: p.kind,
+                        origin: p.origin.into(),
+                        status: TaskStatus::Assigned,
+                        due: p.due,
+                        metrics: p.targets.iter().map(|t| t.metric.clone()).collect(),
+                        delegations: HashSet::new(),
+                        plan_revisions: 0,
+                        rating: None,
+                        version: event.version,
+                    },
+                );
+            }
+            other => {
+                let Some(task) = other.task_id().and_then(|id| self.tasks.get_mut(id)) else {
+                    return;
+                };
+                task.version = event.version;
+                match other {
+                    Payload::TaskApproved(_) => task.status = TaskStatus::Assigned,
+                    Payload::PlanSubmitted(_) => {
+                        task.plan_revisions += 1;
+                        if task.status == TaskStatus::Assigned {
+                            task.status = TaskStatus::Planned;
+                        }
+                    }
+                    Payload::WorkDelegated(p) => {
+                        task.delegations.insert(p.delegation_id.clone());
+                    }
+                    Payload::ProgressReported(_) => task.status = TaskStatus::InProgress,
+                    Payload::TaskReassigned(p) => task.assignee = p.assignee.clone(),
+                    Payload::TaskCancelled(_) => task.status = TaskStatus::Cancelled,
+                    Payload::TaskEvaluated(p) => {
+                        task.status = TaskStatus::Evaluated;
+                        task.rating = p.rating.or(p.score.map(Rating::for_score));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// The current version of a stream (0 when it does not exist).
+    pub fn stream_version(&self, stream: &crate::payload::StreamId) -> u64 {
+        use crate::payload::StreamId;
+        match stream {
+            StreamId::Unit(c) => self.units.get(c).map_or(0, |u| u.version),
+            StreamId::Cadre(c) => self.cadres.get(c).map_or(0, |u| u.version),
+            StreamId::Cycle(c) => self.cycles.get(c).map_or(0, |u| u.version),
+            StreamId::Task(c) => self.tasks.get(c).map_or(0, |u| u.version),
+        }
+    }
+}

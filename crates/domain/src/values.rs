@@ -1,0 +1,246 @@
+//! Validated values that arrive in submissions: slugs, texts, dates, instants.
+//!
+//! Each one checks itself while being deserialized, so a typed submission can
+//! only hold valid values. A value that is well-typed JSON but breaks its rule
+//! fails with a message starting with [`INVALID_VALUE`], which the parser turns
+//! into the `invalid_value` code; every other serde failure is `malformed`.
+
+use std::{borrow::Borrow, fmt, ops::Deref};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
+
+use crate::{
+    text::nfc,
+    time::{Date, Timestamp},
+};
+
+/// Start of every message of a value that breaks its rule; serde's own
+/// out-of-range errors ("invalid value: integer `-1`...") share it on purpose.
+pub const INVALID_VALUE: &str = "invalid value: ";
+
+/// Longest human text accepted in one field, in bytes. A title or a note is a
+/// few hundred bytes; this only stops a runaway publisher from filling the log.
+pub const MAX_TEXT_BYTES: usize = 16 * 1024;
+
+fn invalid<E: de::Error>(message: impl fmt::Display) -> E {
+    E::custom(format_args!("{INVALID_VALUE}{message}"))
+}
+
+/// A lowercase ASCII identifier, `^[a-z0-9][a-z0-9-]{0,63}$`: unit codes,
+/// cadre ids, task ids, cycles and metric keys. Safe as a NATS subject token.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Slug(String);
+
+impl Slug {
+    /// Checks `text` against the slug rule.
+    pub fn parse(text: &str) -> Option<Slug> {
+        let b = text.as_bytes();
+        let ok = !b.is_empty()
+            && b.len() <= 64
+            && matches!(b[0], b'a'..=b'z' | b'0'..=b'9')
+            && b.iter()
+                .all(|c| matches!(c, b'a'..=b'z' | b'0'..=b'9' | b'-'));
+        ok.then(|| Slug(text.to_owned()))
+    }
+
+    /// The slug as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Deref for Slug {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Borrow<str> for Slug {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Slug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for Slug {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Slug {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Slug, D::Error> {
+        let text = String::deserialize(d)?;
+        Slug::parse(&text).ok_or_else(|| {
+            invalid(format_args!(
+                "{text:?} is not a slug (lowercase ASCII letters, digits and '-', 1 to 64, not starting with '-')"
+            ))
+        })
+    }
+}
+
+/// Checks a submission id: `^[A-Za-z0-9_-]{8,64}$`.
+pub fn is_submission_id(text: &str) -> bool {
+    (8..=64).contains(&text.len())
+        && text
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+}
+
+/// Human text, NFC-normalized, at most [`MAX_TEXT_BYTES`]; may be empty.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Text(String);
+
+impl Text {
+    /// Normalizes `text`; `None` when it is too long.
+    pub fn new(text: &str) -> Option<Text> {
+        (text.len() <= MAX_TEXT_BYTES).then(|| Text(nfc(text)))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for Text {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Text, D::Error> {
+        let text = String::deserialize(d)?;
+        Text::new(&text)
+            .ok_or_else(|| invalid(format_args!("text longer than {MAX_TEXT_BYTES} bytes")))
+    }
+}
+
+/// Human text that must say something: not empty, not only whitespace.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RequiredText(Text);
+
+impl RequiredText {
+    /// Normalizes `text`; `None` when it is blank or too long.
+    pub fn new(text: &str) -> Option<RequiredText> {
+        if text.trim().is_empty() {
+            return None;
+        }
+        Text::new(text).map(RequiredText)
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl Deref for RequiredText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl fmt::Display for RequiredText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for RequiredText {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for RequiredText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<RequiredText, D::Error> {
+        let text = Text::deserialize(d)?;
+        if text.trim().is_empty() {
+            return Err(invalid("must not be empty"));
+        }
+        Ok(RequiredText(text))
+    }
+}
+
+impl Serialize for Date {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Date {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Date, D::Error> {
+        let text = String::deserialize(d)?;
+        Date::parse(&text)
+            .ok_or_else(|| invalid(format_args!("{text:?} is not a date (YYYY-MM-DD)")))
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        let text = String::deserialize(d)?;
+        Timestamp::parse(&text).ok_or_else(|| {
+            invalid(format_args!(
+                "{text:?} is not an RFC 3339 instant with an offset"
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_follow_the_contract() {
+        assert!(Slug::parse("hop-thanh").is_some());
+        assert!(Slug::parse("2021").is_some());
+        assert!(Slug::parse("-hop").is_none());
+        assert!(Slug::parse("Hop").is_none());
+        assert!(Slug::parse("hợp").is_none());
+        assert!(Slug::parse("").is_none());
+        assert!(Slug::parse(&"a".repeat(64)).is_some());
+        assert!(Slug::parse(&"a".repeat(65)).is_none());
+        assert!(
+            Slug::parse("a.b").is_none(),
+            "a dot would split a NATS subject"
+        );
+    }
+
+    #[test]
+    fn submission_ids_follow_the_contract() {
+        assert!(is_submission_id("01HZX3K9Q6W2V7M8N4T5R1Y0AB"));
+        assert!(is_submission_id("a1b2c3d4-e5f6_7890"));
+        assert!(!is_submission_id("short"));
+        assert!(!is_submission_id("has space 123"));
+        assert!(!is_submission_id(&"x".repeat(65)));
+    }
+}
