@@ -1,1 +1,591 @@
+//! The log of dotpha: an append-only, hash-chained record of every decision,
+//! in one SQLite file.
+//!
+//! - [`Log`]: open (creating or migrating), append a batch of decisions in
+//!   one transaction, read events, receipts and the head, [`Log::verify`].
+//! - [`Ledger`]: the log plus the domain state folded from it; takes
+//!   submissions, decides them and appends the decisions (the writer's core).
+//! - [`records`]: the event object and the receipt, in the contract's shapes.
+//!
+//! Invariants, enforced here and checked by `verify`: positions run from 1
+//! without gaps; each stream's versions run from 1 without gaps; each event's
+//! `prev_hash` is the previous event's `hash`; every submission is decided
+//! once, and an accepted one's events are consecutive. Nothing is updated or
+//! deleted: the API has no such call and the database's triggers abort one.
 
+#![deny(unreachable_pub)]
+#![warn(missing_docs)]
+
+mod chain;
+mod ledger;
+pub mod records;
+mod schema;
+mod verify;
+
+use std::path::Path;
+
+use dotpha_domain::{Event, EventType, Payload, Rejection, Slug, State, Timestamp};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use serde_json::value::RawValue;
+
+pub use ledger::{Arrival, Ledger};
+pub use records::{
+    EVENT_SCHEMA, ErrorBody, EventRef, GENESIS_HASH, RECEIPT_SCHEMA, Receipt, ReceiptStatus,
+    RecordedEvent,
+};
+pub use schema::SCHEMA_VERSION;
+pub use verify::VerifyReport;
+
+use chain::Hashed;
+
+/// How long a reader waits for the writer's lock before giving up. The
+/// writer's transactions last milliseconds; this only rides out a checkpoint.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What can go wrong with the log.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The file is not a dotpha log.
+    #[error("{path} is not a dotpha log: {reason}")]
+    NotALog {
+        /// The file.
+        path: String,
+        /// Why it is not one.
+        reason: String,
+    },
+    /// The log was written by a newer dotpha.
+    #[error(
+        "{path} has schema version {found}, newer than this build's {supported}: upgrade dotpha"
+    )]
+    TooNew {
+        /// The file.
+        path: String,
+        /// Its schema version.
+        found: i32,
+        /// The newest this build reads.
+        supported: i32,
+    },
+    /// There is no log at the path.
+    #[error("{path}: no log here (nothing has been written to this data directory yet)")]
+    Missing {
+        /// The file.
+        path: String,
+    },
+    /// A stored event cannot be read back.
+    #[error("{path} is corrupt at position {position}: {reason}")]
+    Corrupt {
+        /// The file.
+        path: String,
+        /// The event's position.
+        position: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A decision that cannot be recorded (a caller's bug, not bad input).
+    #[error("decision for {submission_id} cannot be recorded: {reason}")]
+    InvalidDecision {
+        /// The submission.
+        submission_id: String,
+        /// Why.
+        reason: String,
+    },
+    /// SQLite failed.
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// The last event of the log: its position (0 for an empty log) and hash
+/// ([`GENESIS_HASH`] for an empty log).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Head {
+    /// Position of the last event.
+    pub position: u64,
+    /// Its hash.
+    pub hash: String,
+}
+
+impl Head {
+    /// The head of an empty log.
+    pub fn genesis() -> Head {
+        Head {
+            position: 0,
+            hash: GENESIS_HASH.to_owned(),
+        }
+    }
+
+    /// Reads `POSITION:HASH`, the form `verify --expect-head` takes.
+    pub fn parse(text: &str) -> Option<Head> {
+        let (position, hash) = text.split_once(':')?;
+        let hash_ok =
+            hash.len() == 64 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        Some(Head {
+            position: position.parse().ok()?,
+            hash: hash_ok.then(|| hash.to_owned())?,
+        })
+    }
+}
+
+impl std::fmt::Display for Head {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.position, self.hash)
+    }
+}
+
+/// What was decided for one submission.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    /// Append these events (at least one).
+    Accepted(Vec<Event>),
+    /// Record the rejection.
+    Rejected(Rejection),
+}
+
+/// One submission's decision, ready to be recorded.
+#[derive(Clone, Debug)]
+pub struct Decision {
+    /// The submission's idempotency key.
+    pub submission_id: String,
+    /// The unit it was sent for, when known.
+    pub unit: Option<String>,
+    /// Accepted with events, or rejected.
+    pub outcome: Outcome,
+    /// The submission as received, kept with a rejection so an inspector
+    /// can see what was refused.
+    pub submission: Option<String>,
+}
+
+/// The log, in one SQLite file.
+pub struct Log {
+    conn: Connection,
+    path: String,
+    head: Head,
+    buffer: Vec<u8>,
+}
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Log")
+            .field("path", &self.path)
+            .field("head", &self.head)
+            .finish()
+    }
+}
+
+impl Log {
+    /// Opens the log at `path` for writing, creating or migrating it.
+    /// Refuses a file that is not a dotpha log or is newer than this build.
+    pub fn open(path: impl AsRef<Path>) -> Result<Log, StoreError> {
+        let path_text = path.as_ref().display().to_string();
+        let mut conn = Connection::open(path.as_ref())?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        schema::check(&conn, &path_text)?;
+        // Durability is the point of the log: a receipt promises the decision
+        // survives power loss, so every commit waits for the disk.
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        schema::migrate(&mut conn, &path_text)?;
+        Log::with_connection(conn, path_text)
+    }
+
+    /// Opens an existing log read-only (verify, audit, readers). Does not
+    /// create or migrate anything.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Log, StoreError> {
+        let path_text = path.as_ref().display().to_string();
+        if !path.as_ref().exists() {
+            return Err(StoreError::Missing { path: path_text });
+        }
+        let conn = Connection::open_with_flags(
+            path.as_ref(),
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        if schema::check(&conn, &path_text)? == 0 {
+            return Err(StoreError::NotALog {
+                path: path_text,
+                reason: "it is empty".to_owned(),
+            });
+        }
+        Log::with_connection(conn, path_text)
+    }
+
+    fn with_connection(conn: Connection, path: String) -> Result<Log, StoreError> {
+        let head = conn
+            .query_row(
+                "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1",
+                [],
+                |r| {
+                    Ok(Head {
+                        position: r.get(0)?,
+                        hash: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?
+            .unwrap_or_else(Head::genesis);
+        Ok(Log {
+            conn,
+            path,
+            head,
+            buffer: Vec::with_capacity(1024),
+        })
+    }
+
+    /// The file's path, for messages.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The last event's position and hash.
+    pub fn head(&self) -> &Head {
+        &self.head
+    }
+
+    /// Records `decisions` in one transaction (group commit) and returns
+    /// their receipts, in order. Each accepted submission's events get
+    /// consecutive positions and extend the hash chain. A submission already
+    /// decided (before, or earlier in this batch) appends nothing: its
+    /// receipt is the original one, marked `duplicate`.
+    pub fn append_batch(
+        &mut self,
+        decisions: &[Decision],
+        recorded_at: &Timestamp,
+    ) -> Result<Vec<Receipt>, StoreError> {
+        let recorded = recorded_at.as_str();
+        let mut head = self.head.clone();
+        let mut receipts = Vec::with_capacity(decisions.len());
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut insert_event = tx.prepare_cached(
+                "INSERT INTO events (position, stream, version, type, unit, actor, occurred_at, recorded_at,
+                                     submission_id, data, prev_hash, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?;
+            let mut insert_decision = tx.prepare_cached(
+                "INSERT INTO decisions (submission_id, status, unit, first_position, last_position,
+                                        error_code, error_message, error_field, submission, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            for decision in decisions {
+                if let Some(mut original) = read_receipt(&tx, &decision.submission_id)? {
+                    original.duplicate = true;
+                    receipts.push(original);
+                    continue;
+                }
+                let mut receipt = Receipt {
+                    schema: RECEIPT_SCHEMA.to_owned(),
+                    submission_id: decision.submission_id.clone(),
+                    status: ReceiptStatus::Accepted,
+                    duplicate: false,
+                    events: Vec::new(),
+                    error: None,
+                    recorded_at: recorded.to_owned(),
+                    unit: decision.unit.clone(),
+                };
+                match &decision.outcome {
+                    Outcome::Accepted(events) => {
+                        if events.is_empty() {
+                            return Err(StoreError::InvalidDecision {
+                                submission_id: decision.submission_id.clone(),
+                                reason: "accepted without events".to_owned(),
+                            });
+                        }
+                        for event in events {
+                            let data =
+                                chain::canonical_data(&event.payload.to_data()).map_err(|e| {
+                                    StoreError::InvalidDecision {
+                                        submission_id: decision.submission_id.clone(),
+                                        reason: format!("data cannot be canonicalized: {e}"),
+                                    }
+                                })?;
+                            let hashed = Hashed {
+                                position: head.position + 1,
+                                stream: &event.stream,
+                                version: event.version,
+                                event_type: event.event_type().as_str(),
+                                unit: &event.unit,
+                                actor: &event.actor,
+                                occurred_at: event.occurred_at.as_str(),
+                                recorded_at: recorded,
+                                submission_id: &event.submission_id,
+                                data: &data,
+                                prev_hash: &head.hash,
+                            };
+                            let hash = hashed.hash(&mut self.buffer);
+                            insert_event.execute(params![
+                                hashed.position,
+                                hashed.stream,
+                                hashed.version,
+                                hashed.event_type,
+                                hashed.unit,
+                                hashed.actor,
+                                hashed.occurred_at,
+                                recorded,
+                                hashed.submission_id,
+                                data,
+                                hashed.prev_hash,
+                                hash,
+                            ])?;
+                            receipt.events.push(EventRef {
+                                position: hashed.position,
+                                stream: event.stream.clone(),
+                                version: event.version,
+                                event_type: hashed.event_type.to_owned(),
+                                hash: hash.clone(),
+                            });
+                            head = Head {
+                                position: hashed.position,
+                                hash,
+                            };
+                        }
+                        let first = receipt.events.first().map(|e| e.position);
+                        insert_decision.execute(params![
+                            decision.submission_id,
+                            "accepted",
+                            decision.unit,
+                            first,
+                            head.position,
+                            None::<String>,
+                            None::<String>,
+                            None::<String>,
+                            None::<String>,
+                            recorded,
+                        ])?;
+                    }
+                    Outcome::Rejected(rejection) => {
+                        insert_decision.execute(params![
+                            decision.submission_id,
+                            "rejected",
+                            decision.unit,
+                            None::<u64>,
+                            None::<u64>,
+                            rejection.code.as_str(),
+                            rejection.message,
+                            rejection.field,
+                            decision.submission,
+                            recorded,
+                        ])?;
+                        receipt.status = ReceiptStatus::Rejected;
+                        receipt.error = Some(ErrorBody {
+                            code: rejection.code.as_str().to_owned(),
+                            message: rejection.message.clone(),
+                            field: rejection.field.clone(),
+                        });
+                    }
+                }
+                receipts.push(receipt);
+            }
+        }
+        tx.commit()?;
+        self.head = head;
+        Ok(receipts)
+    }
+
+    /// Whether `submission_id` has been decided.
+    pub fn is_decided(&self, submission_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM decisions WHERE submission_id = ?1")?
+            .exists([submission_id])?)
+    }
+
+    /// The receipt of a decided submission (not marked duplicate).
+    pub fn receipt(&self, submission_id: &str) -> Result<Option<Receipt>, StoreError> {
+        read_receipt(&self.conn, submission_id)
+    }
+
+    /// Every event of `stream`, oldest first.
+    pub fn stream(&self, stream: &str) -> Result<Vec<RecordedEvent>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{SELECT_EVENT} WHERE stream = ?1 ORDER BY version"
+        ))?;
+        let rows = stmt.query_map([stream], read_event)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Up to `limit` events from position `from` on, in log order.
+    pub fn events_from(&self, from: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{SELECT_EVENT} WHERE position >= ?1 ORDER BY position LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(params![from, limit as i64], read_event)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Folds every event into a fresh [`State`]: the writer's start-up.
+    pub fn load_state(&self) -> Result<State, StoreError> {
+        let mut state = State::new();
+        let mut stmt = self.conn.prepare(
+            "SELECT position, stream, version, type, unit, actor, occurred_at, submission_id, data
+             FROM events ORDER BY position",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let position: u64 = row.get(0)?;
+            let corrupt = |reason: String| StoreError::Corrupt {
+                path: self.path.clone(),
+                position,
+                reason,
+            };
+            let text = |i: usize| -> Result<&str, StoreError> {
+                row.get_ref(i)?
+                    .as_str()
+                    .map_err(|e| corrupt(format!("column {i} is not text: {e}")))
+            };
+            let event = decode_event(
+                text(1)?,
+                row.get(2)?,
+                text(3)?,
+                text(4)?,
+                text(5)?,
+                text(6)?,
+                text(7)?,
+                text(8)?,
+            )
+            .map_err(corrupt)?;
+            state.apply(&event);
+        }
+        Ok(state)
+    }
+
+    /// Checks the whole log; see [`VerifyReport`]. With `expect_head`, also
+    /// fails when the log no longer holds that event with that hash.
+    pub fn verify(&self, expect_head: Option<&Head>) -> Result<VerifyReport, StoreError> {
+        verify::verify(&self.conn, expect_head)
+    }
+}
+
+const SELECT_EVENT: &str =
+    "SELECT position, stream, version, type, unit, actor, occurred_at, recorded_at,
+                                   submission_id, data, prev_hash, hash, schema FROM events";
+
+fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordedEvent> {
+    let data: String = r.get(9)?;
+    let data = RawValue::from_string(data).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(9, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    Ok(RecordedEvent {
+        schema: r.get(12)?,
+        position: r.get(0)?,
+        stream: r.get(1)?,
+        version: r.get(2)?,
+        event_type: r.get(3)?,
+        unit: r.get(4)?,
+        actor: r.get(5)?,
+        occurred_at: r.get(6)?,
+        recorded_at: r.get(7)?,
+        submission_id: r.get(8)?,
+        data,
+        prev_hash: r.get(10)?,
+        hash: r.get(11)?,
+    })
+}
+
+impl RecordedEvent {
+    /// The domain event this record holds, for folding into state or a read
+    /// model. Fails on a record this build cannot read (a type from a newer
+    /// writer, or corrupt data), naming what is wrong.
+    pub fn decode(&self) -> Result<Event, String> {
+        decode_event(
+            &self.stream,
+            self.version,
+            &self.event_type,
+            &self.unit,
+            &self.actor,
+            &self.occurred_at,
+            &self.submission_id,
+            self.data.get(),
+        )
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn decode_event(
+    stream: &str,
+    version: u64,
+    event_type: &str,
+    unit: &str,
+    actor: &str,
+    occurred_at: &str,
+    submission_id: &str,
+    data: &str,
+) -> Result<Event, String> {
+    let kind =
+        EventType::parse(event_type).ok_or_else(|| format!("unknown event type {event_type:?}"))?;
+    let mut de = serde_json::Deserializer::from_str(data);
+    let payload = Payload::from_data(kind, &mut de)
+        .map_err(|e| format!("data of {event_type} cannot be read: {e}"))?;
+    Ok(Event {
+        stream: stream.to_owned(),
+        version,
+        unit: Slug::parse(unit).ok_or_else(|| format!("unit {unit:?} is not a slug"))?,
+        actor: Slug::parse(actor).ok_or_else(|| format!("actor {actor:?} is not a slug"))?,
+        occurred_at: Timestamp::parse(occurred_at)
+            .ok_or_else(|| format!("occurred_at {occurred_at:?} is not an instant"))?,
+        submission_id: submission_id.to_owned(),
+        payload,
+    })
+}
+
+fn read_receipt(conn: &Connection, submission_id: &str) -> Result<Option<Receipt>, StoreError> {
+    type Row = (
+        String,
+        Option<String>,
+        Option<u64>,
+        Option<u64>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        String,
+    );
+    let row: Option<Row> = conn
+        .prepare_cached(
+            "SELECT status, unit, first_position, last_position, error_code, error_message, error_field, recorded_at
+             FROM decisions WHERE submission_id = ?1",
+        )?
+        .query_row([submission_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
+        })
+        .optional()?;
+    let Some((status, unit, first, last, code, message, field, recorded_at)) = row else {
+        return Ok(None);
+    };
+    let mut receipt = Receipt {
+        schema: RECEIPT_SCHEMA.to_owned(),
+        submission_id: submission_id.to_owned(),
+        status: if status == "accepted" {
+            ReceiptStatus::Accepted
+        } else {
+            ReceiptStatus::Rejected
+        },
+        duplicate: false,
+        events: Vec::new(),
+        error: None,
+        recorded_at,
+        unit,
+    };
+    if let (Some(first), Some(last)) = (first, last) {
+        let mut stmt = conn.prepare_cached(
+            "SELECT position, stream, version, type, hash FROM events WHERE position BETWEEN ?1 AND ?2 ORDER BY position",
+        )?;
+        let refs = stmt.query_map([first, last], |r| {
+            Ok(EventRef {
+                position: r.get(0)?,
+                stream: r.get(1)?,
+                version: r.get(2)?,
+                event_type: r.get(3)?,
+                hash: r.get(4)?,
+            })
+        })?;
+        receipt.events = refs.collect::<Result<_, _>>()?;
+    }
+    if let Some(code) = code {
+        receipt.error = Some(ErrorBody {
+            code,
+            message: message.unwrap_or_default(),
+            field,
+        });
+    }
+    Ok(Some(receipt))
+}

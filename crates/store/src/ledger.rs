@@ -1,0 +1,176 @@
+//! The writer's core: the log plus the domain state folded from it. It reads
+//! arrivals, decides each against the state, and records all decisions of a
+//! batch in one transaction.
+
+use std::collections::HashSet;
+
+use dotpha_domain::{
+    Rejection, Slug, State, Submission, Timestamp, decide, parse_submission,
+    submission::MAX_SUBMISSION_BYTES, values::is_submission_id,
+};
+
+use crate::{Decision, Log, Outcome, Receipt, StoreError};
+
+/// A message as it arrived, read as far as it can be: it always has the
+/// submission id its decision will be recorded under.
+#[derive(Clone, Debug)]
+pub struct Arrival {
+    /// The idempotency key: the envelope's, or the `Nats-Msg-Id` header's
+    /// when the envelope cannot be read.
+    pub submission_id: String,
+    /// The unit it was sent for, when known.
+    pub unit: Option<Slug>,
+    /// The submission, or why it cannot be read.
+    pub body: Result<Submission, Rejection>,
+    /// The bytes as text, kept with a rejection for inspectors.
+    pub raw: String,
+}
+
+impl Arrival {
+    /// Reads a message published on the subject whose last token is
+    /// `subject_unit`, with the `Nats-Msg-Id` header `msg_id`.
+    ///
+    /// Returns the rejection alone when the message carries no usable
+    /// submission id at all: such a message cannot be answered or
+    /// deduplicated, so the caller keeps it as a dead letter.
+    pub fn read(
+        bytes: &[u8],
+        subject_unit: Option<&str>,
+        msg_id: Option<&str>,
+    ) -> Result<Arrival, Rejection> {
+        let raw = || {
+            String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_SUBMISSION_BYTES)]).into_owned()
+        };
+        match parse_submission(bytes, subject_unit) {
+            Ok(submission) => Ok(Arrival {
+                submission_id: submission.submission_id.clone(),
+                unit: Some(submission.unit.clone()),
+                body: Ok(submission),
+                raw: String::new(),
+            }),
+            Err(unreadable) => {
+                let id = unreadable
+                    .submission_id
+                    .or_else(|| msg_id.filter(|id| is_submission_id(id)).map(str::to_owned));
+                let unit = unreadable
+                    .unit
+                    .or_else(|| subject_unit.and_then(Slug::parse));
+                match id {
+                    Some(submission_id) => Ok(Arrival {
+                        submission_id,
+                        unit,
+                        body: Err(unreadable.rejection),
+                        raw: raw(),
+                    }),
+                    None => Err(unreadable.rejection),
+                }
+            }
+        }
+    }
+
+    /// An arrival of an already parsed submission.
+    pub fn parsed(submission: Submission) -> Arrival {
+        Arrival {
+            submission_id: submission.submission_id.clone(),
+            unit: Some(submission.unit.clone()),
+            body: Ok(submission),
+            raw: String::new(),
+        }
+    }
+}
+
+/// The log and the state folded from it, kept in step: the state holds
+/// exactly the committed events.
+#[derive(Debug)]
+pub struct Ledger {
+    log: Log,
+    state: State,
+}
+
+enum Slot {
+    Fresh(usize),
+    Repeat(String),
+}
+
+impl Ledger {
+    /// Opens (or creates) the log and folds it into state.
+    pub fn open(path: impl AsRef<std::path::Path>) -> Result<Ledger, StoreError> {
+        let log = Log::open(path)?;
+        let state = log.load_state()?;
+        Ok(Ledger { log, state })
+    }
+
+    /// The log.
+    pub fn log(&self) -> &Log {
+        &self.log
+    }
+
+    /// The state after every committed event.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Decides every arrival in order (each sees the effects of those before
+    /// it) and records all decisions in one transaction; returns a receipt
+    /// per arrival, in order. An arrival already decided is not decided
+    /// again: its receipt is the original, marked `duplicate`.
+    pub fn submit_batch(
+        &mut self,
+        arrivals: Vec<Arrival>,
+        recorded_at: &Timestamp,
+    ) -> Result<Vec<Receipt>, StoreError> {
+        let mut decisions = Vec::with_capacity(arrivals.len());
+        let mut slots = Vec::with_capacity(arrivals.len());
+        let mut in_batch = HashSet::new();
+        for arrival in arrivals {
+            if in_batch.contains(&arrival.submission_id)
+                || self.log.is_decided(&arrival.submission_id)?
+            {
+                slots.push(Slot::Repeat(arrival.submission_id));
+                continue;
+            }
+            in_batch.insert(arrival.submission_id.clone());
+            let outcome = match arrival.body.and_then(|s| decide(&self.state, &s)) {
+                Ok(events) => {
+                    for event in &events {
+                        self.state.apply(event);
+                    }
+                    Outcome::Accepted(events)
+                }
+                Err(rejection) => Outcome::Rejected(rejection),
+            };
+            let submission = matches!(outcome, Outcome::Rejected(_)).then_some(arrival.raw);
+            slots.push(Slot::Fresh(decisions.len()));
+            decisions.push(Decision {
+                submission_id: arrival.submission_id,
+                unit: arrival.unit.map(|u| u.as_str().to_owned()),
+                outcome,
+                submission,
+            });
+        }
+        let mut fresh = match self.log.append_batch(&decisions, recorded_at) {
+            Ok(receipts) => receipts.into_iter().map(Some).collect::<Vec<_>>(),
+            Err(e) => {
+                // The state already holds this batch's events, which were
+                // not committed: fold it again from what the log holds.
+                self.state = self.log.load_state()?;
+                return Err(e);
+            }
+        };
+        let mut receipts = Vec::with_capacity(slots.len());
+        for slot in slots {
+            let receipt = match slot {
+                Slot::Fresh(i) => fresh[i].take(),
+                Slot::Repeat(id) => self.log.receipt(&id)?.map(|mut r| {
+                    r.duplicate = true;
+                    r
+                }),
+            };
+            receipts.push(receipt.ok_or_else(|| StoreError::InvalidDecision {
+                submission_id: String::new(),
+                reason: "a receipt went missing between commit and answer".to_owned(),
+            })?);
+        }
+        Ok(receipts)
+    }
+}

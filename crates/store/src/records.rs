@@ -1,0 +1,129 @@
+//! What the log holds and answers, in the contract's JSON shapes: the event
+//! object and the receipt.
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+/// The `schema` of every event object.
+pub const EVENT_SCHEMA: &str = "dotpha.event.v1";
+/// The `schema` of every receipt.
+pub const RECEIPT_SCHEMA: &str = "dotpha.receipt.v1";
+/// `prev_hash` of the first event: 64 zeros.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// A committed event, as `DOTPHA_EVENTS` carries it and the history route
+/// lists it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RecordedEvent {
+    /// Always [`EVENT_SCHEMA`].
+    pub schema: String,
+    /// Place in the log, from 1, without gaps.
+    pub position: u64,
+    /// The stream, e.g. `task-ndp-2021-07`.
+    pub stream: String,
+    /// Version within the stream, from 1, without gaps.
+    pub version: u64,
+    /// The event's type, e.g. `progress.reported`.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// The unit the submission was sent for.
+    pub unit: String,
+    /// Who acted.
+    pub actor: String,
+    /// When it happened, as the publisher said.
+    pub occurred_at: String,
+    /// When the log committed it, UTC with milliseconds.
+    pub recorded_at: String,
+    /// The submission it came from.
+    pub submission_id: String,
+    /// The data, in RFC 8785 canonical form.
+    pub data: Box<RawValue>,
+    /// Hash of the previous event ([`GENESIS_HASH`] for the first).
+    pub prev_hash: String,
+    /// SHA-256 of this object's canonical JSON without `hash`.
+    pub hash: String,
+}
+
+impl RecordedEvent {
+    /// Where the event sits, as a receipt lists it.
+    pub fn reference(&self) -> EventRef {
+        EventRef {
+            position: self.position,
+            stream: self.stream.clone(),
+            version: self.version,
+            event_type: self.event_type.clone(),
+            hash: self.hash.clone(),
+        }
+    }
+}
+
+/// Accepted or rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptStatus {
+    /// The submission's events are in the log.
+    Accepted,
+    /// The submission was decided against; nothing was appended.
+    Rejected,
+}
+
+impl ReceiptStatus {
+    /// As written on the wire and in the log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReceiptStatus::Accepted => "accepted",
+            ReceiptStatus::Rejected => "rejected",
+        }
+    }
+}
+
+/// An event as a receipt names it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventRef {
+    /// Place in the log.
+    pub position: u64,
+    /// The stream.
+    pub stream: String,
+    /// Version within the stream.
+    pub version: u64,
+    /// The event's type.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// The event's hash.
+    pub hash: String,
+}
+
+/// A rejection as a receipt carries it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The contract's rejection code.
+    pub code: String,
+    /// What is wrong, for a person.
+    pub message: String,
+    /// The offending field's path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// The promise: a submission's decision, committed to the log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// Always [`RECEIPT_SCHEMA`].
+    pub schema: String,
+    /// The submission.
+    pub submission_id: String,
+    /// Accepted or rejected.
+    pub status: ReceiptStatus,
+    /// True when this answers a repeat of an already decided submission.
+    pub duplicate: bool,
+    /// The events appended (empty when rejected).
+    pub events: Vec<EventRef>,
+    /// Why it was rejected.
+    pub error: Option<ErrorBody>,
+    /// When the decision was committed.
+    pub recorded_at: String,
+    /// The unit the submission was sent for, when it could be read; the
+    /// receipt is published on `dotpha.v1.receipt.<unit>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+}

@@ -1,0 +1,125 @@
+//! The log database's schema and its migrations, versioned by
+//! `PRAGMA user_version` and marked as ours by `PRAGMA application_id`.
+
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::StoreError;
+
+/// Marks a SQLite file as a dotpha log ("dotp" in ASCII), so a foreign
+/// database is refused instead of being migrated into.
+pub(crate) const APPLICATION_ID: i32 = 0x646f_7470;
+
+/// Migrations, in order; migration `i` brings `user_version` to `i + 1`.
+/// Never edit one that has shipped: add the next.
+const MIGRATIONS: &[&str] = &[
+    // 1: the event log and the decisions, both append-only.
+    r#"
+    CREATE TABLE events (
+        position      INTEGER PRIMARY KEY CHECK (position >= 1),
+        schema        TEXT    NOT NULL DEFAULT 'dotpha.event.v1',
+        stream        TEXT    NOT NULL,
+        version       INTEGER NOT NULL CHECK (version >= 1),
+        type          TEXT    NOT NULL,
+        unit          TEXT    NOT NULL,
+        actor         TEXT    NOT NULL,
+        occurred_at   TEXT    NOT NULL,
+        recorded_at   TEXT    NOT NULL,
+        submission_id TEXT    NOT NULL,
+        data          TEXT    NOT NULL,
+        prev_hash     TEXT    NOT NULL,
+        hash          TEXT    NOT NULL,
+        UNIQUE (stream, version)
+    );
+    CREATE INDEX events_by_submission ON events (submission_id);
+
+    CREATE TABLE decisions (
+        seq            INTEGER PRIMARY KEY,
+        submission_id  TEXT    NOT NULL UNIQUE,
+        status         TEXT    NOT NULL CHECK (status IN ('accepted', 'rejected')),
+        unit           TEXT,
+        first_position INTEGER,
+        last_position  INTEGER,
+        error_code     TEXT,
+        error_message  TEXT,
+        error_field    TEXT,
+        submission     TEXT,
+        recorded_at    TEXT    NOT NULL,
+        CHECK ((status = 'accepted') = (first_position IS NOT NULL AND last_position IS NOT NULL
+                                        AND error_code IS NULL))
+    );
+
+    CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+    BEGIN SELECT RAISE(ABORT, 'the event log is append-only: events cannot be updated'); END;
+    CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+    BEGIN SELECT RAISE(ABORT, 'the event log is append-only: events cannot be deleted'); END;
+    CREATE TRIGGER decisions_no_update BEFORE UPDATE ON decisions
+    BEGIN SELECT RAISE(ABORT, 'decisions are append-only: they cannot be updated'); END;
+    CREATE TRIGGER decisions_no_delete BEFORE DELETE ON decisions
+    BEGIN SELECT RAISE(ABORT, 'decisions are append-only: they cannot be deleted'); END;
+    "#,
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
+
+/// Brings a writable database to [`SCHEMA_VERSION`], creating it when empty.
+pub(crate) fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreError> {
+    let version = check(conn, path)?;
+    if version == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i32 + 1)?;
+    }
+    tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Checks that the database is ours (or empty) and not newer than this
+/// build; returns its schema version (0 for an empty database).
+pub(crate) fn check(conn: &Connection, path: &str) -> Result<i32, StoreError> {
+    let read = |e: rusqlite::Error| StoreError::NotALog {
+        path: path.to_owned(),
+        reason: format!("cannot be read as SQLite: {e}"),
+    };
+    let application_id: i32 = conn
+        .pragma_query_value(None, "application_id", |r| r.get(0))
+        .map_err(read)?;
+    let version: i32 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(read)?;
+    if application_id == 0 && version == 0 {
+        let any_table: Option<String> = conn
+            .query_row("SELECT name FROM sqlite_master LIMIT 1", [], |r| r.get(0))
+            .optional()
+            .map_err(read)?;
+        return match any_table {
+            None => Ok(0),
+            Some(table) => Err(StoreError::NotALog {
+                path: path.to_owned(),
+                reason: format!(
+                    "it is a SQLite database of something else (it has a table {table:?} and no dotpha mark)"
+                ),
+            }),
+        };
+    }
+    if application_id != APPLICATION_ID {
+        return Err(StoreError::NotALog {
+            path: path.to_owned(),
+            reason: format!(
+                "its application_id is {application_id:#x}, not dotpha's {APPLICATION_ID:#x}"
+            ),
+        });
+    }
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            path: path.to_owned(),
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    Ok(version)
+}
