@@ -1,1 +1,116 @@
-fn main() {}
+//! `dotpha`: one binary for every part of the system. Each subcommand only
+//! parses its arguments and calls into the crates that do the work.
+
+mod audit;
+
+use std::{path::PathBuf, process::ExitCode};
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use dotpha_store::{Head, Log};
+
+/// Assign, track and audit breakthrough tasks, with a permanent, verifiable log.
+#[derive(Parser, Debug)]
+#[command(name = "dotpha", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check the log's hash chain and append-only invariants offline.
+    Verify {
+        /// The data directory holding log.sqlite.
+        #[arg(long, default_value = "./data")]
+        data: PathBuf,
+        /// A head recorded earlier, POSITION:HASH; fail if the log no longer
+        /// holds that event with that hash (a truncated or rewritten log).
+        #[arg(long, value_name = "POSITION:HASH", value_parser = parse_head)]
+        expect_head: Option<Head>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a task's full history: who did what, when (UTC+7).
+    Audit {
+        /// The task's id.
+        task_id: String,
+        /// The data directory holding log.sqlite.
+        #[arg(long, default_value = "./data")]
+        data: PathBuf,
+        /// Print the event objects as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_head(text: &str) -> Result<Head, String> {
+    Head::parse(text).ok_or_else(|| {
+        format!("{text:?} is not POSITION:HASH (a number, a colon, 64 lowercase hex digits)")
+    })
+}
+
+/// The log file inside a data directory.
+fn log_path(data: &std::path::Path) -> PathBuf {
+    data.join("log.sqlite")
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Verify {
+            data,
+            expect_head,
+            json,
+        } => verify(&data, expect_head.as_ref(), json),
+        Command::Audit {
+            task_id,
+            data,
+            json,
+        } => audit::run(&log_path(&data), &task_id, json),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("dotpha: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Exit 0 when intact; 1 naming the first bad position; 2 when the log
+/// cannot be read at all.
+fn verify(data: &std::path::Path, expect_head: Option<&Head>, json: bool) -> Result<ExitCode> {
+    let path = log_path(data);
+    let log = Log::open_read_only(&path)?;
+    let report = log
+        .verify(expect_head)
+        .with_context(|| format!("verifying {}", path.display()))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for warning in &report.warnings {
+            eprintln!("warning: {warning}");
+        }
+        match (report.first_bad_position, &report.problem) {
+            (Some(position), problem) => println!(
+                "{}: NOT intact: first bad position {position}: {}",
+                path.display(),
+                problem.as_deref().unwrap_or("")
+            ),
+            (None, _) => println!(
+                "{}: intact: {} events, head {}:{}",
+                path.display(),
+                report.head_position,
+                report.head_position,
+                report.head_hash
+            ),
+        }
+    }
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

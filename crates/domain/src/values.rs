@@ -9,6 +9,8 @@ use std::{borrow::Borrow, fmt, ops::Deref};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
+use unicode_normalization::{IsNormalized, is_nfc_quick};
+
 use crate::{
     text::nfc,
     time::{Date, Timestamp},
@@ -34,13 +36,15 @@ pub struct Slug(String);
 impl Slug {
     /// Checks `text` against the slug rule.
     pub fn parse(text: &str) -> Option<Slug> {
+        Slug::is_slug(text).then(|| Slug(text.to_owned()))
+    }
+
+    fn is_slug(text: &str) -> bool {
         let b = text.as_bytes();
-        let ok = !b.is_empty()
+        !b.is_empty()
             && b.len() <= 64
             && matches!(b[0], b'a'..=b'z' | b'0'..=b'9')
-            && b.iter()
-                .all(|c| matches!(c, b'a'..=b'z' | b'0'..=b'9' | b'-'));
-        ok.then(|| Slug(text.to_owned()))
+            && b.iter().all(|c| matches!(c, b'a'..=b'z' | b'0'..=b'9' | b'-'))
     }
 
     /// The slug as text.
@@ -77,11 +81,12 @@ impl Serialize for Slug {
 impl<'de> Deserialize<'de> for Slug {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Slug, D::Error> {
         let text = String::deserialize(d)?;
-        Slug::parse(&text).ok_or_else(|| {
-            invalid(format_args!(
-                "{text:?} is not a slug (lowercase ASCII letters, digits and '-', 1 to 64, not starting with '-')"
-            ))
-        })
+        if Slug::is_slug(&text) {
+            return Ok(Slug(text));
+        }
+        Err(invalid(format_args!(
+            "{text:?} is not a slug (lowercase ASCII letters, digits and '-', 1 to 64, not starting with '-')"
+        )))
     }
 }
 
@@ -101,6 +106,18 @@ impl Text {
     /// Normalizes `text`; `None` when it is too long.
     pub fn new(text: &str) -> Option<Text> {
         (text.len() <= MAX_TEXT_BYTES).then(|| Text(nfc(text)))
+    }
+
+    /// Normalizes an owned `text`, reusing it when it is already NFC (the
+    /// usual case, and always the case when reading the log back).
+    pub fn from_string(text: String) -> Option<Text> {
+        if text.len() > MAX_TEXT_BYTES {
+            return None;
+        }
+        Some(match is_nfc_quick(text.chars()) {
+            IsNormalized::Yes => Text(text),
+            _ => Text(nfc(&text)),
+        })
     }
 
     /// The text.

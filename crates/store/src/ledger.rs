@@ -22,7 +22,8 @@ pub struct Arrival {
     pub unit: Option<Slug>,
     /// The submission, or why it cannot be read.
     pub body: Result<Submission, Rejection>,
-    /// The bytes as text, kept with a rejection for inspectors.
+    /// The bytes as text, kept with a rejection for inspectors (empty
+    /// when the submission did not arrive as bytes).
     pub raw: String,
 }
 
@@ -46,7 +47,9 @@ impl Arrival {
                 submission_id: submission.submission_id.clone(),
                 unit: Some(submission.unit.clone()),
                 body: Ok(submission),
-                raw: String::new(),
+                // Kept too: the domain may still reject it, and a rejection
+                // keeps what was received.
+                raw: raw(),
             }),
             Err(unreadable) => {
                 let id = unreadable
@@ -139,7 +142,8 @@ impl Ledger {
                 }
                 Err(rejection) => Outcome::Rejected(rejection),
             };
-            let submission = matches!(outcome, Outcome::Rejected(_)).then_some(arrival.raw);
+            let submission = (matches!(outcome, Outcome::Rejected(_)) && !arrival.raw.is_empty())
+                .then_some(arrival.raw);
             slots.push(Slot::Fresh(decisions.len()));
             decisions.push(Decision {
                 submission_id: arrival.submission_id,

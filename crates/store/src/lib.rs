@@ -414,37 +414,77 @@ impl Log {
     }
 
     /// Folds every event into a fresh [`State`]: the writer's start-up.
+    ///
+    /// Reading rows and decoding them cost about the same, so a second
+    /// thread with its own read connection reads while this one decodes and
+    /// applies; the fold runs at the speed of the slower half.
     pub fn load_state(&self) -> Result<State, StoreError> {
         let mut state = State::new();
-        let mut stmt = self.conn.prepare(
-            "SELECT position, stream, version, type, unit, actor, occurred_at, submission_id, data
-             FROM events ORDER BY position",
-        )?;
-        let mut rows = stmt.query([])?;
-        while let Some(row) = rows.next()? {
-            let position: u64 = row.get(0)?;
-            let corrupt = |reason: String| StoreError::Corrupt {
+        if self.head.position == 0 {
+            return Ok(state);
+        }
+        let reader = Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        reader.busy_timeout(BUSY_TIMEOUT)?;
+        let last = self.head.position;
+        let path = self.path.as_str();
+        let (sender, chunks) =
+            std::sync::mpsc::sync_channel::<Result<RawChunk, StoreError>>(FOLD_CHUNKS_IN_FLIGHT);
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let read = || -> Result<(), StoreError> {
+                    let mut stmt = reader.prepare(
+                        "SELECT position, stream, version, type, unit, actor, occurred_at, submission_id, data
+                         FROM events WHERE position <= ?1 ORDER BY position",
+                    )?;
+                    let mut rows = stmt.query([last])?;
+                    let mut chunk = RawChunk::default();
+                    while let Some(r) = rows.next()? {
+                        chunk.push(r, path)?;
+                        if chunk.rows.len() == FOLD_CHUNK && sender.send(Ok(std::mem::take(&mut chunk))).is_err() {
+                            // The decoder stopped (it found a corrupt event).
+                            return Ok(());
+                        }
+                    }
+                    let _ = sender.send(Ok(chunk));
+                    Ok(())
+                };
+                if let Err(e) = read() {
+                    let _ = sender.send(Err(e));
+                }
+            });
+            for chunk in chunks {
+                let chunk = chunk?;
+                for row in &chunk.rows {
+                    let text = |i: usize| &chunk.text[row.texts[i].clone()];
+                    let event = decode_event(
+                        text(0),
+                        row.version,
+                        text(1),
+                        text(2),
+                        text(3),
+                        text(4),
+                        text(5),
+                        text(6),
+                    )
+                    .map_err(|reason| StoreError::Corrupt {
+                        path: self.path.clone(),
+                        position: row.position,
+                        reason,
+                    })?;
+                    state.apply(&event);
+                }
+            }
+            Ok::<(), StoreError>(())
+        })?;
+        if state.events_applied() != last {
+            return Err(StoreError::Corrupt {
                 path: self.path.clone(),
-                position,
-                reason,
-            };
-            let text = |i: usize| -> Result<&str, StoreError> {
-                row.get_ref(i)?
-                    .as_str()
-                    .map_err(|e| corrupt(format!("column {i} is not text: {e}")))
-            };
-            let event = decode_event(
-                text(1)?,
-                row.get(2)?,
-                text(3)?,
-                text(4)?,
-                text(5)?,
-                text(6)?,
-                text(7)?,
-                text(8)?,
-            )
-            .map_err(corrupt)?;
-            state.apply(&event);
+                position: state.events_applied() + 1,
+                reason: format!(
+                    "the log's head is {last} but only {} events could be read",
+                    state.events_applied()
+                ),
+            });
         }
         Ok(state)
     }
@@ -453,6 +493,56 @@ impl Log {
     /// fails when the log no longer holds that event with that hash.
     pub fn verify(&self, expect_head: Option<&Head>) -> Result<VerifyReport, StoreError> {
         verify::verify(&self.conn, expect_head)
+    }
+}
+
+/// Rows per chunk handed from the fold's reader thread to its decoder.
+const FOLD_CHUNK: usize = 4096;
+/// Chunks the reader may run ahead of the decoder (bounds memory).
+const FOLD_CHUNKS_IN_FLIGHT: usize = 4;
+
+/// Event rows as read, before decoding: every text column of every row in
+/// one buffer, so handing a chunk to another thread is one allocation, not
+/// nine per row.
+#[derive(Default)]
+struct RawChunk {
+    text: String,
+    rows: Vec<RawRow>,
+}
+
+/// One row of a [`RawChunk`]: stream, type, unit, actor, occurred_at,
+/// submission_id and data as ranges of the chunk's text.
+struct RawRow {
+    position: u64,
+    version: u64,
+    texts: [std::ops::Range<usize>; 7],
+}
+
+impl RawChunk {
+    /// Appends a row of `SELECT position, stream, version, type, unit,
+    /// actor, occurred_at, submission_id, data`.
+    fn push(&mut self, r: &rusqlite::Row<'_>, path: &str) -> Result<(), StoreError> {
+        let position: u64 = r.get(0)?;
+        let mut texts: [std::ops::Range<usize>; 7] = Default::default();
+        for (slot, column) in texts.iter_mut().zip([1, 3, 4, 5, 6, 7, 8]) {
+            let value = r
+                .get_ref(column)?
+                .as_str()
+                .map_err(|e| StoreError::Corrupt {
+                    path: path.to_owned(),
+                    position,
+                    reason: format!("column {column} is not text: {e}"),
+                })?;
+            let start = self.text.len();
+            self.text.push_str(value);
+            *slot = start..self.text.len();
+        }
+        self.rows.push(RawRow {
+            position,
+            version: r.get(2)?,
+            texts,
+        });
+        Ok(())
     }
 }
 

@@ -1,0 +1,245 @@
+//! Benchmarks of the log, each beside raw rusqlite doing the same rows in the
+//! same run, so the figures compare on whatever machine runs them.
+//!
+//! `cargo bench -p dotpha-store --bench log` (sizes: `DOTPHA_BENCH_EVENTS`,
+//! default 1,000,000 for verify and fold).
+
+use std::time::{Duration, Instant};
+
+use dotpha_domain::{Event, State, Timestamp, decide, parse_submission};
+use dotpha_store::{Arrival, Decision, Ledger, Log, Outcome};
+use dotpha_testkit::Workload;
+use rusqlite::{Connection, params};
+
+fn recorded_at() -> Timestamp {
+    Timestamp::from_unix_millis(1_614_648_600_123)
+}
+
+/// A log with the workload's setup, reopened as a bare log plus its state.
+fn prepared(dir: &std::path::Path, workload: &mut Workload) -> (Log, State) {
+    let path = dir.join("log.sqlite");
+    let mut ledger = Ledger::open(&path).expect("open");
+    let arrivals = workload
+        .setup()
+        .iter()
+        .map(|m| Arrival::read(&m.body, Some(&m.unit), Some(&m.submission_id)).expect("id"))
+        .collect();
+    ledger
+        .submit_batch(arrivals, &recorded_at())
+        .expect("setup");
+    drop(ledger);
+    let log = Log::open(&path).expect("reopen");
+    let state = log.load_state().expect("fold");
+    (log, state)
+}
+
+/// Decides `n` reports against `state`, as the writer would.
+fn decisions(workload: &mut Workload, state: &mut State, n: usize) -> Vec<Decision> {
+    (0..n)
+        .map(|_| {
+            let m = workload.next_report();
+            let submission = parse_submission(&m.body, Some(&m.unit)).expect("valid");
+            let events: Vec<Event> = decide(state, &submission).expect("accepted");
+            for e in &events {
+                state.apply(e);
+            }
+            Decision {
+                submission_id: m.submission_id,
+                unit: Some(m.unit),
+                outcome: Outcome::Accepted(events),
+                submission: None,
+            }
+        })
+        .collect()
+}
+
+type EventRow = (
+    i64,
+    String,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+);
+
+/// Inserts the rows `log` holds after `after` into a fresh database with the
+/// same schema, `batch` submissions per FULL-synchronous transaction.
+fn raw_inserts(
+    log_path: &std::path::Path,
+    after: u64,
+    batch: usize,
+    dir: &std::path::Path,
+) -> Duration {
+    let source = Connection::open(log_path).expect("open source");
+    let rows: Vec<EventRow> = source
+        .prepare(
+            "SELECT position, stream, version, type, unit, actor, occurred_at, recorded_at, submission_id, data,
+                    prev_hash, hash FROM events WHERE position > ?1 ORDER BY position",
+        )
+        .expect("prepare")
+        .query_map([after], |r| {
+            Ok((
+                r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?,
+                r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?,
+            ))
+        })
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    let path = dir.join(format!("raw-{batch}.sqlite"));
+    let _ = std::fs::remove_file(&path);
+    let mut conn = Connection::open(&path).expect("open raw");
+    conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
+        .expect("wal");
+    conn.pragma_update(None, "synchronous", "FULL")
+        .expect("full");
+    conn.execute_batch(
+        "CREATE TABLE events (position INTEGER PRIMARY KEY, schema TEXT NOT NULL DEFAULT 'dotpha.event.v1',
+           stream TEXT NOT NULL, version INTEGER NOT NULL, type TEXT NOT NULL, unit TEXT NOT NULL,
+           actor TEXT NOT NULL, occurred_at TEXT NOT NULL, recorded_at TEXT NOT NULL,
+           submission_id TEXT NOT NULL, data TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL,
+           UNIQUE (stream, version));
+         CREATE INDEX events_by_submission ON events (submission_id);
+         CREATE TABLE decisions (seq INTEGER PRIMARY KEY, submission_id TEXT NOT NULL UNIQUE,
+           status TEXT NOT NULL, unit TEXT, first_position INTEGER, last_position INTEGER,
+           error_code TEXT, error_message TEXT, error_field TEXT, submission TEXT, recorded_at TEXT NOT NULL);",
+    )
+    .expect("schema");
+    let start = Instant::now();
+    for chunk in rows.chunks(batch) {
+        let tx = conn.transaction().expect("tx");
+        {
+            let mut event = tx
+                .prepare_cached(
+                    "INSERT INTO events (position, stream, version, type, unit, actor, occurred_at,
+                                 recorded_at, submission_id, data, prev_hash, hash)
+                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                )
+                .expect("prepare");
+            let mut decision = tx
+                .prepare_cached("INSERT INTO decisions (submission_id, status, unit, first_position, last_position,
+                                 recorded_at) VALUES (?1, 'accepted', ?2, ?3, ?3, ?4)")
+                .expect("prepare");
+            for r in chunk {
+                event
+                    .execute(params![
+                        r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10, r.11
+                    ])
+                    .expect("insert");
+                decision
+                    .execute(params![r.8, r.4, r.0, r.7])
+                    .expect("insert");
+            }
+        }
+        tx.commit().expect("commit");
+    }
+    start.elapsed()
+}
+
+fn rate(n: u64, d: Duration) -> String {
+    format!("{:.0}", n as f64 / d.as_secs_f64())
+}
+
+fn main() {
+    let events: usize = std::env::var("DOTPHA_BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    println!("## append_batch (WAL, synchronous=FULL), one event per submission\n");
+    println!("| batch | submissions | append_batch events/s | raw inserts rows/s | ratio |");
+    println!("|---:|---:|---:|---:|---:|");
+    for batch in [1usize, 64, 256, 1024] {
+        let n = (batch * 400).min(100_000);
+        let sub = dir.path().join(format!("append-{batch}"));
+        std::fs::create_dir_all(&sub).expect("dir");
+        let mut workload = Workload::new("bench", 100, 10);
+        let (mut log, mut state) = prepared(&sub, &mut workload);
+        let after = log.head().position;
+        let decided = decisions(&mut workload, &mut state, n);
+        let start = Instant::now();
+        for chunk in decided.chunks(batch) {
+            log.append_batch(chunk, &recorded_at()).expect("append");
+        }
+        let ours = start.elapsed();
+        drop(log);
+        let raw = raw_inserts(&sub.join("log.sqlite"), after, batch, &sub);
+        println!(
+            "| {batch} | {n} | {} | {} | {:.0}% |",
+            rate(n as u64, ours),
+            rate(n as u64, raw),
+            100.0 * raw.as_secs_f64() / ours.as_secs_f64()
+        );
+    }
+
+    println!("\n## verify and fold over {events} events\n");
+    let big = dir.path().join("big");
+    std::fs::create_dir_all(&big).expect("dir");
+    let mut workload = Workload::new("big", 100, 100);
+    let (mut log, mut state) = prepared(&big, &mut workload);
+    let build = Instant::now();
+    while (log.head().position as usize) < events {
+        let n = (events - log.head().position as usize).min(4096);
+        let decided = decisions(&mut workload, &mut state, n);
+        log.append_batch(&decided, &recorded_at()).expect("append");
+    }
+    let total = log.head().position;
+    println!(
+        "(built in {:.1} s through decide + append_batch at batch 4096)\n",
+        build.elapsed().as_secs_f64()
+    );
+    drop(log);
+    let log = Log::open_read_only(big.join("log.sqlite")).expect("open");
+
+    println!("| what | events | seconds | events/s |");
+    println!("|---|---:|---:|---:|");
+    let start = Instant::now();
+    let report = log.verify(None).expect("verify");
+    let took = start.elapsed();
+    assert!(report.ok, "{report:?}");
+    println!(
+        "| verify (chain, versions, decisions) | {total} | {:.2} | {} |",
+        took.as_secs_f64(),
+        rate(total, took)
+    );
+
+    let start = Instant::now();
+    let folded = log.load_state().expect("fold");
+    let took = start.elapsed();
+    assert_eq!(folded.events_applied(), total);
+    println!(
+        "| fold into state (load_state) | {total} | {:.2} | {} |",
+        took.as_secs_f64(),
+        rate(total, took)
+    );
+
+    // The same rows read raw, with no hashing or decoding: the floor.
+    let conn = Connection::open(big.join("log.sqlite")).expect("open raw");
+    let start = Instant::now();
+    let mut stmt = conn
+        .prepare("SELECT position, stream, version, type, unit, actor, occurred_at, recorded_at, submission_id, data, prev_hash, hash FROM events ORDER BY position")
+        .expect("prepare");
+    let mut rows = stmt.query([]).expect("query");
+    let mut bytes = 0usize;
+    while let Some(r) = rows.next().expect("row") {
+        for i in 1..12 {
+            bytes += r.get_ref(i).expect("col").as_str().map_or(0, str::len);
+        }
+    }
+    let took = start.elapsed();
+    println!(
+        "| raw rusqlite scan of the same rows | {total} | {:.2} | {} |",
+        took.as_secs_f64(),
+        rate(total, took)
+    );
+    println!(
+        "\n(average row: {} bytes of text)",
+        bytes / total.max(1) as usize
+    );
+}

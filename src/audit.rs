@@ -1,0 +1,146 @@
+//! `dotpha audit TASK_ID`: a task's history for a person (or as JSON).
+
+use std::{path::Path, process::ExitCode};
+
+use anyhow::{Context, Result, bail};
+use dotpha_domain::{Payload, State, Timestamp, payload::Target, time::Date};
+use dotpha_store::{Log, RecordedEvent};
+
+pub(crate) fn run(path: &Path, task_id: &str, json: bool) -> Result<ExitCode> {
+    let log = Log::open_read_only(path)?;
+    let stream = format!("task-{task_id}");
+    let events = log
+        .stream(&stream)
+        .with_context(|| format!("reading {stream} from {}", path.display()))?;
+    if events.is_empty() {
+        bail!("{}: no task {task_id:?} in the log", path.display());
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "events": events }))?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    // Names live in other streams; fold the log once to show people, not ids.
+    let state = log.load_state()?;
+    println!("Task {task_id}: {} events (times in UTC+7)", events.len());
+    for event in &events {
+        println!("{}", line(&state, event)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn name(state: &State, id: &str) -> String {
+    match state.cadre(id) {
+        Some(c) => format!("{} ({id})", c.full_name),
+        None => id.to_owned(),
+    }
+}
+
+fn date(d: Date) -> String {
+    let s = d.to_string();
+    format!("{}/{}/{}", &s[8..10], &s[5..7], &s[0..4])
+}
+
+fn targets(targets: &[Target]) -> String {
+    targets
+        .iter()
+        .map(|t| format!("{} {} -> {}", t.label, t.baseline, t.target))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn line(state: &State, event: &RecordedEvent) -> Result<String> {
+    let domain = event
+        .decode()
+        .map_err(|reason| anyhow::anyhow!("event at position {}: {reason}", event.position))?;
+    let when = Timestamp::parse(&event.occurred_at)
+        .map_or_else(|| event.occurred_at.clone(), |t| t.in_vietnam());
+    let what = match &domain.payload {
+        Payload::TaskRegistered(p) => format!(
+            "registered \"{}\" ({:?}, {}), due {}; targets: {}",
+            p.title,
+            p.kind,
+            p.category,
+            date(p.due),
+            targets(&p.targets)
+        ),
+        Payload::TaskAssigned(p) => format!(
+            "assigned \"{}\" to {} ({:?}, {:?}), due {}; targets: {}",
+            p.title,
+            name(state, &p.assignee),
+            p.kind,
+            p.origin,
+            date(p.due),
+            targets(&p.targets)
+        ),
+        Payload::TaskApproved(p) => format!(
+            "approved{}",
+            p.comment
+                .as_ref()
+                .map(|c| format!(": {c}"))
+                .unwrap_or_default()
+        ),
+        Payload::PlanSubmitted(p) => format!(
+            "submitted a plan: {} solutions ({}), {} milestones",
+            p.solutions.len(),
+            p.solutions
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+            p.milestones.len()
+        ),
+        Payload::WorkDelegated(p) => format!(
+            "delegated {} to {}: {}, due {}",
+            p.delegation_id,
+            p.to,
+            p.description,
+            date(p.due)
+        ),
+        Payload::ProgressReported(p) => {
+            let mut parts: Vec<String> = p
+                .values
+                .iter()
+                .map(|v| format!("{} = {}", v.metric, v.value))
+                .collect();
+            if let Some(percent) = p.percent_complete {
+                parts.push(format!("{percent}% complete"));
+            }
+            if let Some(c) = p.confidence {
+                parts.push(format!("confidence {c:?}").to_lowercase());
+            }
+            if let Some(note) = &p.note {
+                parts.push(format!("\"{note}\""));
+            }
+            format!(
+                "reported progress as of {}: {}",
+                date(p.as_of),
+                parts.join(", ")
+            )
+        }
+        Payload::TaskReassigned(p) => {
+            format!("reassigned to {}: {}", name(state, &p.assignee), p.reason)
+        }
+        Payload::TaskCancelled(p) => format!("cancelled: {}", p.reason),
+        Payload::TaskEvaluated(p) => format!(
+            "evaluated: {}{}: {}",
+            p.rating.map(|r| r.as_str()).unwrap_or("-"),
+            p.score.map(|s| format!(" (score {s})")).unwrap_or_default(),
+            p.comment
+        ),
+        other => format!("{}", other.event_type()),
+    };
+    Ok(format!(
+        "{when}  v{:<3} #{:<7} {:<18} by {} for {}: {what}\n    recorded {} (UTC+7), hash {}",
+        event.version,
+        event.position,
+        event.event_type,
+        name(state, &event.actor),
+        event.unit,
+        Timestamp::parse(&event.recorded_at)
+            .map_or_else(|| event.recorded_at.clone(), |t| t.in_vietnam()),
+        event.hash
+    ))
+}
