@@ -11,6 +11,7 @@
 //! - [`submission`]: the envelope, strict parsing, the `Event` type.
 //! - [`decide`](mod@decide): the rules.
 //! - [`state`]: units, cadres, cycles, tasks; `apply`.
+//! - [`wire`]: the event object and the receipt, as emitted.
 //! - [`values`], [`time`], [`text`]: validated slugs and texts, dates and
 //!   instants, NFC and search folding.
 
@@ -25,6 +26,7 @@ pub mod submission;
 pub mod text;
 pub mod time;
 pub mod values;
+pub mod wire;
 
 pub use decide::decide;
 pub use payload::{EventType, Payload, Rating, StreamId};

@@ -44,7 +44,8 @@ impl Slug {
         !b.is_empty()
             && b.len() <= 64
             && matches!(b[0], b'a'..=b'z' | b'0'..=b'9')
-            && b.iter().all(|c| matches!(c, b'a'..=b'z' | b'0'..=b'9' | b'-'))
+            && b.iter()
+                .all(|c| matches!(c, b'a'..=b'z' | b'0'..=b'9' | b'-'))
     }
 
     /// The slug as text.

@@ -18,16 +18,16 @@
 
 mod chain;
 mod ledger;
-pub mod records;
 mod schema;
 mod verify;
 
 use std::path::Path;
 
-use dotpha_domain::{Event, EventType, Payload, Rejection, Slug, State, Timestamp};
+use dotpha_domain::{Event, Rejection, State, Timestamp};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use serde_json::value::RawValue;
 
+pub use dotpha_domain::wire as records;
 pub use ledger::{Arrival, Ledger};
 pub use records::{
     EVENT_SCHEMA, ErrorBody, EventRef, GENESIS_HASH, RECEIPT_SCHEMA, Receipt, ReceiptStatus,
@@ -456,7 +456,7 @@ impl Log {
                 let chunk = chunk?;
                 for row in &chunk.rows {
                     let text = |i: usize| &chunk.text[row.texts[i].clone()];
-                    let event = decode_event(
+                    let event = dotpha_domain::wire::decode_event(
                         text(0),
                         row.version,
                         text(1),
@@ -569,52 +569,6 @@ fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordedEvent> {
         data,
         prev_hash: r.get(10)?,
         hash: r.get(11)?,
-    })
-}
-
-impl RecordedEvent {
-    /// The domain event this record holds, for folding into state or a read
-    /// model. Fails on a record this build cannot read (a type from a newer
-    /// writer, or corrupt data), naming what is wrong.
-    pub fn decode(&self) -> Result<Event, String> {
-        decode_event(
-            &self.stream,
-            self.version,
-            &self.event_type,
-            &self.unit,
-            &self.actor,
-            &self.occurred_at,
-            &self.submission_id,
-            self.data.get(),
-        )
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn decode_event(
-    stream: &str,
-    version: u64,
-    event_type: &str,
-    unit: &str,
-    actor: &str,
-    occurred_at: &str,
-    submission_id: &str,
-    data: &str,
-) -> Result<Event, String> {
-    let kind =
-        EventType::parse(event_type).ok_or_else(|| format!("unknown event type {event_type:?}"))?;
-    let mut de = serde_json::Deserializer::from_str(data);
-    let payload = Payload::from_data(kind, &mut de)
-        .map_err(|e| format!("data of {event_type} cannot be read: {e}"))?;
-    Ok(Event {
-        stream: stream.to_owned(),
-        version,
-        unit: Slug::parse(unit).ok_or_else(|| format!("unit {unit:?} is not a slug"))?,
-        actor: Slug::parse(actor).ok_or_else(|| format!("actor {actor:?} is not a slug"))?,
-        occurred_at: Timestamp::parse(occurred_at)
-            .ok_or_else(|| format!("occurred_at {occurred_at:?} is not an instant"))?,
-        submission_id: submission_id.to_owned(),
-        payload,
     })
 }
 

@@ -1,7 +1,10 @@
-//! What the log holds and answers, in the contract's JSON shapes: the event
-//! object and the receipt.
+//! What the system emits, in the contract's JSON shapes: the event object
+//! (as `DOTPHA_EVENTS` and the history route carry it) and the receipt.
+//! Readers ignore members they do not know, so these may gain members.
 
 use serde::{Deserialize, Serialize};
+
+use crate::{Event, EventType, Payload, Slug, Timestamp};
 use serde_json::value::RawValue;
 
 /// The `schema` of every event object.
@@ -126,4 +129,51 @@ pub struct Receipt {
     /// receipt is published on `dotpha.v1.receipt.<unit>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
+}
+
+impl RecordedEvent {
+    /// The domain event this record holds, for folding into state or a read
+    /// model. Fails on a record this build cannot read (a type from a newer
+    /// writer, or corrupt data), naming what is wrong.
+    pub fn decode(&self) -> Result<Event, String> {
+        decode_event(
+            &self.stream,
+            self.version,
+            &self.event_type,
+            &self.unit,
+            &self.actor,
+            &self.occurred_at,
+            &self.submission_id,
+            self.data.get(),
+        )
+    }
+}
+
+/// Decodes an event from its stored members (see [`RecordedEvent::decode`]).
+#[allow(clippy::too_many_arguments)]
+pub fn decode_event(
+    stream: &str,
+    version: u64,
+    event_type: &str,
+    unit: &str,
+    actor: &str,
+    occurred_at: &str,
+    submission_id: &str,
+    data: &str,
+) -> Result<Event, String> {
+    let kind =
+        EventType::parse(event_type).ok_or_else(|| format!("unknown event type {event_type:?}"))?;
+    let mut de = serde_json::Deserializer::from_str(data);
+    let payload = Payload::from_data(kind, &mut de)
+        .map_err(|e| format!("data of {event_type} cannot be read: {e}"))?;
+    Ok(Event {
+        stream: stream.to_owned(),
+        version,
+        unit: Slug::parse(unit).ok_or_else(|| format!("unit {unit:?} is not a slug"))?,
+        actor: Slug::parse(actor).ok_or_else(|| format!("actor {actor:?} is not a slug"))?,
+        occurred_at: Timestamp::parse(occurred_at)
+            .ok_or_else(|| format!("occurred_at {occurred_at:?} is not an instant"))?,
+        submission_id: submission_id.to_owned(),
+        payload,
+    })
 }
