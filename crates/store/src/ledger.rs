@@ -9,7 +9,23 @@ use dotpha_domain::{
     submission::MAX_SUBMISSION_BYTES, values::is_submission_id,
 };
 
-use crate::{Decision, Log, Outcome, Receipt, StoreError};
+use crate::{DeadLetter, Decision, Log, Outcome, Receipt, StoreError};
+
+/// The checkpoint holding the writer's read position in the submissions
+/// stream.
+pub const READ_POSITION: &str = "writer.read_position";
+
+/// What one step of the writer commits at once.
+#[derive(Clone, Debug, Default)]
+pub struct Batch {
+    /// Messages that carry a submission id, in stream order.
+    pub arrivals: Vec<Arrival>,
+    /// Messages that do not.
+    pub dead_letters: Vec<DeadLetter>,
+    /// The stream sequence of the last message taken, committed with the
+    /// decisions so a restart resumes exactly after it.
+    pub read_position: Option<u64>,
+}
 
 /// A message as it arrived, read as far as it can be: it always has the
 /// submission id its decision will be recorded under.
@@ -103,6 +119,12 @@ impl Ledger {
         Ok(Ledger { log, state })
     }
 
+    /// The read position committed with the last batch: the stream sequence
+    /// of the last message decided (0 before any).
+    pub fn read_position(&self) -> Result<u64, StoreError> {
+        Ok(self.log.checkpoint(READ_POSITION)?.unwrap_or(0))
+    }
+
     /// The log.
     pub fn log(&self) -> &Log {
         &self.log
@@ -122,6 +144,28 @@ impl Ledger {
         arrivals: Vec<Arrival>,
         recorded_at: &Timestamp,
     ) -> Result<Vec<Receipt>, StoreError> {
+        self.commit(
+            Batch {
+                arrivals,
+                ..Batch::default()
+            },
+            recorded_at,
+        )
+    }
+
+    /// [`Ledger::submit_batch`] for what a reader of a message stream took
+    /// in one go: the arrivals, the dead letters among the messages, and the
+    /// read position to commit with them.
+    pub fn commit(
+        &mut self,
+        batch: Batch,
+        recorded_at: &Timestamp,
+    ) -> Result<Vec<Receipt>, StoreError> {
+        let Batch {
+            arrivals,
+            dead_letters,
+            read_position,
+        } = batch;
         let mut decisions = Vec::with_capacity(arrivals.len());
         let mut slots = Vec::with_capacity(arrivals.len());
         let mut in_batch = HashSet::new();
@@ -152,7 +196,11 @@ impl Ledger {
                 submission,
             });
         }
-        let mut fresh = match self.log.append_batch(&decisions, recorded_at) {
+        let checkpoint = read_position.map(|p| (READ_POSITION, p));
+        let mut fresh = match self
+            .log
+            .append(&decisions, &dead_letters, checkpoint, recorded_at)
+        {
             Ok(receipts) => receipts.into_iter().map(Some).collect::<Vec<_>>(),
             Err(e) => {
                 // The state already holds this batch's events, which were

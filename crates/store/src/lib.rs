@@ -28,7 +28,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 use serde_json::value::RawValue;
 
 pub use dotpha_domain::wire as records;
-pub use ledger::{Arrival, Ledger};
+pub use ledger::{Arrival, Batch, Ledger, READ_POSITION};
 pub use records::{
     EVENT_SCHEMA, ErrorBody, EventRef, GENESIS_HASH, RECEIPT_SCHEMA, Receipt, ReceiptStatus,
     RecordedEvent,
@@ -119,7 +119,11 @@ impl Head {
         let hash_ok =
             hash.len() == 64 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
         Some(Head {
-            position: position.parse().ok()?,
+            position: position
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| position.parse().ok())
+                .flatten()?,
             hash: hash_ok.then(|| hash.to_owned())?,
         })
     }
@@ -152,6 +156,22 @@ pub struct Decision {
     /// The submission as received, kept with a rejection so an inspector
     /// can see what was refused.
     pub submission: Option<String>,
+}
+
+/// A message that could not be answered at all (not a submission, and no
+/// `Nats-Msg-Id` to key a rejection by): kept whole, never dropped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// Its sequence in the submissions stream, when it came from one.
+    pub stream_sequence: Option<u64>,
+    /// The subject it was published on.
+    pub subject: String,
+    /// Its headers, one `Name: value` per line.
+    pub headers: String,
+    /// The raw bytes.
+    pub payload: Vec<u8>,
+    /// Why it could not be read.
+    pub reason: String,
 }
 
 /// The log, in one SQLite file.
@@ -248,6 +268,19 @@ impl Log {
     pub fn append_batch(
         &mut self,
         decisions: &[Decision],
+        recorded_at: &Timestamp,
+    ) -> Result<Vec<Receipt>, StoreError> {
+        self.append(decisions, &[], None, recorded_at)
+    }
+
+    /// [`Log::append_batch`], plus in the same transaction the batch's dead
+    /// letters and a checkpoint `(name, position)`, so a reader's position
+    /// and the decisions it read commit together or not at all.
+    pub fn append(
+        &mut self,
+        decisions: &[Decision],
+        dead_letters: &[DeadLetter],
+        checkpoint: Option<(&str, u64)>,
         recorded_at: &Timestamp,
     ) -> Result<Vec<Receipt>, StoreError> {
         let recorded = recorded_at.as_str();
@@ -377,9 +410,69 @@ impl Log {
                 receipts.push(receipt);
             }
         }
+        if !dead_letters.is_empty() {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO dead_letters (stream_sequence, subject, headers, payload, reason, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for d in dead_letters {
+                insert.execute(params![
+                    d.stream_sequence,
+                    d.subject,
+                    d.headers,
+                    d.payload,
+                    d.reason,
+                    recorded
+                ])?;
+            }
+        }
+        if let Some((name, position)) = checkpoint {
+            tx.prepare_cached(
+                "INSERT INTO checkpoints (name, position) VALUES (?1, ?2)
+                 ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+            )?
+            .execute(params![name, position])?;
+        }
         tx.commit()?;
         self.head = head;
         Ok(receipts)
+    }
+
+    /// A named checkpoint (a reader's position), if one was recorded.
+    pub fn checkpoint(&self, name: &str) -> Result<Option<u64>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT position FROM checkpoints WHERE name = ?1")?
+            .query_row([name], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Records a named checkpoint on its own (the relay's progress).
+    pub fn set_checkpoint(&self, name: &str, position: u64) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO checkpoints (name, position) VALUES (?1, ?2)
+                 ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+            )?
+            .execute(params![name, position])?;
+        Ok(())
+    }
+
+    /// The dead letters kept so far, oldest first.
+    pub fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT stream_sequence, subject, headers, payload, reason FROM dead_letters ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(DeadLetter {
+                stream_sequence: r.get(0)?,
+                subject: r.get(1)?,
+                headers: r.get(2)?,
+                payload: r.get(3)?,
+                reason: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Whether `submission_id` has been decided.

@@ -57,6 +57,27 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER decisions_no_delete BEFORE DELETE ON decisions
     BEGIN SELECT RAISE(ABORT, 'decisions are append-only: they cannot be deleted'); END;
     "#,
+    // 2: what the log's readers need to resume exactly: named checkpoints
+    // (mutable, outside the chain) and dead letters (append-only).
+    r#"
+    CREATE TABLE checkpoints (
+        name     TEXT    PRIMARY KEY,
+        position INTEGER NOT NULL
+    );
+    CREATE TABLE dead_letters (
+        seq             INTEGER PRIMARY KEY,
+        stream_sequence INTEGER,
+        subject         TEXT NOT NULL,
+        headers         TEXT NOT NULL,
+        payload         BLOB NOT NULL,
+        reason          TEXT NOT NULL,
+        recorded_at     TEXT NOT NULL
+    );
+    CREATE TRIGGER dead_letters_no_update BEFORE UPDATE ON dead_letters
+    BEGIN SELECT RAISE(ABORT, 'dead letters are append-only: they cannot be updated'); END;
+    CREATE TRIGGER dead_letters_no_delete BEFORE DELETE ON dead_letters
+    BEGIN SELECT RAISE(ABORT, 'dead letters are append-only: they cannot be deleted'); END;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -34,11 +34,13 @@ pub struct VerifyReport {
     pub warnings: Vec<String>,
 }
 
-const TRIGGERS: [&str; 4] = [
+const TRIGGERS: [&str; 6] = [
     "events_no_update",
     "events_no_delete",
     "decisions_no_update",
     "decisions_no_delete",
+    "dead_letters_no_update",
+    "dead_letters_no_delete",
 ];
 
 struct Finding {
