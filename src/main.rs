@@ -2,6 +2,7 @@
 //! parses its arguments and calls into the crates that do the work.
 
 mod audit;
+mod services;
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -19,6 +20,26 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run the log writer: decide submissions from NATS, commit them to the
+    /// log, answer receipts, relay committed events.
+    Ingest {
+        /// The data directory holding log.sqlite.
+        #[arg(long, default_value = "./data")]
+        data: PathBuf,
+        /// NATS server URL(s), comma-separated.
+        #[arg(long, default_value = DEFAULT_NATS)]
+        nats: String,
+    },
+    /// Publish one submission, wait for its receipt and print it. Exit 0
+    /// accepted, 1 rejected, 2 could not deliver.
+    Submit {
+        /// NATS server URL(s), comma-separated.
+        #[arg(long, default_value = DEFAULT_NATS)]
+        nats: String,
+        /// A JSON file holding the submission, or - for standard input. A
+        /// missing submission_id or occurred_at is filled in.
+        file: String,
+    },
     /// Check the log's hash chain and append-only invariants offline.
     Verify {
         /// The data directory holding log.sqlite.
@@ -45,6 +66,9 @@ enum Command {
     },
 }
 
+/// Where NATS answers unless told otherwise.
+const DEFAULT_NATS: &str = "nats://127.0.0.1:4222";
+
 fn parse_head(text: &str) -> Result<Head, String> {
     Head::parse(text).ok_or_else(|| {
         format!("{text:?} is not POSITION:HASH (a number, a colon, 64 lowercase hex digits)")
@@ -59,6 +83,8 @@ fn log_path(data: &std::path::Path) -> PathBuf {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
+        Command::Ingest { data, nats } => services::ingest(data, nats),
+        Command::Submit { nats, file } => services::submit(&nats, &file),
         Command::Verify {
             data,
             expect_head,

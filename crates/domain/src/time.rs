@@ -173,6 +173,16 @@ impl Timestamp {
         }
     }
 
+    /// Builds the instant `unix_millis` written in Vietnam's civil time,
+    /// the form a publisher fills in for `occurred_at`
+    /// (`2021-03-02T08:30:00.123+07:00`).
+    pub fn in_vietnam_from_unix_millis(unix_millis: i64) -> Timestamp {
+        Timestamp {
+            text: format_millis(unix_millis, VIETNAM_OFFSET_SECONDS, "+07:00"),
+            unix_millis,
+        }
+    }
+
     /// The text as sent.
     pub fn as_str(&self) -> &str {
         &self.text

@@ -7,6 +7,8 @@
 #![deny(unreachable_pub)]
 #![warn(missing_docs)]
 
+pub mod nats;
+
 use serde_json::{Value, json};
 
 /// One submission as a publisher sends it: the unit of its subject

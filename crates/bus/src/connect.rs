@@ -1,0 +1,65 @@
+//! Connecting, with the connection's events turned into something a caller
+//! can wait on: NATS reports a refused publish only through the connection's
+//! event callback, never through the publish call.
+
+use std::time::Duration;
+
+use async_nats::{Client, ConnectOptions, Event};
+use tokio::sync::watch;
+
+use crate::setup::BusError;
+
+/// A client and what its connection has reported.
+#[derive(Clone, Debug)]
+pub struct Connection {
+    /// The client.
+    pub client: Client,
+    /// The last permission violation the server reported, if any.
+    pub permission_errors: watch::Receiver<Option<String>>,
+}
+
+/// How long a request to the server (stream info, consumer create) may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connects to `url` (comma-separated for several servers) as `name`. With
+/// `wait_for_server`, the first connection is retried too (a service started
+/// before its NATS waits for it); without, an absent server is an error at
+/// once (a command-line publisher should say so, not hang).
+pub async fn connect(url: &str, name: &str, wait_for_server: bool) -> Result<Connection, BusError> {
+    let (sender, permission_errors) = watch::channel(None);
+    let servers = url
+        .split(',')
+        .map(|s| s.trim().parse::<async_nats::ServerAddr>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| BusError::Config(format!("NATS URL {url:?}: {e}")))?;
+    let mut options = ConnectOptions::new().name(name);
+    if wait_for_server {
+        options = options.retry_on_initial_connect();
+    }
+    let client = options
+        .request_timeout(Some(REQUEST_TIMEOUT))
+        .event_callback(move |event| {
+            let sender = sender.clone();
+            async move {
+                match &event {
+                    Event::ServerError(error) => {
+                        let text = error.to_string();
+                        if text.to_lowercase().contains("permissions violation") {
+                            let _ = sender.send(Some(text.clone()));
+                        }
+                        tracing::warn!(%text, "NATS server error");
+                    }
+                    Event::Disconnected => tracing::warn!("NATS disconnected; reconnecting"),
+                    Event::Connected => tracing::info!("NATS connected"),
+                    other => tracing::debug!(event = %other, "NATS event"),
+                }
+            }
+        })
+        .connect(servers)
+        .await
+        .map_err(|e| BusError::Nats(format!("connecting to {url}: {e}")))?;
+    Ok(Connection {
+        client,
+        permission_errors,
+    })
+}

@@ -1,0 +1,22 @@
+//! dotpha on NATS JetStream: the names of subjects and streams, their setup
+//! (checked, because nats-server 2.9 silently ignores some settings), and the
+//! publisher a commune uses to submit and get its receipt.
+//!
+//! The broker's ack is a buffer, never the promise: a publisher holds a
+//! submission as delivered only once it has the receipt, which exists only
+//! after the decision is committed to the log.
+
+#![deny(unreachable_pub)]
+#![warn(missing_docs)]
+
+mod connect;
+mod publisher;
+mod setup;
+pub mod subjects;
+
+pub use connect::{Connection, connect};
+pub use publisher::{PublishError, Publisher, PublisherOptions};
+pub use setup::{
+    BusError, DEAD_MAX_AGE, DUPLICATE_WINDOW, SUBMISSIONS_MAX_AGE, WRITER_ACK_WAIT,
+    WRITER_MAX_ACK_PENDING, ensure_streams, last_relayed_position, writer_consumer,
+};

@@ -1,0 +1,270 @@
+//! Creating the streams and the writer's consumer, idempotently, and reading
+//! their configuration back: nats-server 2.9 accepts and silently drops some
+//! settings of newer servers, so what was asked for is checked, not assumed.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{
+    self,
+    consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull},
+    stream::{Config, RetentionPolicy, StorageType},
+};
+
+use crate::subjects::{
+    DEAD_STREAM, DEAD_SUBJECTS, EVENTS_STREAM, EVENTS_SUBJECTS, MSG_ID, SUBMISSIONS_STREAM,
+    SUBMISSIONS_SUBJECTS, WRITER_CONSUMER,
+};
+
+/// What can go wrong on the bus.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// A setting is wrong, or the server did not keep it.
+    #[error("NATS configuration: {0}")]
+    Config(String),
+    /// The server or the connection failed.
+    #[error("NATS: {0}")]
+    Nats(String),
+}
+
+impl BusError {
+    fn nats(what: &str, e: impl std::fmt::Display) -> BusError {
+        BusError::Nats(format!("{what}: {e}"))
+    }
+}
+
+/// How long submissions wait in the broker for the writer. Publishers retry
+/// until they hold a receipt, so this bounds storage, not durability.
+pub const SUBMISSIONS_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
+/// How long dead letters are kept on the bus (the log keeps them forever).
+pub const DEAD_MAX_AGE: Duration = Duration::from_secs(90 * 24 * 3600);
+/// The broker's deduplication window by `Nats-Msg-Id`; the log deduplicates
+/// forever by submission id, so this only spares it work.
+pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(10 * 60);
+/// How long a fetched submission may stay unacked before the broker offers
+/// it again. A batch commits in milliseconds; this is far above that.
+pub const WRITER_ACK_WAIT: Duration = Duration::from_secs(30);
+/// Unacked submissions the writer may hold (several batches).
+pub const WRITER_MAX_ACK_PENDING: i64 = 4096;
+
+fn stream_configs() -> [Config; 3] {
+    [
+        Config {
+            name: SUBMISSIONS_STREAM.to_owned(),
+            subjects: vec![SUBMISSIONS_SUBJECTS.to_owned()],
+            storage: StorageType::File,
+            retention: RetentionPolicy::Limits,
+            max_age: SUBMISSIONS_MAX_AGE,
+            duplicate_window: DUPLICATE_WINDOW,
+            description: Some(
+                "dotpha: submissions from publishers, awaiting the log writer".to_owned(),
+            ),
+            ..Default::default()
+        },
+        Config {
+            name: EVENTS_STREAM.to_owned(),
+            subjects: vec![EVENTS_SUBJECTS.to_owned()],
+            storage: StorageType::File,
+            retention: RetentionPolicy::Limits,
+            duplicate_window: DUPLICATE_WINDOW,
+            description: Some("dotpha: committed events, in log order".to_owned()),
+            ..Default::default()
+        },
+        Config {
+            name: DEAD_STREAM.to_owned(),
+            subjects: vec![DEAD_SUBJECTS.to_owned()],
+            storage: StorageType::File,
+            retention: RetentionPolicy::Limits,
+            max_age: DEAD_MAX_AGE,
+            duplicate_window: DUPLICATE_WINDOW,
+            description: Some("dotpha: messages that could not be read or answered".to_owned()),
+            ..Default::default()
+        },
+    ]
+}
+
+/// Creates the three streams, or updates them to the wanted settings, and
+/// checks that the server kept every setting that matters.
+pub async fn ensure_streams(js: &jetstream::Context) -> Result<(), BusError> {
+    for wanted in stream_configs() {
+        let info = match js.get_stream(&wanted.name).await {
+            Ok(mut stream) => {
+                let current = stream
+                    .info()
+                    .await
+                    .map_err(|e| BusError::nats(&wanted.name, e))?
+                    .config
+                    .clone();
+                if stream_differs(&wanted, &current).is_some() {
+                    js.update_stream(wanted.clone())
+                        .await
+                        .map_err(|e| BusError::nats(&wanted.name, e))?
+                } else {
+                    stream
+                        .info()
+                        .await
+                        .map_err(|e| BusError::nats(&wanted.name, e))?
+                        .clone()
+                }
+            }
+            Err(_) => {
+                let mut stream = js
+                    .create_stream(wanted.clone())
+                    .await
+                    .map_err(|e| BusError::nats(&format!("creating stream {}", wanted.name), e))?;
+                stream
+                    .info()
+                    .await
+                    .map_err(|e| BusError::nats(&wanted.name, e))?
+                    .clone()
+            }
+        };
+        if let Some(difference) = stream_differs(&wanted, &info.config) {
+            return Err(BusError::Config(format!(
+                "stream {} was not configured as asked ({difference}); the server may be too old or the stream \
+                 was created by something else",
+                wanted.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn stream_differs(wanted: &Config, got: &Config) -> Option<String> {
+    if got.subjects != wanted.subjects {
+        return Some(format!(
+            "subjects {:?}, wanted {:?}",
+            got.subjects, wanted.subjects
+        ));
+    }
+    if got.storage != wanted.storage {
+        return Some(format!(
+            "storage {:?}, wanted {:?}",
+            got.storage, wanted.storage
+        ));
+    }
+    if got.retention != wanted.retention {
+        return Some(format!(
+            "retention {:?}, wanted {:?}",
+            got.retention, wanted.retention
+        ));
+    }
+    if got.max_age != wanted.max_age {
+        return Some(format!(
+            "max_age {:?}, wanted {:?}",
+            got.max_age, wanted.max_age
+        ));
+    }
+    if got.duplicate_window != wanted.duplicate_window {
+        return Some(format!(
+            "duplicate_window {:?}, wanted {:?}",
+            got.duplicate_window, wanted.duplicate_window
+        ));
+    }
+    None
+}
+
+/// The writer's consumer, delivering from `start_sequence` on.
+///
+/// The writer, not the broker, knows where it stopped: it commits its read
+/// position with its decisions. A consumer's ack state cannot keep order
+/// across a crash (an unacked batch comes back after `ack_wait`, behind later
+/// messages), so the consumer is made anew at every start, beginning right
+/// after the committed position. Only one writer runs per log (a file lock),
+/// so nobody else uses this consumer.
+pub async fn writer_consumer(
+    js: &jetstream::Context,
+    start_sequence: u64,
+) -> Result<PullConsumer, BusError> {
+    let mut stream = js
+        .get_stream(SUBMISSIONS_STREAM)
+        .await
+        .map_err(|e| BusError::nats(SUBMISSIONS_STREAM, e))?;
+    let last = stream
+        .info()
+        .await
+        .map_err(|e| BusError::nats(SUBMISSIONS_STREAM, e))?
+        .state
+        .last_sequence;
+    let start_sequence = if start_sequence > last + 1 {
+        // The stream holds less than the log has read: it was recreated (a
+        // new NATS store). Its messages are all new to the log; decisions
+        // are deduplicated by submission id, so reading it all is safe.
+        tracing::warn!(
+            start_sequence,
+            last,
+            "the submissions stream is behind the log's read position; it was reset, reading it from the start"
+        );
+        1
+    } else {
+        start_sequence.max(1)
+    };
+    match stream.delete_consumer(WRITER_CONSUMER).await {
+        Ok(_) => {}
+        Err(e) if e.to_string().contains("not found") => {}
+        Err(e) => return Err(BusError::nats("removing the old writer consumer", e)),
+    }
+    let wanted = pull::Config {
+        durable_name: Some(WRITER_CONSUMER.to_owned()),
+        description: Some("dotpha: the log writer".to_owned()),
+        deliver_policy: DeliverPolicy::ByStartSequence { start_sequence },
+        ack_policy: AckPolicy::Explicit,
+        ack_wait: WRITER_ACK_WAIT,
+        max_ack_pending: WRITER_MAX_ACK_PENDING,
+        filter_subject: SUBMISSIONS_SUBJECTS.to_owned(),
+        ..Default::default()
+    };
+    let mut consumer: PullConsumer = stream
+        .create_consumer(wanted.clone())
+        .await
+        .map_err(|e| BusError::nats("creating the writer consumer", e))?;
+    let got = consumer
+        .info()
+        .await
+        .map_err(|e| BusError::nats("reading the writer consumer", e))?
+        .config
+        .clone();
+    let same = got.deliver_policy == wanted.deliver_policy
+        && got.ack_policy == wanted.ack_policy
+        && got.ack_wait == wanted.ack_wait
+        && got.max_ack_pending == wanted.max_ack_pending
+        && got.filter_subject == wanted.filter_subject;
+    if !same {
+        return Err(BusError::Config(format!(
+            "the writer consumer was not configured as asked: got {got:?}"
+        )));
+    }
+    Ok(consumer)
+}
+
+/// What the events stream holds: its last sequence and the log position of
+/// its last message (from `Nats-Msg-Id`), or `(0, 0)` when empty. The relay
+/// resumes right after it.
+pub async fn last_relayed_position(js: &jetstream::Context) -> Result<(u64, u64), BusError> {
+    let mut stream = js
+        .get_stream(EVENTS_STREAM)
+        .await
+        .map_err(|e| BusError::nats(EVENTS_STREAM, e))?;
+    let last = stream
+        .info()
+        .await
+        .map_err(|e| BusError::nats(EVENTS_STREAM, e))?
+        .state
+        .last_sequence;
+    if last == 0 {
+        return Ok((0, 0));
+    }
+    let message = stream
+        .get_raw_message(last)
+        .await
+        .map_err(|e| BusError::nats("reading the last event on the bus", e))?;
+    let position = message
+        .headers
+        .get(MSG_ID)
+        .and_then(|v| v.as_str().parse::<u64>().ok())
+        .ok_or_else(|| {
+            BusError::Config(format!(
+                "message {last} of {EVENTS_STREAM} has no numeric {MSG_ID}: something other than the relay published there"
+            ))
+        })?;
+    Ok((last, position))
+}

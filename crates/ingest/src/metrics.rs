@@ -1,0 +1,99 @@
+//! The write side's counters and histograms, in a Prometheus registry the
+//! HTTP server exposes on `/metrics`.
+
+use prometheus_client::{
+    metrics::{counter::Counter, gauge::Gauge, histogram::Histogram},
+    registry::Registry,
+};
+
+/// Metrics of the writer and the relay. Cloning shares them.
+#[derive(Clone, Debug)]
+pub struct IngestMetrics {
+    /// Submissions accepted.
+    pub accepted: Counter,
+    /// Submissions rejected.
+    pub rejected: Counter,
+    /// Repeats of decided submissions, answered with the original receipt.
+    pub duplicates: Counter,
+    /// Messages kept as dead letters.
+    pub dead_letters: Counter,
+    /// Messages per committed batch.
+    pub batch_size: Histogram,
+    /// Seconds per commit (decide + append + fsync).
+    pub commit_seconds: Histogram,
+    /// The log's head position.
+    pub log_head: Gauge,
+    /// Events committed but not yet on `DOTPHA_EVENTS`.
+    pub relay_lag: Gauge,
+    /// Events published by the relay.
+    pub relayed: Counter,
+}
+
+impl Default for IngestMetrics {
+    fn default() -> IngestMetrics {
+        IngestMetrics {
+            accepted: Counter::default(),
+            rejected: Counter::default(),
+            duplicates: Counter::default(),
+            dead_letters: Counter::default(),
+            batch_size: Histogram::new([1.0, 4.0, 16.0, 64.0, 128.0, 256.0, 512.0]),
+            commit_seconds: Histogram::new([
+                0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5,
+            ]),
+            log_head: Gauge::default(),
+            relay_lag: Gauge::default(),
+            relayed: Counter::default(),
+        }
+    }
+}
+
+impl IngestMetrics {
+    /// Adds every metric to `registry` under `dotpha_`.
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "dotpha_submissions_accepted",
+            "Submissions accepted",
+            self.accepted.clone(),
+        );
+        registry.register(
+            "dotpha_submissions_rejected",
+            "Submissions rejected",
+            self.rejected.clone(),
+        );
+        registry.register(
+            "dotpha_submissions_duplicate",
+            "Repeated submissions answered with their original receipt",
+            self.duplicates.clone(),
+        );
+        registry.register(
+            "dotpha_dead_letters",
+            "Messages kept as dead letters",
+            self.dead_letters.clone(),
+        );
+        registry.register(
+            "dotpha_batch_size",
+            "Messages per committed batch",
+            self.batch_size.clone(),
+        );
+        registry.register(
+            "dotpha_commit_seconds",
+            "Seconds per batch commit",
+            self.commit_seconds.clone(),
+        );
+        registry.register(
+            "dotpha_log_head",
+            "Position of the log's last event",
+            self.log_head.clone(),
+        );
+        registry.register(
+            "dotpha_relay_lag",
+            "Events committed but not yet published on DOTPHA_EVENTS",
+            self.relay_lag.clone(),
+        );
+        registry.register(
+            "dotpha_events_relayed",
+            "Events published on DOTPHA_EVENTS",
+            self.relayed.clone(),
+        );
+    }
+}

@@ -1,0 +1,332 @@
+//! The log writer: pull a batch, decide it, commit it with the read
+//! position, then ack and answer.
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use async_nats::{Client, jetstream};
+use dotpha_bus::subjects::{self, MSG_ID};
+use dotpha_domain::Timestamp;
+use dotpha_store::{Arrival, Batch, DeadLetter, Ledger, Receipt, ReceiptStatus};
+use futures::StreamExt;
+use tokio::sync::watch;
+use tracing::Instrument;
+
+use crate::{BACKOFF, IngestError, IngestMetrics, LINGER, MAX_BACKOFF, MAX_BATCH};
+
+/// A crash to inject at a chosen point, so tests can prove recovery
+/// (`DOTPHA_FAULT` in the binary). The process aborts, as SIGKILL would end it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Abort after the `n`th commit, before acking or answering it.
+    AfterCommit(u64),
+    /// Abort holding the `n`th fetched batch, before deciding it.
+    BeforeCommit(u64),
+}
+
+impl Fault {
+    /// Reads `after-commit:N` or `before-commit:N`.
+    pub fn parse(text: &str) -> Option<Fault> {
+        let (point, n) = text.split_once(':')?;
+        let n = n.parse().ok()?;
+        match point {
+            "after-commit" => Some(Fault::AfterCommit(n)),
+            "before-commit" => Some(Fault::BeforeCommit(n)),
+            _ => None,
+        }
+    }
+}
+
+pub(crate) struct Writer {
+    /// The ledger; `None` only while a blocking task is committing with it.
+    pub(crate) ledger: Option<Ledger>,
+    /// The read position committed with the last batch.
+    pub(crate) read_position: u64,
+    pub(crate) js: jetstream::Context,
+    pub(crate) client: Client,
+    pub(crate) head: watch::Sender<u64>,
+    pub(crate) metrics: IngestMetrics,
+    pub(crate) fault: Option<Fault>,
+    pub(crate) shutdown: watch::Receiver<bool>,
+}
+
+fn now() -> Timestamp {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    Timestamp::from_unix_millis(millis)
+}
+
+pub(crate) async fn run(mut writer: Writer) -> Result<(), IngestError> {
+    let mut batches = 0u64;
+    let mut delay = BACKOFF;
+    'consumer: loop {
+        if *writer.shutdown.borrow() {
+            return Ok(());
+        }
+        let read_position = writer.read_position;
+        let consumer = match dotpha_bus::writer_consumer(&writer.js, read_position + 1).await {
+            Ok(c) => c,
+            Err(error) => {
+                tracing::warn!(%error, retry_in = ?delay, "cannot set up the writer's consumer");
+                pause(&mut writer.shutdown, &mut delay).await;
+                continue;
+            }
+        };
+        let mut messages = match consumer
+            .stream()
+            .max_messages_per_batch(MAX_BATCH)
+            .heartbeat(std::time::Duration::from_secs(5))
+            .messages()
+            .await
+        {
+            Ok(m) => m,
+            Err(error) => {
+                tracing::warn!(%error, retry_in = ?delay, "cannot pull submissions");
+                pause(&mut writer.shutdown, &mut delay).await;
+                continue;
+            }
+        };
+        tracing::info!(
+            from_sequence = read_position + 1,
+            "writer pulling submissions"
+        );
+        loop {
+            let first = tokio::select! {
+                biased;
+                _ = writer.shutdown.changed() => return Ok(()),
+                next = messages.next() => next,
+            };
+            let first = match first {
+                Some(Ok(message)) => message,
+                Some(Err(error)) => {
+                    // Heartbeats missed, server restarted, consumer gone:
+                    // start again from what the log has committed.
+                    tracing::warn!(%error, "pulling failed; resuming from the log's read position");
+                    pause(&mut writer.shutdown, &mut delay).await;
+                    continue 'consumer;
+                }
+                None => continue 'consumer,
+            };
+            let mut batch = vec![first];
+            let deadline = tokio::time::Instant::now() + LINGER;
+            while batch.len() < MAX_BATCH {
+                match tokio::time::timeout_at(deadline, messages.next()).await {
+                    Ok(Some(Ok(message))) => batch.push(message),
+                    Ok(Some(Err(error))) => {
+                        tracing::warn!(%error, "pulling failed mid-batch; deciding what arrived");
+                        break;
+                    }
+                    Ok(None) | Err(_) => break,
+                }
+            }
+            batches += 1;
+            if writer.fault == Some(Fault::BeforeCommit(batches)) {
+                tracing::error!(
+                    batches,
+                    "injected fault: aborting while holding an undecided batch"
+                );
+                std::process::abort();
+            }
+            match step(&mut writer, batch, batches).await {
+                Ok(()) => delay = BACKOFF,
+                Err(error) => {
+                    tracing::error!(%error, "a batch could not be committed; resuming from the log's read position");
+                    pause(&mut writer.shutdown, &mut delay).await;
+                    continue 'consumer;
+                }
+            }
+        }
+    }
+}
+
+async fn pause(shutdown: &mut watch::Receiver<bool>, delay: &mut std::time::Duration) {
+    tokio::select! {
+        _ = shutdown.changed() => {}
+        _ = tokio::time::sleep(*delay) => {}
+    }
+    *delay = (*delay * 2).min(MAX_BACKOFF);
+}
+
+fn headers_text(message: &async_nats::Message) -> String {
+    message
+        .headers
+        .as_ref()
+        .map(|headers| {
+            headers
+                .iter()
+                .flat_map(|(name, values)| {
+                    values
+                        .iter()
+                        .map(move |v| format!("{name}: {}", v.as_str()))
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
+/// Decides and commits one batch, then acks it and publishes its receipts.
+async fn step(
+    writer: &mut Writer,
+    batch: Vec<jetstream::Message>,
+    number: u64,
+) -> Result<(), IngestError> {
+    let committed = writer.read_position;
+    let mut arrivals = Vec::with_capacity(batch.len());
+    let mut dead_letters = Vec::new();
+    let mut read_position = None;
+    for message in &batch {
+        let sequence = match message.info() {
+            Ok(info) => info.stream_sequence,
+            Err(error) => {
+                tracing::warn!(%error, "a message without JetStream metadata; ignoring it");
+                continue;
+            }
+        };
+        if sequence <= committed {
+            // Decided before a crash or a reconnect; only the ack is missing.
+            continue;
+        }
+        read_position = Some(sequence);
+        let subject = message.subject.as_str();
+        let subject_unit = subject.strip_prefix("dotpha.v1.submit.").unwrap_or(subject);
+        let msg_id = message
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(MSG_ID))
+            .map(|v| v.as_str());
+        match Arrival::read(&message.payload, Some(subject_unit), msg_id) {
+            Ok(arrival) => arrivals.push(arrival),
+            Err(rejection) => dead_letters.push(DeadLetter {
+                stream_sequence: Some(sequence),
+                subject: subject.to_owned(),
+                headers: headers_text(message),
+                payload: message.payload.to_vec(),
+                reason: rejection.message,
+            }),
+        }
+    }
+    let span = tracing::info_span!("batch", number, size = batch.len(), read_position);
+    if let Some(read_position) = read_position {
+        let taken = Batch {
+            arrivals,
+            dead_letters: dead_letters.clone(),
+            read_position: Some(read_position),
+        };
+        let started = Instant::now();
+        let recorded_at = now();
+        let ledger = writer.ledger.take().ok_or_else(|| {
+            IngestError::Task("the ledger was lost by an earlier failed commit".to_owned())
+        })?;
+        let (ledger, outcome) = tokio::task::spawn_blocking({
+            let span = span.clone();
+            move || {
+                let _entered = span.enter();
+                let mut ledger = ledger;
+                let outcome = ledger.commit(taken, &recorded_at);
+                (ledger, outcome)
+            }
+        })
+        .await
+        .map_err(|e| IngestError::Task(e.to_string()))?;
+        writer.ledger = Some(ledger);
+        let receipts = outcome?;
+        writer.read_position = read_position;
+        writer
+            .metrics
+            .commit_seconds
+            .observe(started.elapsed().as_secs_f64());
+        writer.metrics.batch_size.observe(batch.len() as f64);
+        if writer.fault == Some(Fault::AfterCommit(number)) {
+            tracing::error!(
+                number,
+                "injected fault: aborting after commit, before acks and receipts"
+            );
+            std::process::abort();
+        }
+        acknowledge(&batch).instrument(span.clone()).await;
+        answer(writer, &receipts, &dead_letters)
+            .instrument(span)
+            .await;
+    } else {
+        acknowledge(&batch).instrument(span).await;
+    }
+    Ok(())
+}
+
+async fn acknowledge(batch: &[jetstream::Message]) {
+    for message in batch {
+        if let Err(error) = message.ack().await {
+            // The decision is committed; an unacked message comes back and
+            // is recognised by its sequence.
+            tracing::warn!(%error, "ack failed");
+        }
+    }
+}
+
+async fn answer(writer: &Writer, receipts: &[Receipt], dead_letters: &[DeadLetter]) {
+    for receipt in receipts {
+        let position = receipt.events.last().map(|e| e.position);
+        tracing::debug!(
+            submission_id = %receipt.submission_id,
+            unit = receipt.unit.as_deref().unwrap_or(""),
+            position,
+            status = receipt.status.as_str(),
+            duplicate = receipt.duplicate,
+            "decided"
+        );
+        match (receipt.duplicate, receipt.status) {
+            (true, _) => writer.metrics.duplicates.inc(),
+            (false, ReceiptStatus::Accepted) => writer.metrics.accepted.inc(),
+            (false, ReceiptStatus::Rejected) => writer.metrics.rejected.inc(),
+        };
+        let Some(unit) = receipt
+            .unit
+            .as_deref()
+            .filter(|u| dotpha_domain::Slug::parse(u).is_some())
+        else {
+            continue;
+        };
+        match serde_json::to_vec(receipt) {
+            Ok(body) => {
+                if let Err(error) = writer
+                    .client
+                    .publish(subjects::receipt(unit), body.into())
+                    .await
+                {
+                    tracing::warn!(%error, "publishing a receipt failed; receipt.get still answers it");
+                }
+            }
+            Err(error) => tracing::error!(%error, "a receipt could not be encoded"),
+        }
+    }
+    for dead in dead_letters {
+        writer.metrics.dead_letters.inc();
+        tracing::warn!(subject = %dead.subject, reason = %dead.reason, "kept a dead letter");
+        let mut headers = async_nats::HeaderMap::new();
+        if let Some(sequence) = dead.stream_sequence {
+            headers.insert("Dotpha-Stream-Sequence", sequence.to_string().as_str());
+        }
+        headers.insert(
+            "Dotpha-Reason",
+            dead.reason.replace(['\r', '\n'], " ").as_str(),
+        );
+        let publish = writer
+            .js
+            .publish_with_headers(
+                subjects::dead(&dead.subject),
+                headers,
+                dead.payload.clone().into(),
+            )
+            .await;
+        if let Err(error) = publish {
+            tracing::warn!(%error, "publishing a dead letter failed; the log keeps it");
+        }
+    }
+    let head = writer
+        .ledger
+        .as_ref()
+        .map_or(0, |l| l.log().head().position);
+    writer.metrics.log_head.set(head as i64);
+    writer.head.send_replace(head);
+}

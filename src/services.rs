@@ -1,0 +1,156 @@
+//! The long-running and networked subcommands: `ingest` and `submit`.
+
+use std::{path::PathBuf, process::ExitCode, time::Duration};
+
+use anyhow::{Context, Result, bail};
+use dotpha_bus::{Publisher, PublisherOptions};
+use dotpha_domain::{Timestamp, values::is_submission_id};
+use dotpha_ingest::{Config, Fault, IngestMetrics};
+use dotpha_store::ReceiptStatus;
+use tokio::sync::watch;
+
+/// Logs go to standard error; `DOTPHA_LOG` (or `RUST_LOG`) sets the filter,
+/// `info` by default.
+fn init_tracing() {
+    let filter = std::env::var("DOTPHA_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".to_owned());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// A receiver that turns true on Ctrl-C or SIGTERM.
+fn shutdown_signal() -> Result<watch::Receiver<bool>> {
+    let (sender, receiver) = watch::channel(false);
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("listening for SIGTERM")?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => tracing::info!("Ctrl-C: finishing the batch in hand, then stopping"),
+            _ = terminate.recv() => tracing::info!("SIGTERM: finishing the batch in hand, then stopping"),
+        }
+        let _ = sender.send(true);
+    });
+    Ok(receiver)
+}
+
+pub(crate) fn ingest(data: PathBuf, nats: String) -> Result<ExitCode> {
+    init_tracing();
+    let fault = match std::env::var("DOTPHA_FAULT") {
+        Ok(text) => Some(Fault::parse(&text).with_context(|| {
+            format!("DOTPHA_FAULT={text:?} is not after-commit:N or before-commit:N")
+        })?),
+        Err(_) => None,
+    };
+    runtime()?.block_on(async move {
+        let shutdown = shutdown_signal()?;
+        let config = Config {
+            data_dir: data,
+            nats_url: nats,
+            fault,
+        };
+        dotpha_ingest::run(config, IngestMetrics::default(), shutdown).await?;
+        tracing::info!("writer stopped cleanly");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Exit codes of `dotpha submit`, as the contract fixes them.
+const REJECTED: u8 = 1;
+const UNDELIVERED: u8 = 2;
+
+pub(crate) fn submit(nats: &str, file: &str) -> Result<ExitCode> {
+    init_tracing_quiet();
+    let text = if file == "-" {
+        std::io::read_to_string(std::io::stdin())
+            .context("reading the submission from standard input")?
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("reading {file}"))?
+    };
+    let mut submission: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{file} is not JSON"))?;
+    let Some(object) = submission.as_object_mut() else {
+        bail!("{file}: a submission is a JSON object");
+    };
+    if !object.contains_key("submission_id") {
+        object.insert("submission_id".into(), nuid::next().to_string().into());
+    }
+    if !object.contains_key("occurred_at") {
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        object.insert(
+            "occurred_at".into(),
+            Timestamp::in_vietnam_from_unix_millis(millis)
+                .as_str()
+                .into(),
+        );
+    }
+    let Some(unit) = object
+        .get("unit")
+        .and_then(|u| u.as_str())
+        .map(str::to_owned)
+    else {
+        bail!("{file}: the submission has no \"unit\": it names the subject it is published on");
+    };
+    let Some(id) = object
+        .get("submission_id")
+        .and_then(|u| u.as_str())
+        .map(str::to_owned)
+    else {
+        bail!("{file}: submission_id must be a string");
+    };
+    if !is_submission_id(&id) {
+        bail!("{file}: submission_id {id:?} is not 8 to 64 of A-Z, a-z, 0-9, '_' and '-'");
+    }
+    let body = serde_json::to_vec(&submission)?;
+    runtime()?.block_on(async move {
+        let connection = match dotpha_bus::connect(nats, "dotpha-submit", false).await {
+            Ok(c) => c,
+            Err(error) => {
+                eprintln!("dotpha: could not deliver: {error}");
+                return Ok(ExitCode::from(UNDELIVERED));
+            }
+        };
+        let publisher = Publisher::new(
+            connection,
+            PublisherOptions {
+                receipt_timeout: Duration::from_secs(10),
+                ..PublisherOptions::default()
+            },
+        );
+        match publisher.submit(&unit, &id, body.into()).await {
+            Ok(receipt) => {
+                println!("{}", serde_json::to_string_pretty(&receipt)?);
+                Ok(match receipt.status {
+                    ReceiptStatus::Accepted => ExitCode::SUCCESS,
+                    ReceiptStatus::Rejected => ExitCode::from(REJECTED),
+                })
+            }
+            Err(error) => {
+                eprintln!("dotpha: could not deliver {id}: {error}");
+                Ok(ExitCode::from(UNDELIVERED))
+            }
+        }
+    })
+}
+
+/// A publisher's command prints only its result; warnings still show.
+fn init_tracing_quiet() {
+    let filter = std::env::var("DOTPHA_LOG").unwrap_or_else(|_| "warn".to_owned());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
