@@ -135,6 +135,14 @@ impl Publisher {
             let ack_deadline = Instant::now() + self.options.ack_timeout;
             tokio::select! {
                 result = timeout_at(ack_deadline, ack.into_future()) => match result {
+                    Ok(Ok(ack)) if ack.duplicate => {
+                        // The broker already held this id: the submission may
+                        // be decided already, and its receipt long gone by.
+                        if let Ok(Some(mut r)) = self.receipt(submission_id).await {
+                            r.duplicate = true;
+                            return Ok(r);
+                        }
+                    }
                     Ok(Ok(_)) => {}
                     Ok(Err(e)) => {
                         last = format!("no PubAck: {e}");
