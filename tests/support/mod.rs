@@ -2,7 +2,7 @@
 //! real `dotpha ingest` process, publishers, and readers of what ended up
 //! in the log and on `DOTPHA_EVENTS`.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::{
     path::{Path, PathBuf},
@@ -14,7 +14,6 @@ use async_nats::jetstream;
 use dotpha_bus::{Publisher, PublisherOptions};
 use dotpha_store::{Log, Receipt, RecordedEvent};
 pub use dotpha_testkit::{Message, Workload, nats::NatsServer};
-use futures::StreamExt;
 
 /// A `dotpha ingest` process on a data directory.
 pub struct Writer {
