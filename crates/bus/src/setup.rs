@@ -207,7 +207,10 @@ pub async fn writer_consumer(
         durable_name: Some(WRITER_CONSUMER.to_owned()),
         description: Some("dotpha: the log writer".to_owned()),
         deliver_policy: DeliverPolicy::ByStartSequence { start_sequence },
-        ack_policy: AckPolicy::Explicit,
+        // The writer decides in stream order and commits whole batches, so
+        // acking a batch's last message may release all before it: one ack
+        // per batch instead of hundreds.
+        ack_policy: AckPolicy::All,
         ack_wait: WRITER_ACK_WAIT,
         max_ack_pending: WRITER_MAX_ACK_PENDING,
         filter_subject: SUBMISSIONS_SUBJECTS.to_owned(),

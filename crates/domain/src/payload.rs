@@ -510,6 +510,14 @@ macro_rules! for_each_payload {
     };
 }
 
+/// A payload serializes as its `data` member alone (the type travels
+/// beside it, in the envelope or the event).
+impl Serialize for Payload {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        for_each_payload!(self, p => p.serialize(serializer))
+    }
+}
+
 impl Payload {
     /// The payload's type.
     pub fn event_type(&self) -> EventType {
@@ -560,7 +568,7 @@ impl Payload {
     pub fn to_data(&self) -> serde_json::Value {
         // Serializing these plain structs cannot fail: every key is a string
         // and every number is finite (JSON has no other kind).
-        for_each_payload!(self, p => serde_json::to_value(p).unwrap_or(serde_json::Value::Null))
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
 
     /// The task a task-level payload is about.

@@ -245,26 +245,49 @@ async fn step(
             std::process::abort();
         }
         acknowledge(&batch).instrument(span.clone()).await;
-        answer(writer, &receipts, &dead_letters)
-            .instrument(span)
-            .await;
+        answer(
+            &writer.client,
+            &writer.js,
+            &writer.metrics,
+            &receipts,
+            &dead_letters,
+        )
+        .instrument(span)
+        .await;
+        let head = writer
+            .ledger
+            .as_ref()
+            .map_or(0, |l| l.log().head().position);
+        writer.metrics.log_head.set(head as i64);
+        writer.head.send_replace(head);
     } else {
         acknowledge(&batch).instrument(span).await;
     }
     Ok(())
 }
 
+/// Acks a decided batch. The consumer's policy is ack-all, so acking the
+/// last message releases every one before it.
 async fn acknowledge(batch: &[jetstream::Message]) {
-    for message in batch {
-        if let Err(error) = message.ack().await {
-            // The decision is committed; an unacked message comes back and
-            // is recognised by its sequence.
-            tracing::warn!(%error, "ack failed");
-        }
+    if let Some(last) = batch.last()
+        && let Err(error) = last.ack().await
+    {
+        // The decisions are committed; unacked messages come back and are
+        // recognised by their sequence.
+        tracing::warn!(%error, "ack failed");
     }
 }
 
-async fn answer(writer: &Writer, receipts: &[Receipt], dead_letters: &[DeadLetter]) {
+/// Publishes the receipts and dead letters of a committed batch. Takes the
+/// parts it needs, not the writer: the ledger (a SQLite connection) must not
+/// be shared across an await.
+async fn answer(
+    client: &Client,
+    js: &jetstream::Context,
+    metrics: &IngestMetrics,
+    receipts: &[Receipt],
+    dead_letters: &[DeadLetter],
+) {
     for receipt in receipts {
         let position = receipt.events.last().map(|e| e.position);
         tracing::debug!(
@@ -276,9 +299,9 @@ async fn answer(writer: &Writer, receipts: &[Receipt], dead_letters: &[DeadLette
             "decided"
         );
         match (receipt.duplicate, receipt.status) {
-            (true, _) => writer.metrics.duplicates.inc(),
-            (false, ReceiptStatus::Accepted) => writer.metrics.accepted.inc(),
-            (false, ReceiptStatus::Rejected) => writer.metrics.rejected.inc(),
+            (true, _) => metrics.duplicates.inc(),
+            (false, ReceiptStatus::Accepted) => metrics.accepted.inc(),
+            (false, ReceiptStatus::Rejected) => metrics.rejected.inc(),
         };
         let Some(unit) = receipt
             .unit
@@ -289,11 +312,7 @@ async fn answer(writer: &Writer, receipts: &[Receipt], dead_letters: &[DeadLette
         };
         match serde_json::to_vec(receipt) {
             Ok(body) => {
-                if let Err(error) = writer
-                    .client
-                    .publish(subjects::receipt(unit), body.into())
-                    .await
-                {
+                if let Err(error) = client.publish(subjects::receipt(unit), body.into()).await {
                     tracing::warn!(%error, "publishing a receipt failed; receipt.get still answers it");
                 }
             }
@@ -301,7 +320,7 @@ async fn answer(writer: &Writer, receipts: &[Receipt], dead_letters: &[DeadLette
         }
     }
     for dead in dead_letters {
-        writer.metrics.dead_letters.inc();
+        metrics.dead_letters.inc();
         tracing::warn!(subject = %dead.subject, reason = %dead.reason, "kept a dead letter");
         let mut headers = async_nats::HeaderMap::new();
         if let Some(sequence) = dead.stream_sequence {
@@ -311,8 +330,7 @@ async fn answer(writer: &Writer, receipts: &[Receipt], dead_letters: &[DeadLette
             "Dotpha-Reason",
             dead.reason.replace(['\r', '\n'], " ").as_str(),
         );
-        let publish = writer
-            .js
+        let publish = js
             .publish_with_headers(
                 subjects::dead(&dead.subject),
                 headers,
@@ -323,10 +341,4 @@ async fn answer(writer: &Writer, receipts: &[Receipt], dead_letters: &[DeadLette
             tracing::warn!(%error, "publishing a dead letter failed; the log keeps it");
         }
     }
-    let head = writer
-        .ledger
-        .as_ref()
-        .map_or(0, |l| l.log().head().position);
-    writer.metrics.log_head.set(head as i64);
-    writer.head.send_replace(head);
 }

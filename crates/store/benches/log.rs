@@ -105,7 +105,6 @@ fn raw_inserts(
            actor TEXT NOT NULL, occurred_at TEXT NOT NULL, recorded_at TEXT NOT NULL,
            submission_id TEXT NOT NULL, data TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL,
            UNIQUE (stream, version));
-         CREATE INDEX events_by_submission ON events (submission_id);
          CREATE TABLE decisions (seq INTEGER PRIMARY KEY, submission_id TEXT NOT NULL UNIQUE,
            status TEXT NOT NULL, unit TEXT, first_position INTEGER, last_position INTEGER,
            error_code TEXT, error_message TEXT, error_field TEXT, submission TEXT, recorded_at TEXT NOT NULL);",
@@ -176,6 +175,38 @@ fn main() {
             rate(n as u64, raw),
             100.0 * raw.as_secs_f64() / ours.as_secs_f64()
         );
+    }
+
+    println!(
+        "\n## the writer's core: Ledger::submit_batch (parse + dedupe + decide + apply + append)\n"
+    );
+    println!("| batch | submissions | submissions/s |");
+    println!("|---:|---:|---:|");
+    for batch in [64usize, 512] {
+        let sub = dir.path().join(format!("ledger-{batch}"));
+        std::fs::create_dir_all(&sub).expect("dir");
+        let mut ledger = Ledger::open(sub.join("log.sqlite")).expect("open");
+        let mut workload = Workload::new("ledger", 100, 10);
+        let setup: Vec<Arrival> = workload
+            .setup()
+            .iter()
+            .map(|m| Arrival::read(&m.body, Some(&m.unit), Some(&m.submission_id)).expect("id"))
+            .collect();
+        ledger.submit_batch(setup, &recorded_at()).expect("setup");
+        let n = 100_000;
+        let messages: Vec<_> = (0..n).map(|_| workload.next_report()).collect();
+        let started = Instant::now();
+        for chunk in messages.chunks(batch) {
+            let arrivals = chunk
+                .iter()
+                .map(|m| Arrival::read(&m.body, Some(&m.unit), Some(&m.submission_id)).expect("id"))
+                .collect();
+            ledger
+                .submit_batch(arrivals, &recorded_at())
+                .expect("submit");
+        }
+        let took = started.elapsed();
+        println!("| {batch} | {n} | {} |", rate(n as u64, took));
     }
 
     println!("\n## verify and fold over {events} events\n");

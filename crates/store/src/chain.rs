@@ -84,8 +84,9 @@ impl Hashed<'_> {
     }
 }
 
-/// The canonical JSON text of a data value.
-pub(crate) fn canonical_data(value: &serde_json::Value) -> Result<String, serde_json::Error> {
+/// The canonical JSON text of a data value (or of a payload, written
+/// straight from its struct without an intermediate JSON tree).
+pub(crate) fn canonical_data<T: serde::Serialize>(value: &T) -> Result<String, serde_json::Error> {
     serde_json_canonicalizer::to_string(value)
 }
 

@@ -197,18 +197,19 @@ impl Ledger {
             });
         }
         let checkpoint = read_position.map(|p| (READ_POSITION, p));
-        let mut fresh = match self
-            .log
-            .append(&decisions, &dead_letters, checkpoint, recorded_at)
-        {
-            Ok(receipts) => receipts.into_iter().map(Some).collect::<Vec<_>>(),
-            Err(e) => {
-                // The state already holds this batch's events, which were
-                // not committed: fold it again from what the log holds.
-                self.state = self.log.load_state()?;
-                return Err(e);
-            }
-        };
+        let mut fresh =
+            match self
+                .log
+                .append_checked(&decisions, &dead_letters, checkpoint, recorded_at, false)
+            {
+                Ok(receipts) => receipts.into_iter().map(Some).collect::<Vec<_>>(),
+                Err(e) => {
+                    // The state already holds this batch's events, which were
+                    // not committed: fold it again from what the log holds.
+                    self.state = self.log.load_state()?;
+                    return Err(e);
+                }
+            };
         let mut receipts = Vec::with_capacity(slots.len());
         for slot in slots {
             let receipt = match slot {

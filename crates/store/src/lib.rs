@@ -40,6 +40,9 @@ use chain::Hashed;
 
 /// How long a reader waits for the writer's lock before giving up. The
 /// writer's transactions last milliseconds; this only rides out a checkpoint.
+/// SQLite's page cache for the writer, negative = KiB (64 MiB).
+const CACHE_KIB: i64 = -65_536;
+
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What can go wrong with the log.
@@ -203,6 +206,9 @@ impl Log {
         // survives power loss, so every commit waits for the disk.
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // The unique (stream, version) index takes inserts all over its
+        // pages; a larger page cache keeps them in memory.
+        conn.pragma_update(None, "cache_size", CACHE_KIB)?;
         schema::migrate(&mut conn, &path_text)?;
         Log::with_connection(conn, path_text)
     }
@@ -283,6 +289,21 @@ impl Log {
         checkpoint: Option<(&str, u64)>,
         recorded_at: &Timestamp,
     ) -> Result<Vec<Receipt>, StoreError> {
+        self.append_checked(decisions, dead_letters, checkpoint, recorded_at, true)
+    }
+
+    /// [`Log::append`]; with `check_duplicates` false the caller vouches
+    /// that no decision is already recorded (the ledger has just looked),
+    /// which saves a lookup per submission. The unique index on
+    /// `decisions.submission_id` still refuses a duplicate that slips by.
+    pub(crate) fn append_checked(
+        &mut self,
+        decisions: &[Decision],
+        dead_letters: &[DeadLetter],
+        checkpoint: Option<(&str, u64)>,
+        recorded_at: &Timestamp,
+        check_duplicates: bool,
+    ) -> Result<Vec<Receipt>, StoreError> {
         let recorded = recorded_at.as_str();
         let mut head = self.head.clone();
         let mut receipts = Vec::with_capacity(decisions.len());
@@ -301,7 +322,9 @@ impl Log {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
             for decision in decisions {
-                if let Some(mut original) = read_receipt(&tx, &decision.submission_id)? {
+                if check_duplicates
+                    && let Some(mut original) = read_receipt(&tx, &decision.submission_id)?
+                {
                     original.duplicate = true;
                     receipts.push(original);
                     continue;

@@ -30,7 +30,6 @@ const MIGRATIONS: &[&str] = &[
         hash          TEXT    NOT NULL,
         UNIQUE (stream, version)
     );
-    CREATE INDEX events_by_submission ON events (submission_id);
 
     CREATE TABLE decisions (
         seq            INTEGER PRIMARY KEY,

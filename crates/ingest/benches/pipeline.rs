@@ -1,0 +1,404 @@
+//! The ingest pipeline against a real nats-server it starts itself, each
+//! figure beside what the parts underneath can do in the same run:
+//!
+//! (a) raw JetStream publish with acks, 1024 in flight;
+//! (b) a bare pull -> SQLite FULL commit -> ack loop, no domain logic;
+//! (c) dotpha's full pipeline (publish -> decide -> commit -> receipt) with
+//!     concurrent publishers;
+//! (d) publish -> receipt latency at a fixed 1,000 submissions/s.
+//!
+//! `cargo bench -p dotpha-ingest --bench pipeline` (size: `DOTPHA_BENCH_MESSAGES`,
+//! default 50,000; publishers: `DOTPHA_BENCH_PUBLISHERS`, default 4).
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use async_nats::jetstream::{self, consumer::pull, message::PublishMessage, stream};
+use dotpha_ingest::{Config, IngestMetrics};
+use dotpha_testkit::{Message, Workload, nats::NatsServer};
+use futures::StreamExt;
+use tokio::sync::watch;
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn rate(n: usize, d: Duration) -> String {
+    format!("{:.0}", n as f64 / d.as_secs_f64())
+}
+
+/// A ~300-byte submission-like body.
+fn body(i: usize) -> Vec<u8> {
+    format!(
+        "{{\"schema\":\"dotpha.submission.v1\",\"submission_id\":\"raw-{i:012}\",\"unit\":\"xa-0001\",\
+         \"actor\":\"chu-tich-xa-0001\",\"occurred_at\":\"2021-03-02T08:30:00+07:00\",\"type\":\"progress.reported\",\
+         \"data\":{{\"task_id\":\"ndp-2021-0001-001\",\"as_of\":\"2021-06-01\",\"values\":[{{\"metric\":\"households\",\
+         \"value\":{i}}}],\"note\":\"Đã họp thôn\"}}}}"
+    )
+    .into_bytes()
+}
+
+async fn raw_publish(js: &jetstream::Context, n: usize) -> Duration {
+    js.create_stream(stream::Config {
+        name: "BENCH_RAW".into(),
+        subjects: vec!["bench.raw.>".into()],
+        ..Default::default()
+    })
+    .await
+    .expect("stream");
+    let started = Instant::now();
+    let mut in_flight = std::collections::VecDeque::new();
+    for i in 0..n {
+        let message = PublishMessage::build()
+            .payload(body(i).into())
+            .message_id(format!("raw-{i}"));
+        in_flight.push_back(
+            js.send_publish("bench.raw.x", message)
+                .await
+                .expect("publish"),
+        );
+        if in_flight.len() >= 1024 {
+            in_flight.pop_front().expect("one").await.expect("ack");
+        }
+    }
+    for ack in in_flight {
+        ack.await.expect("ack");
+    }
+    started.elapsed()
+}
+
+/// Pulls BENCH_RAW in batches of 256, inserts each batch in one FULL
+/// transaction, commits, acks each message.
+async fn bare_loop(js: &jetstream::Context, n: usize, dir: &std::path::Path) -> Duration {
+    let stream = js.get_stream("BENCH_RAW").await.expect("stream");
+    let consumer = stream
+        .create_consumer(pull::Config {
+            durable_name: Some("bare".into()),
+            ack_policy: jetstream::consumer::AckPolicy::Explicit,
+            max_ack_pending: 4096,
+            ..Default::default()
+        })
+        .await
+        .expect("consumer");
+    let conn = rusqlite::Connection::open(dir.join("bare.sqlite")).expect("open");
+    conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
+        .expect("wal");
+    conn.pragma_update(None, "synchronous", "FULL")
+        .expect("full");
+    conn.execute_batch("CREATE TABLE m (seq INTEGER PRIMARY KEY, subject TEXT, body BLOB)")
+        .expect("table");
+    let conn = Arc::new(Mutex::new(conn));
+    let mut messages = consumer
+        .stream()
+        .max_messages_per_batch(1000)
+        .messages()
+        .await
+        .expect("messages");
+    let started = Instant::now();
+    let mut done = 0;
+    while done < n {
+        let mut batch = Vec::with_capacity(256);
+        while batch.len() < 256 && done + batch.len() < n {
+            match tokio::time::timeout(Duration::from_millis(2), messages.next()).await {
+                Ok(Some(Ok(m))) => batch.push(m),
+                _ if batch.is_empty() => continue,
+                _ => break,
+            }
+        }
+        let rows: Vec<(u64, String, Vec<u8>)> = batch
+            .iter()
+            .map(|m| {
+                (
+                    m.info().expect("info").stream_sequence,
+                    m.subject.to_string(),
+                    m.payload.to_vec(),
+                )
+            })
+            .collect();
+        let conn = conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn.lock().expect("lock");
+            let tx = conn.transaction().expect("tx");
+            {
+                let mut insert = tx
+                    .prepare_cached("INSERT INTO m VALUES (?1, ?2, ?3)")
+                    .expect("prepare");
+                for (seq, subject, body) in &rows {
+                    insert
+                        .execute(rusqlite::params![seq, subject, body])
+                        .expect("insert");
+                }
+            }
+            tx.commit().expect("commit");
+        })
+        .await
+        .expect("blocking");
+        for m in &batch {
+            m.ack().await.expect("ack");
+        }
+        done += batch.len();
+    }
+    started.elapsed()
+}
+
+struct Pipeline {
+    _dir: tempfile::TempDir,
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+async fn start_writer(url: &str) -> Pipeline {
+    let dir = tempfile::tempdir().expect("dir");
+    let (shutdown, receiver) = watch::channel(false);
+    let config = Config {
+        data_dir: dir.path().to_owned(),
+        nats_url: url.to_owned(),
+        fault: None,
+    };
+    let task = tokio::spawn(async move {
+        dotpha_ingest::run(config, IngestMetrics::default(), receiver)
+            .await
+            .expect("writer runs");
+    });
+    Pipeline {
+        _dir: dir,
+        shutdown,
+        task,
+    }
+}
+
+/// Publishes `messages` with up to `window` PubAcks in flight.
+async fn publish_all(
+    js: &jetstream::Context,
+    messages: Vec<Message>,
+    window: usize,
+    sent: Option<Arc<Mutex<HashMap<String, Instant>>>>,
+    every: Option<Duration>,
+) {
+    let mut in_flight = std::collections::VecDeque::new();
+    let mut ticker = every.map(tokio::time::interval);
+    for m in messages {
+        if let Some(t) = ticker.as_mut() {
+            t.tick().await;
+        }
+        if let Some(sent) = &sent {
+            sent.lock()
+                .expect("lock")
+                .insert(m.submission_id.clone(), Instant::now());
+        }
+        let message = PublishMessage::build()
+            .payload(m.body.into())
+            .message_id(&m.submission_id);
+        in_flight.push_back(
+            js.send_publish(format!("dotpha.v1.submit.{}", m.unit), message)
+                .await
+                .expect("publish"),
+        );
+        if in_flight.len() >= window {
+            in_flight.pop_front().expect("one").await.expect("ack");
+        }
+    }
+    for ack in in_flight {
+        ack.await.expect("ack");
+    }
+}
+
+/// Counts receipts (all accepted) until `n`, noting each one's arrival.
+async fn await_receipts(
+    mut receipts: async_nats::Subscriber,
+    n: usize,
+    arrived: Option<Arc<Mutex<HashMap<String, Instant>>>>,
+) {
+    let mut count = 0;
+    while count < n {
+        let message = tokio::time::timeout(Duration::from_secs(60), receipts.next())
+            .await
+            .expect("receipts keep coming")
+            .expect("subscription open");
+        let receipt: dotpha_store::Receipt =
+            serde_json::from_slice(&message.payload).expect("a receipt");
+        assert!(receipt.error.is_none(), "{:?}", receipt.error);
+        if let Some(arrived) = &arrived {
+            arrived
+                .lock()
+                .expect("lock")
+                .insert(receipt.submission_id, Instant::now());
+        }
+        count += 1;
+    }
+}
+
+async fn setup(js: &jetstream::Context, client: &async_nats::Client, workload: &mut Workload) {
+    // The writer creates the streams too; doing it here first means the
+    // first publish cannot race it.
+    dotpha_bus::ensure_streams(js).await.expect("streams");
+    let messages = workload.setup();
+    let n = messages.len();
+    let receipts = client
+        .subscribe("dotpha.v1.receipt.>")
+        .await
+        .expect("subscribe");
+    client.flush().await.expect("flush");
+    for m in messages {
+        // Setup steps depend on each other: one at a time.
+        let message = PublishMessage::build()
+            .payload(m.body.into())
+            .message_id(&m.submission_id);
+        js.send_publish(format!("dotpha.v1.submit.{}", m.unit), message)
+            .await
+            .expect("publish")
+            .await
+            .expect("ack");
+    }
+    await_receipts(receipts, n, None).await;
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let n = env("DOTPHA_BENCH_MESSAGES", 50_000);
+    let publishers = env("DOTPHA_BENCH_PUBLISHERS", 4);
+    let nats = NatsServer::start();
+    let client = async_nats::connect(nats.url()).await.expect("connect");
+    let js = jetstream::new(client.clone());
+    let dir = tempfile::tempdir().expect("dir");
+
+    let a = raw_publish(&js, n).await;
+    let b = bare_loop(&js, n, dir.path()).await;
+
+    // (c) the full pipeline.
+    let pipeline = start_writer(&nats.url()).await;
+    let mut workload = Workload::new("c", publishers.max(1), 25);
+    setup(&js, &client, &mut workload).await;
+    let per = n / publishers.max(1);
+    let mut batches: Vec<Vec<Message>> = vec![Vec::new(); publishers.max(1)];
+    for i in 0..per * publishers.max(1) {
+        batches[i % publishers.max(1)].push(workload.next_report());
+    }
+    let receipts = client
+        .subscribe("dotpha.v1.receipt.>")
+        .await
+        .expect("subscribe");
+    client.flush().await.expect("flush");
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for messages in batches {
+        let js = js.clone();
+        tasks.push(tokio::spawn(async move {
+            publish_all(&js, messages, 256, None, None).await
+        }));
+    }
+    await_receipts(receipts, per * publishers.max(1), None).await;
+    let c = started.elapsed();
+    for t in tasks {
+        t.await.expect("publisher");
+    }
+    let _ = pipeline.shutdown.send(true);
+    let _ = pipeline.task.await;
+
+    // (c') the same pipeline draining a stream filled beforehand: the
+    // writer alone, as (b) measures the bare loop alone.
+    drop(nats);
+    let nats = NatsServer::start();
+    let client = async_nats::connect(nats.url()).await.expect("connect");
+    let js = jetstream::new(client.clone());
+    dotpha_bus::ensure_streams(&js).await.expect("streams");
+    let mut workload = Workload::new("e", 4, 25);
+    let mut messages = workload.setup();
+    let setup_count = messages.len();
+    messages.extend((0..n).map(|_| workload.next_report()));
+    publish_all(&js, messages, 1024, None, None).await;
+    let receipts = client
+        .subscribe("dotpha.v1.receipt.>")
+        .await
+        .expect("subscribe");
+    client.flush().await.expect("flush");
+    let started = Instant::now();
+    let pipeline = start_writer(&nats.url()).await;
+    await_receipts(receipts, setup_count + n, None).await;
+    let drained = started.elapsed();
+    let _ = pipeline.shutdown.send(true);
+    let _ = pipeline.task.await;
+
+    // (d) latency at a fixed rate, on a fresh log and a fresh server (the
+    // old submissions stream would be read again by a new log).
+    drop(nats);
+    let nats = NatsServer::start();
+    let client = async_nats::connect(nats.url()).await.expect("connect");
+    let js = jetstream::new(client.clone());
+    let pipeline = start_writer(&nats.url()).await;
+    let mut workload = Workload::new("d", 4, 25);
+    setup(&js, &client, &mut workload).await;
+    let count = (n / 10).clamp(1000, 10_000);
+    let messages: Vec<Message> = (0..count).map(|_| workload.next_report()).collect();
+    let sent = Arc::new(Mutex::new(HashMap::new()));
+    let arrived = Arc::new(Mutex::new(HashMap::new()));
+    let receipts = client
+        .subscribe("dotpha.v1.receipt.>")
+        .await
+        .expect("subscribe");
+    client.flush().await.expect("flush");
+    let waiter = tokio::spawn(await_receipts(receipts, count, Some(arrived.clone())));
+    publish_all(
+        &js,
+        messages,
+        1024,
+        Some(sent.clone()),
+        Some(Duration::from_millis(1)),
+    )
+    .await;
+    waiter.await.expect("receipts");
+    let _ = pipeline.shutdown.send(true);
+    let _ = pipeline.task.await;
+    let sent = sent.lock().expect("lock");
+    let arrived = arrived.lock().expect("lock");
+    let mut latencies: Vec<Duration> = sent
+        .iter()
+        .filter_map(|(id, at)| arrived.get(id).map(|r| r.duration_since(*at)))
+        .collect();
+    latencies.sort();
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+
+    println!("| what | messages | seconds | per second |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| (a) JetStream publish with acks, 1024 in flight, Msg-Id | {n} | {:.2} | {} |",
+        a.as_secs_f64(),
+        rate(n, a)
+    );
+    println!(
+        "| (b) pull -> 256 rows in one FULL transaction -> commit -> ack | {n} | {:.2} | {} |",
+        b.as_secs_f64(),
+        rate(n, b)
+    );
+    println!(
+        "| (c) dotpha: publish -> decide -> commit -> receipt, {publishers} publishers | {} | {:.2} | {} |",
+        per * publishers,
+        c.as_secs_f64(),
+        rate(per * publishers, c)
+    );
+    println!(
+        "| (c') dotpha draining a pre-filled stream: decide -> commit -> ack -> receipt | {} | {:.2} | {} |",
+        setup_count + n,
+        drained.as_secs_f64(),
+        rate(setup_count + n, drained)
+    );
+    println!(
+        "\n(c) / (b) = {:.0}%, (c') / (b) = {:.0}%\n",
+        100.0 * (per * publishers) as f64 / c.as_secs_f64() / (n as f64 / b.as_secs_f64()),
+        100.0 * (setup_count + n) as f64 / drained.as_secs_f64() / (n as f64 / b.as_secs_f64())
+    );
+    println!("| (d) publish -> receipt at 1,000/s | p50 | p99 | max |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| {count} submissions | {:.2} ms | {:.2} ms | {:.2} ms |",
+        pct(0.50).as_secs_f64() * 1e3,
+        pct(0.99).as_secs_f64() * 1e3,
+        latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1e3)
+    );
+}
