@@ -30,6 +30,28 @@ enum Command {
         #[arg(long, default_value = DEFAULT_NATS)]
         nats: String,
     },
+    /// Run a projection worker: keep the read model in step with the log.
+    Project {
+        /// The data directory (read model; and the log, when it is here).
+        #[arg(long, default_value = "./data")]
+        data: PathBuf,
+        /// NATS server URL(s), comma-separated.
+        #[arg(long, default_value = DEFAULT_NATS)]
+        nats: String,
+        /// The worker's name; several independent workers may run.
+        #[arg(long, default_value = "main")]
+        name: String,
+    },
+    /// Rebuild the read model from the log into a new file and swap it in
+    /// atomically; readers keep reading the old one meanwhile.
+    Rebuild {
+        /// The data directory holding log.sqlite.
+        #[arg(long, default_value = "./data")]
+        data: PathBuf,
+        /// Which worker's read model.
+        #[arg(long, default_value = "main")]
+        name: String,
+    },
     /// Publish one submission, wait for its receipt and print it. Exit 0
     /// accepted, 1 rejected, 2 could not deliver.
     Submit {
@@ -85,6 +107,8 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Ingest { data, nats } => services::ingest(data, nats),
         Command::Submit { nats, file } => services::submit(&nats, &file),
+        Command::Project { data, nats, name } => services::project(data, nats, name),
+        Command::Rebuild { data, name } => services::rebuild(&data, &name),
         Command::Verify {
             data,
             expect_head,

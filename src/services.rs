@@ -154,3 +154,57 @@ fn init_tracing_quiet() {
         .with_writer(std::io::stderr)
         .try_init();
 }
+
+pub(crate) fn project(data: PathBuf, nats: String, name: String) -> Result<ExitCode> {
+    init_tracing();
+    runtime()?.block_on(async move {
+        let shutdown = shutdown_signal()?;
+        let config = dotpha_project::Config {
+            data_dir: data,
+            nats_url: nats,
+            name,
+        };
+        dotpha_project::run(
+            config,
+            dotpha_project::ProjectMetrics::default(),
+            dotpha_project::Health::default(),
+            shutdown,
+        )
+        .await?;
+        tracing::info!("projection worker stopped cleanly");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+pub(crate) fn rebuild(data: &std::path::Path, name: &str) -> Result<ExitCode> {
+    use std::io::{IsTerminal, Write};
+    let started = std::time::Instant::now();
+    let terminal = std::io::stderr().is_terminal();
+    let mut shown = 0u64;
+    let rebuilt = dotpha_project::rebuild(data, name, |applied, head| {
+        let percent = (applied * 100).checked_div(head).unwrap_or(100);
+        if terminal {
+            let filled = (percent / 5) as usize;
+            eprint!(
+                "\rrebuilding [{}{}] {applied}/{head} events ({percent}%)",
+                "#".repeat(filled),
+                " ".repeat(20 - filled)
+            );
+            let _ = std::io::stderr().flush();
+        } else if percent >= shown + 10 || applied == head {
+            shown = percent;
+            eprintln!("rebuilding: {applied}/{head} events ({percent}%)");
+        }
+    })?;
+    if terminal {
+        eprintln!();
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "rebuilt {} from {} events in {seconds:.1} s ({:.0} events/s); it is now the current read model",
+        rebuilt.file.display(),
+        rebuilt.events,
+        rebuilt.events as f64 / seconds.max(1e-9)
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -261,9 +261,26 @@ impl Log {
         &self.path
     }
 
-    /// The last event's position and hash.
+    /// The last event's position and hash, as this handle last wrote or
+    /// opened it.
     pub fn head(&self) -> &Head {
         &self.head
+    }
+
+    /// The last event's position and hash as the file holds them now (a
+    /// reader's handle sees what the writer appended since).
+    pub fn current_head(&self) -> Result<Head, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1")?
+            .query_row([], |r| {
+                Ok(Head {
+                    position: r.get(0)?,
+                    hash: r.get(1)?,
+                })
+            })
+            .optional()?
+            .unwrap_or_else(Head::genesis))
     }
 
     /// Records `decisions` in one transaction (group commit) and returns

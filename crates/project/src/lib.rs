@@ -1,0 +1,176 @@
+//! The projection worker: keeps a read model ([`dotpha_views::ReadModel`])
+//! in step with the log.
+//!
+//! Beside the log (same data directory) it catches up straight from
+//! `log.sqlite`, which is fastest, then follows `DOTPHA_EVENTS`. Every batch
+//! commits with the position, hash and stream sequence it reached; a restart
+//! resumes exactly there. A gap is filled from the log when there is one
+//! and is otherwise an error; an event it cannot apply stops it with the
+//! position. It never skips.
+//!
+//! [`rebuild`] writes a fresh generation of the read model from the log and
+//! swaps it in atomically (see [`files`]); a running worker notices the swap
+//! and continues on the new generation.
+
+#![deny(unreachable_pub)]
+#![warn(missing_docs)]
+
+pub mod files;
+mod health;
+mod worker;
+
+use std::path::{Path, PathBuf};
+
+use dotpha_store::Log;
+use dotpha_views::{ReadModel, ViewError};
+
+pub use health::{Health, HealthReport, ProjectMetrics, STUCK_LIMIT};
+pub use worker::run;
+
+/// Events read from the log per transaction when catching up or rebuilding.
+pub const CATCH_UP_BATCH: usize = 4096;
+/// Most stream messages applied in one transaction.
+pub const MAX_BATCH: usize = 1024;
+
+/// How to run a worker.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The data directory (read model; and the log, when it is here).
+    pub data_dir: PathBuf,
+    /// NATS server URL(s).
+    pub nats_url: String,
+    /// The worker's name: its durable consumer is `dotpha-projector-<name>`
+    /// and its read model `read.sqlite` for `main`, `read-<name>.sqlite`
+    /// otherwise.
+    pub name: String,
+}
+
+/// What stops a worker or a rebuild.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectError {
+    /// The read model refused the events (gap without a log to fill it,
+    /// another log's events, an event this build cannot apply).
+    #[error(transparent)]
+    View(#[from] ViewError),
+    /// The log failed.
+    #[error(transparent)]
+    Store(#[from] dotpha_store::StoreError),
+    /// NATS failed in a way waiting will not fix.
+    #[error(transparent)]
+    Bus(#[from] dotpha_bus::BusError),
+    /// A message on `DOTPHA_EVENTS` is not an event object.
+    #[error("message {sequence} of DOTPHA_EVENTS is not an event: {reason}")]
+    NotAnEvent {
+        /// Its stream sequence.
+        sequence: u64,
+        /// Why.
+        reason: String,
+    },
+    /// The data directory cannot be used.
+    #[error("{path}: {reason}")]
+    Files {
+        /// Which file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The worker's name cannot name a consumer and a file.
+    #[error("worker name {0:?} must be a slug (lowercase letters, digits, '-')")]
+    BadName(String),
+    /// A blocking task died.
+    #[error("internal task failed: {0}")]
+    Task(String),
+}
+
+fn files_error(path: &Path, e: std::io::Error) -> ProjectError {
+    ProjectError::Files {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    }
+}
+
+/// The log beside the read model, when there is one.
+pub(crate) fn local_log(data_dir: &Path) -> Result<Option<Log>, ProjectError> {
+    let path = data_dir.join("log.sqlite");
+    if !path.exists() {
+        return Ok(None);
+    }
+    match Log::open_read_only(&path) {
+        Ok(log) => Ok(Some(log)),
+        // A log file the writer created but has not yet written to.
+        Err(dotpha_store::StoreError::NotALog { reason, .. }) if reason == "it is empty" => {
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The hash of the log's first event, if it has one.
+pub(crate) fn log_genesis(log: &Log) -> Result<Option<String>, ProjectError> {
+    Ok(log.events_from(1, 1)?.into_iter().next().map(|e| e.hash))
+}
+
+/// Applies the log's events after the read model's position, in batches,
+/// calling `progress(applied, head)` after each. Returns how many it applied.
+pub fn catch_up(
+    read: &mut ReadModel,
+    log: &Log,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<u64, ProjectError> {
+    if let Some(genesis) = log_genesis(log)? {
+        read.check_genesis(&genesis)?;
+    }
+    let head = log.current_head()?.position;
+    let mut applied = 0;
+    while read.applied().position < head {
+        let events = log.events_from(read.applied().position + 1, CATCH_UP_BATCH)?;
+        if events.is_empty() {
+            break;
+        }
+        applied += read.apply(&events, None)? as u64;
+        progress(read.applied().position, head);
+    }
+    Ok(applied)
+}
+
+/// What a rebuild did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rebuilt {
+    /// The new generation's file.
+    pub file: PathBuf,
+    /// Events applied.
+    pub events: u64,
+}
+
+/// Builds a fresh read model from the log into a new generation and swaps it
+/// in atomically; readers of the old generation keep reading it. The
+/// `progress` callback sees (applied, head) after each batch.
+pub fn rebuild(
+    data_dir: &Path,
+    name: &str,
+    progress: impl FnMut(u64, u64),
+) -> Result<Rebuilt, ProjectError> {
+    let base = files::base_for(name);
+    let log = local_log(data_dir)?.ok_or_else(|| ProjectError::Files {
+        path: data_dir.join("log.sqlite").display().to_string(),
+        reason: "no log to rebuild from".to_owned(),
+    })?;
+    let generation =
+        files::next_generation(data_dir, &base).map_err(|e| files_error(data_dir, e))?;
+    let file_name = files::generation_name(&base, generation);
+    let file = data_dir.join(&file_name);
+    let mut read = ReadModel::open(&file)?;
+    let events = catch_up(&mut read, &log, progress)?;
+    read.checkpoint()?;
+    drop(read);
+    files::swap(data_dir, &base, &file_name).map_err(|e| files_error(&file, e))?;
+    files::prune(data_dir, &base, generation).map_err(|e| files_error(data_dir, e))?;
+    Ok(Rebuilt { file, events })
+}
+
+/// Opens the worker's current read model for queries.
+pub fn open_for_reading(data_dir: &Path, name: &str) -> Result<ReadModel, ProjectError> {
+    let base = files::base_for(name);
+    let file = files::current(data_dir, &base).map_err(|e| files_error(data_dir, e))?;
+    Ok(ReadModel::open_read_only(file)?)
+}

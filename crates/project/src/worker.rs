@@ -1,0 +1,289 @@
+//! The worker loop: catch up from the log, follow `DOTPHA_EVENTS`.
+
+use std::{path::PathBuf, time::Instant};
+
+use async_nats::jetstream::{
+    self,
+    consumer::{AckPolicy, DeliverPolicy, pull},
+};
+use dotpha_bus::subjects::{EVENTS_STREAM, EVENTS_SUBJECTS};
+use dotpha_domain::wire::RecordedEvent;
+use dotpha_store::Log;
+use dotpha_views::{ReadModel, ViewError};
+use futures::StreamExt;
+use tokio::sync::watch;
+
+use crate::{
+    Config, Health, MAX_BATCH, ProjectError, ProjectMetrics, catch_up, files, files_error,
+    local_log,
+};
+
+/// Longest a batch waits for more messages after its first.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(5);
+/// Pause after a NATS failure before trying again.
+const BACKOFF: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// What the blocking side owns: the read model and, when it is here, the log.
+struct Local {
+    read: ReadModel,
+    file: PathBuf,
+    log: Option<Log>,
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ProjectError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ProjectError::Task(e.to_string()))
+}
+
+fn open_local(config: &Config) -> Result<Local, ProjectError> {
+    let base = files::base_for(&config.name);
+    let file =
+        files::current(&config.data_dir, &base).map_err(|e| files_error(&config.data_dir, e))?;
+    let read = ReadModel::open(&file)?;
+    let log = local_log(&config.data_dir)?;
+    Ok(Local { read, file, log })
+}
+
+/// Runs the worker until `shutdown` turns true or an event cannot be applied.
+pub async fn run(
+    config: Config,
+    metrics: ProjectMetrics,
+    health: Health,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), ProjectError> {
+    if dotpha_domain::Slug::parse(&config.name).is_none() {
+        return Err(ProjectError::BadName(config.name));
+    }
+    let outcome = follow(&config, &metrics, &health, shutdown).await;
+    if let Err(error) = &outcome {
+        tracing::error!(%error, "projection worker stopped");
+        health.fail(error.to_string());
+    }
+    outcome
+}
+
+async fn follow(
+    config: &Config,
+    metrics: &ProjectMetrics,
+    health: &Health,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), ProjectError> {
+    let connection = dotpha_bus::connect(
+        &config.nats_url,
+        &format!("dotpha-projector-{}", config.name),
+        true,
+    )
+    .await?;
+    let js = jetstream::new(connection.client.clone());
+    let consumer_name = format!("dotpha-projector-{}", config.name);
+    'restart: loop {
+        if *shutdown.borrow() {
+            return Ok(());
+        }
+        // Open the current generation and catch up from the log if it is here.
+        let config_copy = config.clone();
+        let mut local = blocking(move || {
+            let mut local = open_local(&config_copy)?;
+            if let Some(log) = &local.log {
+                let started = Instant::now();
+                let applied = catch_up(&mut local.read, log, |_, _| {})?;
+                if applied > 0 {
+                    tracing::info!(
+                        applied,
+                        seconds = started.elapsed().as_secs_f64(),
+                        "caught up from the log"
+                    );
+                }
+            }
+            Ok::<_, ProjectError>(local)
+        })
+        .await??;
+        let applied = local.read.applied().clone();
+        metrics.applied.set(applied.position as i64);
+        health.observe(applied.position, applied.position);
+        tracing::info!(file = %local.file.display(), position = applied.position, "read model open");
+
+        // Where on the stream the next event is.
+        let start = match start_sequence(&js, &applied).await {
+            Ok(s) => s,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read DOTPHA_EVENTS yet; retrying");
+                pause(&mut shutdown).await;
+                continue 'restart;
+            }
+        };
+        let consumer = match make_consumer(&js, &consumer_name, start).await {
+            Ok(c) => c,
+            Err(error) => {
+                tracing::warn!(%error, "cannot create the projection consumer; retrying");
+                pause(&mut shutdown).await;
+                continue 'restart;
+            }
+        };
+        let mut messages = match consumer
+            .stream()
+            .max_messages_per_batch(MAX_BATCH)
+            .messages()
+            .await
+        {
+            Ok(m) => m,
+            Err(error) => {
+                tracing::warn!(%error, "cannot follow DOTPHA_EVENTS; retrying");
+                pause(&mut shutdown).await;
+                continue 'restart;
+            }
+        };
+        loop {
+            let first = tokio::select! {
+                biased;
+                _ = shutdown.changed() => return Ok(()),
+                next = messages.next() => next,
+            };
+            let first = match first {
+                Some(Ok(m)) => m,
+                Some(Err(error)) => {
+                    tracing::warn!(%error, "following DOTPHA_EVENTS failed; resuming from the read model");
+                    pause(&mut shutdown).await;
+                    continue 'restart;
+                }
+                None => continue 'restart,
+            };
+            let mut batch = vec![first];
+            let deadline = tokio::time::Instant::now() + LINGER;
+            while batch.len() < MAX_BATCH {
+                match tokio::time::timeout_at(deadline, messages.next()).await {
+                    Ok(Some(Ok(m))) => batch.push(m),
+                    _ => break,
+                }
+            }
+            let mut events = Vec::with_capacity(batch.len());
+            let mut last_sequence = None;
+            for message in &batch {
+                let sequence = message.info().map(|i| i.stream_sequence).unwrap_or(0);
+                let event: RecordedEvent =
+                    serde_json::from_slice(&message.payload).map_err(|e| {
+                        ProjectError::NotAnEvent {
+                            sequence,
+                            reason: e.to_string(),
+                        }
+                    })?;
+                events.push(event);
+                last_sequence = Some(sequence);
+            }
+            // A rebuild may have swapped in a new generation meanwhile.
+            let base = files::base_for(&config.name);
+            let now_current = files::current(&config.data_dir, &base)
+                .map_err(|e| files_error(&config.data_dir, e))?;
+            if now_current != local.file {
+                tracing::info!(file = %now_current.display(), "a rebuilt read model was swapped in; switching to it");
+                continue 'restart;
+            }
+            let started = Instant::now();
+            let (returned, outcome) = blocking(move || {
+                let outcome = apply_with_gaps(&mut local, &events, last_sequence);
+                (local, outcome)
+            })
+            .await?;
+            local = returned;
+            let applied_now = outcome?;
+            metrics
+                .batch_seconds
+                .observe(started.elapsed().as_secs_f64());
+            metrics.events.inc_by(applied_now);
+            if let Some(last) = batch.last()
+                && let Err(error) = last.ack().await
+            {
+                tracing::warn!(%error, "ack failed; the events come back and are skipped");
+            }
+            let position = local.read.applied().position;
+            let head = batch
+                .last()
+                .and_then(|m| serde_json::from_slice::<RecordedEvent>(&m.payload).ok())
+                .map_or(position, |e| e.position);
+            metrics.applied.set(position as i64);
+            metrics.lag.set(head.saturating_sub(position) as i64);
+            health.observe(position, head);
+        }
+    }
+}
+
+/// Applies a batch from the stream; a gap before it is filled from the log
+/// when the log is here, and is an error otherwise.
+fn apply_with_gaps(
+    local: &mut Local,
+    events: &[RecordedEvent],
+    sequence: Option<u64>,
+) -> Result<u64, ProjectError> {
+    match local.read.apply(events, sequence) {
+        Ok(n) => Ok(n as u64),
+        Err(ViewError::Gap { expected, found }) => {
+            let Some(log) = &local.log else {
+                return Err(ViewError::Gap { expected, found }.into());
+            };
+            tracing::warn!(
+                expected,
+                found,
+                "gap on DOTPHA_EVENTS; filling it from the log"
+            );
+            let filled = catch_up(&mut local.read, log, |_, _| {})?;
+            Ok(filled + local.read.apply(events, sequence)? as u64)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The stream sequence of the first event the read model lacks.
+async fn start_sequence(
+    js: &jetstream::Context,
+    applied: &dotpha_views::Applied,
+) -> Result<u64, ProjectError> {
+    if let Some(sequence) = applied.stream_sequence {
+        return Ok(sequence + 1);
+    }
+    // The relay publishes position p at sequence p + offset; the stream's
+    // last message gives the offset.
+    let (last_sequence, last_position) = dotpha_bus::last_relayed_position(js).await?;
+    if applied.position >= last_position {
+        return Ok(last_sequence + 1);
+    }
+    Ok(last_sequence
+        .saturating_sub(last_position - (applied.position + 1))
+        .max(1))
+}
+
+async fn make_consumer(
+    js: &jetstream::Context,
+    name: &str,
+    start_sequence: u64,
+) -> Result<jetstream::consumer::PullConsumer, ProjectError> {
+    let stream = js
+        .get_stream(EVENTS_STREAM)
+        .await
+        .map_err(|e| dotpha_bus::BusError::Nats(format!("{EVENTS_STREAM}: {e}")))?;
+    // The read model, not the broker, knows where it stopped (it commits its
+    // stream sequence with each batch), so the consumer starts there anew.
+    let _ = stream.delete_consumer(name).await;
+    let consumer = stream
+        .create_consumer(pull::Config {
+            durable_name: Some(name.to_owned()),
+            description: Some("dotpha: a projection worker".to_owned()),
+            deliver_policy: DeliverPolicy::ByStartSequence { start_sequence },
+            ack_policy: AckPolicy::All,
+            filter_subject: EVENTS_SUBJECTS.to_owned(),
+            max_ack_pending: 4096,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| dotpha_bus::BusError::Nats(format!("creating consumer {name}: {e}")))?;
+    Ok(consumer)
+}
+
+async fn pause(shutdown: &mut watch::Receiver<bool>) {
+    tokio::select! {
+        _ = shutdown.changed() => {}
+        _ = tokio::time::sleep(BACKOFF) => {}
+    }
+}

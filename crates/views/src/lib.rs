@@ -1,0 +1,297 @@
+//! dotpha's read models: what leaders, clerks and inspectors read, built
+//! from the log's events and always traceable to a log position.
+//!
+//! - [`ReadModel`]: one SQLite file (`read.sqlite`); [`ReadModel::apply`]
+//!   folds a batch of events in one transaction together with the position
+//!   and hash it reached, so a crash never applies half a batch or an event
+//!   twice.
+//! - [`query`]: the questions the HTTP API asks (task lists, one task, a
+//!   unit's roll-up, a cycle's dashboard, a task's history), judged at a
+//!   given instant in Asia/Ho_Chi_Minh.
+//!
+//! Invariants: events are applied in log order without gaps (a gap is an
+//! error, never skipped); each event's `prev_hash` equals the hash of the
+//! last applied one, so a read database cannot silently mix two logs; an
+//! event this build cannot read stops the worker with its position.
+
+#![deny(unreachable_pub)]
+#![warn(missing_docs)]
+
+mod apply;
+pub mod query;
+mod schema;
+
+use std::path::Path;
+
+use dotpha_domain::wire::{GENESIS_HASH, RecordedEvent};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+
+pub use schema::SCHEMA_VERSION;
+
+/// What can go wrong with a read model.
+#[derive(Debug, thiserror::Error)]
+pub enum ViewError {
+    /// The events skip a position.
+    #[error("gap in the events: expected position {expected}, got {found}")]
+    Gap {
+        /// The next position the read model needs.
+        expected: u64,
+        /// The position that came instead.
+        found: u64,
+    },
+    /// The events do not continue the chain this read model has applied.
+    #[error("{path} was built from another log: {reason}")]
+    Foreign {
+        /// The read database.
+        path: String,
+        /// What differs.
+        reason: String,
+    },
+    /// An event this build cannot apply (a newer writer's type, or corrupt).
+    #[error("cannot apply the event at position {position}: {reason}")]
+    Undecodable {
+        /// Its position.
+        position: u64,
+        /// Why.
+        reason: String,
+    },
+    /// The file is not a read model of this version.
+    #[error("{path} is not a dotpha read model of version {SCHEMA_VERSION}: {reason}")]
+    NotAReadModel {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// SQLite failed.
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// How far a read model has applied the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Applied {
+    /// Position of the last applied event (0 when none).
+    pub position: u64,
+    /// Its hash.
+    pub hash: String,
+    /// Hash of the log's first event, once applied: names the log.
+    pub genesis: Option<String>,
+    /// The `DOTPHA_EVENTS` sequence of the last applied event, when it came
+    /// from the stream.
+    pub stream_sequence: Option<u64>,
+}
+
+/// A read model in one SQLite file.
+pub struct ReadModel {
+    conn: Connection,
+    path: String,
+    applied: Applied,
+    cache: apply::Cache,
+}
+
+impl std::fmt::Debug for ReadModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadModel")
+            .field("path", &self.path)
+            .field("applied", &self.applied)
+            .finish()
+    }
+}
+
+/// The read model's page cache, negative = KiB (64 MiB).
+const CACHE_KIB: i64 = -65_536;
+
+impl ReadModel {
+    /// Opens the read model at `path` for applying events, creating it when
+    /// the file is new or empty.
+    pub fn open(path: impl AsRef<Path>) -> Result<ReadModel, ViewError> {
+        let path_text = path.as_ref().display().to_string();
+        let conn = Connection::open(path.as_ref())?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
+        // A read model is rebuilt from the log after a power cut at worst;
+        // NORMAL keeps it consistent and spares an fsync per batch.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "cache_size", CACHE_KIB)?;
+        let (application_id, version): (i32, i32) = (
+            conn.pragma_query_value(None, "application_id", |r| r.get(0))?,
+            conn.pragma_query_value(None, "user_version", |r| r.get(0))?,
+        );
+        match (application_id, version) {
+            (0, 0) => {
+                let tables: i64 =
+                    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+                if tables > 0 {
+                    return Err(ViewError::NotAReadModel {
+                        path: path_text,
+                        reason: "it is a database of something else".to_owned(),
+                    });
+                }
+                conn.execute_batch(schema::SCHEMA)?;
+                conn.pragma_update(None, "application_id", schema::APPLICATION_ID)?;
+                conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            }
+            (schema::APPLICATION_ID, SCHEMA_VERSION) => {}
+            (schema::APPLICATION_ID, other) => {
+                return Err(ViewError::NotAReadModel {
+                    path: path_text,
+                    reason: format!("its schema version is {other}; run `dotpha rebuild`"),
+                });
+            }
+            _ => {
+                return Err(ViewError::NotAReadModel {
+                    path: path_text,
+                    reason: "it does not carry the read model's mark".to_owned(),
+                });
+            }
+        }
+        ReadModel::with_connection(conn, path_text)
+    }
+
+    /// Opens a read model for queries only.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<ReadModel, ViewError> {
+        let path_text = path.as_ref().display().to_string();
+        let conn = Connection::open_with_flags(path.as_ref(), OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0))?;
+        let version: i32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if id != schema::APPLICATION_ID || version != SCHEMA_VERSION {
+            return Err(ViewError::NotAReadModel {
+                path: path_text,
+                reason: format!("application_id {id:#x}, schema version {version}"),
+            });
+        }
+        ReadModel::with_connection(conn, path_text)
+    }
+
+    fn with_connection(conn: Connection, path: String) -> Result<ReadModel, ViewError> {
+        let get = |key: &str| -> Result<Option<String>, rusqlite::Error> {
+            conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                .optional()
+        };
+        let applied = Applied {
+            position: get("applied_position")?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+            hash: get("applied_hash")?.unwrap_or_else(|| GENESIS_HASH.to_owned()),
+            genesis: get("genesis_hash")?,
+            stream_sequence: get("stream_sequence")?.and_then(|v| v.parse().ok()),
+        };
+        Ok(ReadModel {
+            conn,
+            path,
+            applied,
+            cache: apply::Cache::default(),
+        })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// How far the log has been applied.
+    pub fn applied(&self) -> &Applied {
+        &self.applied
+    }
+
+    /// Refuses a read model built from another log than the one whose first
+    /// event has hash `log_genesis`.
+    pub fn check_genesis(&self, log_genesis: &str) -> Result<(), ViewError> {
+        match &self.applied.genesis {
+            Some(mine) if mine != log_genesis => Err(ViewError::Foreign {
+                path: self.path.clone(),
+                reason: format!("its first event has hash {mine}, the log's has {log_genesis}"),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Applies `events` (in log order) in one transaction, with the
+    /// position, hash and stream sequence reached. Positions already applied
+    /// are skipped; a gap, a broken chain or an unreadable event fails the
+    /// whole batch and applies nothing. Returns how many were applied.
+    pub fn apply(
+        &mut self,
+        events: &[RecordedEvent],
+        stream_sequence: Option<u64>,
+    ) -> Result<usize, ViewError> {
+        let outcome = self.apply_in_transaction(events, stream_sequence);
+        if outcome.is_err() {
+            // Names cached while applying the failed batch were rolled back.
+            self.cache = apply::Cache::default();
+        }
+        outcome
+    }
+
+    fn apply_in_transaction(
+        &mut self,
+        events: &[RecordedEvent],
+        stream_sequence: Option<u64>,
+    ) -> Result<usize, ViewError> {
+        let mut applied = self.applied.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut count = 0;
+        for event in events {
+            if event.position <= applied.position {
+                continue;
+            }
+            if event.position != applied.position + 1 {
+                return Err(ViewError::Gap {
+                    expected: applied.position + 1,
+                    found: event.position,
+                });
+            }
+            if event.prev_hash != applied.hash {
+                return Err(ViewError::Foreign {
+                    path: self.path.clone(),
+                    reason: format!(
+                        "event {} follows hash {}, but the last applied event has hash {}",
+                        event.position, event.prev_hash, applied.hash
+                    ),
+                });
+            }
+            apply::event(&tx, &mut self.cache, event)?;
+            if event.position == 1 {
+                applied.genesis = Some(event.hash.clone());
+            }
+            applied.position = event.position;
+            applied.hash = event.hash.clone();
+            count += 1;
+        }
+        if let Some(sequence) = stream_sequence {
+            applied.stream_sequence = Some(sequence);
+        }
+        if count > 0 || stream_sequence.is_some() {
+            let mut put = tx.prepare_cached(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )?;
+            put.execute(params!["applied_position", applied.position.to_string()])?;
+            put.execute(params!["applied_hash", applied.hash])?;
+            if let Some(genesis) = &applied.genesis {
+                put.execute(params!["genesis_hash", genesis])?;
+            }
+            if let Some(sequence) = applied.stream_sequence {
+                put.execute(params!["stream_sequence", sequence.to_string()])?;
+            }
+        }
+        tx.commit()?;
+        self.applied = applied;
+        Ok(count)
+    }
+
+    /// Moves everything from the write-ahead log into the database file, so
+    /// the file alone is complete (before it is swapped in or copied).
+    pub fn checkpoint(&self) -> Result<(), ViewError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}

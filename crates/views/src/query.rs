@@ -1,0 +1,876 @@
+//! The questions the API asks of the read model. Flags that depend on the
+//! clock (overdue, due soon, stale) are judged at the instant the caller
+//! passes, in Asia/Ho_Chi_Minh: a task due on 2021-06-30 is overdue from
+//! 2021-06-30T17:00:00Z.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use dotpha_domain::text::fold;
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::{ReadModel, ViewError};
+
+/// A task is due soon within this many days of its due date's end.
+pub const DUE_SOON_DAYS: i64 = 14;
+/// A task in progress with no check-in for this many days is stale.
+pub const STALE_DAYS: i64 = 30;
+/// Most tasks one list answer carries.
+pub const MAX_LIMIT: usize = 10_000;
+/// Tasks in one list answer unless asked otherwise.
+pub const DEFAULT_LIMIT: usize = 1_000;
+
+const DAY_MS: i64 = 86_400_000;
+
+/// Which tree a roll-up follows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Tree {
+    /// Today's tree: a merged unit (and what lies below it) rolls up into
+    /// its successor.
+    #[default]
+    Today,
+    /// The tree as it was registered: merged units stay where they were.
+    AsItWas,
+}
+
+/// A task as lists show it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TaskSummary {
+    /// Id.
+    pub task_id: String,
+    /// Title.
+    pub title: String,
+    /// Cycle.
+    pub cycle: String,
+    /// Assignee's id.
+    pub assignee: String,
+    /// Assignee's full name.
+    pub assignee_name: String,
+    /// Assignee's unit.
+    pub unit: String,
+    /// That unit's name.
+    pub unit_name: String,
+    /// breakthrough, new, difficult.
+    pub kind: String,
+    /// Category.
+    pub category: String,
+    /// self_registered, committee, backlog.
+    pub origin: String,
+    /// Status.
+    pub status: String,
+    /// Completion, 0 to 100, when known.
+    pub percent_complete: Option<f64>,
+    /// Due date.
+    pub due: String,
+    /// Due date passed, not evaluated or cancelled.
+    pub overdue: bool,
+    /// Due within [`DUE_SOON_DAYS`] and not overdue.
+    pub due_soon: bool,
+    /// Active with no check-in for [`STALE_DAYS`].
+    pub stale: bool,
+    /// Confidence of the last check-in.
+    pub confidence: Option<String>,
+    /// Rating, once evaluated.
+    pub rating: Option<String>,
+    /// Score, when given.
+    pub score: Option<f64>,
+}
+
+/// A target with its latest value and the values reported over time.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TargetView {
+    /// Metric key.
+    pub metric: String,
+    /// Label.
+    pub label: String,
+    /// Baseline.
+    pub baseline: f64,
+    /// Target.
+    pub target: f64,
+    /// Latest reported value.
+    pub latest: Option<f64>,
+    /// Reported values, oldest first.
+    pub series: Vec<Point>,
+}
+
+/// One reported value.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Point {
+    /// The report's `as_of` date.
+    pub as_of: String,
+    /// The value.
+    pub value: f64,
+    /// The report's log position.
+    pub position: u64,
+}
+
+/// A delegation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DelegationView {
+    /// Id within the task.
+    pub delegation_id: String,
+    /// Unit code or cadre id.
+    pub to: String,
+    /// Name of that unit or cadre.
+    pub to_name: String,
+    /// What.
+    pub description: String,
+    /// When.
+    pub due: String,
+}
+
+/// One task, whole.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TaskDetail {
+    /// The list members.
+    #[serde(flatten)]
+    pub summary: TaskSummary,
+    /// Description.
+    pub description: Option<String>,
+    /// Which backlog item, for backlog tasks.
+    pub backlog_ref: Option<String>,
+    /// Targets.
+    pub targets: Vec<TargetView>,
+    /// The current plan (`solutions`, `milestones`, `revision`).
+    pub plan: Option<serde_json::Value>,
+    /// Delegations.
+    pub delegations: Vec<DelegationView>,
+    /// The last check-in.
+    pub last_report: Option<serde_json::Value>,
+    /// The evaluation's comment.
+    pub evaluation_comment: Option<String>,
+    /// Version of the task's stream.
+    pub version: u64,
+}
+
+/// Counts over a set of tasks.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Rollup {
+    /// Tasks.
+    pub tasks: u64,
+    /// Distinct assignees.
+    pub cadres: u64,
+    /// Tasks by status.
+    pub by_status: BTreeMap<String, u64>,
+    /// Evaluated tasks by rating.
+    pub by_rating: BTreeMap<String, u64>,
+    /// Tasks by kind.
+    pub by_kind: BTreeMap<String, u64>,
+    /// Tasks by origin.
+    pub by_origin: BTreeMap<String, u64>,
+    /// Overdue tasks.
+    pub overdue: u64,
+    /// Of the active tasks, the share neither overdue nor stale (0 to 1).
+    pub on_track_share: Option<f64>,
+}
+
+/// A unit and its subtree's roll-up.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct UnitView {
+    /// Code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Kind.
+    pub kind: String,
+    /// Parent as registered.
+    pub parent: Option<String>,
+    /// First day.
+    pub valid_from: Option<String>,
+    /// Day it closed (merged).
+    pub valid_to: Option<String>,
+    /// Where it was merged.
+    pub successor: Option<String>,
+    /// Its children in the chosen tree.
+    pub children: Vec<UnitRef>,
+    /// Roll-up over its subtree in the chosen tree.
+    pub rollup: Rollup,
+}
+
+/// A unit named in another answer.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct UnitRef {
+    /// Code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Kind.
+    pub kind: String,
+    /// Closed by a merge.
+    pub closed: bool,
+}
+
+/// A unit's line in a cycle's dashboard.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct UnitLine {
+    /// Code.
+    pub unit: String,
+    /// Name.
+    pub name: String,
+    /// Its roll-up within the cycle.
+    pub rollup: Rollup,
+    /// Mean completion of its tasks.
+    pub mean_percent: Option<f64>,
+}
+
+/// A cycle at a glance.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Dashboard {
+    /// The cycle.
+    pub cycle: Option<String>,
+    /// Tasks of the cycle.
+    pub tasks: u64,
+    /// Distinct assignees of the cycle's tasks.
+    pub cadres: u64,
+    /// By status.
+    pub by_status: BTreeMap<String, u64>,
+    /// By rating.
+    pub by_rating: BTreeMap<String, u64>,
+    /// Overdue tasks.
+    pub overdue: u64,
+    /// Tasks due soon.
+    pub due_soon: u64,
+    /// Units where excellent ratings exceed 20% of good ones (Quy định
+    /// 366-QĐ/TW): the units are the assignees' bodies.
+    pub excellent_quota_exceeded: Vec<String>,
+    /// How many tasks fall in 0-25, 25-50, 50-75, 75-100 and 100 percent.
+    pub completion: BTreeMap<String, u64>,
+    /// Overdue tasks, most overdue first (at most 50).
+    pub overdue_tasks: Vec<TaskSummary>,
+    /// Tasks due soon, soonest first (at most 50).
+    pub due_soon_tasks: Vec<TaskSummary>,
+    /// One line per unit with tasks.
+    pub by_unit: Vec<UnitLine>,
+}
+
+/// A cadre and their tasks across cycles.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CadreView {
+    /// Id.
+    pub id: String,
+    /// Full name.
+    pub full_name: String,
+    /// Unit.
+    pub unit: String,
+    /// Position.
+    pub position: String,
+    /// Party member.
+    pub party_member: bool,
+    /// On the Standing Committee.
+    pub standing_committee: bool,
+    /// Their tasks, newest cycle first.
+    pub tasks: Vec<TaskSummary>,
+}
+
+/// Filters of a task list; every one optional.
+#[derive(Clone, Debug, Default)]
+pub struct TaskFilter {
+    /// Only this cycle.
+    pub cycle: Option<String>,
+    /// Only tasks whose unit lies within this one.
+    pub unit: Option<String>,
+    /// A status, or a derived flag: `overdue`, `due_soon`, `stale`.
+    pub status: Option<String>,
+    /// Only this assignee.
+    pub assignee: Option<String>,
+    /// Only this kind.
+    pub kind: Option<String>,
+    /// Words that must all appear in the task's id, title, assignee's or
+    /// unit's name, regardless of case and diacritics.
+    pub q: Option<String>,
+    /// Which tree `unit` follows.
+    pub tree: Tree,
+    /// At most this many (capped at [`MAX_LIMIT`]).
+    pub limit: Option<usize>,
+    /// Skip this many.
+    pub offset: Option<usize>,
+}
+
+const SUMMARY_COLUMNS: &str = "t.task_id, t.title, t.cycle, t.assignee, coalesce(c.full_name, t.assignee), t.unit,
+     coalesce(u.name, t.unit), t.kind, t.category, t.origin, t.status, t.percent_complete, t.due, t.due_end_ms,
+     t.last_report_ms, t.created_ms, t.last_confidence, t.rating, t.score";
+
+const SUMMARY_FROM: &str =
+    "FROM tasks t LEFT JOIN cadres c ON c.id = t.assignee LEFT JOIN units u ON u.code = t.unit";
+
+fn summary(r: &rusqlite::Row<'_>, now_ms: i64) -> rusqlite::Result<TaskSummary> {
+    let status: String = r.get(10)?;
+    let due_end: i64 = r.get(13)?;
+    let last_report: Option<i64> = r.get(14)?;
+    let created: i64 = r.get(15)?;
+    let open = status != "evaluated" && status != "cancelled";
+    let overdue = open && now_ms >= due_end;
+    let active = matches!(status.as_str(), "assigned" | "planned" | "in_progress");
+    Ok(TaskSummary {
+        task_id: r.get(0)?,
+        title: r.get(1)?,
+        cycle: r.get(2)?,
+        assignee: r.get(3)?,
+        assignee_name: r.get(4)?,
+        unit: r.get(5)?,
+        unit_name: r.get(6)?,
+        kind: r.get(7)?,
+        category: r.get(8)?,
+        origin: r.get(9)?,
+        percent_complete: r.get(11)?,
+        due: r.get(12)?,
+        overdue,
+        due_soon: open && !overdue && due_end - now_ms <= DUE_SOON_DAYS * DAY_MS,
+        stale: active && now_ms - last_report.unwrap_or(created) >= STALE_DAYS * DAY_MS,
+        confidence: r.get(16)?,
+        rating: r.get(17)?,
+        score: r.get(18)?,
+        status,
+    })
+}
+
+struct UnitRow {
+    name: String,
+    kind: String,
+    parent: Option<String>,
+    valid_from: Option<String>,
+    valid_to: Option<String>,
+    successor: Option<String>,
+}
+
+impl ReadModel {
+    fn units(&self) -> Result<HashMap<String, UnitRow>, ViewError> {
+        let mut stmt = self.connection().prepare_cached(
+            "SELECT code, name, kind, parent, valid_from, valid_to, successor FROM units",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                UnitRow {
+                    name: r.get(1)?,
+                    kind: r.get(2)?,
+                    parent: r.get(3)?,
+                    valid_from: r.get(4)?,
+                    valid_to: r.get(5)?,
+                    successor: r.get(6)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The codes of `root` and every unit below it in `tree`.
+    pub fn subtree(&self, root: &str, tree: Tree) -> Result<HashSet<String>, ViewError> {
+        let units = self.units()?;
+        Ok(subtree(&units, root, tree))
+    }
+
+    /// Tasks matching `filter`, soonest due first, and how many match in all.
+    pub fn tasks(
+        &self,
+        filter: &TaskFilter,
+        now_ms: i64,
+    ) -> Result<(Vec<TaskSummary>, u64), ViewError> {
+        let mut clauses = Vec::new();
+        let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+        if let Some(cycle) = &filter.cycle {
+            args.push(Box::new(cycle.clone()));
+            clauses.push(format!("t.cycle = ?{}", args.len()));
+        }
+        if let Some(assignee) = &filter.assignee {
+            args.push(Box::new(assignee.clone()));
+            clauses.push(format!("t.assignee = ?{}", args.len()));
+        }
+        if let Some(kind) = &filter.kind {
+            args.push(Box::new(kind.clone()));
+            clauses.push(format!("t.kind = ?{}", args.len()));
+        }
+        if let Some(unit) = &filter.unit {
+            let codes: Vec<String> = self.subtree(unit, filter.tree)?.into_iter().collect();
+            args.push(Box::new(serde_json::to_string(&codes).unwrap_or_default()));
+            clauses.push(format!(
+                "t.unit IN (SELECT value FROM json_each(?{}))",
+                args.len()
+            ));
+        }
+        match filter.status.as_deref() {
+            None => {}
+            Some("overdue") => {
+                args.push(Box::new(now_ms));
+                clauses.push(format!(
+                    "t.status NOT IN ('evaluated', 'cancelled') AND t.due_end_ms <= ?{}",
+                    args.len()
+                ));
+            }
+            Some("due_soon") => {
+                args.push(Box::new(now_ms));
+                let n = args.len();
+                clauses.push(format!(
+                    "t.status NOT IN ('evaluated', 'cancelled') AND t.due_end_ms > ?{n} AND t.due_end_ms - ?{n} <= {}",
+                    DUE_SOON_DAYS * DAY_MS
+                ));
+            }
+            Some("stale") => {
+                args.push(Box::new(now_ms));
+                clauses.push(format!(
+                    "t.status IN ('assigned', 'planned', 'in_progress') AND ?{} - coalesce(t.last_report_ms, t.created_ms) >= {}",
+                    args.len(),
+                    STALE_DAYS * DAY_MS
+                ));
+            }
+            Some(status) => {
+                args.push(Box::new(status.to_owned()));
+                clauses.push(format!("t.status = ?{}", args.len()));
+            }
+        }
+        if let Some(q) = &filter.q {
+            for word in fold(q).split(' ').filter(|w| !w.is_empty()) {
+                let escaped = word
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                args.push(Box::new(format!("%{escaped}%")));
+                clauses.push(format!("t.search LIKE ?{} ESCAPE '\\'", args.len()));
+            }
+        }
+        let filter_sql = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        let params = rusqlite::params_from_iter(args.iter().map(|a| a.as_ref()));
+        let total: u64 = self
+            .connection()
+            .prepare_cached(&format!("SELECT count(*) FROM tasks t {filter_sql}"))?
+            .query_row(params, |r| r.get(0))?;
+        let limit = filter.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
+        let offset = filter.offset.unwrap_or(0);
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS} {SUMMARY_FROM} {filter_sql} ORDER BY t.due, t.task_id LIMIT {limit} OFFSET {offset}"
+        );
+        let mut stmt = self.connection().prepare_cached(&sql)?;
+        let rows = stmt.query_map(
+            rusqlite::params_from_iter(args.iter().map(|a| a.as_ref())),
+            |r| summary(r, now_ms),
+        )?;
+        Ok((rows.collect::<Result<_, _>>()?, total))
+    }
+
+    /// One task, whole.
+    pub fn task(&self, task_id: &str, now_ms: i64) -> Result<Option<TaskDetail>, ViewError> {
+        let conn = self.connection();
+        let row = conn
+            .prepare_cached(&format!(
+                "SELECT {SUMMARY_COLUMNS}, t.description, t.backlog_ref, t.plan, t.last_report, t.evaluation_comment,
+                        t.version {SUMMARY_FROM} WHERE t.task_id = ?1"
+            ))?
+            .query_row([task_id], |r| {
+                Ok((
+                    summary(r, now_ms)?,
+                    r.get::<_, Option<String>>(19)?,
+                    r.get::<_, Option<String>>(20)?,
+                    r.get::<_, Option<String>>(21)?,
+                    r.get::<_, Option<String>>(22)?,
+                    r.get::<_, Option<String>>(23)?,
+                    r.get::<_, u64>(24)?,
+                ))
+            })
+            .optional()?;
+        let Some((
+            summary,
+            description,
+            backlog_ref,
+            plan,
+            last_report,
+            evaluation_comment,
+            version,
+        )) = row
+        else {
+            return Ok(None);
+        };
+        let mut series: HashMap<String, Vec<Point>> = HashMap::new();
+        let mut stmt = conn.prepare_cached(
+            "SELECT metric, as_of, value, position FROM reported_values WHERE task_id = ?1 ORDER BY position",
+        )?;
+        for point in stmt.query_map([task_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                Point {
+                    as_of: r.get(1)?,
+                    value: r.get(2)?,
+                    position: r.get(3)?,
+                },
+            ))
+        })? {
+            let (metric, point) = point?;
+            series.entry(metric).or_default().push(point);
+        }
+        let targets = conn
+            .prepare_cached(
+                "SELECT metric, label, baseline, target, latest FROM targets WHERE task_id = ?1 ORDER BY ord",
+            )?
+            .query_map([task_id], |r| {
+                Ok(TargetView {
+                    metric: r.get(0)?,
+                    label: r.get(1)?,
+                    baseline: r.get(2)?,
+                    target: r.get(3)?,
+                    latest: r.get(4)?,
+                    series: Vec::new(),
+                })
+            })?
+            .map(|t| {
+                t.map(|mut t| {
+                    t.series = series.remove(&t.metric).unwrap_or_default();
+                    t
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let delegations = conn
+            .prepare_cached(
+                "SELECT d.delegation_id, d.to_ref, coalesce(u.name, c.full_name, d.to_ref), d.description, d.due
+                 FROM delegations d LEFT JOIN units u ON u.code = d.to_ref LEFT JOIN cadres c ON c.id = d.to_ref
+                 WHERE d.task_id = ?1 ORDER BY d.due, d.delegation_id",
+            )?
+            .query_map([task_id], |r| {
+                Ok(DelegationView {
+                    delegation_id: r.get(0)?,
+                    to: r.get(1)?,
+                    to_name: r.get(2)?,
+                    description: r.get(3)?,
+                    due: r.get(4)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let json = |text: Option<String>| text.and_then(|t| serde_json::from_str(&t).ok());
+        Ok(Some(TaskDetail {
+            summary,
+            description,
+            backlog_ref,
+            targets,
+            plan: json(plan),
+            delegations,
+            last_report: json(last_report),
+            evaluation_comment,
+            version,
+        }))
+    }
+
+    /// A task's events, oldest first, as the log holds them.
+    pub fn history(&self, task_id: &str) -> Result<Option<Vec<Box<RawValue>>>, ViewError> {
+        let mut stmt = self
+            .connection()
+            .prepare_cached("SELECT event FROM task_events WHERE task_id = ?1 ORDER BY position")?;
+        let events: Vec<String> = stmt
+            .query_map([task_id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        if events.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(
+            events
+                .into_iter()
+                .filter_map(|e| RawValue::from_string(e).ok())
+                .collect(),
+        ))
+    }
+
+    /// One pass over the tasks (of `cycle`, or all), counted per unit.
+    fn scan(&self, cycle: Option<&str>, now_ms: i64) -> Result<HashMap<String, Tally>, ViewError> {
+        let mut tallies: HashMap<String, Tally> = HashMap::new();
+        let mut stmt = self.connection().prepare_cached(
+            "SELECT unit, assignee, status, rating, kind, origin, due_end_ms, last_report_ms, created_ms
+             FROM tasks WHERE ?1 IS NULL OR cycle = ?1",
+        )?;
+        let mut rows = stmt.query(params![cycle])?;
+        while let Some(r) = rows.next()? {
+            let tally = tallies.entry(r.get(0)?).or_default();
+            let rollup = &mut tally.rollup;
+            let status: String = r.get(2)?;
+            rollup.tasks += 1;
+            tally.cadres.insert(r.get::<_, String>(1)?);
+            *rollup.by_status.entry(status.clone()).or_default() += 1;
+            if let Some(rating) = r.get::<_, Option<String>>(3)? {
+                *rollup.by_rating.entry(rating).or_default() += 1;
+            }
+            *rollup.by_kind.entry(r.get(4)?).or_default() += 1;
+            *rollup.by_origin.entry(r.get(5)?).or_default() += 1;
+            let open = status != "evaluated" && status != "cancelled";
+            let overdue = open && now_ms >= r.get::<_, i64>(6)?;
+            rollup.overdue += u64::from(overdue);
+            if matches!(status.as_str(), "assigned" | "planned" | "in_progress") {
+                tally.active += 1;
+                let last: Option<i64> = r.get(7)?;
+                let stale = now_ms - last.unwrap_or(r.get(8)?) >= STALE_DAYS * DAY_MS;
+                tally.on_track += u64::from(!overdue && !stale);
+            }
+        }
+        Ok(tallies)
+    }
+
+    fn rollup(
+        &self,
+        units: Option<&HashSet<String>>,
+        cycle: Option<&str>,
+        now_ms: i64,
+    ) -> Result<Rollup, ViewError> {
+        let tallies = self.scan(cycle, now_ms)?;
+        Ok(combine(
+            tallies
+                .iter()
+                .filter(|(unit, _)| units.is_none_or(|set| set.contains(*unit)))
+                .map(|(_, t)| t),
+        ))
+    }
+
+    /// A unit with its subtree's roll-up (all cycles unless `cycle`).
+    pub fn unit(
+        &self,
+        code: &str,
+        tree: Tree,
+        cycle: Option<&str>,
+        now_ms: i64,
+    ) -> Result<Option<UnitView>, ViewError> {
+        let units = self.units()?;
+        let Some(row) = units.get(code) else {
+            return Ok(None);
+        };
+        let set = subtree(&units, code, tree);
+        let mut children: Vec<UnitRef> = units
+            .iter()
+            .filter(|(c, u)| {
+                c.as_str() != code
+                    && (u.parent.as_deref() == Some(code)
+                        || (tree == Tree::Today && u.successor.as_deref() == Some(code)))
+            })
+            .map(|(c, u)| UnitRef {
+                code: c.clone(),
+                name: u.name.clone(),
+                kind: u.kind.clone(),
+                closed: u.valid_to.is_some(),
+            })
+            .collect();
+        children.sort_by(|a, b| (a.closed, &a.name).cmp(&(b.closed, &b.name)));
+        Ok(Some(UnitView {
+            code: code.to_owned(),
+            name: row.name.clone(),
+            kind: row.kind.clone(),
+            parent: row.parent.clone(),
+            valid_from: row.valid_from.clone(),
+            valid_to: row.valid_to.clone(),
+            successor: row.successor.clone(),
+            children,
+            rollup: self.rollup(Some(&set), cycle, now_ms)?,
+        }))
+    }
+
+    /// The newest cycle's id (by start date).
+    pub fn latest_cycle(&self) -> Result<Option<String>, ViewError> {
+        Ok(self
+            .connection()
+            .prepare_cached("SELECT id FROM cycles ORDER BY starts_on DESC, id DESC LIMIT 1")?
+            .query_row([], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Every cycle, newest first: (id, starts_on, ends_on, closed).
+    pub fn cycles(&self) -> Result<Vec<(String, String, String, bool)>, ViewError> {
+        let mut stmt = self.connection().prepare_cached(
+            "SELECT id, starts_on, ends_on, closed FROM cycles ORDER BY starts_on DESC, id DESC",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A cycle at a glance (the newest cycle when `cycle` is `None`).
+    pub fn dashboard(&self, cycle: Option<&str>, now_ms: i64) -> Result<Dashboard, ViewError> {
+        let cycle = match cycle {
+            Some(c) => Some(c.to_owned()),
+            None => self.latest_cycle()?,
+        };
+        let tallies = self.scan(Some(cycle.as_deref().unwrap_or("")), now_ms)?;
+        let all = combine(tallies.values());
+        let units = self.units()?;
+        let mut per_unit: BTreeMap<String, (f64, u64)> = BTreeMap::new();
+        let mut completion: BTreeMap<String, u64> = ["0-25", "25-50", "50-75", "75-100", "100"]
+            .iter()
+            .map(|k| ((*k).to_owned(), 0))
+            .collect();
+        let mut stmt = self.connection().prepare_cached(
+            "SELECT unit, percent_complete, rating FROM tasks WHERE cycle = ?1 AND status <> 'cancelled'",
+        )?;
+        let mut rows = stmt.query([cycle.as_deref().unwrap_or("")])?;
+        let mut ratings: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+        while let Some(r) = rows.next()? {
+            let unit: String = r.get(0)?;
+            let percent: Option<f64> = r.get(1)?;
+            let entry = per_unit.entry(unit.clone()).or_default();
+            if let Some(p) = percent {
+                entry.0 += p;
+                entry.1 += 1;
+                let bucket = match p {
+                    p if p >= 100.0 => "100",
+                    p if p >= 75.0 => "75-100",
+                    p if p >= 50.0 => "50-75",
+                    p if p >= 25.0 => "25-50",
+                    _ => "0-25",
+                };
+                *completion.entry(bucket.to_owned()).or_default() += 1;
+            }
+            match r.get::<_, Option<String>>(2)?.as_deref() {
+                Some("excellent") => ratings.entry(unit).or_default().0 += 1,
+                Some("good") => ratings.entry(unit).or_default().1 += 1,
+                _ => {}
+            }
+        }
+        drop(rows);
+        drop(stmt);
+        let mut by_unit = Vec::new();
+        for (unit, (sum, n)) in &per_unit {
+            by_unit.push(UnitLine {
+                unit: unit.clone(),
+                name: units
+                    .get(unit)
+                    .map_or_else(|| unit.clone(), |u| u.name.clone()),
+                rollup: combine(tallies.get(unit)),
+                mean_percent: (*n > 0).then(|| sum / *n as f64),
+            });
+        }
+        let excellent_quota_exceeded = ratings
+            .into_iter()
+            .filter(|(_, (excellent, good))| *excellent as f64 > 0.2 * *good as f64)
+            .map(|(unit, _)| unit)
+            .collect();
+        let list = |status: &str, limit| {
+            self.tasks(
+                &TaskFilter {
+                    cycle: cycle.clone(),
+                    status: Some(status.to_owned()),
+                    limit: Some(limit),
+                    ..TaskFilter::default()
+                },
+                now_ms,
+            )
+        };
+        let (overdue_tasks, _) = list("overdue", 50)?;
+        let (due_soon_tasks, due_soon) = list("due_soon", 50)?;
+        Ok(Dashboard {
+            cycle,
+            tasks: all.tasks,
+            cadres: all.cadres,
+            by_status: all.by_status,
+            by_rating: all.by_rating,
+            overdue: all.overdue,
+            due_soon,
+            excellent_quota_exceeded,
+            completion,
+            overdue_tasks,
+            due_soon_tasks,
+            by_unit,
+        })
+    }
+
+    /// A cadre and their tasks.
+    pub fn cadre(&self, id: &str, now_ms: i64) -> Result<Option<CadreView>, ViewError> {
+        let row = self
+            .connection()
+            .prepare_cached(
+                "SELECT id, full_name, unit, position, party_member, standing_committee FROM cadres WHERE id = ?1",
+            )?
+            .query_row([id], |r| {
+                Ok(CadreView {
+                    id: r.get(0)?,
+                    full_name: r.get(1)?,
+                    unit: r.get(2)?,
+                    position: r.get(3)?,
+                    party_member: r.get(4)?,
+                    standing_committee: r.get(5)?,
+                    tasks: Vec::new(),
+                })
+            })
+            .optional()?;
+        let Some(mut cadre) = row else {
+            return Ok(None);
+        };
+        let (mut tasks, _) = self.tasks(
+            &TaskFilter {
+                assignee: Some(id.to_owned()),
+                limit: Some(MAX_LIMIT),
+                ..TaskFilter::default()
+            },
+            now_ms,
+        )?;
+        tasks.sort_by(|a, b| b.cycle.cmp(&a.cycle).then(a.due.cmp(&b.due)));
+        cadre.tasks = tasks;
+        Ok(Some(cadre))
+    }
+}
+
+/// Counts of one unit's tasks, before combining.
+#[derive(Default)]
+struct Tally {
+    rollup: Rollup,
+    cadres: HashSet<String>,
+    active: u64,
+    on_track: u64,
+}
+
+fn combine<'a>(tallies: impl IntoIterator<Item = &'a Tally>) -> Rollup {
+    let mut out = Rollup::default();
+    let mut cadres: HashSet<&str> = HashSet::new();
+    let (mut active, mut on_track) = (0, 0);
+    for t in tallies {
+        out.tasks += t.rollup.tasks;
+        out.overdue += t.rollup.overdue;
+        for (map, from) in [
+            (&mut out.by_status, &t.rollup.by_status),
+            (&mut out.by_rating, &t.rollup.by_rating),
+            (&mut out.by_kind, &t.rollup.by_kind),
+            (&mut out.by_origin, &t.rollup.by_origin),
+        ] {
+            for (k, v) in from {
+                *map.entry(k.clone()).or_default() += v;
+            }
+        }
+        cadres.extend(t.cadres.iter().map(String::as_str));
+        active += t.active;
+        on_track += t.on_track;
+    }
+    out.cadres = cadres.len() as u64;
+    out.on_track_share = (active > 0).then(|| on_track as f64 / active as f64);
+    out
+}
+
+/// `root` and every unit from which `root` is reached going up the tree's
+/// edges (parent; and successor in today's tree).
+fn subtree(units: &HashMap<String, UnitRow>, root: &str, tree: Tree) -> HashSet<String> {
+    let mut inside: HashMap<&str, bool> = HashMap::new();
+    inside.insert(root, true);
+    fn reaches<'a>(
+        units: &'a HashMap<String, UnitRow>,
+        code: &'a str,
+        tree: Tree,
+        memo: &mut HashMap<&'a str, bool>,
+        depth: usize,
+    ) -> bool {
+        if let Some(&known) = memo.get(code) {
+            return known;
+        }
+        // Mark first: a corrupt cycle in the tree ends here instead of looping.
+        memo.insert(code, false);
+        let Some(unit) = units.get(code) else {
+            return false;
+        };
+        let mut up: Vec<&str> = unit.parent.as_deref().into_iter().collect();
+        if tree == Tree::Today {
+            up.extend(unit.successor.as_deref());
+        }
+        let result = depth < units.len()
+            && up
+                .into_iter()
+                .any(|next| reaches(units, next, tree, memo, depth + 1));
+        memo.insert(code, result);
+        result
+    }
+    units
+        .keys()
+        .filter(|code| reaches(units, code, tree, &mut inside, 0))
+        .cloned()
+        .collect()
+}

@@ -1,0 +1,105 @@
+//! The read database's tables. A read model is disposable (it can always be
+//! rebuilt from the log), so a schema change is a new version and a rebuild,
+//! not a migration.
+
+/// The schema version; a read database of another version is rebuilt.
+pub const SCHEMA_VERSION: i32 = 1;
+
+/// Marks a SQLite file as a dotpha read model ("dotr").
+pub(crate) const APPLICATION_ID: i32 = 0x646f_7472;
+
+pub(crate) const SCHEMA: &str = r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE units (
+    code        TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    folded      TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    parent      TEXT,
+    valid_from  TEXT,
+    valid_to    TEXT,
+    successor   TEXT,
+    legal_basis TEXT
+);
+CREATE TABLE cadres (
+    id                 TEXT PRIMARY KEY,
+    full_name          TEXT NOT NULL,
+    folded             TEXT NOT NULL,
+    unit               TEXT NOT NULL,
+    position           TEXT NOT NULL,
+    party_member       INTEGER NOT NULL,
+    standing_committee INTEGER NOT NULL
+);
+CREATE TABLE cycles (
+    id        TEXT PRIMARY KEY,
+    starts_on TEXT NOT NULL,
+    ends_on   TEXT NOT NULL,
+    closed    INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE tasks (
+    task_id            TEXT PRIMARY KEY,
+    cycle              TEXT NOT NULL,
+    title              TEXT NOT NULL,
+    kind               TEXT NOT NULL,
+    category           TEXT NOT NULL,
+    origin             TEXT NOT NULL,
+    backlog_ref        TEXT,
+    description        TEXT,
+    assignee           TEXT NOT NULL,
+    unit               TEXT NOT NULL,
+    status             TEXT NOT NULL,
+    due                TEXT NOT NULL,
+    due_end_ms         INTEGER NOT NULL,
+    percent_complete   REAL,
+    reported_percent   REAL,
+    plan               TEXT,
+    plan_revisions     INTEGER NOT NULL DEFAULT 0,
+    last_report        TEXT,
+    last_report_ms     INTEGER,
+    last_confidence    TEXT,
+    rating             TEXT,
+    score              REAL,
+    evaluation_comment TEXT,
+    created_ms         INTEGER NOT NULL,
+    search             TEXT NOT NULL,
+    version            INTEGER NOT NULL
+);
+CREATE INDEX tasks_by_cycle ON tasks (cycle, status);
+CREATE INDEX tasks_by_unit ON tasks (unit);
+CREATE INDEX tasks_by_assignee ON tasks (assignee);
+CREATE TABLE targets (
+    task_id  TEXT NOT NULL,
+    ord      INTEGER NOT NULL,
+    metric   TEXT NOT NULL,
+    label    TEXT NOT NULL,
+    baseline REAL NOT NULL,
+    target   REAL NOT NULL,
+    latest   REAL,
+    PRIMARY KEY (task_id, metric)
+);
+CREATE TABLE delegations (
+    task_id       TEXT NOT NULL,
+    delegation_id TEXT NOT NULL,
+    to_ref        TEXT NOT NULL,
+    description   TEXT NOT NULL,
+    due           TEXT NOT NULL,
+    PRIMARY KEY (task_id, delegation_id)
+);
+CREATE TABLE reported_values (
+    task_id  TEXT NOT NULL,
+    metric   TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    as_of    TEXT NOT NULL,
+    value    REAL NOT NULL,
+    PRIMARY KEY (task_id, metric, position)
+);
+CREATE TABLE task_events (
+    task_id  TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    event    TEXT NOT NULL,
+    PRIMARY KEY (task_id, position)
+);
+"#;
