@@ -5,6 +5,7 @@
 #![allow(dead_code, unused_imports)]
 
 use std::{
+    collections::HashMap,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -12,7 +13,7 @@ use std::{
 
 use async_nats::jetstream;
 use dotpha_bus::{Publisher, PublisherOptions};
-use dotpha_store::{Log, Receipt, RecordedEvent};
+use dotpha_store::{Log, Receipt, ReceiptStatus, RecordedEvent};
 pub use dotpha_testkit::{Message, Workload, nats::NatsServer};
 
 /// A `dotpha ingest` process on a data directory.
@@ -60,8 +61,18 @@ impl Writer {
 
     /// Starts it again (after a kill or a crash), without a fault.
     pub fn restart(&mut self) {
+        self.restart_with(None);
+    }
+
+    /// Starts it again (killing it first if it runs) with `fault` set.
+    pub fn restart_with(&mut self, fault: Option<&str>) {
         self.kill();
-        self.spawn(None);
+        self.spawn(fault);
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
     }
 
     /// SIGKILL, as a power cut would end it.
@@ -144,29 +155,66 @@ pub async fn submit(publisher: &Publisher, message: &Message) -> Receipt {
 }
 
 /// Every message on `DOTPHA_EVENTS`, in stream order, as event objects with
-/// their `Nats-Msg-Id`.
+/// their `Nats-Msg-Id`. Read through an ephemeral pull consumer, a thousand
+/// at a time (a request per message takes seconds for a long stream).
 pub async fn relayed_events(url: &str) -> Vec<(String, RecordedEvent)> {
+    use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull};
+    use futures::StreamExt;
+
     let client = async_nats::connect(url).await.expect("connects");
     let js = jetstream::new(client);
     let mut stream = js
         .get_stream("DOTPHA_EVENTS")
         .await
         .expect("the events stream exists");
-    let last = stream.info().await.expect("info").state.last_sequence;
-    let mut out = Vec::new();
-    for sequence in 1..=last {
-        let message = stream
-            .get_raw_message(sequence)
+    let state = stream.info().await.expect("info").state.clone();
+    let mut out = Vec::with_capacity(state.messages as usize);
+    if state.messages == 0 {
+        return out;
+    }
+    let consumer: PullConsumer = stream
+        .create_consumer(pull::Config {
+            deliver_policy: DeliverPolicy::All,
+            ack_policy: AckPolicy::None,
+            inactive_threshold: Duration::from_secs(60),
+            ..Default::default()
+        })
+        .await
+        .expect("a reader of the events stream");
+    let mut expected_sequence = state.first_sequence;
+    while (out.len() as u64) < state.messages {
+        let before = out.len();
+        let mut batch = consumer
+            .batch()
+            .max_messages(1000.min((state.messages - out.len() as u64) as usize))
+            .expires(Duration::from_secs(2))
+            .messages()
             .await
-            .expect("a stored event");
-        let id = message
-            .headers
-            .get("Nats-Msg-Id")
-            .map(|v| v.as_str().to_owned())
-            .unwrap_or_default();
-        let event: RecordedEvent =
-            serde_json::from_slice(&message.payload).expect("an event object");
-        out.push((id, event));
+            .expect("pulls events");
+        while let Some(message) = batch.next().await {
+            let message = message.expect("an event message");
+            let sequence = message.info().expect("JetStream metadata").stream_sequence;
+            assert_eq!(
+                sequence, expected_sequence,
+                "DOTPHA_EVENTS read in stream order"
+            );
+            expected_sequence += 1;
+            let id = message
+                .headers
+                .as_ref()
+                .and_then(|h| h.get("Nats-Msg-Id"))
+                .map(|v| v.as_str().to_owned())
+                .unwrap_or_default();
+            let event: RecordedEvent =
+                serde_json::from_slice(&message.payload).expect("an event object");
+            out.push((id, event));
+        }
+        assert!(
+            out.len() > before,
+            "reading DOTPHA_EVENTS stalled at {} of {} messages",
+            out.len(),
+            state.messages
+        );
     }
     out
 }
@@ -217,5 +265,150 @@ pub fn assert_stream_matches_log(relayed: &[(String, RecordedEvent)], log: &[Rec
             "the event on the bus equals the log's at position {}",
             in_log.position
         );
+    }
+}
+
+/// Submits `messages` one after another (each waits for the one before it
+/// to be decided, as setup messages must) and asserts each is accepted.
+pub async fn submit_in_order(publisher: &Publisher, messages: &[Message]) -> Vec<Receipt> {
+    let mut receipts = Vec::with_capacity(messages.len());
+    for message in messages {
+        let receipt = submit(publisher, message).await;
+        assert_eq!(
+            receipt.status,
+            ReceiptStatus::Accepted,
+            "{}: {:?}",
+            message.submission_id,
+            receipt.error
+        );
+        receipts.push(receipt);
+    }
+    receipts
+}
+
+/// A progress report on task `t` of commune `i` of a [`Workload`], with one
+/// value for its `households` metric.
+pub fn report(submission_id: &str, i: usize, t: usize, value: i64) -> Message {
+    let unit = Workload::commune(i);
+    let body = serde_json::json!({
+        "schema": "dotpha.submission.v1",
+        "submission_id": submission_id,
+        "unit": unit,
+        "actor": format!("chu-tich-{unit}"),
+        "occurred_at": "2021-03-02T08:30:00+07:00",
+        "type": "progress.reported",
+        "data": {
+            "task_id": Workload::task(i, t), "as_of": "2021-06-01",
+            "values": [{"metric": "households", "value": value}],
+        },
+    });
+    Message {
+        unit,
+        submission_id: submission_id.to_owned(),
+        body: body.to_string().into_bytes(),
+    }
+}
+
+/// The task a progress report is about and the value it reports.
+pub fn reported(body: &[u8]) -> (String, i64) {
+    let value: serde_json::Value = serde_json::from_slice(body).expect("a JSON body");
+    let data = value.get("data").unwrap_or(&value);
+    (
+        data["task_id"].as_str().expect("a task_id").to_owned(),
+        data["values"][0]["value"].as_i64().expect("a value"),
+    )
+}
+
+/// The log's events grouped by submission id, in log order.
+pub fn events_by_submission(events: &[RecordedEvent]) -> HashMap<&str, Vec<&RecordedEvent>> {
+    let mut out: HashMap<&str, Vec<&RecordedEvent>> = HashMap::new();
+    for event in events {
+        out.entry(event.submission_id.as_str())
+            .or_default()
+            .push(event);
+    }
+    out
+}
+
+/// Asserts that each message was decided exactly once and accepted with
+/// exactly one event: the log holds one decision for it (its receipt, not
+/// a duplicate) whose event is the only one carrying its submission id.
+pub fn assert_each_accepted_once(log: &Log, events: &[RecordedEvent], messages: &[Message]) {
+    let by_submission = events_by_submission(events);
+    for message in messages {
+        let id = message.submission_id.as_str();
+        let receipt = log
+            .receipt(id)
+            .expect("read a receipt")
+            .unwrap_or_else(|| panic!("{id} was never decided"));
+        assert_eq!(
+            receipt.status,
+            ReceiptStatus::Accepted,
+            "{id}: {:?}",
+            receipt.error
+        );
+        assert!(
+            !receipt.duplicate,
+            "{id}: the log's receipt is the original"
+        );
+        let found = by_submission.get(id).map_or(0, Vec::len);
+        assert_eq!(
+            found, 1,
+            "{id} has exactly one event in the log, found {found}"
+        );
+        assert_eq!(
+            receipt.events,
+            vec![by_submission[id][0].reference()],
+            "{id}: the decision names the event the log holds"
+        );
+    }
+}
+
+/// Polls the log until `done` holds for its events (or panics after `limit`).
+pub async fn wait_for_log(
+    writer: &Writer,
+    limit: Duration,
+    done: impl Fn(&[RecordedEvent]) -> bool,
+) -> Vec<RecordedEvent> {
+    let (reached, events) = poll_log(writer, limit, done).await;
+    assert!(
+        reached,
+        "the log did not reach the expected state in {limit:?}\n{}",
+        writer.output()
+    );
+    events
+}
+
+/// Polls the log until `done` holds for its events or `limit` has passed;
+/// returns whether it held, and the events last read (so a caller can say
+/// what is missing or misplaced instead of just "timed out").
+pub async fn poll_log(
+    writer: &Writer,
+    limit: Duration,
+    done: impl Fn(&[RecordedEvent]) -> bool,
+) -> (bool, Vec<RecordedEvent>) {
+    let started = Instant::now();
+    let mut events = Vec::new();
+    loop {
+        if let Ok(log) = Log::open_read_only(writer.data.join("log.sqlite"))
+            && let Ok(read) = log.events_from(1, usize::MAX >> 1)
+        {
+            events = read;
+            if done(&events) {
+                return (true, events);
+            }
+        }
+        if started.elapsed() >= limit {
+            return (false, events);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// How many messages `DOTPHA_EVENTS` holds (0 when it does not exist).
+pub async fn relayed_count(js: &jetstream::Context) -> u64 {
+    match js.get_stream("DOTPHA_EVENTS").await {
+        Ok(mut stream) => stream.info().await.map_or(0, |i| i.state.messages),
+        Err(_) => 0,
     }
 }
