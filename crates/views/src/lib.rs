@@ -166,18 +166,7 @@ impl ReadModel {
     }
 
     fn with_connection(conn: Connection, path: String) -> Result<ReadModel, ViewError> {
-        let get = |key: &str| -> Result<Option<String>, rusqlite::Error> {
-            conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-                .optional()
-        };
-        let applied = Applied {
-            position: get("applied_position")?
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0),
-            hash: get("applied_hash")?.unwrap_or_else(|| GENESIS_HASH.to_owned()),
-            genesis: get("genesis_hash")?,
-            stream_sequence: get("stream_sequence")?.and_then(|v| v.parse().ok()),
-        };
+        let applied = ReadModel::read_applied(&conn)?;
         Ok(ReadModel {
             conn,
             path,
@@ -194,6 +183,30 @@ impl ReadModel {
     /// How far the log has been applied.
     pub fn applied(&self) -> &Applied {
         &self.applied
+    }
+
+    /// Reads the applied position again from the file: another process (the
+    /// worker) may have applied more since this handle opened.
+    pub fn refresh(&mut self) -> Result<&Applied, ViewError> {
+        let fresh = ReadModel::read_applied(&self.conn)?;
+        self.applied = fresh;
+        Ok(&self.applied)
+    }
+
+    fn read_applied(conn: &Connection) -> Result<Applied, ViewError> {
+        let get = |key: &str| -> Result<Option<String>, rusqlite::Error> {
+            conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+                .query_row([key], |r| r.get(0))
+                .optional()
+        };
+        Ok(Applied {
+            position: get("applied_position")?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+            hash: get("applied_hash")?.unwrap_or_else(|| GENESIS_HASH.to_owned()),
+            genesis: get("genesis_hash")?,
+            stream_sequence: get("stream_sequence")?.and_then(|v| v.parse().ok()),
+        })
     }
 
     /// Refuses a read model built from another log than the one whose first

@@ -646,7 +646,9 @@ impl ReadModel {
                 closed: u.valid_to.is_some(),
             })
             .collect();
-        children.sort_by(|a, b| (a.closed, &a.name).cmp(&(b.closed, &b.name)));
+        // Names repeat (two villages may share one), so the code settles the
+        // order: the same read model always answers the same.
+        children.sort_by(|a, b| (a.closed, &a.name, &a.code).cmp(&(b.closed, &b.name, &b.code)));
         Ok(Some(UnitView {
             code: code.to_owned(),
             name: row.name.clone(),

@@ -1,0 +1,406 @@
+//! Projection workers end to end: a real nats-server, the real `dotpha
+//! ingest` and `dotpha project` processes. A worker killed with SIGKILL
+//! while applying, and started again, applies nothing twice; two workers on
+//! one data directory, and a third with no log beside it that follows
+//! `DOTPHA_EVENTS` alone, reach the same read model.
+
+mod support;
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use dotpha_domain::Timestamp;
+use dotpha_store::{Arrival, Ledger, Log, ReceiptStatus};
+use dotpha_views::{
+    ReadModel,
+    query::{MAX_LIMIT, TaskFilter, Tree},
+};
+use futures::StreamExt;
+use serde_json::{Value, json};
+use support::*;
+
+/// A `dotpha project` process.
+struct Projector {
+    child: Option<Child>,
+    data: PathBuf,
+    nats_url: String,
+    name: String,
+    log_file: PathBuf,
+}
+
+impl Projector {
+    fn start(data: &Path, nats_url: &str, name: &str) -> Projector {
+        let log_file = data.with_extension(format!("project-{name}-{}.log", std::process::id()));
+        let mut projector = Projector {
+            child: None,
+            data: data.to_owned(),
+            nats_url: nats_url.to_owned(),
+            name: name.to_owned(),
+            log_file,
+        };
+        projector.spawn();
+        projector
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_file)
+            .expect("open the worker's log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_dotpha"))
+            .args(["project", "--data"])
+            .arg(&self.data)
+            .args(["--nats", &self.nats_url, "--name", &self.name])
+            .env("DOTPHA_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("dotpha project starts");
+        self.child = Some(child);
+    }
+
+    /// SIGKILL, as a power cut would end it.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    fn is_running(&mut self) -> bool {
+        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+    }
+
+    /// The read model's file (the generation link).
+    fn read_path(&self) -> PathBuf {
+        let base = dotpha_project::files::base_for(&self.name);
+        dotpha_project::files::link(&self.data, &base)
+    }
+
+    /// The position its read model has committed (0 before it exists).
+    fn position(&self) -> u64 {
+        ReadModel::open_read_only(self.read_path()).map_or(0, |r| r.applied().position)
+    }
+
+    fn output(&self) -> String {
+        std::fs::read_to_string(&self.log_file).unwrap_or_default()
+    }
+}
+
+impl Drop for Projector {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_file(&self.log_file);
+    }
+}
+
+/// Fills a fresh log in `dir` through the writer's core: the workload's
+/// setup and reports up to `events` events.
+fn prepopulate(dir: &Path, workload: &mut Workload, events: usize) -> u64 {
+    let mut messages = workload.setup();
+    while messages.len() < events {
+        messages.push(workload.next_report());
+    }
+    let mut ledger = Ledger::open(dir.join("log.sqlite")).expect("the log opens");
+    for (i, chunk) in messages.chunks(512).enumerate() {
+        let arrivals = chunk
+            .iter()
+            .map(|m| Arrival::read(&m.body, Some(&m.unit), Some(&m.submission_id)).expect("id"))
+            .collect();
+        let receipts = ledger
+            .submit_batch(
+                arrivals,
+                &Timestamp::from_unix_millis(1_614_650_000_000 + i as i64),
+            )
+            .expect("committed");
+        assert!(receipts.iter().all(|r| r.status == ReceiptStatus::Accepted));
+    }
+    ledger.log().head().position
+}
+
+/// Waits until every worker's read model has applied `head`; on a time-out
+/// says where each stands, how far the relay got, and what they logged.
+async fn wait_for(workers: &mut [&mut Projector], head: u64, writer: &Writer, limit: Duration) {
+    let started = Instant::now();
+    loop {
+        let positions: Vec<u64> = workers.iter().map(|w| w.position()).collect();
+        if positions.iter().all(|p| *p >= head) {
+            return;
+        }
+        for worker in workers.iter_mut() {
+            assert!(
+                worker.is_running(),
+                "worker {} stopped\n{}",
+                worker.name,
+                worker.output()
+            );
+        }
+        if started.elapsed() >= limit {
+            let js = async_nats::jetstream::new(
+                async_nats::connect(&writer.nats_url)
+                    .await
+                    .expect("connects"),
+            );
+            panic!(
+                "the read models did not reach {head} in {limit:?}: {positions:?}; \
+                 DOTPHA_EVENTS holds {}\n{}--- ingest\n{}",
+                relayed_count(&js).await,
+                workers
+                    .iter()
+                    .map(|w| format!("--- {}\n{}", w.name, w.output()))
+                    .collect::<String>(),
+                writer.output()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// What the queries answer, labelled.
+fn answers(read: &ReadModel, communes: usize, per: usize) -> BTreeMap<String, Value> {
+    let now = Timestamp::parse("2021-07-01T00:00:00Z")
+        .expect("an instant")
+        .unix_millis();
+    let mut out = BTreeMap::new();
+    let applied = read.applied();
+    out.insert(
+        "applied".to_owned(),
+        json!([applied.position, applied.hash, applied.genesis]),
+    );
+    for (label, filter) in [
+        (
+            "all",
+            TaskFilter {
+                limit: Some(MAX_LIMIT),
+                ..TaskFilter::default()
+            },
+        ),
+        (
+            "commune 1",
+            TaskFilter {
+                unit: Some(Workload::commune(1)),
+                ..TaskFilter::default()
+            },
+        ),
+        (
+            "q",
+            TaskFilter {
+                q: Some("xa mau 2".to_owned()),
+                ..TaskFilter::default()
+            },
+        ),
+    ] {
+        out.insert(
+            format!("tasks {label}"),
+            json!(read.tasks(&filter, now).expect("tasks")),
+        );
+    }
+    out.insert(
+        "dashboard".to_owned(),
+        json!(read.dashboard(None, now).expect("dashboard")),
+    );
+    for tree in [Tree::Today, Tree::AsItWas] {
+        out.insert(
+            format!("root {tree:?}"),
+            json!(
+                read.unit(dotpha_testkit::ROOT, tree, None, now)
+                    .expect("unit")
+            ),
+        );
+    }
+    for i in 0..communes {
+        let chair = format!("chu-tich-{}", Workload::commune(i));
+        out.insert(
+            format!("cadre {chair}"),
+            json!(read.cadre(&chair, now).expect("cadre")),
+        );
+        for t in 0..per {
+            let id = Workload::task(i, t);
+            out.insert(
+                format!("task {id}"),
+                json!(read.task(&id, now).expect("task")),
+            );
+            let history: Option<Vec<String>> = read
+                .history(&id)
+                .expect("history")
+                .map(|h| h.iter().map(|e| e.get().to_owned()).collect());
+            out.insert(format!("history {id}"), json!(history));
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_batch_applies_nothing_twice_and_independent_workers_agree() {
+    const COMMUNES: usize = 6;
+    const PER: usize = 10;
+    const BACKLOG: usize = 10_000;
+    const LIVE: usize = 1_200;
+
+    let nats = NatsServer::start();
+    let url = nats.url();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    let alone = dir.path().join("alone");
+    std::fs::create_dir_all(&alone).expect("a data dir without a log");
+
+    // A backlog in the log; the writer relays it to DOTPHA_EVENTS.
+    let mut workload = Workload::new("projection", COMMUNES, PER);
+    let backlog = tokio::task::block_in_place(|| prepopulate(&data, &mut workload, BACKLOG));
+    let writer = Writer::start(&data, &url, None);
+
+    // Two workers on the log's data directory.
+    let mut audit = Projector::start(&data, &url, "audit");
+    let mut main = Projector::start(&data, &url, "main");
+
+    // Killed while catching up from the log, as soon as it has committed
+    // its first batch (of 4096): it is inside the next.
+    let started = Instant::now();
+    while main.position() == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "main applied nothing\n{}",
+            main.output()
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    main.kill();
+    let first_kill = main.position();
+    assert!(
+        first_kill > 0 && first_kill < backlog,
+        "main was killed mid-way: at {first_kill} of {backlog}"
+    );
+    main.restart();
+    wait_for(
+        &mut [&mut main, &mut audit],
+        backlog,
+        &writer,
+        Duration::from_secs(120),
+    )
+    .await;
+
+    // A worker with no log beside it follows DOTPHA_EVENTS alone (its own
+    // name: the name is its durable consumer's). Killed mid-way too.
+    let mut solo = Projector::start(&alone, &url, "solo");
+    let started = Instant::now();
+    while solo.position() < 3000 {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "solo did not follow the stream: at {}\n{}",
+            solo.position(),
+            solo.output()
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    solo.kill();
+    let solo_kill = solo.position();
+    solo.restart();
+
+    // Live reports over the wire, many at once, while both workers follow
+    // the stream; main is killed once it has applied some of them.
+    let live: Vec<Message> = (0..LIVE).map(|_| workload.next_report()).collect();
+    let publisher = publisher(&url).await;
+    let sender = tokio::spawn(async move {
+        futures::stream::iter(live)
+            .map(|message| {
+                let publisher = publisher.clone();
+                async move { submit(&publisher, &message).await }
+            })
+            .buffer_unordered(32)
+            .collect::<Vec<_>>()
+            .await
+    });
+    let started = Instant::now();
+    while main.position() <= backlog + (LIVE as u64) / 4 {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "main did not follow the live reports: at {}\n{}\n{}",
+            main.position(),
+            main.output(),
+            writer.output()
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    main.kill();
+    let second_kill = main.position();
+    main.restart();
+    let receipts = sender.await.expect("the publishers finished");
+    assert!(
+        receipts.iter().all(|r| r.status == ReceiptStatus::Accepted),
+        "every live report is accepted"
+    );
+
+    let log = Log::open_read_only(data.join("log.sqlite")).expect("the log opens");
+    let head = log.current_head().expect("head");
+    assert_eq!(head.position, backlog + LIVE as u64);
+    wait_for(
+        &mut [&mut main, &mut audit, &mut solo],
+        head.position,
+        &writer,
+        Duration::from_secs(120),
+    )
+    .await;
+    eprintln!(
+        "main killed at {first_kill} (catching up {backlog} from the log) and at {second_kill} \
+         (following live reports); solo killed at {solo_kill}; head {}",
+        head.position
+    );
+
+    // Nothing applied twice: every task's history and reported values hold
+    // exactly its stream's events.
+    let reference = {
+        let mut read = ReadModel::open(dir.path().join("reference.sqlite")).expect("opens");
+        dotpha_project::catch_up(&mut read, &log, |_, _| {}).expect("catches up");
+        read
+    };
+    let expected = answers(&reference, COMMUNES, PER);
+    let now = Timestamp::parse("2021-07-01T00:00:00Z")
+        .expect("an instant")
+        .unix_millis();
+    for worker in [&main, &audit, &solo] {
+        let read = ReadModel::open_read_only(worker.read_path()).expect("opens");
+        assert_eq!(read.applied().position, head.position, "{}", worker.name);
+        assert_eq!(read.applied().hash, head.hash, "{}", worker.name);
+        for i in 0..COMMUNES {
+            for t in 0..PER {
+                let id = Workload::task(i, t);
+                let stream = log.stream(&format!("task-{id}")).expect("stream");
+                let history = read.history(&id).expect("history").expect("events");
+                assert_eq!(
+                    history.len(),
+                    stream.len(),
+                    "{}: {id} has each of its events once",
+                    worker.name
+                );
+                let reports = stream
+                    .iter()
+                    .filter(|e| e.event_type == "progress.reported")
+                    .count();
+                let detail = read.task(&id, now).expect("task").expect("exists");
+                assert_eq!(
+                    detail.targets[0].series.len(),
+                    reports,
+                    "{}: {id}",
+                    worker.name
+                );
+                assert_eq!(detail.version, stream.len() as u64, "{}: {id}", worker.name);
+            }
+        }
+        let got = answers(&read, COMMUNES, PER);
+        for (key, value) in &expected {
+            assert_eq!(got.get(key), Some(value), "{}: {key}", worker.name);
+        }
+        assert_eq!(got.len(), expected.len());
+    }
+}
