@@ -27,8 +27,10 @@ use dotpha_views::{ReadModel, ViewError};
 pub use health::{Health, HealthReport, ProjectMetrics, STUCK_LIMIT};
 pub use worker::run;
 
-/// Events read from the log per transaction when catching up or rebuilding.
+/// Events read from the log per transaction when catching up.
 pub const CATCH_UP_BATCH: usize = 4096;
+/// Events per transaction in a rebuild, which writes a file nobody reads yet.
+pub const REBUILD_BATCH: usize = 65_536;
 /// Most stream messages applied in one transaction.
 pub const MAX_BATCH: usize = 1024;
 
@@ -115,6 +117,15 @@ pub(crate) fn log_genesis(log: &Log) -> Result<Option<String>, ProjectError> {
 pub fn catch_up(
     read: &mut ReadModel,
     log: &Log,
+    progress: impl FnMut(u64, u64),
+) -> Result<u64, ProjectError> {
+    catch_up_in(read, log, CATCH_UP_BATCH, progress)
+}
+
+fn catch_up_in(
+    read: &mut ReadModel,
+    log: &Log,
+    batch: usize,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<u64, ProjectError> {
     if let Some(genesis) = log_genesis(log)? {
@@ -123,12 +134,15 @@ pub fn catch_up(
     let head = log.current_head()?.position;
     let mut applied = 0;
     while read.applied().position < head {
-        let events = log.events_from(read.applied().position + 1, CATCH_UP_BATCH)?;
+        let events = log.events_from(read.applied().position + 1, batch)?;
         if events.is_empty() {
             break;
         }
         applied += read.apply(&events, None)? as u64;
         progress(read.applied().position, head);
+    }
+    if applied > 0 {
+        read.optimize()?;
     }
     Ok(applied)
 }
@@ -159,9 +173,9 @@ pub fn rebuild(
         files::next_generation(data_dir, &base).map_err(|e| files_error(data_dir, e))?;
     let file_name = files::generation_name(&base, generation);
     let file = data_dir.join(&file_name);
-    let mut read = ReadModel::open(&file)?;
-    let events = catch_up(&mut read, &log, progress)?;
-    read.checkpoint()?;
+    let mut read = ReadModel::open_for_rebuild(&file)?;
+    let events = catch_up_in(&mut read, &log, REBUILD_BATCH, progress)?;
+    read.finish_rebuild()?;
     drop(read);
     files::swap(data_dir, &base, &file_name).map_err(|e| files_error(&file, e))?;
     files::prune(data_dir, &base, generation).map_err(|e| files_error(data_dir, e))?;

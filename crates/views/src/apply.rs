@@ -14,12 +14,30 @@ use serde_json::json;
 
 use crate::ViewError;
 
-/// Names the search text needs, kept in memory so applying a task event
-/// does not look them up row by row.
+/// What applying needs to know besides the event, kept in memory so a task
+/// event does not look it up row by row: names for the search text, and
+/// each task's targets and last reported percentage for its completion.
 #[derive(Default)]
 pub(crate) struct Cache {
     cadres: HashMap<String, (String, String)>,
     units: HashMap<String, String>,
+    completion: HashMap<String, Completion>,
+}
+
+/// A task's completion inputs: (metric, baseline, target, latest) per
+/// target, in order, and the last reported percentage.
+#[derive(Clone, Default)]
+pub(crate) struct Completion {
+    targets: Vec<(String, f64, f64, Option<f64>)>,
+    reported: Option<f64>,
+}
+
+impl Completion {
+    fn percent(&self) -> Option<f64> {
+        let targets: Vec<(f64, f64, Option<f64>)> =
+            self.targets.iter().map(|t| (t.1, t.2, t.3)).collect();
+        percent_complete(&targets, self.reported)
+    }
 }
 
 impl Cache {
@@ -55,6 +73,27 @@ impl Cache {
             .unwrap_or_else(|| code.to_owned());
         self.units.insert(code.to_owned(), found.clone());
         Ok(found)
+    }
+
+    fn completion(
+        &mut self,
+        tx: &Transaction<'_>,
+        task_id: &str,
+    ) -> Result<&mut Completion, rusqlite::Error> {
+        if !self.completion.contains_key(task_id) {
+            let targets = tx
+                .prepare_cached("SELECT metric, baseline, target, latest FROM targets WHERE task_id = ?1 ORDER BY ord")?
+                .query_map([task_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<Result<_, _>>()?;
+            let reported: Option<f64> = tx
+                .prepare_cached("SELECT reported_percent FROM tasks WHERE task_id = ?1")?
+                .query_row([task_id], |r| r.get(0))
+                .optional()?
+                .flatten();
+            self.completion
+                .insert(task_id.to_owned(), Completion { targets, reported });
+        }
+        Ok(self.completion.entry(task_id.to_owned()).or_default())
     }
 
     /// The folded text `q` searches: task id, title, assignee and unit names.
@@ -101,6 +140,7 @@ pub(crate) fn percent_complete(
 
 fn insert_targets(
     tx: &Transaction<'_>,
+    cache: &mut Cache,
     task_id: &str,
     targets: &[Target],
 ) -> Result<(), rusqlite::Error> {
@@ -117,23 +157,16 @@ fn insert_targets(
             t.target
         ])?;
     }
-    Ok(())
-}
-
-fn recompute_percent(tx: &Transaction<'_>, task_id: &str) -> Result<(), rusqlite::Error> {
-    let targets: Vec<(f64, f64, Option<f64>)> = tx
-        .prepare_cached(
-            "SELECT baseline, target, latest FROM targets WHERE task_id = ?1 ORDER BY ord",
-        )?
-        .query_map([task_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<Result<_, _>>()?;
-    let reported: Option<f64> = tx
-        .prepare_cached("SELECT reported_percent FROM tasks WHERE task_id = ?1")?
-        .query_row([task_id], |r| r.get(0))
-        .optional()?
-        .flatten();
+    let completion = Completion {
+        targets: targets
+            .iter()
+            .map(|t| (t.metric.to_string(), t.baseline, t.target, None))
+            .collect(),
+        reported: None,
+    };
     tx.prepare_cached("UPDATE tasks SET percent_complete = ?2 WHERE task_id = ?1")?
-        .execute(params![task_id, percent_complete(&targets, reported)])?;
+        .execute(params![task_id, completion.percent()])?;
+    cache.completion.insert(task_id.to_owned(), completion);
     Ok(())
 }
 
@@ -228,8 +261,7 @@ pub(crate) fn event(
                     version: event.version,
                 },
             )?;
-            insert_targets(tx, &p.task_id, &p.targets)?;
-            recompute_percent(tx, &p.task_id)?;
+            insert_targets(tx, cache, &p.task_id, &p.targets)?;
         }
         Payload::TaskAssigned(p) => {
             let (unit, search) = cache.search(tx, &p.task_id, &p.title, &p.assignee)?;
@@ -256,8 +288,7 @@ pub(crate) fn event(
                     version: event.version,
                 },
             )?;
-            insert_targets(tx, &p.task_id, &p.targets)?;
-            recompute_percent(tx, &p.task_id)?;
+            insert_targets(tx, cache, &p.task_id, &p.targets)?;
         }
         Payload::TaskApproved(p) => set_status(tx, &p.task_id, TaskStatus::Assigned)?,
         Payload::PlanSubmitted(p) => {
@@ -317,21 +348,38 @@ pub(crate) fn event(
                 "reported_by": event.actor.as_str(),
                 "occurred_at": recorded.occurred_at,
             });
+            let completion = cache.completion(tx, &p.task_id)?;
+            for v in &p.values {
+                if let Some(t) = completion
+                    .targets
+                    .iter_mut()
+                    .find(|t| t.0 == v.metric.as_str())
+                {
+                    t.3 = Some(v.value);
+                }
+            }
+            if p.percent_complete.is_some() {
+                completion.reported = p.percent_complete;
+            }
+            let percent = completion.percent();
+            let confidence = p
+                .confidence
+                .and_then(|c| serde_json::to_value(c).ok())
+                .and_then(|v| v.as_str().map(str::to_owned));
             tx.prepare_cached(
                 "UPDATE tasks SET last_report = ?2, last_report_ms = ?3, last_confidence = ?4,
-                        reported_percent = coalesce(?5, reported_percent), status = 'in_progress'
+                        reported_percent = coalesce(?5, reported_percent), status = 'in_progress',
+                        percent_complete = ?6
                  WHERE task_id = ?1",
             )?
             .execute(params![
                 p.task_id.as_str(),
                 report.to_string(),
                 at,
-                p.confidence
-                    .and_then(|c| serde_json::to_value(c).ok())
-                    .and_then(|v| v.as_str().map(str::to_owned)),
-                p.percent_complete
+                confidence,
+                p.percent_complete,
+                percent
             ])?;
-            recompute_percent(tx, &p.task_id)?;
         }
         Payload::TaskReassigned(p) => {
             let title: Option<String> = tx
@@ -363,8 +411,6 @@ pub(crate) fn event(
         }
     }
     if let Some(task_id) = event.payload.task_id() {
-        tx.prepare_cached("UPDATE tasks SET version = ?2 WHERE task_id = ?1")?
-            .execute(params![task_id.as_str(), event.version])?;
         let object = serde_json::to_string(recorded).map_err(|e| ViewError::Undecodable {
             position: recorded.position,
             reason: e.to_string(),

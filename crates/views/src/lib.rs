@@ -63,6 +63,16 @@ pub enum ViewError {
         /// Why.
         reason: String,
     },
+    /// A read model of another schema version: rebuild it.
+    #[error(
+        "{path} is a read model of schema version {found}, this build writes {SCHEMA_VERSION}: rebuild it"
+    )]
+    OtherVersion {
+        /// The file.
+        path: String,
+        /// Its version.
+        found: i32,
+    },
     /// SQLite failed.
     #[error("SQLite: {0}")]
     Sqlite(#[from] rusqlite::Error),
@@ -134,9 +144,9 @@ impl ReadModel {
             }
             (schema::APPLICATION_ID, SCHEMA_VERSION) => {}
             (schema::APPLICATION_ID, other) => {
-                return Err(ViewError::NotAReadModel {
+                return Err(ViewError::OtherVersion {
                     path: path_text,
-                    reason: format!("its schema version is {other}; run `dotpha rebuild`"),
+                    found: other,
                 });
             }
             _ => {
@@ -147,6 +157,30 @@ impl ReadModel {
             }
         }
         ReadModel::with_connection(conn, path_text)
+    }
+
+    /// Opens a new read model file for a rebuild: no journal and no syncing
+    /// while it fills (a rebuild that fails is thrown away, never used).
+    /// Call [`ReadModel::finish_rebuild`] before anyone reads it.
+    pub fn open_for_rebuild(path: impl AsRef<Path>) -> Result<ReadModel, ViewError> {
+        let model = ReadModel::open(path)?;
+        model
+            .conn
+            .pragma_update_and_check(None, "journal_mode", "OFF", |_| Ok(()))?;
+        model.conn.pragma_update(None, "synchronous", "OFF")?;
+        Ok(model)
+    }
+
+    /// Makes a rebuilt file durable and ready for readers and the worker.
+    pub fn finish_rebuild(&self) -> Result<(), ViewError> {
+        // Statistics let the planner pick the unit index for a commune's
+        // tasks instead of walking the whole cycle.
+        self.conn.execute_batch("ANALYZE")?;
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        self.conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        self.checkpoint()
     }
 
     /// Opens a read model for queries only.
@@ -294,6 +328,13 @@ impl ReadModel {
         tx.commit()?;
         self.applied = applied;
         Ok(count)
+    }
+
+    /// Refreshes the planner's statistics when they are stale (SQLite's
+    /// `PRAGMA optimize`); cheap when nothing changed much.
+    pub fn optimize(&self) -> Result<(), ViewError> {
+        self.conn.execute_batch("PRAGMA optimize")?;
+        Ok(())
     }
 
     /// Moves everything from the write-ahead log into the database file, so

@@ -458,7 +458,8 @@ impl ReadModel {
         let row = conn
             .prepare_cached(&format!(
                 "SELECT {SUMMARY_COLUMNS}, t.description, t.backlog_ref, t.plan, t.last_report, t.evaluation_comment,
-                        t.version {SUMMARY_FROM} WHERE t.task_id = ?1"
+                        (SELECT count(*) FROM task_events e WHERE e.task_id = t.task_id)
+                 {SUMMARY_FROM} WHERE t.task_id = ?1"
             ))?
             .query_row([task_id], |r| {
                 Ok((
@@ -859,10 +860,12 @@ fn subtree(units: &HashMap<String, UnitRow>, root: &str, tree: Tree) -> HashSet<
         let Some(unit) = units.get(code) else {
             return false;
         };
-        let mut up: Vec<&str> = unit.parent.as_deref().into_iter().collect();
-        if tree == Tree::Today {
-            up.extend(unit.successor.as_deref());
-        }
+        // Today a merged unit belongs to its successor alone; as it was, to
+        // its registered parent.
+        let up: Vec<&str> = match (tree, unit.successor.as_deref()) {
+            (Tree::Today, Some(successor)) => vec![successor],
+            _ => unit.parent.as_deref().into_iter().collect(),
+        };
         let result = depth < units.len()
             && up
                 .into_iter()

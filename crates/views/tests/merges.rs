@@ -180,6 +180,26 @@ fn merged_communes_roll_up_into_the_new_commune_today_and_stay_in_the_district_a
     );
     assert!(!read.subtree(DISTRICT, Tree::AsItWas).unwrap().contains(NEW));
 
+    // Today the merged communes belong to the new commune alone: the old
+    // district keeps only what was not merged, so nothing is counted twice.
+    assert_eq!(
+        listed(&read, DISTRICT, Tree::Today),
+        set(&["task-dong-tho"])
+    );
+    let province_today = read
+        .unit(PROVINCE, Tree::Today, None, now)
+        .unwrap()
+        .unwrap();
+    let district_today = read
+        .unit(DISTRICT, Tree::Today, None, now)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        province_today.rollup.tasks,
+        new_today.rollup.tasks + district_today.rollup.tasks,
+        "the province's tasks are the new commune's plus the district's, each once"
+    );
+
     // Hợp Thành keeps its history and names its successor; its village
     // rolls up with it.
     let hop_thanh = read
