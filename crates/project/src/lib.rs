@@ -97,15 +97,29 @@ pub(crate) fn local_log(data_dir: &Path) -> Result<Option<Log>, ProjectError> {
     if !path.exists() {
         return Ok(None);
     }
-    match Log::open_read_only(&path) {
-        Ok(log) => Ok(Some(log)),
-        // A log file the writer created but has not yet written to.
-        Err(dotpha_store::StoreError::NotALog { reason, .. }) if reason == "it is empty" => {
-            Ok(None)
+    // A writer starting beside us may be creating the file right now; give
+    // it a moment before calling the file foreign.
+    let deadline = std::time::Instant::now() + LOG_CREATION_GRACE;
+    loop {
+        match Log::open_read_only(&path) {
+            Ok(log) => return Ok(Some(log)),
+            // A log file the writer created but has not yet written to.
+            Err(dotpha_store::StoreError::NotALog { reason, .. }) if reason == "it is empty" => {
+                return Ok(None);
+            }
+            Err(dotpha_store::StoreError::NotALog { .. })
+                if std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(e) => return Err(e.into()),
         }
-        Err(e) => Err(e.into()),
     }
 }
+
+/// How long a log file that does not (yet) read as a log is given to become
+/// one: the time a starting writer needs to create its schema.
+const LOG_CREATION_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The hash of the log's first event, if it has one.
 pub(crate) fn log_genesis(log: &Log) -> Result<Option<String>, ProjectError> {

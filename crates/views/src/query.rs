@@ -695,8 +695,11 @@ impl ReadModel {
             .iter()
             .map(|k| ((*k).to_owned(), 0))
             .collect();
+        // A fixed order: floating-point sums depend on it, and the same read
+        // model must always give the same mean, whatever plan SQLite picks.
         let mut stmt = self.connection().prepare_cached(
-            "SELECT unit, percent_complete, rating FROM tasks WHERE cycle = ?1 AND status <> 'cancelled'",
+            "SELECT unit, percent_complete, rating FROM tasks WHERE cycle = ?1 AND status <> 'cancelled'
+             ORDER BY task_id",
         )?;
         let mut rows = stmt.query([cycle.as_deref().unwrap_or("")])?;
         let mut ratings: BTreeMap<String, (u64, u64)> = BTreeMap::new();
