@@ -3,6 +3,7 @@
 
 mod audit;
 mod services;
+mod up;
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -20,6 +21,23 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run everything in one process: writer, projection worker, HTTP
+    /// server (and a nats-server when none answers at --nats).
+    Up {
+        /// The data directory (log, read model, NATS store when started here).
+        #[arg(long, default_value = "./data", env = "DOTPHA_DATA")]
+        data: PathBuf,
+        /// NATS server URL.
+        #[arg(long, default_value = DEFAULT_NATS, env = "DOTPHA_NATS")]
+        nats: String,
+        /// Address the HTTP server listens on.
+        #[arg(long, default_value = "127.0.0.1:8080", env = "DOTPHA_HTTP")]
+        http: String,
+        /// Load the demo data set (Sơn Dương, 2021) through the normal
+        /// submission path; a second run adds nothing.
+        #[arg(long)]
+        demo: bool,
+    },
     /// Run the log writer: decide submissions from NATS, commit them to the
     /// log, answer receipts, relay committed events.
     Ingest {
@@ -41,6 +59,28 @@ enum Command {
         /// The worker's name; several independent workers may run.
         #[arg(long, default_value = "main")]
         name: String,
+    },
+    /// Serve the HTTP API and the dashboard page.
+    Serve {
+        /// The data directory (read model; and the log, when it is here).
+        #[arg(long, default_value = "./data")]
+        data: PathBuf,
+        /// NATS server URL(s), for acting and receipts.
+        #[arg(long, default_value = DEFAULT_NATS)]
+        nats: String,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        http: String,
+        /// Which worker's read model to serve.
+        #[arg(long, default_value = "main")]
+        name: String,
+        /// Tokens that may act (POST), JSON: {"tokens": [{"token", "unit", "cadre"}]}.
+        #[arg(long, value_name = "FILE")]
+        tokens: Option<PathBuf>,
+        /// Like --tokens, and every /api route then needs a token and answers
+        /// only within the token's unit.
+        #[arg(long, value_name = "FILE", conflicts_with = "tokens")]
+        access: Option<PathBuf>,
     },
     /// Rebuild the read model from the log into a new file and swap it in
     /// atomically; readers keep reading the old one meanwhile.
@@ -105,10 +145,29 @@ fn log_path(data: &std::path::Path) -> PathBuf {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
+        Command::Up {
+            data,
+            nats,
+            http,
+            demo,
+        } => up::run(up::Up {
+            data,
+            nats,
+            http,
+            demo,
+        }),
         Command::Ingest { data, nats } => services::ingest(data, nats),
         Command::Submit { nats, file } => services::submit(&nats, &file),
         Command::Project { data, nats, name } => services::project(data, nats, name),
         Command::Rebuild { data, name } => services::rebuild(&data, &name),
+        Command::Serve {
+            data,
+            nats,
+            http,
+            name,
+            tokens,
+            access,
+        } => services::serve(data, nats, http, name, tokens, access),
         Command::Verify {
             data,
             expect_head,

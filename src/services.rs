@@ -11,7 +11,7 @@ use tokio::sync::watch;
 
 /// Logs go to standard error; `DOTPHA_LOG` (or `RUST_LOG`) sets the filter,
 /// `info` by default.
-fn init_tracing() {
+pub(crate) fn init_tracing() {
     let filter = std::env::var("DOTPHA_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| "info".to_owned());
@@ -22,7 +22,7 @@ fn init_tracing() {
         .try_init();
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -30,7 +30,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// A receiver that turns true on Ctrl-C or SIGTERM.
-fn shutdown_signal() -> Result<watch::Receiver<bool>> {
+pub(crate) fn shutdown_signal() -> Result<watch::Receiver<bool>> {
     let (sender, receiver) = watch::channel(false);
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("listening for SIGTERM")?;
@@ -207,4 +207,45 @@ pub(crate) fn rebuild(data: &std::path::Path, name: &str) -> Result<ExitCode> {
         rebuilt.events as f64 / seconds.max(1e-9)
     );
     Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn serve(
+    data: PathBuf,
+    nats: String,
+    http: String,
+    name: String,
+    tokens: Option<PathBuf>,
+    access: Option<PathBuf>,
+) -> Result<ExitCode> {
+    init_tracing();
+    let tokens = match (&tokens, &access) {
+        (Some(path), _) | (_, Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            dotpha_http::Tokens::parse(&text, access.is_some())
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
+        (None, None) => dotpha_http::Tokens::default(),
+    };
+    runtime()?.block_on(async move {
+        let shutdown = shutdown_signal()?;
+        let listener = tokio::net::TcpListener::bind(&http)
+            .await
+            .with_context(|| format!("cannot listen on {http} (in use? use --http ADDR)"))?;
+        let connection = dotpha_bus::connect(&nats, "dotpha-serve", true).await?;
+        let publisher = Publisher::new(connection, PublisherOptions::default());
+        let state = dotpha_http::AppState::new(
+            data,
+            name,
+            Some(publisher),
+            prometheus_client::registry::Registry::default(),
+            None,
+            tokens,
+        );
+        tracing::info!("serving on http://{http}/");
+        dotpha_http::serve(listener, state, shutdown)
+            .await
+            .context("serving HTTP")?;
+        Ok(ExitCode::SUCCESS)
+    })
 }

@@ -152,7 +152,9 @@ fn main() {
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir().expect("temp dir");
     println!("## append_batch (WAL, synchronous=FULL), one event per submission\n");
-    println!("| batch | submissions | append_batch submissions/s | raw inserts of the same rows, submissions/s | ratio |");
+    println!(
+        "| batch | submissions | append_batch submissions/s | raw inserts of the same rows, submissions/s | ratio |"
+    );
     println!("|---:|---:|---:|---:|---:|");
     for batch in [1usize, 64, 256, 1024] {
         let n = (batch * 400).min(100_000);

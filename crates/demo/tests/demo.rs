@@ -1,0 +1,405 @@
+//! The demo data set against the domain's rules: every submission accepted
+//! in order, the article's figures, the counts DOMAIN.md promises.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use dotpha_demo::{
+    CADRES_WITH_TASKS, CANCELLED_TASK, COMMUNE_LEVEL_CADRES, COMMUNE_LEVEL_UNITS, CYCLE,
+    DEMO_MARKER, DISTRICT_LEVEL_CADRES, DONG_DIEN, DemoSubmission, EXCELLENT_QUOTA_EXCEEDED,
+    HOP_THANH, MANH, MANH_TASK, MERGE_LEGAL_BASIS, MERGED_COMMUNE, MERGED_FROM,
+    ORGANISATION_AGENCY, OVERDUE_TASKS, PHUC, PHUC_TASK, REAL_PEOPLE, REASSIGNED_TASK, ROOT,
+    SECRETARY, TOKEN_HOLDERS, TOWN, VILLAGES, demo,
+};
+use dotpha_domain::{
+    Event, Payload, Rating, State, TaskStatus, decide, parse_submission,
+    payload::{AssignedOrigin, UnitKind},
+};
+
+struct Loaded {
+    submissions: Vec<DemoSubmission>,
+    events: Vec<Event>,
+    state: State,
+}
+
+fn load() -> Loaded {
+    let submissions = demo();
+    let mut state = State::new();
+    let mut events = Vec::with_capacity(submissions.len());
+    for (i, s) in submissions.iter().enumerate() {
+        let text = String::from_utf8_lossy(&s.body);
+        let submission = parse_submission(&s.body, Some(&s.unit))
+            .unwrap_or_else(|e| panic!("submission {i} unreadable: {:?}\n{text}", e.rejection));
+        let decided = decide(&state, &submission)
+            .unwrap_or_else(|e| panic!("submission {i} rejected: {e:?}\n{text}"));
+        assert_eq!(decided.len(), 1, "one event per submission");
+        for event in decided {
+            state.apply(&event);
+            events.push(event);
+        }
+    }
+    Loaded {
+        submissions,
+        events,
+        state,
+    }
+}
+
+fn district_level(state: &State, unit: &str) -> bool {
+    let kind = state.unit(unit).expect("unit").kind;
+    !matches!(
+        kind,
+        UnitKind::Commune | UnitKind::Town | UnitKind::Village | UnitKind::ResidentialGroup
+    )
+}
+
+#[test]
+fn every_submission_is_accepted_in_order() {
+    let loaded = load();
+    let mut by_type: BTreeMap<&str, usize> = BTreeMap::new();
+    for e in &loaded.events {
+        *by_type.entry(e.event_type().as_str()).or_default() += 1;
+    }
+    println!(
+        "demo: {} submissions, all accepted",
+        loaded.submissions.len()
+    );
+    for (kind, n) in &by_type {
+        println!("  {kind:<18} {n}");
+    }
+    assert_eq!(loaded.events.len(), loaded.submissions.len());
+    let secretary = loaded.state.cadre(SECRETARY).expect("the Party Secretary");
+    assert!(secretary.standing_committee);
+    assert_eq!(secretary.unit.as_str(), ROOT);
+    for (unit, cadre) in TOKEN_HOLDERS {
+        let c = loaded.state.cadre(cadre).expect("token holder");
+        assert_eq!(c.unit.as_str(), unit, "{cadre} acts for their own unit");
+    }
+    assert_eq!(loaded.state.root().map(|r| r.as_str()), Some(ROOT));
+}
+
+#[test]
+fn ids_are_fixed_unique_and_envelopes_well_formed() {
+    let submissions = demo();
+    let mut seen = BTreeSet::new();
+    let mut last_millis = i64::MIN;
+    for (i, s) in submissions.iter().enumerate() {
+        assert_eq!(s.submission_id, format!("demo-{:06}", i + 1));
+        assert!(seen.insert(s.submission_id.clone()));
+        let v: serde_json::Value = serde_json::from_slice(&s.body).expect("json");
+        assert_eq!(v["schema"], "dotpha.submission.v1");
+        assert_eq!(v["submission_id"], s.submission_id.as_str());
+        assert_eq!(v["unit"], s.unit.as_str());
+        let submission = parse_submission(&s.body, Some(&s.unit)).expect("readable");
+        assert!(submission.occurred_at.as_str().ends_with("+07:00"));
+        let millis = submission.occurred_at.unix_millis();
+        assert!(millis >= last_millis, "occurred_at goes back at {i}");
+        last_millis = millis;
+    }
+}
+
+#[test]
+fn two_calls_give_identical_bytes() {
+    assert_eq!(demo(), demo());
+}
+
+#[test]
+fn the_counts_of_the_article_and_the_units() {
+    let Loaded { state, .. } = load();
+    let assignees: BTreeSet<&str> = state
+        .tasks()
+        .filter(|t| t.cycle.as_str() == CYCLE)
+        .map(|t| t.assignee.as_str())
+        .collect();
+    assert_eq!(assignees.len(), CADRES_WITH_TASKS);
+    assert_eq!(state.tasks().count(), CADRES_WITH_TASKS, "one task each");
+    let district = assignees
+        .iter()
+        .filter(|a| district_level(&state, &state.cadre(a).expect("cadre").unit))
+        .count();
+    assert_eq!(district, DISTRICT_LEVEL_CADRES);
+    assert_eq!(CADRES_WITH_TASKS - district, COMMUNE_LEVEL_CADRES);
+
+    let villages = state
+        .units()
+        .filter(|u| matches!(u.kind, UnitKind::Village | UnitKind::ResidentialGroup))
+        .count();
+    assert_eq!(villages, VILLAGES);
+    let communes_2021: Vec<&str> = state
+        .units()
+        .filter(|u| matches!(u.kind, UnitKind::Commune | UnitKind::Town))
+        .filter(|u| u.valid_from.is_none())
+        .map(|u| u.code.as_str())
+        .collect();
+    assert_eq!(communes_2021.len(), COMMUNE_LEVEL_UNITS);
+    for code in [
+        "dong-loi", "dong-quy", "dong-tho", "van-phu", "van-son", HOP_THANH, TOWN,
+    ] {
+        assert!(communes_2021.contains(&code), "{code}");
+    }
+    assert_eq!(
+        state.unit("dong-quy").expect("Đồng Quý").name.as_str(),
+        "Xã Đồng Quý"
+    );
+    assert_eq!(
+        state.unit("dong-loi").expect("Đông Lợi").name.as_str(),
+        "Xã Đông Lợi"
+    );
+    let dong_dien = state.unit(DONG_DIEN).expect("Đồng Diễn");
+    assert_eq!(dong_dien.name.as_str(), "Thôn Đồng Diễn");
+    assert_eq!(dong_dien.parent.as_deref(), Some(HOP_THANH));
+    assert_eq!(dong_dien.kind, UnitKind::Village);
+    // Every village sits in a commune, every residential group in the town.
+    for u in state.units() {
+        let parent = u
+            .parent
+            .as_deref()
+            .map(|p| state.unit(p).expect("parent").kind);
+        match u.kind {
+            UnitKind::Village => assert_eq!(parent, Some(UnitKind::Commune)),
+            UnitKind::ResidentialGroup => assert_eq!(parent, Some(UnitKind::Town)),
+            _ => {}
+        }
+    }
+    assert_eq!(
+        state
+            .unit(ORGANISATION_AGENCY)
+            .expect("agency")
+            .name
+            .as_str(),
+        "Cơ quan Tổ chức - Nội vụ huyện"
+    );
+}
+
+#[test]
+fn both_article_examples_with_their_figures() {
+    let Loaded { events, state, .. } = load();
+    let of = |task: &str| -> Vec<&Event> {
+        events
+            .iter()
+            .filter(|e| e.payload.task_id().map(|t| t.as_str()) == Some(task))
+            .collect()
+    };
+
+    // Đỗ Xuân Phúc: from 388 to 400 heads who are party members.
+    let phuc = state.cadre(PHUC).expect("Đỗ Xuân Phúc");
+    assert_eq!(phuc.full_name.as_str(), "Đỗ Xuân Phúc");
+    assert_eq!(phuc.unit.as_str(), ORGANISATION_AGENCY);
+    assert!(
+        phuc.position
+            .contains("Thủ trưởng Cơ quan Tổ chức - Nội vụ")
+    );
+    let history = of(PHUC_TASK);
+    let Payload::TaskAssigned(assigned) = &history[0].payload else {
+        panic!("Phúc's task is assigned by the committee");
+    };
+    assert_eq!(assigned.assignee.as_str(), PHUC);
+    assert_eq!(assigned.origin, AssignedOrigin::Committee);
+    assert_eq!(
+        assigned.title.as_str(),
+        "100% trưởng thôn, tổ dân phố là đảng viên"
+    );
+    assert_eq!(assigned.targets.len(), 1);
+    assert_eq!(assigned.targets[0].baseline, 388.0);
+    assert_eq!(assigned.targets[0].target, 400.0);
+    let description = assigned.description.as_ref().expect("description");
+    assert!(description.contains("400 thôn, tổ dân phố"));
+    assert!(description.contains("12 người chưa là đảng viên"));
+    let plan = history
+        .iter()
+        .find_map(|e| match &e.payload {
+            Payload::PlanSubmitted(p) => Some(p),
+            _ => None,
+        })
+        .expect("a plan");
+    assert_eq!(plan.solutions.len(), 3);
+    assert!(plan.solutions[0].contains("đảng viên tiêu biểu"));
+    assert!(plan.solutions[1].contains("kết nạp"));
+    assert!(plan.solutions[2].contains("công chức xã là đảng viên"));
+    let last = history
+        .iter()
+        .rev()
+        .find_map(|e| match &e.payload {
+            Payload::ProgressReported(p) => Some(p),
+            _ => None,
+        })
+        .expect("check-ins");
+    assert_eq!(last.values[0].value, 400.0);
+    let delegated_heads: u32 = history
+        .iter()
+        .filter_map(|e| match &e.payload {
+            Payload::WorkDelegated(d) => d.description.split(':').nth(1).and_then(|s| {
+                s.split_whitespace()
+                    .next()
+                    .and_then(|n| n.parse::<u32>().ok())
+            }),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(delegated_heads, 12, "the twelve heads, commune by commune");
+
+    // Hoàng Thế Mạnh: criterion 17, the pilot in Đồng Diễn.
+    let manh = state.cadre(MANH).expect("Hoàng Thế Mạnh");
+    assert_eq!(manh.full_name.as_str(), "Hoàng Thế Mạnh");
+    assert_eq!(manh.unit.as_str(), HOP_THANH);
+    assert_eq!(manh.position.as_str(), "Chủ tịch UBND xã Hợp Thành");
+    let history = of(MANH_TASK);
+    let Payload::TaskRegistered(registered) = &history[0].payload else {
+        panic!("Mạnh registers his own task");
+    };
+    assert_eq!(history[0].actor.as_str(), MANH);
+    assert!(registered.title.contains("tiêu chí số 17"));
+    assert!(registered.title.contains("Môi trường và an toàn thực phẩm"));
+    let plan = history
+        .iter()
+        .find_map(|e| match &e.payload {
+            Payload::PlanSubmitted(p) => Some(p),
+            _ => None,
+        })
+        .expect("a plan");
+    assert_eq!(plan.solutions.len(), 3);
+    assert!(plan.solutions[0].contains("ký cam kết"));
+    assert!(plan.solutions[1].contains("thôn Đồng Diễn"));
+    assert!(plan.solutions[2].contains("phân loại rác"));
+    assert!(history.iter().any(|e| matches!(&e.payload,
+        Payload::WorkDelegated(d) if d.to.as_str() == DONG_DIEN)));
+    let task = state.task(MANH_TASK).expect("task");
+    assert_eq!(task.assignee.as_str(), MANH);
+    assert_eq!(task.status, TaskStatus::Evaluated);
+}
+
+#[test]
+fn every_fictional_person_is_marked() {
+    let Loaded { events, .. } = load();
+    let mut real = BTreeSet::new();
+    let mut fictional = 0;
+    for e in &events {
+        if let Payload::CadreRegistered(c) = &e.payload {
+            if REAL_PEOPLE.contains(&c.id.as_str()) {
+                assert!(!c.full_name.contains(DEMO_MARKER));
+                real.insert(c.id.to_string());
+            } else {
+                assert!(
+                    c.full_name.ends_with(&format!(" {DEMO_MARKER}")),
+                    "{} is not marked as demo data",
+                    c.full_name
+                );
+                fictional += 1;
+            }
+        }
+    }
+    assert_eq!(real.len(), 2);
+    // 90 task holders, the district's Party Secretary, the July chair.
+    assert_eq!(fictional, 92);
+}
+
+#[test]
+fn the_year_has_its_turns_and_ends_evaluated() {
+    let Loaded { events, state, .. } = load();
+    let cycle = state.cycle(CYCLE).expect("cycle");
+    assert!(cycle.closed);
+
+    assert_eq!(
+        state.task(CANCELLED_TASK).expect("task").status,
+        TaskStatus::Cancelled
+    );
+    let reassigned = events
+        .iter()
+        .find_map(|e| match &e.payload {
+            Payload::TaskReassigned(r) => Some(r),
+            _ => None,
+        })
+        .expect("a reassignment");
+    assert_eq!(reassigned.task_id.as_str(), REASSIGNED_TASK);
+    assert_eq!(
+        state.task(REASSIGNED_TASK).expect("task").assignee,
+        reassigned.assignee
+    );
+    for id in OVERDUE_TASKS {
+        let t = state.task(id).expect("task");
+        assert_eq!(t.status, TaskStatus::InProgress, "{id} is left behind");
+    }
+    let plans: BTreeMap<&str, u32> = state
+        .tasks()
+        .map(|t| (t.id.as_str(), t.plan_revisions))
+        .collect();
+    assert!(plans.values().all(|&n| n >= 1), "every task has a plan");
+    assert!(
+        plans.values().filter(|&&n| n >= 2).count() >= 5,
+        "some revised"
+    );
+    let origins: BTreeSet<String> = state.tasks().map(|t| format!("{:?}", t.origin)).collect();
+    assert_eq!(origins.len(), 3, "self-registered, committee and backlog");
+    let delegations: usize = state.tasks().map(|t| t.delegations.len()).sum();
+    assert!(delegations >= 40, "{delegations} delegations");
+
+    // Ratings: every band, excellent within 20% of good overall, exceeded
+    // in exactly the units named.
+    let mut overall: BTreeMap<Rating, usize> = BTreeMap::new();
+    let mut per_unit: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for t in state.tasks() {
+        let unit = state.cadre(&t.assignee).expect("assignee").unit.as_str();
+        match t.status {
+            TaskStatus::Evaluated => {
+                let rating = t.rating.expect("rating");
+                *overall.entry(rating).or_default() += 1;
+                let entry = per_unit.entry(unit).or_default();
+                match rating {
+                    Rating::Excellent => entry.0 += 1,
+                    Rating::Good => entry.1 += 1,
+                    _ => {}
+                }
+            }
+            TaskStatus::Cancelled => assert_eq!(t.id.as_str(), CANCELLED_TASK),
+            _ => assert!(OVERDUE_TASKS.contains(&t.id.as_str()), "{} open", t.id),
+        }
+    }
+    println!("ratings: {overall:?}");
+    assert_eq!(overall.len(), 4, "all four bands");
+    let excellent = overall[&Rating::Excellent] as f64;
+    let good = overall[&Rating::Good] as f64;
+    assert!(excellent <= 0.2 * good);
+    let exceeded: Vec<&str> = per_unit
+        .iter()
+        .filter(|(_, (excellent, good))| *excellent as f64 > 0.2 * *good as f64)
+        .map(|(unit, _)| *unit)
+        .collect();
+    assert_eq!(exceeded, EXCELLENT_QUOTA_EXCEEDED);
+
+    // Evaluations before 15 December 2021, as the rules ask.
+    for e in &events {
+        if let Payload::TaskEvaluated(_) = e.payload {
+            let day = e.occurred_at.date_in_vietnam().to_string();
+            assert!(
+                ("2021-12-01".."2021-12-15").contains(&day.as_str()),
+                "{day}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_2025_merge_closes_four_units_into_the_new_commune() {
+    let Loaded { events, state, .. } = load();
+    let new = state.unit(MERGED_COMMUNE).expect("Xã Sơn Dương");
+    assert_eq!(new.name.as_str(), "Xã Sơn Dương");
+    assert_eq!(
+        new.valid_from.map(|d| d.to_string()).as_deref(),
+        Some("2025-07-01")
+    );
+    for code in MERGED_FROM {
+        let u = state.unit(code).expect("merged unit");
+        assert_eq!(u.successor.as_deref(), Some(MERGED_COMMUNE));
+        assert_eq!(
+            u.valid_to.map(|d| d.to_string()).as_deref(),
+            Some("2025-07-01")
+        );
+    }
+    assert!(state.is_within(DONG_DIEN, MERGED_COMMUNE));
+    let Some(Payload::UnitMerged(merged)) = events.last().map(|e| &e.payload) else {
+        panic!("the merge comes last");
+    };
+    assert_eq!(
+        merged.legal_basis.as_ref().map(|t| t.as_str()),
+        Some(MERGE_LEGAL_BASIS)
+    );
+}

@@ -1,0 +1,156 @@
+//! dotpha's HTTP API (CONTRACT.md's routes) and the dashboard page.
+//!
+//! Read routes answer from the read model and carry `X-Dotpha-Position`, the
+//! log position the read model has applied; `?min_position=N` waits up to
+//! five seconds for it. Errors are `{"error": {"code", "message"}}`. Acting
+//! (`POST /api/v1/submissions`) publishes over NATS exactly as any publisher
+//! does and answers with the receipt; the acting cadre is the token's.
+
+#![deny(unreachable_pub)]
+#![warn(missing_docs)]
+
+pub mod access;
+pub mod error;
+mod export;
+mod routes;
+mod routes_act;
+
+use std::{
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use dotpha_bus::Publisher;
+use dotpha_views::ReadModel;
+use prometheus_client::registry::Registry;
+
+pub use access::Tokens;
+pub use error::ApiError;
+pub use routes::{POSITION_HEADER, ROUTES, router};
+
+/// Longest `min_position` waits.
+pub const MIN_POSITION_WAIT: Duration = Duration::from_secs(5);
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// How often the live stream looks for new events.
+pub const LIVE_POLL: Duration = Duration::from_millis(250);
+
+/// What the server needs.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    data_dir: PathBuf,
+    name: String,
+    readers: Mutex<Vec<(PathBuf, ReadModel)>>,
+    publisher: Option<Publisher>,
+    registry: Mutex<Registry>,
+    health: Option<dotpha_project::Health>,
+    tokens: Tokens,
+    /// Turns true when the server shuts down; ends the live streams, which
+    /// would otherwise hold graceful shutdown open forever.
+    stopping: Mutex<Option<tokio::sync::watch::Receiver<bool>>>,
+}
+
+impl AppState {
+    /// A server over the read model of worker `name` in `data_dir`.
+    pub fn new(
+        data_dir: PathBuf,
+        name: String,
+        publisher: Option<Publisher>,
+        registry: Registry,
+        health: Option<dotpha_project::Health>,
+        tokens: Tokens,
+    ) -> AppState {
+        AppState {
+            inner: Arc::new(Inner {
+                data_dir,
+                name,
+                readers: Mutex::new(Vec::new()),
+                publisher,
+                registry: Mutex::new(registry),
+                health,
+                tokens,
+                stopping: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// Whether the server is shutting down.
+    pub(crate) fn stopping(&self) -> bool {
+        self.inner
+            .stopping
+            .lock()
+            .ok()
+            .and_then(|s| s.as_ref().map(|r| *r.borrow()))
+            .unwrap_or(false)
+    }
+
+    /// Runs `f` on a read-only handle of the current read model generation,
+    /// on a blocking thread; handles are pooled and reopened after a rebuild.
+    pub(crate) async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut ReadModel) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let base = dotpha_project::files::base_for(&state.inner.name);
+            let link = dotpha_project::files::link(&state.inner.data_dir, &base);
+            let current = std::fs::read_link(&link)
+                .map(|target| {
+                    if target.is_absolute() {
+                        target
+                    } else {
+                        state.inner.data_dir.join(target)
+                    }
+                })
+                .unwrap_or(link.clone());
+            if !current.exists() {
+                return Err(ApiError::unavailable(format!(
+                    "no read model at {} yet: is `dotpha project` running?",
+                    link.display()
+                )));
+            }
+            let pooled = {
+                let mut pool = state
+                    .inner
+                    .readers
+                    .lock()
+                    .map_err(|_| ApiError::internal("reader pool poisoned"))?;
+                pool.retain(|(file, _)| *file == current);
+                pool.pop()
+            };
+            let mut reader = match pooled {
+                Some((_, reader)) => reader,
+                None => ReadModel::open_read_only(&current)?,
+            };
+            let outcome = f(&mut reader);
+            if let Ok(mut pool) = state.inner.readers.lock() {
+                pool.push((current, reader));
+            }
+            outcome
+        })
+        .await
+        .map_err(ApiError::internal)?
+    }
+}
+
+/// Serves the API on `listener` until `shutdown` turns true, then finishes
+/// the requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    if let Ok(mut stopping) = state.inner.stopping.lock() {
+        *stopping = Some(shutdown.clone());
+    }
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        })
+        .await
+}

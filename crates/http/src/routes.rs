@@ -1,0 +1,513 @@
+//! The routes.
+
+use std::{collections::HashMap, time::Instant};
+
+use axum::{
+    Json, Router,
+    extract::{DefaultBodyLimit, Path, Query, State, rejection::QueryRejection},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{
+        IntoResponse, Response,
+        sse::{Event, KeepAlive, Sse},
+    },
+    routing::get,
+};
+use dotpha_domain::Timestamp;
+use dotpha_views::{
+    ReadModel,
+    query::{TaskFilter, Tree},
+};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::{
+    AppState, LIVE_POLL, MAX_BODY_BYTES, MIN_POSITION_WAIT, access::Grant, error::ApiError,
+};
+
+/// The header naming the log position a read-model answer reflects.
+pub const POSITION_HEADER: &str = "x-dotpha-position";
+
+/// Every route this module serves, as (method, path); the OpenAPI document
+/// must list exactly these (a test checks both ways).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/"),
+    ("get", "/healthz"),
+    ("get", "/metrics"),
+    ("get", "/api/v1/openapi.json"),
+    ("get", "/api/v1/dashboard"),
+    ("get", "/api/v1/cycles"),
+    ("get", "/api/v1/tasks"),
+    ("get", "/api/v1/tasks/{task_id}"),
+    ("get", "/api/v1/tasks/{task_id}/history"),
+    ("get", "/api/v1/units/{code}"),
+    ("get", "/api/v1/cadres/{id}"),
+    ("post", "/api/v1/submissions"),
+    ("get", "/api/v1/submissions/{id}"),
+    ("get", "/api/v1/log/verify"),
+    ("get", "/api/v1/live"),
+];
+
+/// Every route of the API and the page.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(page))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/dashboard", get(dashboard))
+        .route("/api/v1/cycles", get(cycles))
+        .route("/api/v1/tasks", get(tasks))
+        .route("/api/v1/tasks/{task_id}", get(task))
+        .route("/api/v1/tasks/{task_id}/history", get(history))
+        .route("/api/v1/units/{code}", get(unit))
+        .route("/api/v1/cadres/{id}", get(cadre))
+        .route(
+            "/api/v1/submissions",
+            axum::routing::post(crate::routes::act),
+        )
+        .route("/api/v1/submissions/{id}", get(receipt))
+        .route("/api/v1/log/verify", get(verify))
+        .route("/api/v1/live", get(live))
+        .merge(crate::export::routes())
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError {
+                status: StatusCode::METHOD_NOT_ALLOWED,
+                code: "method_not_allowed",
+                message: "this route does not take that method".into(),
+            }
+        })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+type Params = HashMap<String, String>;
+
+fn params(query: Result<Query<Params>, QueryRejection>) -> Result<Params, ApiError> {
+    query
+        .map(|q| q.0)
+        .map_err(|e| ApiError::bad_request(format!("bad query string: {e}")))
+}
+
+fn slug_param(params: &Params, name: &str) -> Result<Option<String>, ApiError> {
+    match params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) if dotpha_domain::Slug::parse(v).is_some() => Ok(Some(v.to_owned())),
+        Some(v) => Err(ApiError::bad_request(format!(
+            "{name}={v:?} is not a code (lowercase letters, digits, '-')"
+        ))),
+    }
+}
+
+fn number_param(params: &Params, name: &str) -> Result<Option<u64>, ApiError> {
+    params
+        .get(name)
+        .map(|v| {
+            v.parse::<u64>()
+                .map_err(|_| ApiError::bad_request(format!("{name}={v:?} is not a whole number")))
+        })
+        .transpose()
+}
+
+/// The instant flags are judged at: now, or `?at=` (RFC 3339) to look at
+/// the state as of another day.
+fn now_ms(params: &Params) -> Result<i64, ApiError> {
+    match params.get("at") {
+        Some(at) => Timestamp::parse(at)
+            .map(|t| t.unix_millis())
+            .ok_or_else(|| ApiError::bad_request(format!("at={at:?} is not an RFC 3339 instant"))),
+        None => Ok(std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64)),
+    }
+}
+
+fn tree(params: &Params) -> Result<Tree, ApiError> {
+    match params.get("view").map(String::as_str) {
+        None | Some("today") => Ok(Tree::Today),
+        Some("as_was") => Ok(Tree::AsItWas),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "view={other:?}: use today or as_was"
+        ))),
+    }
+}
+
+/// Answers `f` from the read model with `X-Dotpha-Position`, first waiting
+/// (up to five seconds) for `?min_position=`.
+async fn answer<T: Serialize + Send + 'static>(
+    state: &AppState,
+    params: &Params,
+    f: impl FnOnce(&mut ReadModel) -> Result<T, ApiError> + Send + 'static,
+) -> Result<Response, ApiError> {
+    if let Some(min) = number_param(params, "min_position")? {
+        let deadline = Instant::now() + MIN_POSITION_WAIT;
+        loop {
+            let position = state.read(|rm| Ok(rm.refresh()?.position)).await?;
+            if position >= min || Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
+    let (position, value) = state
+        .read(move |rm| {
+            let position = rm.refresh()?.position;
+            Ok((position, f(rm)?))
+        })
+        .await?;
+    let mut response = Json(value).into_response();
+    response
+        .headers_mut()
+        .insert(POSITION_HEADER, HeaderValue::from(position));
+    Ok(response)
+}
+
+/// Whether `unit` lies within the grant's unit (today's tree).
+fn within(rm: &ReadModel, grant: Option<&Grant>, unit: &str) -> Result<bool, ApiError> {
+    match grant {
+        None => Ok(true),
+        Some(g) => Ok(rm.subtree(&g.unit, Tree::Today)?.contains(unit)),
+    }
+}
+
+fn outside(grant: Option<&Grant>) -> ApiError {
+    ApiError::forbidden(format!(
+        "outside the unit of this token ({})",
+        grant.map_or("", |g| g.unit.as_str())
+    ))
+}
+
+async fn page() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        include_str!("page.html"),
+    )
+}
+
+async fn openapi() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("openapi.json"),
+    )
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match &state.inner.health {
+        Some(health) => {
+            let report = health.report();
+            let status = if report.healthy {
+                StatusCode::OK
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            (status, Json(json!({ "status": if report.healthy { "ok" } else { "unhealthy" }, "projection": report })))
+                .into_response()
+        }
+        None => Json(json!({ "status": "ok" })).into_response(),
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let mut text = String::new();
+    {
+        let registry = state
+            .inner
+            .registry
+            .lock()
+            .map_err(|_| ApiError::internal("metrics registry poisoned"))?;
+        prometheus_client::encoding::text::encode(&mut text, &registry)
+            .map_err(ApiError::internal)?;
+    }
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}
+
+async fn dashboard(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let params = params(query)?;
+    let grant = state.inner.tokens.read_scope(&headers)?.cloned();
+    let cycle = slug_param(&params, "cycle")?;
+    let now = now_ms(&params)?;
+    answer(&state, &params, move |rm| {
+        if let Some(g) = &grant {
+            let is_root = rm
+                .unit(&g.unit, Tree::Today, None, now)?
+                .is_some_and(|u| u.parent.is_none());
+            if !is_root {
+                return Err(ApiError::forbidden(format!(
+                    "the dashboard covers the whole cycle; a token of {} reads /api/v1/units/{}",
+                    g.unit, g.unit
+                )));
+            }
+        }
+        Ok(rm.dashboard(cycle.as_deref(), now)?)
+    })
+    .await
+}
+
+async fn cycles(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let params = params(query)?;
+    state.inner.tokens.read_scope(&headers)?;
+    answer(&state, &params, |rm| {
+        let cycles: Vec<Value> = rm
+            .cycles()?
+            .into_iter()
+            .map(|(id, starts_on, ends_on, closed)| json!({"cycle": id, "starts_on": starts_on, "ends_on": ends_on, "closed": closed}))
+            .collect();
+        Ok(json!({ "cycles": cycles }))
+    })
+    .await
+}
+
+async fn tasks(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let params = params(query)?;
+    let grant = state.inner.tokens.read_scope(&headers)?.cloned();
+    let status = params.get("status").filter(|s| !s.is_empty()).cloned();
+    if let Some(s) = &status
+        && !matches!(
+            s.as_str(),
+            "registered"
+                | "assigned"
+                | "planned"
+                | "in_progress"
+                | "evaluated"
+                | "cancelled"
+                | "overdue"
+                | "due_soon"
+                | "stale"
+        )
+    {
+        return Err(ApiError::bad_request(format!(
+            "status={s:?} is not a task status"
+        )));
+    }
+    let kind = params.get("kind").filter(|s| !s.is_empty()).cloned();
+    if let Some(k) = &kind
+        && !matches!(k.as_str(), "breakthrough" | "new" | "difficult")
+    {
+        return Err(ApiError::bad_request(format!(
+            "kind={k:?}: use breakthrough, new or difficult"
+        )));
+    }
+    let q = params.get("q").filter(|s| !s.trim().is_empty()).cloned();
+    if q.as_ref().is_some_and(|q| q.len() > 200) {
+        return Err(ApiError::bad_request("q is longer than 200 characters"));
+    }
+    let mut filter = TaskFilter {
+        cycle: slug_param(&params, "cycle")?,
+        unit: slug_param(&params, "unit")?,
+        status,
+        assignee: slug_param(&params, "assignee")?,
+        kind,
+        q,
+        tree: tree(&params)?,
+        limit: number_param(&params, "limit")?.map(|n| n as usize),
+        offset: number_param(&params, "offset")?.map(|n| n as usize),
+    };
+    let now = now_ms(&params)?;
+    answer(&state, &params, move |rm| {
+        if let Some(g) = &grant {
+            match &filter.unit {
+                Some(unit) if !within(rm, Some(g), unit)? => return Err(outside(Some(g))),
+                Some(_) => {}
+                None => filter.unit = Some(g.unit.clone()),
+            }
+        }
+        let (tasks, total) = rm.tasks(&filter, now)?;
+        Ok(json!({ "tasks": tasks, "total": total }))
+    })
+    .await
+}
+
+async fn task(
+    State(state): State<AppState>,
+    Path(task_id): Path<String>,
+    headers: HeaderMap,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let params = params(query)?;
+    let grant = state.inner.tokens.read_scope(&headers)?.cloned();
+    let now = now_ms(&params)?;
+    answer(&state, &params, move |rm| {
+        let task = rm
+            .task(&task_id, now)?
+            .ok_or_else(|| ApiError::not_found(format!("no task {task_id:?}")))?;
+        if !within(rm, grant.as_ref(), &task.summary.unit)? {
+            return Err(outside(grant.as_ref()));
+        }
+        Ok(task)
+    })
+    .await
+}
+
+async fn history(
+    State(state): State<AppState>,
+    Path(task_id): Path<String>,
+    headers: HeaderMap,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let params = params(query)?;
+    let grant = state.inner.tokens.read_scope(&headers)?.cloned();
+    let now = now_ms(&params)?;
+    answer(&state, &params, move |rm| {
+        let task = rm
+            .task(&task_id, now)?
+            .ok_or_else(|| ApiError::not_found(format!("no task {task_id:?}")))?;
+        if !within(rm, grant.as_ref(), &task.summary.unit)? {
+            return Err(outside(grant.as_ref()));
+        }
+        let events = rm.history(&task_id)?.unwrap_or_default();
+        Ok(json!({ "events": events }))
+    })
+    .await
+}
+
+async fn unit(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let params = params(query)?;
+    let grant = state.inner.tokens.read_scope(&headers)?.cloned();
+    let tree = tree(&params)?;
+    let cycle = slug_param(&params, "cycle")?;
+    let now = now_ms(&params)?;
+    answer(&state, &params, move |rm| {
+        let unit = rm
+            .unit(&code, tree, cycle.as_deref(), now)?
+            .ok_or_else(|| ApiError::not_found(format!("no unit {code:?}")))?;
+        if !within(rm, grant.as_ref(), &code)? {
+            return Err(outside(grant.as_ref()));
+        }
+        Ok(unit)
+    })
+    .await
+}
+
+async fn cadre(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let params = params(query)?;
+    let grant = state.inner.tokens.read_scope(&headers)?.cloned();
+    let now = now_ms(&params)?;
+    answer(&state, &params, move |rm| {
+        let cadre = rm
+            .cadre(&id, now)?
+            .ok_or_else(|| ApiError::not_found(format!("no cadre {id:?}")))?;
+        if !within(rm, grant.as_ref(), &cadre.unit)? {
+            return Err(outside(grant.as_ref()));
+        }
+        Ok(cadre)
+    })
+    .await
+}
+
+fn log_path(state: &AppState) -> std::path::PathBuf {
+    state.inner.data_dir.join("log.sqlite")
+}
+
+async fn receipt(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let grant = state.inner.tokens.read_scope(&headers)?.cloned();
+    if !dotpha_domain::values::is_submission_id(&id) {
+        return Err(ApiError::bad_request(format!(
+            "{id:?} is not a submission id"
+        )));
+    }
+    let path = log_path(&state);
+    let found = if path.exists() {
+        let lookup = id.clone();
+        tokio::task::spawn_blocking(move || {
+            dotpha_store::Log::open_read_only(&path).and_then(|log| log.receipt(&lookup))
+        })
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::unavailable(e.to_string()))?
+    } else {
+        let publisher = state.inner.publisher.as_ref().ok_or_else(|| {
+            ApiError::unavailable("neither the log nor NATS is reachable from this server")
+        })?;
+        publisher
+            .receipt(&id)
+            .await
+            .map_err(|e| ApiError::unavailable(e.to_string()))?
+    };
+    let receipt = found
+        .ok_or_else(|| ApiError::not_found(format!("submission {id} has not been decided")))?;
+    if let (Some(g), Some(unit)) = (&grant, &receipt.unit) {
+        let unit = unit.clone();
+        let g2 = g.clone();
+        let inside = state.read(move |rm| within(rm, Some(&g2), &unit)).await?;
+        if !inside {
+            return Err(outside(Some(g)));
+        }
+    }
+    Ok(Json(receipt).into_response())
+}
+
+async fn verify(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    state.inner.tokens.read_scope(&headers)?;
+    let path = log_path(&state);
+    if !path.exists() {
+        return Err(ApiError::unavailable(
+            "the log is not on this machine; run `dotpha verify` where it is",
+        ));
+    }
+    let report = tokio::task::spawn_blocking(move || {
+        dotpha_store::Log::open_read_only(&path).and_then(|log| log.verify(None))
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    Ok(Json(report).into_response())
+}
+
+/// Server-sent events: `position` each time the read model applies more of
+/// the log, so an open page refreshes what it shows without reloading.
+async fn live(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    state.inner.tokens.read_scope(&headers)?;
+    let stream = futures::stream::unfold((state, None::<u64>), |(state, last)| async move {
+        loop {
+            if state.stopping() {
+                return None;
+            }
+            let position = state.read(|rm| Ok(rm.refresh()?.position)).await.ok();
+            if position.is_some() && position != last {
+                let event = Event::default()
+                    .event("position")
+                    .data(position.unwrap_or(0).to_string());
+                return Some((Ok::<_, std::convert::Infallible>(event), (state, position)));
+            }
+            tokio::time::sleep(LIVE_POLL).await;
+        }
+    });
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}
+
+pub(crate) use crate::routes_act::act;

@@ -1,0 +1,99 @@
+//! The dashboard in a real browser: Debian's headless Chromium driven by
+//! `tests/browser/dashboard.mjs` (playwright-core) against the whole app.
+//! It fails, never skips, when node, chromium or the script's packages are
+//! missing: `.ci/run` installs them.
+//!
+//! Screenshots land in `target/screenshots/`; with
+//! `DOTPHA_SCREENSHOTS_TO_DOCS=1` the overview and the task page are also
+//! copied to `docs/screenshots/` for the README.
+
+mod common;
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+    time::Instant,
+};
+
+use common::{App, MANH};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs the browser script against `app` with `token`; `mode` is passed as
+/// `MODE`. Panics with the script's output when it fails.
+async fn run_script(app: &App, token: &str, mode: &str) -> PathBuf {
+    let script_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    assert!(
+        Command::new("node").arg("--version").output().is_ok(),
+        "node is not on PATH: .ci/run installs nodejs (apt-get install -y nodejs npm)"
+    );
+    assert!(
+        Path::new(&chromium).exists(),
+        "no Chromium at {chromium}: .ci/run installs it (apt-get install -y chromium)"
+    );
+    assert!(
+        script_dir.join("node_modules/playwright-core").exists(),
+        "playwright-core is not installed: run `npm ci` in {}",
+        script_dir.display()
+    );
+
+    let shots = workspace().join("target/screenshots");
+    std::fs::create_dir_all(&shots).expect("create target/screenshots");
+    let started = Instant::now();
+    let (url, shots_arg, token, mode_arg) = (
+        app.url.clone(),
+        shots.clone(),
+        token.to_owned(),
+        mode.to_owned(),
+    );
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg("dashboard.mjs")
+            .arg(&url)
+            .arg(&token)
+            .arg(&shots_arg)
+            .env("CHROMIUM", &chromium)
+            .env("MODE", &mode_arg)
+            .current_dir(&script_dir)
+            .output()
+            .expect("node runs")
+    })
+    .await
+    .expect("the browser run finishes");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "the browser test ({mode}) failed after {:.1} s:\n{stdout}\n{stderr}",
+        started.elapsed().as_secs_f64()
+    );
+    shots
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_works_in_a_browser() {
+    let (app, _) = App::with_district(false).await;
+    let shots = run_script(&app, MANH, "open").await;
+    for name in ["overview.png", "task.png", "phone-overview.png"] {
+        assert!(shots.join(name).exists(), "no screenshot {name}");
+    }
+    if std::env::var("DOTPHA_SCREENSHOTS_TO_DOCS").is_ok_and(|v| v == "1") {
+        let docs = workspace().join("docs/screenshots");
+        std::fs::create_dir_all(&docs).expect("create docs/screenshots");
+        for name in ["overview.png", "task.png"] {
+            std::fs::copy(shots.join(name), docs.join(name)).expect("copy a screenshot");
+        }
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_access_control_the_page_carries_the_token_everywhere() {
+    let (app, _) = App::with_district(true).await;
+    run_script(&app, MANH, "access").await;
+    app.stop().await;
+}
