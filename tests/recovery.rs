@@ -446,3 +446,53 @@ async fn the_relay_killed_mid_backlog_resumes_exactly_and_a_lost_events_stream_i
     wait_for_relay(&url, total, Duration::from_secs(60)).await;
     assert_stream_matches_log(&relayed_events(&url).await, &events);
 }
+
+/// A NATS store lost (power cut, new disk) and refilled with new messages
+/// under the same sequence numbers before the writer comes back: the writer
+/// recognises that the message where it stopped reading is not the one it
+/// read, and reads the new stream from its start instead of skipping the
+/// new submissions that took the old sequence numbers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submissions_stream_lost_and_refilled_is_read_from_its_start() {
+    let nats = NatsServer::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut writer = Writer::start(dir.path(), &nats.url(), None);
+    let publisher = publisher(&nats.url()).await;
+    let mut workload = Workload::new("refill", 1, 2);
+    let setup = workload.setup();
+    submit_in_order(&publisher, &setup).await;
+    assert!(writer.terminate().success());
+
+    let client = async_nats::connect(nats.url()).await.expect("connects");
+    let js = jetstream::new(client);
+    js.delete_stream("DOTPHA_SUBMISSIONS")
+        .await
+        .expect("the stream is lost");
+    dotpha_bus::ensure_streams(&js)
+        .await
+        .expect("a new, empty stream");
+    let reports: Vec<Message> = (0..setup.len() * 2)
+        .map(|_| workload.next_report())
+        .collect();
+    for m in &reports {
+        let message = PublishMessage::build()
+            .payload(m.body.clone().into())
+            .message_id(&m.submission_id);
+        js.send_publish(format!("dotpha.v1.submit.{}", m.unit), message)
+            .await
+            .expect("published")
+            .await
+            .expect("stored");
+    }
+
+    writer.restart();
+    let total = setup.len() + reports.len();
+    let events = wait_for_log(&writer, Duration::from_secs(30), |events| {
+        events.len() >= total
+    })
+    .await;
+    let log = writer.log();
+    assert_each_accepted_once(&log, &events, &setup);
+    assert_each_accepted_once(&log, &events, &reports);
+    assert!(log.verify(None).expect("verify").ok);
+}

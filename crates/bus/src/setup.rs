@@ -163,7 +163,8 @@ fn stream_differs(wanted: &Config, got: &Config) -> Option<String> {
     None
 }
 
-/// The writer's consumer, delivering from `start_sequence` on.
+/// The writer's consumer, delivering from `start_sequence` on (or from the
+/// stream's start when it was reset), with the sequence it starts at.
 ///
 /// The writer, not the broker, knows where it stopped: it commits its read
 /// position with its decisions. A consumer's ack state cannot keep order
@@ -171,10 +172,17 @@ fn stream_differs(wanted: &Config, got: &Config) -> Option<String> {
 /// messages), so the consumer is made anew at every start, beginning right
 /// after the committed position. Only one writer runs per log (a file lock),
 /// so nobody else uses this consumer.
+///
+/// `last_read_tag` is the `Nats-Msg-Id` of the message at `start_sequence -
+/// 1` as the writer read it: when the stream now holds another message
+/// there, it was lost and refilled (a new NATS store that has since taken
+/// as many messages), and is read from its start instead of skipping the
+/// new messages.
 pub async fn writer_consumer(
     js: &jetstream::Context,
     start_sequence: u64,
-) -> Result<PullConsumer, BusError> {
+    last_read_tag: Option<&str>,
+) -> Result<(PullConsumer, u64), BusError> {
     let mut stream = js
         .get_stream(SUBMISSIONS_STREAM)
         .await
@@ -193,6 +201,17 @@ pub async fn writer_consumer(
             start_sequence,
             last,
             "the submissions stream is behind the log's read position; it was reset, reading it from the start"
+        );
+        1
+    } else if start_sequence > 1
+        && let Some(expected) = last_read_tag
+        && let Ok(message) = stream.get_raw_message(start_sequence - 1).await
+        && message.headers.get(MSG_ID).map(|v| v.as_str()) != Some(expected)
+    {
+        tracing::warn!(
+            start_sequence,
+            expected,
+            "the submissions stream holds another message where the log stopped reading; it was reset, reading it from the start"
         );
         1
     } else {
@@ -236,7 +255,7 @@ pub async fn writer_consumer(
             "the writer consumer was not configured as asked: got {got:?}"
         )));
     }
-    Ok(consumer)
+    Ok((consumer, start_sequence))
 }
 
 /// What the events stream holds: its last sequence and the log position of

@@ -149,10 +149,11 @@ pub async fn run(
         shutdown.clone(),
     ));
 
-    let read_position = ledger.read_position()?;
+    let (read_position, read_tag) = ledger.read_position_tag()?;
     let outcome = writer::run(writer::Writer {
         ledger: Some(ledger),
         read_position,
+        read_tag,
         js,
         client: connection.client.clone(),
         head: head_sender,

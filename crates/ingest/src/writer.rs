@@ -41,6 +41,8 @@ pub(crate) struct Writer {
     pub(crate) ledger: Option<Ledger>,
     /// The read position committed with the last batch.
     pub(crate) read_position: u64,
+    /// The `Nats-Msg-Id` of the message at the read position.
+    pub(crate) read_tag: Option<String>,
     pub(crate) js: jetstream::Context,
     pub(crate) client: Client,
     pub(crate) head: watch::Sender<u64>,
@@ -64,8 +66,19 @@ pub(crate) async fn run(mut writer: Writer) -> Result<(), IngestError> {
             return Ok(());
         }
         let read_position = writer.read_position;
-        let consumer = match dotpha_bus::writer_consumer(&writer.js, read_position + 1).await {
-            Ok(c) => c,
+        let consumer = match dotpha_bus::writer_consumer(
+            &writer.js,
+            read_position + 1,
+            writer.read_tag.as_deref(),
+        )
+        .await
+        {
+            Ok((c, start)) => {
+                // A reset stream is read from its start: nothing before
+                // `start` counts as already decided any more.
+                writer.read_position = writer.read_position.min(start.saturating_sub(1));
+                c
+            }
             Err(error) => {
                 tracing::warn!(%error, retry_in = ?delay, "cannot set up the writer's consumer");
                 pause(&mut writer.shutdown, &mut delay).await;
@@ -175,6 +188,7 @@ async fn step(
     let mut arrivals = Vec::with_capacity(batch.len());
     let mut dead_letters = Vec::new();
     let mut read_position = None;
+    let mut read_tag = None;
     for message in &batch {
         let sequence = match message.info() {
             Ok(info) => info.stream_sequence,
@@ -195,6 +209,7 @@ async fn step(
             .as_ref()
             .and_then(|h| h.get(MSG_ID))
             .map(|v| v.as_str());
+        read_tag = msg_id.map(str::to_owned);
         match Arrival::read(&message.payload, Some(subject_unit), msg_id) {
             Ok(arrival) => arrivals.push(arrival),
             Err(rejection) => dead_letters.push(DeadLetter {
@@ -212,6 +227,7 @@ async fn step(
             arrivals,
             dead_letters: dead_letters.clone(),
             read_position: Some(read_position),
+            read_tag: read_tag.clone(),
         };
         let started = Instant::now();
         let recorded_at = now();
@@ -232,6 +248,7 @@ async fn step(
         writer.ledger = Some(ledger);
         let receipts = outcome?;
         writer.read_position = read_position;
+        writer.read_tag = read_tag;
         writer
             .metrics
             .commit_seconds

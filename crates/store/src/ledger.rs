@@ -25,6 +25,9 @@ pub struct Batch {
     /// The stream sequence of the last message taken, committed with the
     /// decisions so a restart resumes exactly after it.
     pub read_position: Option<u64>,
+    /// What is at the read position (the message's `Nats-Msg-Id`), so a
+    /// stream refilled under the same sequence numbers is recognised.
+    pub read_tag: Option<String>,
 }
 
 /// A message as it arrived, read as far as it can be: it always has the
@@ -125,6 +128,11 @@ impl Ledger {
         Ok(self.log.checkpoint(READ_POSITION)?.unwrap_or(0))
     }
 
+    /// The read position and the `Nats-Msg-Id` of the message there.
+    pub fn read_position_tag(&self) -> Result<(u64, Option<String>), StoreError> {
+        Ok(self.log.checkpoint_tag(READ_POSITION)?.unwrap_or((0, None)))
+    }
+
     /// The log.
     pub fn log(&self) -> &Log {
         &self.log
@@ -165,6 +173,7 @@ impl Ledger {
             arrivals,
             dead_letters,
             read_position,
+            read_tag,
         } = batch;
         let mut decisions = Vec::with_capacity(arrivals.len());
         let mut slots = Vec::with_capacity(arrivals.len());
@@ -196,7 +205,7 @@ impl Ledger {
                 submission,
             });
         }
-        let checkpoint = read_position.map(|p| (READ_POSITION, p));
+        let checkpoint = read_position.map(|p| (READ_POSITION, p, read_tag.as_deref()));
         let mut fresh =
             match self
                 .log

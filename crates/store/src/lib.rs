@@ -303,7 +303,7 @@ impl Log {
         &mut self,
         decisions: &[Decision],
         dead_letters: &[DeadLetter],
-        checkpoint: Option<(&str, u64)>,
+        checkpoint: Option<(&str, u64, Option<&str>)>,
         recorded_at: &Timestamp,
     ) -> Result<Vec<Receipt>, StoreError> {
         self.append_checked(decisions, dead_letters, checkpoint, recorded_at, true)
@@ -317,7 +317,7 @@ impl Log {
         &mut self,
         decisions: &[Decision],
         dead_letters: &[DeadLetter],
-        checkpoint: Option<(&str, u64)>,
+        checkpoint: Option<(&str, u64, Option<&str>)>,
         recorded_at: &Timestamp,
         check_duplicates: bool,
     ) -> Result<Vec<Receipt>, StoreError> {
@@ -466,12 +466,12 @@ impl Log {
                 ])?;
             }
         }
-        if let Some((name, position)) = checkpoint {
+        if let Some((name, position, tag)) = checkpoint {
             tx.prepare_cached(
-                "INSERT INTO checkpoints (name, position) VALUES (?1, ?2)
-                 ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+                "INSERT INTO checkpoints (name, position, tag) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (name) DO UPDATE SET position = excluded.position, tag = excluded.tag",
             )?
-            .execute(params![name, position])?;
+            .execute(params![name, position, tag])?;
         }
         tx.commit()?;
         self.head = head;
@@ -484,6 +484,15 @@ impl Log {
             .conn
             .prepare_cached("SELECT position FROM checkpoints WHERE name = ?1")?
             .query_row([name], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// A named checkpoint with its tag (what it points at), if recorded.
+    pub fn checkpoint_tag(&self, name: &str) -> Result<Option<(u64, Option<String>)>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT position, tag FROM checkpoints WHERE name = ?1")?
+            .query_row([name], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?)
     }
 

@@ -77,6 +77,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER dead_letters_no_delete BEFORE DELETE ON dead_letters
     BEGIN SELECT RAISE(ABORT, 'dead letters are append-only: they cannot be deleted'); END;
     "#,
+    // 3: a checkpoint may name what it points at (the writer keeps the
+    // Nats-Msg-Id of the last message it read, to recognise a stream that
+    // was lost and refilled under the same sequence numbers).
+    r#"
+    ALTER TABLE checkpoints ADD COLUMN tag TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.
