@@ -2,6 +2,7 @@
 //! parses its arguments and calls into the crates that do the work.
 
 mod audit;
+mod natsconf;
 mod services;
 mod up;
 
@@ -82,6 +83,23 @@ enum Command {
         #[arg(long, value_name = "FILE", conflicts_with = "tokens")]
         access: Option<PathBuf>,
     },
+    /// Write a nats-server configuration from the unit roster: a user for
+    /// dotpha's services and one per publishing unit, limited to its own
+    /// subjects. Passwords are kept in DIR/nats-users.json and reused.
+    NatsConfig {
+        /// The data directory holding log.sqlite.
+        #[arg(long, default_value = "./data")]
+        data: PathBuf,
+        /// Address nats-server listens on.
+        #[arg(long, default_value = "127.0.0.1:4222")]
+        listen: String,
+        /// JetStream store directory (default DIR/nats).
+        #[arg(long)]
+        store: Option<PathBuf>,
+        /// Where to write the configuration (default DIR/nats-server.conf).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Rebuild the read model from the log into a new file and swap it in
     /// atomically; readers keep reading the old one meanwhile.
     Rebuild {
@@ -160,6 +178,12 @@ fn main() -> ExitCode {
         Command::Submit { nats, file } => services::submit(&nats, &file),
         Command::Project { data, nats, name } => services::project(data, nats, name),
         Command::Rebuild { data, name } => services::rebuild(&data, &name),
+        Command::NatsConfig {
+            data,
+            listen,
+            store,
+            out,
+        } => natsconf::run(&data, &listen, store, out),
         Command::Serve {
             data,
             nats,

@@ -33,6 +33,20 @@ pub async fn connect(url: &str, name: &str, wait_for_server: bool) -> Result<Con
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| BusError::Config(format!("NATS URL {url:?}: {e}")))?;
     let mut options = ConnectOptions::new().name(name);
+    // A commune's user may subscribe only under its own inbox prefix (so it
+    // cannot read other communes' replies): `_INBOX_<user>`, as
+    // `dotpha nats-config` grants it.
+    if let Some(user) = servers.first().and_then(|s| s.username())
+        && dotpha_domain::Slug::parse(user).is_some()
+    {
+        options = options.custom_inbox_prefix(format!("_INBOX_{user}"));
+    }
+    // async-nats does not take credentials from the URL by itself.
+    if let Some(server) = servers.first()
+        && let (Some(user), Some(password)) = (server.username(), server.password())
+    {
+        options = options.user_and_password(user.to_owned(), password.to_owned());
+    }
     if wait_for_server {
         options = options.retry_on_initial_connect();
     }

@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 mod connect;
+pub mod nats_config;
 mod publisher;
 mod setup;
 pub mod subjects;

@@ -74,9 +74,10 @@ impl Arrival {
                 let id = unreadable
                     .submission_id
                     .or_else(|| msg_id.filter(|id| is_submission_id(id)).map(str::to_owned));
-                let unit = unreadable
-                    .unit
-                    .or_else(|| subject_unit.and_then(Slug::parse));
+                // The answer goes where the publisher listens: the unit of the
+                // subject it published on, not a unit its envelope claims
+                // (a forged or mistaken `unit` must not reach another unit).
+                let unit = subject_unit.and_then(Slug::parse).or(unreadable.unit);
                 match id {
                     Some(submission_id) => Ok(Arrival {
                         submission_id,

@@ -1,0 +1,101 @@
+//! `dotpha nats-config`: the NATS users and permissions, generated from the
+//! unit roster in the log, so adding a commune is not hand-editing.
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
+
+use anyhow::{Context, Result};
+use dotpha_bus::nats_config::{NatsConfig, SERVICE_USER};
+use dotpha_domain::payload::UnitKind;
+use dotpha_store::Log;
+use serde::{Deserialize, Serialize};
+
+/// The kinds of units that run no publisher of their own (their commune's
+/// publisher acts for them), so they get no NATS user.
+const WITHOUT_PUBLISHER: [UnitKind; 3] = [
+    UnitKind::Village,
+    UnitKind::ResidentialGroup,
+    UnitKind::PartyCell,
+];
+
+#[derive(Default, Serialize, Deserialize)]
+struct Passwords {
+    service: String,
+    units: BTreeMap<String, String>,
+}
+
+fn password() -> String {
+    format!("{}{}", nuid::next(), nuid::next())
+}
+
+fn write_private(path: &Path, text: &str) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    std::io::Write::write_all(&mut file, text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+pub(crate) fn run(
+    data: &Path,
+    listen: &str,
+    store: Option<PathBuf>,
+    out: Option<PathBuf>,
+) -> Result<ExitCode> {
+    let log = Log::open_read_only(data.join("log.sqlite"))?;
+    let state = log.load_state()?;
+    let passwords_path = data.join("nats-users.json");
+    let mut passwords: Passwords = match std::fs::read_to_string(&passwords_path) {
+        Ok(text) => serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a passwords file", passwords_path.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Passwords::default(),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", passwords_path.display())),
+    };
+    if passwords.service.is_empty() {
+        passwords.service = password();
+    }
+    let mut units: Vec<&str> = state
+        .units()
+        .filter(|u| !u.is_closed() && !WITHOUT_PUBLISHER.contains(&u.kind))
+        .map(|u| u.code.as_str())
+        .collect();
+    units.sort_unstable();
+    for unit in &units {
+        passwords
+            .units
+            .entry((*unit).to_owned())
+            .or_insert_with(password);
+    }
+    write_private(&passwords_path, &serde_json::to_string_pretty(&passwords)?)?;
+    let config = NatsConfig {
+        listen: listen.to_owned(),
+        store_dir: store
+            .unwrap_or_else(|| data.join("nats"))
+            .display()
+            .to_string(),
+        service_password: passwords.service.clone(),
+        units: units
+            .iter()
+            .map(|u| ((*u).to_owned(), passwords.units[*u].clone()))
+            .collect(),
+    };
+    let out = out.unwrap_or_else(|| data.join("nats-server.conf"));
+    write_private(&out, &config.render())?;
+    println!(
+        "wrote {} ({} publishing units); passwords in {}",
+        out.display(),
+        units.len(),
+        passwords_path.display()
+    );
+    println!("services connect as nats://{SERVICE_USER}:<password>@{listen}");
+    println!("a unit's publisher connects as nats://<unit>:<password>@{listen}");
+    Ok(ExitCode::SUCCESS)
+}
