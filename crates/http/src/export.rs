@@ -9,7 +9,7 @@
 
 use axum::{
     Router,
-    extract::{Path, State},
+    extract::State,
     http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Response},
     routing::get,
@@ -18,7 +18,7 @@ use dotpha_domain::text::fold;
 use dotpha_views::query::{MAX_LIMIT, TaskFilter, TaskSummary, Tree};
 use rust_xlsxwriter::{Format, FormatAlign, Workbook, XlsxError};
 
-use crate::{AppState, POSITION_HEADER, error::ApiError};
+use crate::{AppState, POSITION_HEADER, error::ApiError, routes::Segment};
 
 /// The export routes (merged into [`crate::router`]). Routes match whole
 /// path segments, so one parameter takes `2021.csv` and the handler splits
@@ -60,7 +60,7 @@ enum Output {
 
 async fn export(
     State(state): State<AppState>,
-    Path(file): Path<String>,
+    Segment(file): Segment,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let grant = state.inner.tokens.read_scope(&headers)?.cloned();

@@ -10,13 +10,14 @@
 #![warn(missing_docs)]
 
 pub mod access;
+mod answers;
 pub mod error;
 mod export;
 mod routes;
 mod routes_act;
 
 use std::{
-    path::PathBuf,
+    path::{Path, PathBuf},
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -35,6 +36,11 @@ pub const MIN_POSITION_WAIT: Duration = Duration::from_secs(5);
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// How often the live stream looks for new events.
 pub const LIVE_POLL: Duration = Duration::from_millis(250);
+/// Requests reading the read model at once, at least: more wait their turn
+/// (twice the cores when that is more). Without a bound, a burst of heavy
+/// requests opens a connection and runs a query per request, all at once,
+/// and each holds its memory until it ends.
+pub const MIN_READERS: usize = 8;
 
 /// What the server needs.
 #[derive(Clone)]
@@ -46,6 +52,10 @@ struct Inner {
     data_dir: PathBuf,
     name: String,
     readers: Mutex<Vec<(PathBuf, ReadModel)>>,
+    /// Turns to read the read model (see [`MIN_READERS`]).
+    permits: Arc<tokio::sync::Semaphore>,
+    /// Answers kept while they cannot change.
+    answers: answers::Answers,
     publisher: Option<Publisher>,
     registry: Mutex<Registry>,
     health: Option<dotpha_project::Health>,
@@ -70,6 +80,12 @@ impl AppState {
                 data_dir,
                 name,
                 readers: Mutex::new(Vec::new()),
+                permits: Arc::new(tokio::sync::Semaphore::new(
+                    std::thread::available_parallelism()
+                        .map_or(MIN_READERS, |n| 2 * n.get())
+                        .max(MIN_READERS),
+                )),
+                answers: answers::Answers::default(),
                 publisher,
                 registry: Mutex::new(registry),
                 health,
@@ -95,8 +111,26 @@ impl AppState {
         &self,
         f: impl FnOnce(&mut ReadModel) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
+        self.read_file(move |_, rm| f(rm)).await
+    }
+
+    /// [`AppState::read`], telling `f` which generation file it reads.
+    pub(crate) async fn read_file<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Path, &mut ReadModel) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
         let state = self.clone();
+        // Waiting here, a request whose client gave up is dropped before it
+        // costs anything; a blocking task, once spawned, runs to its end.
+        let permit = self
+            .inner
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(ApiError::internal)?;
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let base = dotpha_project::files::base_for(&state.inner.name);
             let link = dotpha_project::files::link(&state.inner.data_dir, &base);
             let current = std::fs::read_link(&link)
@@ -127,7 +161,7 @@ impl AppState {
                 Some((_, reader)) => reader,
                 None => ReadModel::open_read_only(&current)?,
             };
-            let outcome = f(&mut reader);
+            let outcome = f(&current, &mut reader);
             if let Ok(mut pool) = state.inner.readers.lock() {
                 pool.push((current, reader));
             }

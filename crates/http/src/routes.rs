@@ -4,14 +4,15 @@ use std::{collections::HashMap, time::Instant};
 
 use axum::{
     Json, Router,
-    extract::{DefaultBodyLimit, Path, Query, State, rejection::QueryRejection},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State, rejection::QueryRejection},
+    http::{HeaderMap, HeaderValue, StatusCode, Uri, header, request::Parts},
     response::{
         IntoResponse, Response,
         sse::{Event, KeepAlive, Sse},
     },
     routing::get,
 };
+use bytes::Bytes;
 use dotpha_domain::Timestamp;
 use dotpha_views::{
     ReadModel,
@@ -89,6 +90,27 @@ fn params(query: Result<Query<Params>, QueryRejection>) -> Result<Params, ApiErr
         .map_err(|e| ApiError::bad_request(format!("bad query string: {e}")))
 }
 
+/// A path parameter (`{task_id}`, `{code}`, ...) whose rejection (a
+/// segment that is not UTF-8 once percent-decoded) is a JSON error like
+/// every other, not axum's plain-text one.
+pub(crate) struct Segment(pub(crate) String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Segment {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Segment, ApiError> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(segment)) => Ok(Segment(segment)),
+            Err(e) if e.status().is_client_error() => Err(ApiError {
+                status: e.status(),
+                code: "bad_request",
+                message: e.body_text(),
+            }),
+            Err(e) => Err(ApiError::internal(e.body_text())),
+        }
+    }
+}
+
 fn slug_param(params: &Params, name: &str) -> Result<Option<String>, ApiError> {
     match params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
         None => Ok(None),
@@ -132,11 +154,47 @@ fn tree(params: &Params) -> Result<Tree, ApiError> {
     }
 }
 
+/// Whether an answer may be kept and served again (see `answers.rs`).
+enum Keep {
+    /// Computed for every request.
+    No,
+    /// Kept under `key`; `now` is the instant its flags are judged at.
+    Yes { key: String, now: i64 },
+}
+
+impl Keep {
+    /// Kept, for the request `uri` under `grant`, judged at `now`.
+    fn at(uri: &Uri, grant: Option<&Grant>, now: i64) -> Keep {
+        Keep::Yes {
+            key: crate::answers::key(uri, grant.map(|g| g.unit.as_str())),
+            now,
+        }
+    }
+}
+
+/// A JSON answer, as `Json` writes it, with `X-Dotpha-Position`.
+fn json_answer(body: Bytes, position: u64) -> Response {
+    let mut response = (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(POSITION_HEADER, HeaderValue::from(position));
+    response
+}
+
 /// Answers `f` from the read model with `X-Dotpha-Position`, first waiting
-/// (up to five seconds) for `?min_position=`.
+/// (up to five seconds) for `?min_position=`. The position and the answer
+/// come from one snapshot of the read model.
 async fn answer<T: Serialize + Send + 'static>(
     state: &AppState,
     params: &Params,
+    keep: Keep,
     f: impl FnOnce(&mut ReadModel) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<Response, ApiError> {
     if let Some(min) = number_param(params, "min_position")? {
@@ -149,16 +207,44 @@ async fn answer<T: Serialize + Send + 'static>(
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         }
     }
-    let (position, value) = state
-        .read(move |rm| {
-            let position = rm.refresh()?.position;
-            Ok((position, f(rm)?))
+    let Keep::Yes { key, now } = keep else {
+        let (position, body) = state
+            .read(move |rm| {
+                rm.snapshot(|rm| {
+                    let position = rm.refresh()?.position;
+                    let body = serde_json::to_vec(&f(rm)?).map_err(ApiError::internal)?;
+                    Ok((position, body))
+                })
+            })
+            .await?;
+        return Ok(json_answer(body.into(), position));
+    };
+    let (file, observed) = state
+        .read_file(|file, rm| Ok((file.to_owned(), rm.refresh()?.position)))
+        .await?;
+    let slot = state.inner.answers.slot(key);
+    // Whoever holds the slot computes its answer; the others wait for it.
+    let mut held = slot.lock().await;
+    if let Some(kept) = held.as_ref()
+        && kept.serves(&file, observed, now)
+    {
+        return Ok(json_answer(kept.body.clone(), kept.position));
+    }
+    let computing = state.clone();
+    let kept = state
+        .read_file(move |file, rm| {
+            rm.snapshot(|rm| {
+                let position = rm.refresh()?.position;
+                let body = serde_json::to_vec(&f(rm)?).map_err(ApiError::internal)?;
+                computing
+                    .inner
+                    .answers
+                    .kept(rm, file, position, now, body.into())
+            })
         })
         .await?;
-    let mut response = Json(value).into_response();
-    response
-        .headers_mut()
-        .insert(POSITION_HEADER, HeaderValue::from(position));
+    let response = json_answer(kept.body.clone(), kept.position);
+    state.inner.answers.keep(&mut held, kept);
     Ok(response)
 }
 
@@ -230,6 +316,7 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
 
 async fn dashboard(
     State(state): State<AppState>,
+    uri: Uri,
     headers: HeaderMap,
     query: Result<Query<Params>, QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -237,7 +324,8 @@ async fn dashboard(
     let grant = state.inner.tokens.read_scope(&headers)?.cloned();
     let cycle = slug_param(&params, "cycle")?;
     let now = now_ms(&params)?;
-    answer(&state, &params, move |rm| {
+    let keep = Keep::at(&uri, grant.as_ref(), now);
+    answer(&state, &params, keep, move |rm| {
         if let Some(g) = &grant {
             let is_root = rm
                 .unit(&g.unit, Tree::Today, None, now)?
@@ -261,7 +349,7 @@ async fn cycles(
 ) -> Result<Response, ApiError> {
     let params = params(query)?;
     state.inner.tokens.read_scope(&headers)?;
-    answer(&state, &params, |rm| {
+    answer(&state, &params, Keep::No, |rm| {
         let cycles: Vec<Value> = rm
             .cycles()?
             .into_iter()
@@ -274,6 +362,7 @@ async fn cycles(
 
 async fn tasks(
     State(state): State<AppState>,
+    uri: Uri,
     headers: HeaderMap,
     query: Result<Query<Params>, QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -322,7 +411,8 @@ async fn tasks(
         offset: number_param(&params, "offset")?.map(|n| n as usize),
     };
     let now = now_ms(&params)?;
-    answer(&state, &params, move |rm| {
+    let keep = Keep::at(&uri, grant.as_ref(), now);
+    answer(&state, &params, keep, move |rm| {
         if let Some(g) = &grant {
             match &filter.unit {
                 Some(unit) if !within(rm, Some(g), unit)? => return Err(outside(Some(g))),
@@ -338,14 +428,14 @@ async fn tasks(
 
 async fn task(
     State(state): State<AppState>,
-    Path(task_id): Path<String>,
+    Segment(task_id): Segment,
     headers: HeaderMap,
     query: Result<Query<Params>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let params = params(query)?;
     let grant = state.inner.tokens.read_scope(&headers)?.cloned();
     let now = now_ms(&params)?;
-    answer(&state, &params, move |rm| {
+    answer(&state, &params, Keep::No, move |rm| {
         let task = rm
             .task(&task_id, now)?
             .ok_or_else(|| ApiError::not_found(format!("no task {task_id:?}")))?;
@@ -359,14 +449,14 @@ async fn task(
 
 async fn history(
     State(state): State<AppState>,
-    Path(task_id): Path<String>,
+    Segment(task_id): Segment,
     headers: HeaderMap,
     query: Result<Query<Params>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let params = params(query)?;
     let grant = state.inner.tokens.read_scope(&headers)?.cloned();
     let now = now_ms(&params)?;
-    answer(&state, &params, move |rm| {
+    answer(&state, &params, Keep::No, move |rm| {
         let task = rm
             .task(&task_id, now)?
             .ok_or_else(|| ApiError::not_found(format!("no task {task_id:?}")))?;
@@ -381,7 +471,8 @@ async fn history(
 
 async fn unit(
     State(state): State<AppState>,
-    Path(code): Path<String>,
+    Segment(code): Segment,
+    uri: Uri,
     headers: HeaderMap,
     query: Result<Query<Params>, QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -390,7 +481,8 @@ async fn unit(
     let tree = tree(&params)?;
     let cycle = slug_param(&params, "cycle")?;
     let now = now_ms(&params)?;
-    answer(&state, &params, move |rm| {
+    let keep = Keep::at(&uri, grant.as_ref(), now);
+    answer(&state, &params, keep, move |rm| {
         let unit = rm
             .unit(&code, tree, cycle.as_deref(), now)?
             .ok_or_else(|| ApiError::not_found(format!("no unit {code:?}")))?;
@@ -404,14 +496,14 @@ async fn unit(
 
 async fn cadre(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Segment(id): Segment,
     headers: HeaderMap,
     query: Result<Query<Params>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let params = params(query)?;
     let grant = state.inner.tokens.read_scope(&headers)?.cloned();
     let now = now_ms(&params)?;
-    answer(&state, &params, move |rm| {
+    answer(&state, &params, Keep::No, move |rm| {
         let cadre = rm
             .cadre(&id, now)?
             .ok_or_else(|| ApiError::not_found(format!("no cadre {id:?}")))?;
@@ -429,7 +521,7 @@ fn log_path(state: &AppState) -> std::path::PathBuf {
 
 async fn receipt(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Segment(id): Segment,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let grant = state.inner.tokens.read_scope(&headers)?.cloned();

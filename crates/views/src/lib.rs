@@ -219,6 +219,27 @@ impl ReadModel {
         &self.applied
     }
 
+    /// Runs `f` in one read transaction: every query it makes (and
+    /// [`ReadModel::refresh`]) sees the same state of the file, even while
+    /// the worker applies more events.
+    pub fn snapshot<T, E: From<ViewError>>(
+        &mut self,
+        f: impl FnOnce(&mut ReadModel) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.conn
+            .execute_batch("BEGIN DEFERRED")
+            .map_err(ViewError::from)?;
+        let outcome = f(self);
+        // A read transaction has nothing to keep; ending it cannot lose work.
+        let ended = self.conn.execute_batch("COMMIT");
+        if ended.is_err() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        let outcome = outcome?;
+        ended.map_err(ViewError::from)?;
+        Ok(outcome)
+    }
+
     /// Reads the applied position again from the file: another process (the
     /// worker) may have applied more since this handle opened.
     pub fn refresh(&mut self) -> Result<&Applied, ViewError> {

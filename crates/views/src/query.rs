@@ -1,7 +1,10 @@
 //! The questions the API asks of the read model. Flags that depend on the
 //! clock (overdue, due soon, stale) are judged at the instant the caller
 //! passes, in Asia/Ho_Chi_Minh: a task due on 2021-06-30 is overdue from
-//! 2021-06-30T17:00:00Z.
+//! 2021-06-30T17:00:00Z. [`ReadModel::clock_window`] lists the instants a
+//! flag can change at; the HTTP server serves a kept answer again while the
+//! clock stays between two of them, so a new clock-dependent flag must add
+//! its instants there.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -440,7 +443,9 @@ impl ReadModel {
             .prepare_cached(&format!("SELECT count(*) FROM tasks t {filter_sql}"))?
             .query_row(params, |r| r.get(0))?;
         let limit = filter.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
-        let offset = filter.offset.unwrap_or(0);
+        // SQLite reads an OFFSET past i64::MAX as a real and fails the
+        // query; no table is that long, so the largest it takes is as good.
+        let offset = filter.offset.unwrap_or(0).min(i64::MAX as usize);
         let sql = format!(
             "SELECT {SUMMARY_COLUMNS} {SUMMARY_FROM} {filter_sql} ORDER BY t.due, t.task_id LIMIT {limit} OFFSET {offset}"
         );
@@ -770,6 +775,53 @@ impl ReadModel {
             due_soon_tasks,
             by_unit,
         })
+    }
+
+    /// The instants `[from, until)` around `now_ms` within which every
+    /// clock-dependent flag of every task (overdue, due soon, stale) keeps
+    /// the value it has at `now_ms`, so every answer judged at an instant in
+    /// it equals the answer judged at `now_ms`. A flag changes only when the
+    /// clock reaches a task's due end, 14 days before it, or 30 days after
+    /// its last check-in (its creation before one); every task counts,
+    /// whatever its status, so the span is never too wide. `i64::MIN` and
+    /// `i64::MAX` stand for no bound.
+    pub fn clock_window(&self, now_ms: i64) -> Result<(i64, i64), ViewError> {
+        let (due_soon, stale) = (DUE_SOON_DAYS * DAY_MS, STALE_DAYS * DAY_MS);
+        let bounds: [Option<i64>; 6] = self
+            .connection()
+            .prepare_cached(
+                "SELECT
+                   max(CASE WHEN due_end_ms <= ?1 THEN due_end_ms END),
+                   min(CASE WHEN due_end_ms > ?1 THEN due_end_ms END),
+                   max(CASE WHEN due_end_ms - ?2 <= ?1 THEN due_end_ms - ?2 END),
+                   min(CASE WHEN due_end_ms - ?2 > ?1 THEN due_end_ms - ?2 END),
+                   max(CASE WHEN coalesce(last_report_ms, created_ms) + ?3 <= ?1
+                            THEN coalesce(last_report_ms, created_ms) + ?3 END),
+                   min(CASE WHEN coalesce(last_report_ms, created_ms) + ?3 > ?1
+                            THEN coalesce(last_report_ms, created_ms) + ?3 END)
+                 FROM tasks",
+            )?
+            .query_row(params![now_ms, due_soon, stale], |r| {
+                Ok([
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ])
+            })?;
+        let from = [bounds[0], bounds[2], bounds[4]]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(i64::MIN);
+        let until = [bounds[1], bounds[3], bounds[5]]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(i64::MAX);
+        Ok((from, until))
     }
 
     /// A cadre and their tasks.

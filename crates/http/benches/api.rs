@@ -1,0 +1,355 @@
+//! API latency at a fixed rate: the task list, a search and the dashboard
+//! of a read model holding the demo district 100 times over.
+//!
+//! `cargo bench -p dotpha-http --bench api` (`DOTPHA_BENCH_COPIES`, default
+//! 100 copies of the demo district; `DOTPHA_BENCH_RATE`, default 1,000
+//! requests/s; `DOTPHA_BENCH_SECONDS`, default 10 s per route).
+//!
+//! The data: `dotpha_demo::demo()` (1,740 submissions, 92 tasks) repeated,
+//! every unit code, cadre id, task id, delegation id and submission id of
+//! copy NN prefixed `cNN-`; the root unit, the district's Party Secretary
+//! and cycle 2021 are shared, so one cycle holds 92 × copies tasks. The
+//! copies are interleaved submission by submission (time runs forward for
+//! all of them) and decided through `dotpha_store::Ledger` straight into a
+//! log; `dotpha_project::rebuild` makes the read model. No NATS: the server
+//! runs with no publisher, as a read replica would.
+//!
+//! The load is open-loop: a dedicated thread schedules one request every
+//! 1/rate seconds and hands it to the client runtime (reqwest, HTTP/1.1
+//! keep-alive, as many connections as are in flight); latency runs from the
+//! scheduled instant to the last byte of the body, so a server that falls
+//! behind is charged for the queue it causes.
+
+use std::{
+    collections::HashSet,
+    path::Path,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use dotpha_domain::Timestamp;
+use dotpha_store::{Arrival, Ledger, ReceiptStatus};
+use serde_json::Value;
+
+fn size(var: &str, default: u64) -> u64 {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.replace(['_', ','], "").parse().ok())
+        .unwrap_or(default)
+}
+
+/// Rewrites every string naming a per-copy thing (`slugs`) to its copy's.
+fn rewrite(value: &mut Value, slugs: &HashSet<String>, prefix: &str) {
+    match value {
+        Value::String(s) if slugs.contains(s.as_str()) => *s = format!("{prefix}{s}"),
+        Value::Array(items) => items.iter_mut().for_each(|v| rewrite(v, slugs, prefix)),
+        Value::Object(members) => members.values_mut().for_each(|v| rewrite(v, slugs, prefix)),
+        _ => {}
+    }
+}
+
+/// What a submission registers or names that must differ per copy.
+fn per_copy_slugs(demo: &[(String, Value)]) -> HashSet<String> {
+    let mut slugs = HashSet::new();
+    for (_, body) in demo {
+        let data = &body["data"];
+        let named = match body["type"].as_str() {
+            Some("unit.registered") => &data["code"],
+            Some("cadre.registered") => &data["id"],
+            Some("task.assigned" | "task.registered") => &data["task_id"],
+            Some("work.delegated") => &data["delegation_id"],
+            _ => &Value::Null,
+        };
+        if let Some(slug) = named.as_str() {
+            slugs.insert(slug.to_owned());
+        }
+    }
+    slugs.remove(dotpha_demo::ROOT);
+    slugs.remove(dotpha_demo::SECRETARY);
+    slugs
+}
+
+/// Whether a demo submission sets up what all copies share: the root, the
+/// secretary, the cycle's opening and closing.
+fn shared(body: &Value) -> bool {
+    let data = &body["data"];
+    match body["type"].as_str() {
+        Some("unit.registered") => data["code"] == dotpha_demo::ROOT,
+        Some("cadre.registered") => data["id"] == dotpha_demo::SECRETARY,
+        Some(kind) => kind.starts_with("cycle."),
+        None => false,
+    }
+}
+
+/// Decides `copies` copies of the demo into `dir/log.sqlite` and rebuilds
+/// the read model; returns (submissions, events, tasks).
+fn build(dir: &Path, copies: usize) -> (usize, u64) {
+    let demo: Vec<(String, Value)> = dotpha_demo::demo()
+        .into_iter()
+        .map(|s| {
+            let body = serde_json::from_slice(&s.body).expect("demo submissions are JSON");
+            (s.unit, body)
+        })
+        .collect();
+    let slugs = per_copy_slugs(&demo);
+    let mut ledger = Ledger::open(dir.join("log.sqlite")).expect("open the log");
+    let recorded_at = Timestamp::from_unix_millis(1_735_689_600_000);
+    let mut batch = Vec::new();
+    let mut submitted = 0;
+    let mut commit = |batch: &mut Vec<Arrival>| {
+        let receipts = ledger
+            .submit_batch(std::mem::take(batch), &recorded_at)
+            .expect("commit a batch");
+        for r in &receipts {
+            assert!(
+                r.status == ReceiptStatus::Accepted,
+                "a copy was rejected: {}",
+                serde_json::to_string(r).unwrap_or_default()
+            );
+        }
+        receipts.len()
+    };
+    for (unit, body) in &demo {
+        let copies_of_this = if shared(body) { 1 } else { copies };
+        for copy in 0..copies_of_this {
+            let prefix = format!("c{copy:02}-");
+            let mut body = body.clone();
+            rewrite(&mut body, &slugs, &prefix);
+            let id = format!("{prefix}{}", body["submission_id"].as_str().unwrap_or(""));
+            body["submission_id"] = Value::String(id.clone());
+            let unit = if slugs.contains(unit) {
+                format!("{prefix}{unit}")
+            } else {
+                unit.clone()
+            };
+            let bytes = serde_json::to_vec(&body).expect("JSON");
+            batch.push(Arrival::read(&bytes, Some(&unit), Some(&id)).expect("an id"));
+            if batch.len() == 4096 {
+                submitted += commit(&mut batch);
+            }
+        }
+    }
+    submitted += commit(&mut batch);
+    drop(ledger);
+    let rebuilt = dotpha_project::rebuild(dir, "main", |_, _| {}).expect("rebuild");
+    (submitted, rebuilt.events)
+}
+
+struct Run {
+    latencies: Vec<Duration>,
+    failures: usize,
+    bytes: usize,
+    first: Duration,
+    alone: Duration,
+}
+
+/// Requests sent one at a time before the load.
+const ALONE: usize = 20;
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+/// Sends `GET url` at `rate` per second for `seconds`, open-loop, after one
+/// second of the same load that is not counted (connections, caches).
+fn load(
+    runtime: &tokio::runtime::Runtime,
+    client: &reqwest::Client,
+    url: &str,
+    rate: u64,
+    seconds: u64,
+) -> Run {
+    // One at a time first: what a request costs with nothing queued.
+    let mut alone: Vec<Duration> = (0..ALONE)
+        .map(|_| {
+            let started = Instant::now();
+            let (status, _) = runtime.block_on(get(client, url));
+            if status != 200 {
+                eprintln!("GET {url}: {status}");
+            }
+            started.elapsed()
+        })
+        .collect();
+    let first = alone[0];
+    alone.sort();
+    let alone = alone[alone.len() / 2];
+    let results: Arc<Mutex<Vec<(Duration, u16, usize)>>> = Arc::new(Mutex::new(Vec::new()));
+    let warmup = rate;
+    let total = warmup + rate * seconds;
+    let interval = Duration::from_secs_f64(1.0 / rate as f64);
+    let start = Instant::now() + Duration::from_millis(20);
+    let mut handles = Vec::with_capacity(total as usize);
+    for i in 0..total {
+        let at = start + interval * i as u32;
+        let now = Instant::now();
+        if at > now {
+            std::thread::sleep(at - now);
+        }
+        let (client, url, results) = (client.clone(), url.to_owned(), results.clone());
+        let counted = i >= warmup;
+        handles.push(runtime.spawn(async move {
+            let (status, len) = get(&client, &url).await;
+            let latency = at.elapsed();
+            if counted && let Ok(mut r) = results.lock() {
+                r.push((latency, status, len));
+            }
+        }));
+    }
+    runtime.block_on(async {
+        for h in handles {
+            let _ = h.await;
+        }
+    });
+    let results = std::mem::take(&mut *results.lock().expect("results"));
+    let failures = results.iter().filter(|(_, s, _)| *s != 200).count();
+    let bytes = results.iter().map(|(_, _, b)| b).sum::<usize>() / results.len().max(1);
+    let mut latencies: Vec<Duration> = results.into_iter().map(|(l, _, _)| l).collect();
+    latencies.sort();
+    Run {
+        latencies,
+        failures,
+        bytes,
+        first,
+        alone,
+    }
+}
+
+async fn get(client: &reqwest::Client, url: &str) -> (u16, usize) {
+    match client.get(url).send().await {
+        Ok(mut response) => {
+            // To the last byte, counted, not gathered: the client's work
+            // shares the machine with the server's.
+            let status = response.status().as_u16();
+            let mut len = 0;
+            loop {
+                match response.chunk().await {
+                    Ok(Some(chunk)) => len += chunk.len(),
+                    Ok(None) => break,
+                    Err(_) => return (0, len),
+                }
+            }
+            (status, len)
+        }
+        Err(_) => (0, 0),
+    }
+}
+
+fn main() {
+    // `cargo bench` passes --bench; `cargo test --benches` passes nothing
+    // and wants a quick check that it runs.
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let copies = size("DOTPHA_BENCH_COPIES", if quick { 2 } else { 100 }) as usize;
+    let rate = size("DOTPHA_BENCH_RATE", if quick { 100 } else { 1000 });
+    let seconds = size("DOTPHA_BENCH_SECONDS", if quick { 1 } else { 10 });
+
+    // DOTPHA_BENCH_DATA=DIR builds into DIR (when it holds no log yet) and
+    // keeps it, for looking at the read model afterwards.
+    let temp = tempfile::tempdir().expect("a temp dir");
+    let dir = std::env::var_os("DOTPHA_BENCH_DATA")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| temp.path().to_owned());
+    if dir.join("log.sqlite").exists() {
+        eprintln!("reusing the data in {}", dir.display());
+    } else {
+        std::fs::create_dir_all(&dir).expect("create the data dir");
+        let started = Instant::now();
+        let (submissions, events) = build(&dir, copies);
+        eprintln!(
+            "built {copies} copies of the demo: {submissions} submissions, {events} events, in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+
+    // The server, as `dotpha serve` runs it, on its own runtime.
+    let server = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the server's runtime");
+    let state = dotpha_http::AppState::new(
+        dir.clone(),
+        "main".to_owned(),
+        None,
+        prometheus_client::registry::Registry::default(),
+        None,
+        dotpha_http::Tokens::default(),
+    );
+    let listener = server
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind a loopback port");
+    let base = format!("http://{}", listener.local_addr().expect("an address"));
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let serving = server.spawn(dotpha_http::serve(listener, state, shutdown));
+
+    let client_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("the client's runtime");
+    let client = reqwest::Client::builder()
+        .http1_only()
+        .pool_max_idle_per_host(256)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("a client");
+
+    let total = client_runtime.block_on(async {
+        let answer: Value = client
+            .get(format!("{base}/api/v1/tasks?cycle=2021&limit=0"))
+            .send()
+            .await
+            .expect("the server answers")
+            .json()
+            .await
+            .expect("JSON");
+        answer["total"].as_u64().unwrap_or(0)
+    });
+    let routes = [
+        ("list", "/api/v1/tasks?cycle=2021"),
+        ("search", "/api/v1/tasks?cycle=2021&q=hop%20thanh"),
+        ("dashboard", "/api/v1/dashboard?cycle=2021"),
+    ];
+    // DOTPHA_BENCH_ROUTES=list,search,dashboard picks some.
+    let only = std::env::var("DOTPHA_BENCH_ROUTES").unwrap_or_default();
+    let mut rows = Vec::new();
+    for (name, path) in routes {
+        if !only.is_empty() && !only.split(',').any(|r| name.starts_with(r.trim())) {
+            continue;
+        }
+        let run = load(
+            &client_runtime,
+            &client,
+            &format!("{base}{path}"),
+            rate,
+            seconds,
+        );
+        let pct = |p: f64| {
+            run.latencies[((run.latencies.len() as f64 * p) as usize).min(run.latencies.len() - 1)]
+        };
+        let row = format!(
+            "| {name} `GET {path}` | {} | {} | {} | {} | {} | {} | {} | {} |",
+            run.latencies.len(),
+            run.bytes,
+            ms(run.first),
+            ms(run.alone),
+            ms(pct(0.50)),
+            ms(pct(0.99)),
+            ms(run.latencies.last().copied().unwrap_or_default()),
+            run.failures,
+        );
+        eprintln!("{row}");
+        rows.push(row);
+    }
+    let _ = stop.send(true);
+    let _ = server.block_on(serving);
+
+    println!(
+        "\n{copies} copies of the demo district ({total} tasks in cycle 2021), {rate} requests/s for {seconds} s per route\n"
+    );
+    println!(
+        "| route | requests | bytes | first request | one at a time, median of {ALONE} | p50 at {rate}/s | p99 | max | not 200 |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for row in rows {
+        println!("{row}");
+    }
+}
