@@ -436,15 +436,25 @@ async fn task(
     let grant = state.inner.tokens.read_scope(&headers)?.cloned();
     let now = now_ms(&params)?;
     answer(&state, &params, Keep::No, move |rm| {
-        let task = rm
-            .task(&task_id, now)?
-            .ok_or_else(|| ApiError::not_found(format!("no task {task_id:?}")))?;
-        if !within(rm, grant.as_ref(), &task.summary.unit)? {
-            return Err(outside(grant.as_ref()));
-        }
-        Ok(task)
+        visible_task(rm, &task_id, now, grant.as_ref())
     })
     .await
+}
+
+/// The task, when it exists and lies within the grant's unit.
+fn visible_task(
+    rm: &ReadModel,
+    task_id: &str,
+    now: i64,
+    grant: Option<&Grant>,
+) -> Result<dotpha_views::query::TaskDetail, ApiError> {
+    let task = rm
+        .task(task_id, now)?
+        .ok_or_else(|| ApiError::not_found(format!("no task {task_id:?}")))?;
+    if !within(rm, grant, &task.summary.unit)? {
+        return Err(outside(grant));
+    }
+    Ok(task)
 }
 
 async fn history(
@@ -457,12 +467,7 @@ async fn history(
     let grant = state.inner.tokens.read_scope(&headers)?.cloned();
     let now = now_ms(&params)?;
     answer(&state, &params, Keep::No, move |rm| {
-        let task = rm
-            .task(&task_id, now)?
-            .ok_or_else(|| ApiError::not_found(format!("no task {task_id:?}")))?;
-        if !within(rm, grant.as_ref(), &task.summary.unit)? {
-            return Err(outside(grant.as_ref()));
-        }
+        visible_task(rm, &task_id, now, grant.as_ref())?;
         let events = rm.history(&task_id)?.unwrap_or_default();
         Ok(json!({ "events": events }))
     })

@@ -258,7 +258,6 @@ pub(crate) fn event(
                     due: p.due,
                     created_ms: at,
                     search: &search,
-                    version: event.version,
                 },
             )?;
             insert_targets(tx, cache, &p.task_id, &p.targets)?;
@@ -285,7 +284,6 @@ pub(crate) fn event(
                     due: p.due,
                     created_ms: at,
                     search: &search,
-                    version: event.version,
                 },
             )?;
             insert_targets(tx, cache, &p.task_id, &p.targets)?;
@@ -456,14 +454,13 @@ struct NewTask<'a> {
     due: dotpha_domain::Date,
     created_ms: i64,
     search: &'a str,
-    version: u64,
 }
 
 fn insert_task(tx: &Transaction<'_>, t: NewTask<'_>) -> Result<(), rusqlite::Error> {
     tx.prepare_cached(
         "INSERT INTO tasks (task_id, cycle, title, kind, category, origin, backlog_ref, description, assignee, unit,
-                            status, due, due_end_ms, created_ms, search, version)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                            status, due, due_end_ms, created_ms, search)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?
     .execute(params![
         t.task_id,
@@ -480,8 +477,7 @@ fn insert_task(tx: &Transaction<'_>, t: NewTask<'_>) -> Result<(), rusqlite::Err
         t.due.to_string(),
         t.due.end_in_vietnam_millis(),
         t.created_ms,
-        t.search,
-        t.version
+        t.search
     ])?;
     Ok(())
 }

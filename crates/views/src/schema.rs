@@ -3,7 +3,7 @@
 //! not a migration.
 
 /// The schema version; a read database of another version is rebuilt.
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// Marks a SQLite file as a dotpha read model ("dotr").
 pub(crate) const APPLICATION_ID: i32 = 0x646f_7472;
@@ -64,8 +64,7 @@ CREATE TABLE tasks (
     score              REAL,
     evaluation_comment TEXT,
     created_ms         INTEGER NOT NULL,
-    search             TEXT NOT NULL,
-    version            INTEGER NOT NULL
+    search             TEXT NOT NULL
 );
 CREATE INDEX tasks_by_cycle ON tasks (cycle, status, due, task_id);
 CREATE INDEX tasks_by_cycle_due ON tasks (cycle, due, task_id);
