@@ -4,6 +4,7 @@
 mod audit;
 mod natsconf;
 mod services;
+mod settings;
 mod up;
 
 use std::{path::PathBuf, process::ExitCode};
@@ -11,11 +12,16 @@ use std::{path::PathBuf, process::ExitCode};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use dotpha_store::{Head, Log};
+use settings::FileSettings;
 
 /// Assign, track and audit breakthrough tasks, with a permanent, verifiable log.
 #[derive(Parser, Debug)]
 #[command(name = "dotpha", version, about)]
 struct Cli {
+    /// A TOML configuration file (keys: data, nats, http, name, tokens,
+    /// access, log). Flags and DOTPHA_* environment variables override it.
+    #[arg(long, global = true, env = "DOTPHA_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -25,15 +31,16 @@ enum Command {
     /// Run everything in one process: writer, projection worker, HTTP
     /// server (and a nats-server when none answers at --nats).
     Up {
-        /// The data directory (log, read model, NATS store when started here).
-        #[arg(long, default_value = "./data", env = "DOTPHA_DATA")]
-        data: PathBuf,
-        /// NATS server URL.
-        #[arg(long, default_value = DEFAULT_NATS, env = "DOTPHA_NATS")]
-        nats: String,
-        /// Address the HTTP server listens on.
-        #[arg(long, default_value = "127.0.0.1:8080", env = "DOTPHA_HTTP")]
-        http: String,
+        /// The data directory (log, read model, NATS store when started
+        /// here) [default: ./data].
+        #[arg(long, env = "DOTPHA_DATA", value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// NATS server URL [default: nats://127.0.0.1:4222].
+        #[arg(long, env = "DOTPHA_NATS", value_name = "URL")]
+        nats: Option<String>,
+        /// Address the HTTP server listens on [default: 127.0.0.1:8080].
+        #[arg(long, env = "DOTPHA_HTTP", value_name = "ADDR")]
+        http: Option<String>,
         /// Load the demo data set (Sơn Dương, 2021) through the normal
         /// submission path; a second run adds nothing.
         #[arg(long)]
@@ -42,54 +49,57 @@ enum Command {
     /// Run the log writer: decide submissions from NATS, commit them to the
     /// log, answer receipts, relay committed events.
     Ingest {
-        /// The data directory holding log.sqlite.
-        #[arg(long, default_value = "./data")]
-        data: PathBuf,
-        /// NATS server URL(s), comma-separated.
-        #[arg(long, default_value = DEFAULT_NATS)]
-        nats: String,
+        /// The data directory holding log.sqlite [default: ./data].
+        #[arg(long, env = "DOTPHA_DATA", value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// NATS server URL(s), comma-separated [default: nats://127.0.0.1:4222].
+        #[arg(long, env = "DOTPHA_NATS", value_name = "URL")]
+        nats: Option<String>,
     },
     /// Run a projection worker: keep the read model in step with the log.
     Project {
-        /// The data directory (read model; and the log, when it is here).
-        #[arg(long, default_value = "./data")]
-        data: PathBuf,
-        /// NATS server URL(s), comma-separated.
-        #[arg(long, default_value = DEFAULT_NATS)]
-        nats: String,
-        /// The worker's name; several independent workers may run.
-        #[arg(long, default_value = "main")]
-        name: String,
+        /// The data directory (read model; and the log, when it is here)
+        /// [default: ./data].
+        #[arg(long, env = "DOTPHA_DATA", value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// NATS server URL(s), comma-separated [default: nats://127.0.0.1:4222].
+        #[arg(long, env = "DOTPHA_NATS", value_name = "URL")]
+        nats: Option<String>,
+        /// The worker's name; several independent workers may run [default: main].
+        #[arg(long, env = "DOTPHA_NAME")]
+        name: Option<String>,
     },
     /// Serve the HTTP API and the dashboard page.
     Serve {
-        /// The data directory (read model; and the log, when it is here).
-        #[arg(long, default_value = "./data")]
-        data: PathBuf,
-        /// NATS server URL(s), for acting and receipts.
-        #[arg(long, default_value = DEFAULT_NATS)]
-        nats: String,
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        http: String,
-        /// Which worker's read model to serve.
-        #[arg(long, default_value = "main")]
-        name: String,
+        /// The data directory (read model; and the log, when it is here)
+        /// [default: ./data].
+        #[arg(long, env = "DOTPHA_DATA", value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// NATS server URL(s), for acting and receipts [default:
+        /// nats://127.0.0.1:4222].
+        #[arg(long, env = "DOTPHA_NATS", value_name = "URL")]
+        nats: Option<String>,
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long, env = "DOTPHA_HTTP", value_name = "ADDR")]
+        http: Option<String>,
+        /// Which worker's read model to serve [default: main].
+        #[arg(long, env = "DOTPHA_NAME")]
+        name: Option<String>,
         /// Tokens that may act (POST), JSON: {"tokens": [{"token", "unit", "cadre"}]}.
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", env = "DOTPHA_TOKENS")]
         tokens: Option<PathBuf>,
         /// Like --tokens, and every /api route then needs a token and answers
         /// only within the token's unit.
-        #[arg(long, value_name = "FILE", conflicts_with = "tokens")]
+        #[arg(long, value_name = "FILE", env = "DOTPHA_ACCESS")]
         access: Option<PathBuf>,
     },
     /// Write a nats-server configuration from the unit roster: a user for
     /// dotpha's services and one per publishing unit, limited to its own
     /// subjects. Passwords are kept in DIR/nats-users.json and reused.
     NatsConfig {
-        /// The data directory holding log.sqlite.
-        #[arg(long, default_value = "./data")]
-        data: PathBuf,
+        /// The data directory holding log.sqlite [default: ./data].
+        #[arg(long, env = "DOTPHA_DATA", value_name = "DIR")]
+        data: Option<PathBuf>,
         /// Address nats-server listens on.
         #[arg(long, default_value = "127.0.0.1:4222")]
         listen: String,
@@ -103,28 +113,28 @@ enum Command {
     /// Rebuild the read model from the log into a new file and swap it in
     /// atomically; readers keep reading the old one meanwhile.
     Rebuild {
-        /// The data directory holding log.sqlite.
-        #[arg(long, default_value = "./data")]
-        data: PathBuf,
-        /// Which worker's read model.
-        #[arg(long, default_value = "main")]
-        name: String,
+        /// The data directory holding log.sqlite [default: ./data].
+        #[arg(long, env = "DOTPHA_DATA", value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// Which worker's read model [default: main].
+        #[arg(long, env = "DOTPHA_NAME")]
+        name: Option<String>,
     },
     /// Publish one submission, wait for its receipt and print it. Exit 0
     /// accepted, 1 rejected, 2 could not deliver.
     Submit {
-        /// NATS server URL(s), comma-separated.
-        #[arg(long, default_value = DEFAULT_NATS)]
-        nats: String,
+        /// NATS server URL(s), comma-separated [default: nats://127.0.0.1:4222].
+        #[arg(long, env = "DOTPHA_NATS", value_name = "URL")]
+        nats: Option<String>,
         /// A JSON file holding the submission, or - for standard input. A
         /// missing submission_id or occurred_at is filled in.
         file: String,
     },
     /// Check the log's hash chain and append-only invariants offline.
     Verify {
-        /// The data directory holding log.sqlite.
-        #[arg(long, default_value = "./data")]
-        data: PathBuf,
+        /// The data directory holding log.sqlite [default: ./data].
+        #[arg(long, env = "DOTPHA_DATA", value_name = "DIR")]
+        data: Option<PathBuf>,
         /// A head recorded earlier, POSITION:HASH; fail if the log no longer
         /// holds that event with that hash (a truncated or rewritten log).
         #[arg(long, value_name = "POSITION:HASH", value_parser = parse_head)]
@@ -137,17 +147,14 @@ enum Command {
     Audit {
         /// The task's id.
         task_id: String,
-        /// The data directory holding log.sqlite.
-        #[arg(long, default_value = "./data")]
-        data: PathBuf,
+        /// The data directory holding log.sqlite [default: ./data].
+        #[arg(long, env = "DOTPHA_DATA", value_name = "DIR")]
+        data: Option<PathBuf>,
         /// Print the event objects as JSON.
         #[arg(long)]
         json: bool,
     },
 }
-
-/// Where NATS answers unless told otherwise.
-const DEFAULT_NATS: &str = "nats://127.0.0.1:4222";
 
 fn parse_head(text: &str) -> Result<Head, String> {
     Head::parse(text).ok_or_else(|| {
@@ -162,28 +169,52 @@ fn log_path(data: &std::path::Path) -> PathBuf {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let outcome = match cli.command {
+    settings::warn_unknown_variables();
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("dotpha: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let file = FileSettings::load(cli.config.as_deref())?;
+    match cli.command {
         Command::Up {
             data,
             nats,
             http,
             demo,
-        } => up::run(up::Up {
-            data,
-            nats,
-            http,
-            demo,
-        }),
-        Command::Ingest { data, nats } => services::ingest(data, nats),
-        Command::Submit { nats, file } => services::submit(&nats, &file),
-        Command::Project { data, nats, name } => services::project(data, nats, name),
-        Command::Rebuild { data, name } => services::rebuild(&data, &name),
+        } => up::run(
+            up::Up {
+                data: file.data(data),
+                nats: file.nats(nats),
+                http: file.http(http),
+                demo,
+            },
+            &file.log("info"),
+        ),
+        Command::Ingest { data, nats } => {
+            services::ingest(file.data(data), file.nats(nats), &file.log("info"))
+        }
+        Command::Submit { nats, file: input } => {
+            services::submit(&file.nats(nats), &input, &file.log("warn"))
+        }
+        Command::Project { data, nats, name } => services::project(
+            file.data(data),
+            file.nats(nats),
+            file.name(name),
+            &file.log("info"),
+        ),
+        Command::Rebuild { data, name } => services::rebuild(&file.data(data), &file.name(name)),
         Command::NatsConfig {
             data,
             listen,
             store,
             out,
-        } => natsconf::run(&data, &listen, store, out),
+        } => natsconf::run(&file.data(data), &listen, store, out),
         Command::Serve {
             data,
             nats,
@@ -191,24 +222,30 @@ fn main() -> ExitCode {
             name,
             tokens,
             access,
-        } => services::serve(data, nats, http, name, tokens, access),
+        } => {
+            let (tokens, access) = file.token_files(tokens, access)?;
+            services::serve(
+                services::Serve {
+                    data: file.data(data),
+                    nats: file.nats(nats),
+                    http: file.http(http),
+                    name: file.name(name),
+                    tokens,
+                    access,
+                },
+                &file.log("info"),
+            )
+        }
         Command::Verify {
             data,
             expect_head,
             json,
-        } => verify(&data, expect_head.as_ref(), json),
+        } => verify(&file.data(data), expect_head.as_ref(), json),
         Command::Audit {
             task_id,
             data,
             json,
-        } => audit::run(&log_path(&data), &task_id, json),
-    };
-    match outcome {
-        Ok(code) => code,
-        Err(error) => {
-            eprintln!("dotpha: {error:#}");
-            ExitCode::from(2)
-        }
+        } => audit::run(&log_path(&file.data(data)), &task_id, json),
     }
 }
 

@@ -9,12 +9,8 @@ use dotpha_ingest::{Config, Fault, IngestMetrics};
 use dotpha_store::ReceiptStatus;
 use tokio::sync::watch;
 
-/// Logs go to standard error; `DOTPHA_LOG` (or `RUST_LOG`) sets the filter,
-/// `info` by default.
-pub(crate) fn init_tracing() {
-    let filter = std::env::var("DOTPHA_LOG")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info".to_owned());
+/// Logs go to standard error, filtered by the `log` setting.
+pub(crate) fn init_tracing(filter: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -44,8 +40,8 @@ pub(crate) fn shutdown_signal() -> Result<watch::Receiver<bool>> {
     Ok(receiver)
 }
 
-pub(crate) fn ingest(data: PathBuf, nats: String) -> Result<ExitCode> {
-    init_tracing();
+pub(crate) fn ingest(data: PathBuf, nats: String, log: &str) -> Result<ExitCode> {
+    init_tracing(log);
     let fault = match std::env::var("DOTPHA_FAULT") {
         Ok(text) => Some(Fault::parse(&text).with_context(|| {
             format!("DOTPHA_FAULT={text:?} is not after-commit:N or before-commit:N")
@@ -69,8 +65,8 @@ pub(crate) fn ingest(data: PathBuf, nats: String) -> Result<ExitCode> {
 const REJECTED: u8 = 1;
 const UNDELIVERED: u8 = 2;
 
-pub(crate) fn submit(nats: &str, file: &str) -> Result<ExitCode> {
-    init_tracing_quiet();
+pub(crate) fn submit(nats: &str, file: &str, log: &str) -> Result<ExitCode> {
+    init_tracing(log);
     let text = if file == "-" {
         std::io::read_to_string(std::io::stdin())
             .context("reading the submission from standard input")?
@@ -145,18 +141,8 @@ pub(crate) fn submit(nats: &str, file: &str) -> Result<ExitCode> {
     })
 }
 
-/// A publisher's command prints only its result; warnings still show.
-fn init_tracing_quiet() {
-    let filter = std::env::var("DOTPHA_LOG").unwrap_or_else(|_| "warn".to_owned());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
-pub(crate) fn project(data: PathBuf, nats: String, name: String) -> Result<ExitCode> {
-    init_tracing();
+pub(crate) fn project(data: PathBuf, nats: String, name: String, log: &str) -> Result<ExitCode> {
+    init_tracing(log);
     runtime()?.block_on(async move {
         let shutdown = shutdown_signal()?;
         let config = dotpha_project::Config {
@@ -209,15 +195,26 @@ pub(crate) fn rebuild(data: &std::path::Path, name: &str) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub(crate) fn serve(
-    data: PathBuf,
-    nats: String,
-    http: String,
-    name: String,
-    tokens: Option<PathBuf>,
-    access: Option<PathBuf>,
-) -> Result<ExitCode> {
-    init_tracing();
+/// Options of `dotpha serve`.
+pub(crate) struct Serve {
+    pub(crate) data: PathBuf,
+    pub(crate) nats: String,
+    pub(crate) http: String,
+    pub(crate) name: String,
+    pub(crate) tokens: Option<PathBuf>,
+    pub(crate) access: Option<PathBuf>,
+}
+
+pub(crate) fn serve(options: Serve, log: &str) -> Result<ExitCode> {
+    init_tracing(log);
+    let Serve {
+        data,
+        nats,
+        http,
+        name,
+        tokens,
+        access,
+    } = options;
     let tokens = match (&tokens, &access) {
         (Some(path), _) | (_, Some(path)) => {
             let text = std::fs::read_to_string(path)

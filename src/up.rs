@@ -117,13 +117,21 @@ fn demo_tokens(data: &Path) -> Result<(PathBuf, String)> {
     Ok((path, text))
 }
 
-pub(crate) fn run(up: Up) -> Result<ExitCode> {
-    init_tracing();
-    std::fs::create_dir_all(&up.data)
-        .with_context(|| format!("cannot create the data directory {}", up.data.display()))?;
+pub(crate) fn run(up: Up, log: &str) -> Result<ExitCode> {
+    init_tracing(log);
+    std::fs::create_dir_all(&up.data).with_context(|| {
+        format!(
+            "cannot create the data directory {} (choose another with --data DIR)",
+            up.data.display()
+        )
+    })?;
     let probe = up.data.join(".write-test");
-    std::fs::write(&probe, b"")
-        .with_context(|| format!("the data directory {} is not writable", up.data.display()))?;
+    std::fs::write(&probe, b"").with_context(|| {
+        format!(
+            "the data directory {} is not writable (fix its permissions or choose another with --data DIR)",
+            up.data.display()
+        )
+    })?;
     let _ = std::fs::remove_file(&probe);
     let http: SocketAddr = up
         .http
@@ -140,7 +148,13 @@ pub(crate) fn run(up: Up) -> Result<ExitCode> {
     } else {
         Some(start_nats(address, &up.data)?)
     };
-    let nats_url = format!("nats://{address}");
+    // A server that answers is used as given (credentials, several URLs);
+    // one started here listens on the first URL's address.
+    let nats_url = if own_nats.is_some() {
+        format!("nats://{address}")
+    } else {
+        up.nats.clone()
+    };
     let (tokens_path, tokens_text) = demo_tokens(&up.data)?;
     let tokens = dotpha_http::Tokens::parse(&tokens_text, false)
         .map_err(|e| anyhow::anyhow!("{}: {e}", tokens_path.display()))?;
@@ -191,7 +205,8 @@ pub(crate) fn run(up: Up) -> Result<ExitCode> {
         ));
 
         println!(
-            "dotpha is up: http://{http}/  (NATS {nats_url}{})",
+            // The address only: the URL may hold a password.
+            "dotpha is up: http://{http}/  (NATS nats://{address}{})",
             if started_nats {
                 ", started by dotpha"
             } else {

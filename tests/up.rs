@@ -2,55 +2,17 @@
 //! its own nats-server, the demo data loaded through the submission path,
 //! the API answering; a second run adds nothing.
 
+mod support;
+
 use std::{
-    io::{BufRead, BufReader, Read, Write},
-    net::TcpStream,
+    io::{BufRead, BufReader},
     process::{Child, Command, Stdio},
     sync::mpsc,
     time::Duration,
 };
 
 use dotpha_testkit::nats::free_port;
-
-/// A GET over plain HTTP/1.1; returns the status and the body.
-fn get(port: u16, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("the server listens");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .expect("request");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("response");
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    // The bodies here are small JSON documents sent in one chunk.
-    let body = if response
-        .to_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        body.split_once("\r\n")
-            .map(|(_, rest)| {
-                rest.rsplit_once("\r\n0\r\n")
-                    .map_or(rest, |(b, _)| b)
-                    .to_owned()
-            })
-            .unwrap_or(body)
-    } else {
-        body
-    };
-    (status, body)
-}
+use support::http_get as get;
 
 /// Starts `dotpha up --demo` and returns it with a receiver of its stdout lines.
 fn up(data: &std::path::Path, nats: u16, http: u16) -> (Child, mpsc::Receiver<String>) {
@@ -192,5 +154,139 @@ fn a_port_in_use_is_a_one_line_error_and_nothing_is_left_running() {
     assert!(
         std::net::TcpStream::connect(("127.0.0.1", nats)).is_err(),
         "no nats-server was left running"
+    );
+}
+
+/// Runs `dotpha up` expecting it to refuse; returns its standard error.
+fn refused(args: &[&str], path: Option<&std::path::Path>) -> String {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dotpha"));
+    command.arg("up").args(args).env_remove("DOTPHA_LOG");
+    if let Some(path) = path {
+        command.env("PATH", path);
+    }
+    let out = command.output().expect("runs");
+    assert!(!out.status.success(), "dotpha up {args:?} must fail");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    stderr
+}
+
+#[test]
+fn a_data_dir_that_cannot_be_written_is_a_one_line_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A path under a regular file can be created by nobody, root included.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"").expect("write");
+    let data = file.join("data");
+    let (nats, http) = (free_port(), free_port());
+    let stderr = refused(
+        &[
+            "--data",
+            data.to_str().expect("utf-8 path"),
+            "--nats",
+            &format!("nats://127.0.0.1:{nats}"),
+            "--http",
+            &format!("127.0.0.1:{http}"),
+        ],
+        None,
+    );
+    assert!(
+        stderr.contains("cannot create the data directory") && stderr.contains("--data DIR"),
+        "{stderr}"
+    );
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", nats)).is_err(),
+        "no nats-server was started"
+    );
+}
+
+#[test]
+fn no_nats_server_anywhere_is_a_one_line_error_saying_what_to_install() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let empty_path = tempfile::tempdir().expect("an empty PATH directory");
+    let (nats, http) = (free_port(), free_port());
+    let stderr = refused(
+        &[
+            "--data",
+            dir.path().to_str().expect("utf-8 path"),
+            "--nats",
+            &format!("nats://127.0.0.1:{nats}"),
+            "--http",
+            &format!("127.0.0.1:{http}"),
+        ],
+        Some(empty_path.path()),
+    );
+    assert!(
+        stderr.contains("nats-server is not on PATH")
+            && stderr.contains("apt-get install -y nats-server"),
+        "{stderr}"
+    );
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", http)).is_err(),
+        "the HTTP port was released"
+    );
+}
+
+#[test]
+fn a_typo_in_the_configuration_file_is_a_one_line_error_naming_line_and_key() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("dotpha.toml");
+    let (nats, http) = (free_port(), free_port());
+    std::fs::write(
+        &config,
+        format!(
+            "data = \"state\"\nnats = \"nats://127.0.0.1:{nats}\"\nhtpp = \"127.0.0.1:{http}\"\n"
+        ),
+    )
+    .expect("write");
+    let stderr = refused(&["--config", config.to_str().expect("utf-8 path")], None);
+    assert!(
+        stderr.contains("line 3: unknown setting `htpp` (did you mean `http`?)"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("state").exists(),
+        "nothing was started, not even the data directory"
+    );
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", nats)).is_err(),
+        "no nats-server was started"
+    );
+}
+
+#[test]
+fn settings_come_from_the_file_and_the_environment_overrides_it() {
+    // A file naming a data directory under a regular file makes `up` fail
+    // early, saying which directory it tried: that shows which setting won
+    // without starting anything.
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("a-file"), b"").expect("write");
+    let config = dir.path().join("dotpha.toml");
+    std::fs::write(&config, "data = \"a-file/from-file\"\n").expect("write");
+    let run = |env: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_dotpha"));
+        command
+            .args(["up", "--config"])
+            .arg(&config)
+            .args(["--http", &format!("127.0.0.1:{}", free_port())]);
+        match env {
+            Some(value) => command.env("DOTPHA_DATA", value),
+            None => command.env_remove("DOTPHA_DATA"),
+        };
+        String::from_utf8_lossy(&command.output().expect("runs").stderr).into_owned()
+    };
+    let from_file = run(None);
+    assert!(
+        from_file.contains(&format!(
+            "{}",
+            dir.path().join("a-file/from-file").display()
+        )),
+        "the file's path, relative to the file: {from_file}"
+    );
+    let overridden = dir.path().join("a-file/from-env");
+    let from_env = run(Some(overridden.to_str().expect("utf-8 path")));
+    assert!(
+        from_env.contains("a-file/from-env"),
+        "DOTPHA_DATA wins over the file: {from_env}"
     );
 }

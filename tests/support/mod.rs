@@ -412,3 +412,44 @@ pub async fn relayed_count(js: &jetstream::Context) -> u64 {
         Err(_) => 0,
     }
 }
+
+/// A GET over plain HTTP/1.1; returns the status and the body.
+pub fn http_get(port: u16, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("the server listens");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    // The bodies here are small JSON documents sent in one chunk.
+    let body = if response
+        .to_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body.split_once("\r\n")
+            .map(|(_, rest)| {
+                rest.rsplit_once("\r\n0\r\n")
+                    .map_or(rest, |(b, _)| b)
+                    .to_owned()
+            })
+            .unwrap_or(body)
+    } else {
+        body
+    };
+    (status, body)
+}
