@@ -3,6 +3,7 @@
 
 mod audit;
 mod natsconf;
+mod operate;
 mod services;
 mod settings;
 mod up;
@@ -143,6 +144,28 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Copy the log to FILE while the writer runs (a consistent snapshot),
+    /// verify the copy and print its head.
+    Backup {
+        /// The data directory holding log.sqlite [default: ./data].
+        #[arg(long, env = "DOTPHA_DATA", value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// Where to write the copy; it must not exist.
+        to: PathBuf,
+    },
+    /// Put a verified backup in place of the log (the writer must be
+    /// stopped). The replaced log is set aside, never deleted; DOTPHA_EVENTS
+    /// is cleared so the relay refills it from the restored log.
+    Restore {
+        /// The data directory holding log.sqlite [default: ./data].
+        #[arg(long, env = "DOTPHA_DATA", value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// NATS server URL(s), comma-separated [default: nats://127.0.0.1:4222].
+        #[arg(long, env = "DOTPHA_NATS", value_name = "URL")]
+        nats: Option<String>,
+        /// The backup file, as `dotpha backup` wrote it.
+        backup: PathBuf,
+    },
     /// Show a task's full history: who did what, when (UTC+7).
     Audit {
         /// The task's id.
@@ -163,7 +186,7 @@ fn parse_head(text: &str) -> Result<Head, String> {
 }
 
 /// The log file inside a data directory.
-fn log_path(data: &std::path::Path) -> PathBuf {
+pub(crate) fn log_path(data: &std::path::Path) -> PathBuf {
     data.join("log.sqlite")
 }
 
@@ -235,6 +258,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 },
                 &file.log("info"),
             )
+        }
+        Command::Backup { data, to } => operate::backup(&file.data(data), &to),
+        Command::Restore { data, nats, backup } => {
+            operate::restore(&file.data(data), &file.nats(nats), &backup)
         }
         Command::Verify {
             data,

@@ -18,6 +18,13 @@ pub struct Connection {
     pub permission_errors: watch::Receiver<Option<String>>,
 }
 
+impl Connection {
+    /// A JetStream context on this connection.
+    pub fn jetstream(&self) -> async_nats::jetstream::Context {
+        async_nats::jetstream::new(self.client.clone())
+    }
+}
+
 /// How long a request to the server (stream info, consumer create) may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 

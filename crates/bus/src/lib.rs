@@ -19,5 +19,6 @@ pub use connect::{Connection, connect};
 pub use publisher::{PublishError, Publisher, PublisherOptions};
 pub use setup::{
     BusError, DEAD_MAX_AGE, DUPLICATE_WINDOW, SUBMISSIONS_MAX_AGE, WRITER_ACK_WAIT,
-    WRITER_MAX_ACK_PENDING, ensure_streams, last_relayed_position, writer_consumer,
+    WRITER_MAX_ACK_PENDING, delete_events_stream, ensure_streams, last_relayed_position,
+    relayed_hash, writer_consumer,
 };

@@ -258,6 +258,40 @@ pub async fn writer_consumer(
     Ok((consumer, start_sequence))
 }
 
+/// Deletes the events stream (after the log was restored from a backup, it
+/// holds events the log no longer has); the relay recreates it and refills
+/// it from the log. True when there was a stream to delete.
+pub async fn delete_events_stream(js: &jetstream::Context) -> Result<bool, BusError> {
+    if js.get_stream(EVENTS_STREAM).await.is_err() {
+        return Ok(false);
+    }
+    js.delete_stream(EVENTS_STREAM)
+        .await
+        .map_err(|e| BusError::nats(&format!("deleting {EVENTS_STREAM}"), e))?;
+    Ok(true)
+}
+
+/// The `hash` of the event at `sequence` on the events stream, so the relay
+/// can check that the log it continues from is the one the stream holds.
+pub async fn relayed_hash(js: &jetstream::Context, sequence: u64) -> Result<String, BusError> {
+    let stream = js
+        .get_stream(EVENTS_STREAM)
+        .await
+        .map_err(|e| BusError::nats(EVENTS_STREAM, e))?;
+    let message = stream
+        .get_raw_message(sequence)
+        .await
+        .map_err(|e| BusError::nats("reading an event on the bus", e))?;
+    serde_json::from_slice::<serde_json::Value>(&message.payload)
+        .ok()
+        .and_then(|event| event.get("hash")?.as_str().map(str::to_owned))
+        .ok_or_else(|| {
+            BusError::Config(format!(
+                "message {sequence} of {EVENTS_STREAM} is not an event object with a hash: something other than the relay published there"
+            ))
+        })
+}
+
 /// What the events stream holds: its last sequence and the log position of
 /// its last message (from `Nats-Msg-Id`), or `(0, 0)` when empty. The relay
 /// resumes right after it.

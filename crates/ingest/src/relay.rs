@@ -46,11 +46,35 @@ pub(crate) async fn run(
             }
         };
         tracing::info!(position, "relay resuming after this position");
+        // The stream's last event must be the log's event at that position
+        // before anything is added after it: a log restored from a backup or
+        // replaced holds other events there, and continuing would hand
+        // subscribers a chain that does not link.
+        let mut continues_the_log = position == 0;
+        if position > *head.borrow() {
+            tracing::warn!(
+                relayed = position,
+                log_head = *head.borrow(),
+                "DOTPHA_EVENTS is ahead of the log; waiting for the log to reach it (after restoring a backup, delete the stream: dotpha restore does)"
+            );
+        }
         loop {
             let target = *head.borrow_and_update();
             metrics
                 .relay_lag
                 .set(target.saturating_sub(position) as i64);
+            if !continues_the_log && target >= position {
+                match same_event(&js, &log, &path, sequence, position).await {
+                    Ok(()) => continues_the_log = true,
+                    Err(problem) => {
+                        tracing::error!(position, %problem, "relay stopped: DOTPHA_EVENTS does not continue this log");
+                        if sleep_or_stop(&mut shutdown, &mut delay).await {
+                            return;
+                        }
+                        continue 'sync;
+                    }
+                }
+            }
             if position >= target {
                 if *shutdown.borrow() {
                     return;
@@ -119,6 +143,29 @@ async fn sleep_or_stop(
     };
     *delay = (*delay * 2).min(MAX_BACKOFF);
     stop
+}
+
+/// Checks that the stream's message `sequence` is the log's event at
+/// `position` (same hash).
+async fn same_event(
+    js: &jetstream::Context,
+    log: &Arc<Mutex<Option<Log>>>,
+    path: &Path,
+    sequence: u64,
+    position: u64,
+) -> Result<(), String> {
+    let relayed = dotpha_bus::relayed_hash(js, sequence)
+        .await
+        .map_err(|e| e.to_string())?;
+    let logged = read(log, path, position).await?;
+    match logged.first() {
+        Some(event) if event.position == position && event.hash == relayed => Ok(()),
+        Some(event) if event.position == position => Err(format!(
+            "the stream holds hash {relayed} at position {position}, the log {}: the log was restored from a backup or replaced; run dotpha restore (it clears the stream) or delete DOTPHA_EVENTS, then rebuild the read models",
+            event.hash
+        )),
+        _ => Err(format!("the log has no event at position {position}")),
+    }
 }
 
 async fn read(

@@ -16,6 +16,7 @@
 #![deny(unreachable_pub)]
 #![warn(missing_docs)]
 
+mod backup;
 mod chain;
 mod ledger;
 mod schema;
@@ -27,6 +28,7 @@ use dotpha_domain::{Event, Rejection, State, Timestamp};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use serde_json::value::RawValue;
 
+pub use backup::{Copied, restore};
 pub use dotpha_domain::wire as records;
 pub use ledger::{Arrival, Batch, Ledger, READ_POSITION};
 pub use records::{
@@ -95,6 +97,16 @@ pub enum StoreError {
     /// SQLite failed.
     #[error("SQLite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A file operation on the log failed (backup, restore).
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What was being done, e.g. "backing up to".
+        action: String,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
 }
 
 /// The last event of the log: its position (0 for an empty log) and hash

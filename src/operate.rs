@@ -1,0 +1,80 @@
+//! `dotpha backup` and `dotpha restore`: copying the log out while the writer
+//! runs, and putting a copy back when the log is lost.
+
+use std::{path::Path, process::ExitCode};
+
+use anyhow::{Context, Result, bail};
+use dotpha_bus::subjects::EVENTS_STREAM;
+use dotpha_store::Log;
+
+use crate::{log_path, services::runtime};
+
+/// Writes a consistent, verified copy of `DIR/log.sqlite` to `to` and prints
+/// its head, for recording where the log's host cannot write.
+pub(crate) fn backup(data: &Path, to: &Path) -> Result<ExitCode> {
+    let log = Log::open_read_only(log_path(data))?;
+    let copy = log
+        .backup(to)
+        .with_context(|| format!("backing up {}", log.path()))?;
+    println!(
+        "backed up {} events to {}; head {}:{}",
+        copy.head.position,
+        to.display(),
+        copy.head.position,
+        copy.head.hash
+    );
+    println!(
+        "record the head elsewhere; `dotpha verify --expect-head {}:{}` later proves the log still holds it",
+        copy.head.position, copy.head.hash
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Puts a verified backup in place of `DIR/log.sqlite` while no writer runs,
+/// setting the replaced log aside, and deletes `DOTPHA_EVENTS` so the relay
+/// refills it from the restored log (it holds events the restored log does
+/// not, or holds differently).
+pub(crate) fn restore(data: &Path, nats: &str, backup: &Path) -> Result<ExitCode> {
+    // The writer's own lock: a restore under a running writer is refused.
+    let _lock = dotpha_ingest::lock_data_dir(data).context("stop dotpha ingest (or up) first")?;
+    let head = {
+        let copy = Log::open_read_only(backup)?;
+        let report = copy.verify(None)?;
+        if !report.ok {
+            bail!(
+                "{} does not verify (first bad position {}): not restoring it",
+                backup.display(),
+                report.first_bad_position.unwrap_or(0)
+            );
+        }
+        format!("{}:{}", report.head_position, report.head_hash)
+    };
+    runtime()?.block_on(async {
+        let connection = dotpha_bus::connect(nats, "dotpha-restore", false)
+            .await
+            .with_context(|| format!("the restore clears {EVENTS_STREAM} on NATS at {nats}"))?;
+        let js = connection.jetstream();
+        dotpha_bus::delete_events_stream(&js)
+            .await
+            .with_context(|| format!("clearing {EVENTS_STREAM}"))
+    })?;
+    let suffix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+        .to_string();
+    let restored = dotpha_store::restore(backup, &log_path(data), &suffix)?;
+    println!(
+        "restored {} events from {}; head {head}",
+        restored.head.position,
+        backup.display()
+    );
+    if let Some(aside) = &restored.set_aside {
+        println!("the replaced log is kept at {}", aside.display());
+    }
+    println!(
+        "next: start dotpha ingest; it decides again the submissions {} still holds after the backup's read position, and refills {EVENTS_STREAM}. Then run dotpha rebuild for every projection worker and restart them.",
+        dotpha_bus::subjects::SUBMISSIONS_STREAM
+    );
+    Ok(ExitCode::SUCCESS)
+}
