@@ -254,7 +254,10 @@ pub struct UnitRegistered {
     pub kind: UnitKind,
     /// Parent unit; null only for the root. The key itself is required.
     #[serde(deserialize_with = "Option::deserialize")]
-    #[cfg_attr(feature = "schema", schemars(required))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(required, schema_with = "crate::schema::slug_or_null")
+    )]
     pub parent: Option<Slug>,
     /// First day the unit exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]

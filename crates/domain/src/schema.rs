@@ -136,9 +136,8 @@ impl JsonSchema for Timestamp {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
             "type": "string",
-            "format": "date-time",
             "pattern": timestamp_pattern(),
-            "description": "An RFC 3339 instant with an offset (Z or ±HH:MM), e.g. 2021-03-02T08:30:00+07:00; at most nine fraction digits."
+            "description": "An RFC 3339 instant with an offset (Z or ±HH:MM), e.g. 2021-03-02T08:30:00+07:00; at most nine fraction digits; a second of 60 is read as 59.999. The day must exist (2021-02-29 does not), which the pattern leaves to the server. No `format: date-time`: validators that assert it refuse a leap second anywhere but 23:59:60 UTC, which the server reads."
         })
     }
 }
@@ -189,6 +188,11 @@ pub(crate) fn event_schema_tag(_: &mut SchemaGenerator) -> Schema {
 /// `schema` of a receipt: exactly [`RECEIPT_SCHEMA`].
 pub(crate) fn receipt_schema_tag(_: &mut SchemaGenerator) -> Schema {
     json_schema!({ "const": RECEIPT_SCHEMA })
+}
+
+/// A slug or null, for an optional key that must still be written.
+pub(crate) fn slug_or_null(generator: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "anyOf": [generator.subschema_for::<Slug>(), { "type": "null" }] })
 }
 
 /// A submission id: the publisher's idempotency key.
