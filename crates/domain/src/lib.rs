@@ -14,6 +14,8 @@
 //! - [`wire`]: the event object and the receipt, as emitted.
 //! - [`values`], [`time`], [`text`]: validated slugs and texts, dates and
 //!   instants, NFC and search folding.
+//! - `schema` (feature `schema`): JSON Schemas of the wire shapes, generated
+//!   from these types.
 
 #![deny(unreachable_pub)]
 #![warn(missing_docs)]
@@ -21,6 +23,8 @@
 pub mod decide;
 pub mod payload;
 pub mod rejection;
+#[cfg(feature = "schema")]
+pub mod schema;
 pub mod state;
 pub mod submission;
 pub mod text;

@@ -97,6 +97,7 @@ impl std::fmt::Display for EventType {
 }
 
 /// Kinds of units in the tree.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UnitKind {
@@ -125,6 +126,7 @@ pub enum UnitKind {
 }
 
 /// Breakthrough, new or difficult task.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskKind {
@@ -137,6 +139,7 @@ pub enum TaskKind {
 }
 
 /// Where an assigned task came from.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AssignedOrigin {
@@ -147,6 +150,7 @@ pub enum AssignedOrigin {
 }
 
 /// A cadre's stated confidence in a check-in.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Confidence {
@@ -159,6 +163,7 @@ pub enum Confidence {
 }
 
 /// The four levels of the yearly rating.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rating {
@@ -200,6 +205,7 @@ impl Rating {
 }
 
 /// A key result: a metric with a baseline and a target ("from 388 to 400").
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
@@ -214,6 +220,7 @@ pub struct Target {
 }
 
 /// A dated step of a plan.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Milestone {
@@ -224,6 +231,7 @@ pub struct Milestone {
 }
 
 /// One reported value of a metric.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricValue {
@@ -234,6 +242,7 @@ pub struct MetricValue {
 }
 
 /// `unit.registered`
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UnitRegistered {
@@ -245,6 +254,10 @@ pub struct UnitRegistered {
     pub kind: UnitKind,
     /// Parent unit; null only for the root. The key itself is required.
     #[serde(deserialize_with = "Option::deserialize")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(required, schema_with = "crate::schema::slug_or_null")
+    )]
     pub parent: Option<Slug>,
     /// First day the unit exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -252,12 +265,14 @@ pub struct UnitRegistered {
 }
 
 /// `unit.merged`
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UnitMerged {
     /// The successor unit.
     pub into: Slug,
-    /// The units that close and roll up into `into`.
+    /// The units that close and roll up into `into`; at least one.
+    #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
     pub from: Vec<Slug>,
     /// The day the merge takes effect; the `from` units close on it.
     pub effective_on: Date,
@@ -267,6 +282,7 @@ pub struct UnitMerged {
 }
 
 /// `cadre.registered`
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CadreRegistered {
@@ -285,6 +301,7 @@ pub struct CadreRegistered {
 }
 
 /// `cycle.opened`
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CycleOpened {
@@ -297,6 +314,7 @@ pub struct CycleOpened {
 }
 
 /// `task.registered`: a cadre registers a task for themself.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskRegistered {
@@ -320,6 +338,7 @@ pub struct TaskRegistered {
 }
 
 /// `task.approved`
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskApproved {
@@ -331,6 +350,7 @@ pub struct TaskApproved {
 }
 
 /// `task.assigned`: the Standing Committee assigns a task.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskAssigned {
@@ -361,18 +381,21 @@ pub struct TaskAssigned {
 }
 
 /// `plan.submitted`: a plan, or a revision of it.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlanSubmitted {
     /// The task.
     pub task_id: Slug,
     /// The solutions (giải pháp); at least one.
+    #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
     pub solutions: Vec<RequiredText>,
     /// Dated steps.
     pub milestones: Vec<Milestone>,
 }
 
 /// `work.delegated`: part of the task handed to a unit or a cadre.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkDelegated {
@@ -389,6 +412,7 @@ pub struct WorkDelegated {
 }
 
 /// `progress.reported`: a check-in.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProgressReported {
@@ -400,6 +424,7 @@ pub struct ProgressReported {
     pub values: Vec<MetricValue>,
     /// Overall completion, 0 to 100, for tasks without targets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 0, max = 100)))]
     pub percent_complete: Option<f64>,
     /// How sure the cadre is of reaching the targets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -410,6 +435,7 @@ pub struct ProgressReported {
 }
 
 /// `task.reassigned`
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskReassigned {
@@ -422,6 +448,7 @@ pub struct TaskReassigned {
 }
 
 /// `task.cancelled`
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskCancelled {
@@ -432,6 +459,18 @@ pub struct TaskCancelled {
 }
 
 /// `task.evaluated`: the year-end evaluation. Final.
+///
+/// At least one of `rating` and `score`; when both are given, the rating is
+/// the one the score earns (at least 90 excellent, 70 to under 90 good, 50 to
+/// under 70 completed, under 50 not completed), else `invalid_value`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend(
+        "anyOf" = crate::schema::rating_or_score(),
+        "allOf" = crate::schema::rating_agrees_with_score()
+    ))
+)]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskEvaluated {
@@ -441,14 +480,16 @@ pub struct TaskEvaluated {
     /// when only a score was sent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating: Option<Rating>,
-    /// The 100-point score.
+    /// The 100-point score, 0 to 100.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 0, max = 100)))]
     pub score: Option<f64>,
     /// The committee's assessment.
     pub comment: RequiredText,
 }
 
 /// `cycle.closed`
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CycleClosed {

@@ -73,20 +73,45 @@ pub struct Unreadable {
     pub rejection: Rejection,
 }
 
+/// A submission as a publisher sends it on `dotpha.v1.submit.<unit>`.
 #[derive(Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
-struct Envelope {
+pub(crate) struct Envelope {
+    /// Always `dotpha.submission.v1`.
     #[allow(dead_code)]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::submission_schema_tag")
+    )]
     schema: String,
+    /// The publisher's idempotency key.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::submission_id")
+    )]
     submission_id: String,
+    /// The unit acted for; must equal the last token of the subject it is
+    /// published on, else `unit_mismatch`.
     unit: Slug,
+    /// The acting cadre.
     actor: Slug,
+    /// When it happened, as the publisher says.
     occurred_at: Timestamp,
+    /// What is asked for; decides the shape of `data`.
     #[serde(rename = "type")]
     #[allow(dead_code)]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::EventType"))]
     kind: String,
+    /// When present, the submission is rejected with `version_conflict`
+    /// unless the target stream is at this version (0: it does not exist).
     #[serde(default)]
     expected_version: Option<u64>,
+    /// The data of the submission's type.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::event_data_in")
+    )]
     data: Value,
 }
 

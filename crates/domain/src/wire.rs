@@ -17,33 +17,56 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 /// A committed event, as `DOTPHA_EVENTS` carries it and the history route
 /// lists it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(title = "dotpha event, v1"))]
 pub struct RecordedEvent {
     /// Always [`EVENT_SCHEMA`].
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::event_schema_tag")
+    )]
     pub schema: String,
     /// Place in the log, from 1, without gaps.
+    #[cfg_attr(feature = "schema", schemars(range(min = 1)))]
     pub position: u64,
     /// The stream, e.g. `task-ndp-2021-07`.
     pub stream: String,
     /// Version within the stream, from 1, without gaps.
+    #[cfg_attr(feature = "schema", schemars(range(min = 1)))]
     pub version: u64,
     /// The event's type, e.g. `progress.reported`.
     #[serde(rename = "type")]
+    #[cfg_attr(feature = "schema", schemars(with = "EventType"))]
     pub event_type: String,
     /// The unit the submission was sent for.
+    #[cfg_attr(feature = "schema", schemars(with = "Slug"))]
     pub unit: String,
     /// Who acted.
+    #[cfg_attr(feature = "schema", schemars(with = "Slug"))]
     pub actor: String,
     /// When it happened, as the publisher said.
+    #[cfg_attr(feature = "schema", schemars(with = "Timestamp"))]
     pub occurred_at: String,
     /// When the log committed it, UTC with milliseconds.
+    #[cfg_attr(feature = "schema", schemars(with = "Timestamp"))]
     pub recorded_at: String,
     /// The submission it came from.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::submission_id")
+    )]
     pub submission_id: String,
     /// The data, in RFC 8785 canonical form.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::event_data")
+    )]
     pub data: Box<RawValue>,
     /// Hash of the previous event ([`GENESIS_HASH`] for the first).
+    #[cfg_attr(feature = "schema", schemars(schema_with = "crate::schema::hash"))]
     pub prev_hash: String,
     /// SHA-256 of this object's canonical JSON without `hash`.
+    #[cfg_attr(feature = "schema", schemars(schema_with = "crate::schema::hash"))]
     pub hash: String,
 }
 
@@ -62,6 +85,7 @@ impl RecordedEvent {
 
 /// Accepted or rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReceiptStatus {
     /// The submission's events are in the log.
@@ -82,24 +106,31 @@ impl ReceiptStatus {
 
 /// An event as a receipt names it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EventRef {
     /// Place in the log.
+    #[cfg_attr(feature = "schema", schemars(range(min = 1)))]
     pub position: u64,
     /// The stream.
     pub stream: String,
     /// Version within the stream.
+    #[cfg_attr(feature = "schema", schemars(range(min = 1)))]
     pub version: u64,
     /// The event's type.
     #[serde(rename = "type")]
+    #[cfg_attr(feature = "schema", schemars(with = "EventType"))]
     pub event_type: String,
     /// The event's hash.
+    #[cfg_attr(feature = "schema", schemars(schema_with = "crate::schema::hash"))]
     pub hash: String,
 }
 
 /// A rejection as a receipt carries it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorBody {
     /// The contract's rejection code.
+    #[cfg_attr(feature = "schema", schemars(with = "crate::RejectionCode"))]
     pub code: String,
     /// What is wrong, for a person.
     pub message: String,
@@ -109,11 +140,24 @@ pub struct ErrorBody {
 }
 
 /// The promise: a submission's decision, committed to the log.
+///
+/// Accepted: `events` lists what was appended and `error` is null. Rejected:
+/// `events` is empty and `error` says why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(title = "dotpha receipt, v1"))]
 pub struct Receipt {
     /// Always [`RECEIPT_SCHEMA`].
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::receipt_schema_tag")
+    )]
     pub schema: String,
     /// The submission.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::submission_id")
+    )]
     pub submission_id: String,
     /// Accepted or rejected.
     pub status: ReceiptStatus,
@@ -124,10 +168,12 @@ pub struct Receipt {
     /// Why it was rejected.
     pub error: Option<ErrorBody>,
     /// When the decision was committed.
+    #[cfg_attr(feature = "schema", schemars(with = "Timestamp"))]
     pub recorded_at: String,
     /// The unit the submission was sent for, when it could be read; the
     /// receipt is published on `dotpha.v1.receipt.<unit>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<Slug>"))]
     pub unit: Option<String>,
 }
 
