@@ -120,8 +120,7 @@ pub(crate) fn leaf(
 /// communes' outboxes; each outbox is created through its leaf's domain.
 pub(crate) fn leaf_sources(nats: &str, units: &[String]) -> Result<ExitCode> {
     crate::services::runtime()?.block_on(async move {
-        let connection = dotpha_bus::connect(nats, "dotpha-leaf-sources", false).await?;
-        let unreached = dotpha_bus::leaf::ensure_leaf_communes(&connection.client, units).await?;
+        let unreached = dotpha_bus::leaf::ensure_leaf_communes(nats, units).await?;
         for (unit, why) in &unreached {
             eprintln!("{unit}: its outbox was not reached (is its leaf node linked?): {why}");
         }

@@ -17,6 +17,7 @@ use async_nats::jetstream::{
 };
 
 use crate::{
+    connect::connect_with_inbox,
     setup::{BusError, DUPLICATE_WINDOW, SUBMISSIONS_MAX_AGE},
     subjects::{SUBMISSIONS_STREAM, submit},
 };
@@ -146,24 +147,39 @@ pub async fn ensure_leaf_sources(
     Ok(())
 }
 
-/// The hub's side of `units` on leaf nodes, through `client` (connected to
-/// the hub as the services' user): the streams exist, each commune's outbox
-/// exists (created through its domain, so only a commune whose link is up
-/// can be reached), and `DOTPHA_SUBMISSIONS` sources exactly these outboxes.
-/// Returns the communes whose outbox could not be reached, with why.
+/// The hub's side of `units` on leaf nodes, through `url` (the hub, as the
+/// services' user): the streams exist, each commune's outbox exists
+/// (created through its domain, so only a commune whose link is up can be
+/// reached; the answers come back under the commune's delivery prefix, the
+/// only place its user may publish to besides its own subjects), and
+/// `DOTPHA_SUBMISSIONS` sources exactly these outboxes. Returns the
+/// communes whose outbox could not be reached, with why.
 pub async fn ensure_leaf_communes(
-    client: &async_nats::Client,
+    url: &str,
     units: &[String],
 ) -> Result<Vec<(String, BusError)>, BusError> {
-    let js = jetstream::new(client.clone());
-    crate::ensure_streams(&js).await?;
-    let mut unreached = Vec::new();
     for unit in units {
         if dotpha_domain::Slug::parse(unit).is_none() {
             return Err(BusError::Config(format!("{unit:?} is not a unit code")));
         }
-        let domain = jetstream::with_domain(client.clone(), unit);
-        if let Err(e) = ensure_outbox(&domain, unit).await {
+    }
+    let connection = crate::connect(url, "dotpha-leaf-sources", false).await?;
+    let js = jetstream::new(connection.client.clone());
+    crate::ensure_streams(&js).await?;
+    let mut unreached = Vec::new();
+    for unit in units {
+        let inbox = format!("{}.inbox", leaf_deliver_prefix(unit));
+        let reached = match connect_with_inbox(url, "dotpha-leaf-sources", false, Some(inbox)).await
+        {
+            Ok(leaf) => {
+                let domain = jetstream::with_domain(leaf.client.clone(), unit);
+                let outcome = ensure_outbox(&domain, unit).await;
+                let _ = leaf.client.drain().await;
+                outcome
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = reached {
             unreached.push((unit.clone(), e));
         }
     }
