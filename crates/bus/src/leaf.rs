@@ -116,10 +116,10 @@ pub async fn ensure_leaf_sources(
         .map_err(|e| nats(&e))?;
     let mut config = stream.info().await.map_err(|e| nats(&e))?.config.clone();
     let mut wanted: Vec<Source> = units.iter().map(|u| leaf_source(u)).collect();
-    wanted.sort_by(|a, b| source_key(a).cmp(&source_key(b)));
+    wanted.sort_by_key(source_key);
     wanted.dedup_by(|a, b| source_key(a) == source_key(b));
     let mut current = config.sources.clone().unwrap_or_default();
-    current.sort_by(|a, b| source_key(a).cmp(&source_key(b)));
+    current.sort_by_key(source_key);
     if current
         .iter()
         .map(source_key)
@@ -134,7 +134,7 @@ pub async fn ensure_leaf_sources(
     };
     let got = js.update_stream(config).await.map_err(|e| nats(&e))?;
     let mut kept = got.config.sources.unwrap_or_default();
-    kept.sort_by(|a, b| source_key(a).cmp(&source_key(b)));
+    kept.sort_by_key(source_key);
     if !kept
         .iter()
         .map(source_key)
