@@ -107,9 +107,33 @@ enum Command {
         /// JetStream store directory (default DIR/nats).
         #[arg(long)]
         store: Option<PathBuf>,
-        /// Where to write the configuration (default DIR/nats-server.conf).
+        /// Where to write the configuration (default DIR/nats-server.conf,
+        /// or DIR/leaf-UNIT.conf with --leaf).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Also accept communes' leaf nodes on HOST:PORT (see
+        /// deploy/README.md, "A commune on a leaf node").
+        #[arg(long, value_name = "HOST:PORT")]
+        leafnodes: Option<String>,
+        /// Instead, write the leaf-node configuration of commune UNIT
+        /// (--listen and --store are then the commune's).
+        #[arg(long, value_name = "UNIT", requires = "hub")]
+        leaf: Option<String>,
+        /// With --leaf: the hub's leafnode address, HOST:PORT.
+        #[arg(long, value_name = "HOST:PORT", requires = "leaf")]
+        hub: Option<String>,
+    },
+    /// Make the hub's submissions stream source the outboxes of the communes
+    /// that run leaf nodes (exactly these), creating each outbox through the
+    /// leaf's JetStream domain when its link is up. Exit 1 when an outbox
+    /// could not be reached (run again once its link is up).
+    LeafSources {
+        /// The hub's NATS URL (as the services' user) [default:
+        /// nats://127.0.0.1:4222].
+        #[arg(long, env = "DOTPHA_NATS", value_name = "URL")]
+        nats: Option<String>,
+        /// The unit codes of the communes on leaf nodes.
+        units: Vec<String>,
     },
     /// Rebuild the read model from the log into a new file and swap it in
     /// atomically; readers keep reading the old one meanwhile.
@@ -237,7 +261,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
             listen,
             store,
             out,
-        } => natsconf::run(&file.data(data), &listen, store, out),
+            leafnodes,
+            leaf,
+            hub,
+        } => {
+            let data = file.data(data);
+            match (leaf, hub) {
+                (Some(unit), Some(hub)) => natsconf::leaf(&data, &unit, &hub, &listen, store, out),
+                _ => natsconf::run(&data, &listen, store, out, leafnodes),
+            }
+        }
+        Command::LeafSources { nats, units } => natsconf::leaf_sources(&file.nats(nats), &units),
         Command::Serve {
             data,
             nats,

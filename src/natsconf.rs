@@ -8,7 +8,7 @@ use std::{
 };
 
 use anyhow::{Context, Result};
-use dotpha_bus::nats_config::{NatsConfig, SERVICE_USER};
+use dotpha_bus::nats_config::{LeafConfig, NatsConfig, SERVICE_USER};
 use dotpha_domain::payload::UnitKind;
 use dotpha_store::Log;
 use serde::{Deserialize, Serialize};
@@ -49,7 +49,98 @@ pub(crate) fn run(
     listen: &str,
     store: Option<PathBuf>,
     out: Option<PathBuf>,
+    leafnodes: Option<String>,
 ) -> Result<ExitCode> {
+    let (passwords, units) = roster_passwords(data)?;
+    let config = NatsConfig {
+        listen: listen.to_owned(),
+        store_dir: store
+            .unwrap_or_else(|| data.join("nats"))
+            .display()
+            .to_string(),
+        service_password: passwords.service.clone(),
+        units: units
+            .iter()
+            .map(|u| (u.clone(), passwords.units[u].clone()))
+            .collect(),
+        leafnodes: leafnodes.clone(),
+    };
+    let out = out.unwrap_or_else(|| data.join("nats-server.conf"));
+    write_private(&out, &config.render())?;
+    println!(
+        "wrote {} ({} publishing units); passwords in {}",
+        out.display(),
+        units.len(),
+        data.join("nats-users.json").display()
+    );
+    println!("services connect as nats://{SERVICE_USER}:<password>@{listen}");
+    println!("a unit's publisher connects as nats://<unit>:<password>@{listen}");
+    if let Some(leafnodes) = leafnodes {
+        println!("communes' leaf nodes connect to {leafnodes} as their unit's user");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `dotpha nats-config --leaf UNIT --hub HOST:PORT`: the commune's leaf-node
+/// configuration, from the committed template and the unit's password.
+pub(crate) fn leaf(
+    data: &Path,
+    unit: &str,
+    hub: &str,
+    listen: &str,
+    store: Option<PathBuf>,
+    out: Option<PathBuf>,
+) -> Result<ExitCode> {
+    let (passwords, units) = roster_passwords(data)?;
+    if !units.iter().any(|u| u == unit) {
+        anyhow::bail!("{unit} is not an open publishing unit of the log's roster");
+    }
+    let config = LeafConfig {
+        unit: unit.to_owned(),
+        listen: listen.to_owned(),
+        store_dir: store
+            .unwrap_or_else(|| data.join("nats"))
+            .display()
+            .to_string(),
+        password: passwords.units[unit].clone(),
+        hub: hub.to_owned(),
+    };
+    let out = out.unwrap_or_else(|| data.join(format!("leaf-{unit}.conf")));
+    write_private(&out, &config.render()?)?;
+    println!(
+        "wrote {}: the leaf node of {unit}, linked to {hub}",
+        out.display()
+    );
+    println!("the commune's publisher connects as nats://{unit}:<password>@{listen}");
+    println!("on the hub, run `dotpha leaf-sources` with every leaf commune, {unit} among them");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `dotpha leaf-sources`: the hub's submissions stream sources exactly these
+/// communes' outboxes; each outbox is created through its leaf's domain.
+pub(crate) fn leaf_sources(nats: &str, units: &[String]) -> Result<ExitCode> {
+    crate::services::runtime()?.block_on(async move {
+        let unreached = dotpha_bus::leaf::ensure_leaf_communes(nats, units).await?;
+        for (unit, why) in &unreached {
+            eprintln!("{unit}: its outbox was not reached (is its leaf node linked?): {why}");
+        }
+        println!(
+            "{} sources the outboxes of {} leaf communes; {} reached",
+            dotpha_bus::subjects::SUBMISSIONS_STREAM,
+            units.len(),
+            units.len() - unreached.len()
+        );
+        Ok(if unreached.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        })
+    })
+}
+
+/// The open publishing units of the log's roster and their passwords (kept
+/// in DIR/nats-users.json; new ones are made and saved).
+fn roster_passwords(data: &Path) -> Result<(Passwords, Vec<String>)> {
     let log = Log::open_read_only(data.join("log.sqlite"))?;
     let state = log.load_state()?;
     let passwords_path = data.join("nats-users.json");
@@ -75,27 +166,5 @@ pub(crate) fn run(
             .or_insert_with(password);
     }
     write_private(&passwords_path, &serde_json::to_string_pretty(&passwords)?)?;
-    let config = NatsConfig {
-        listen: listen.to_owned(),
-        store_dir: store
-            .unwrap_or_else(|| data.join("nats"))
-            .display()
-            .to_string(),
-        service_password: passwords.service.clone(),
-        units: units
-            .iter()
-            .map(|u| ((*u).to_owned(), passwords.units[*u].clone()))
-            .collect(),
-    };
-    let out = out.unwrap_or_else(|| data.join("nats-server.conf"));
-    write_private(&out, &config.render())?;
-    println!(
-        "wrote {} ({} publishing units); passwords in {}",
-        out.display(),
-        units.len(),
-        passwords_path.display()
-    );
-    println!("services connect as nats://{SERVICE_USER}:<password>@{listen}");
-    println!("a unit's publisher connects as nats://<unit>:<password>@{listen}");
-    Ok(ExitCode::SUCCESS)
+    Ok((passwords, units.into_iter().map(str::to_owned).collect()))
 }

@@ -33,6 +33,17 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// before its NATS waits for it); without, an absent server is an error at
 /// once (a command-line publisher should say so, not hang).
 pub async fn connect(url: &str, name: &str, wait_for_server: bool) -> Result<Connection, BusError> {
+    connect_with_inbox(url, name, wait_for_server, None).await
+}
+
+/// [`connect`], with replies to this client's requests coming to
+/// `inbox_prefix` (when given) instead of the user's own prefix.
+pub(crate) async fn connect_with_inbox(
+    url: &str,
+    name: &str,
+    wait_for_server: bool,
+    inbox_prefix: Option<String>,
+) -> Result<Connection, BusError> {
     let (sender, permission_errors) = watch::channel(None);
     let servers = url
         .split(',')
@@ -47,6 +58,9 @@ pub async fn connect(url: &str, name: &str, wait_for_server: bool) -> Result<Con
         && dotpha_domain::Slug::parse(user).is_some()
     {
         options = options.custom_inbox_prefix(format!("_INBOX_{user}"));
+    }
+    if let Some(prefix) = inbox_prefix {
+        options = options.custom_inbox_prefix(prefix);
     }
     // async-nats does not take credentials from the URL by itself.
     if let Some(server) = servers.first()

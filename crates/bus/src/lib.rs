@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 mod connect;
+pub mod leaf;
 pub mod nats_config;
 mod publisher;
 mod setup;

@@ -6,6 +6,8 @@
 
 use std::{collections::BTreeMap, fmt::Write};
 
+use crate::{leaf, subjects::RECEIPT_GET};
+
 /// The user dotpha's services (writer, relay, projection, HTTP) connect as.
 pub const SERVICE_USER: &str = "dotpha-service";
 
@@ -20,6 +22,9 @@ pub struct NatsConfig {
     pub service_password: String,
     /// Each publishing unit's password, by unit code.
     pub units: BTreeMap<String, String>,
+    /// `host:port` to accept communes' leaf nodes on (`crate::leaf`); each
+    /// unit's user then may also serve its leaf node's outbox to the hub.
+    pub leafnodes: Option<String>,
 }
 
 fn quoted(text: &str) -> String {
@@ -45,6 +50,9 @@ impl NatsConfig {
             "jetstream {{ store_dir: {} }}",
             quoted(&self.store_dir)
         );
+        if let Some(leafnodes) = &self.leafnodes {
+            let _ = writeln!(out, "leafnodes {{ listen: {} }}", quoted(leafnodes));
+        }
         let _ = writeln!(out, "accounts {{");
         let _ = writeln!(out, "  DOTPHA {{");
         let _ = writeln!(out, "    jetstream: enabled");
@@ -62,17 +70,34 @@ impl NatsConfig {
                 quoted(unit),
                 quoted(password)
             );
+            let mut publish = vec![format!("dotpha.v1.submit.{unit}"), RECEIPT_GET.to_owned()];
+            let mut subscribe = vec![
+                format!("dotpha.v1.receipt.{unit}"),
+                format!("_INBOX_{unit}.>"),
+            ];
+            if self.leafnodes.is_some() {
+                // As a leaf node's user (seen from the hub, `publish` is what
+                // the leaf sends, `subscribe` what it is sent): answer the
+                // hub's consumer requests on its own domain's API, deliver
+                // the outbox under its own prefix, and take flow control.
+                publish.push("$JSC.R.>".to_owned());
+                publish.push(format!("{}.>", leaf::leaf_deliver_prefix(unit)));
+                subscribe.push(format!("{}.>", leaf::leaf_api(unit)));
+                subscribe.push(format!("dotpha.v1.submit.{unit}"));
+                subscribe.push(format!("$JS.FC.{}.>", leaf::OUTBOX_STREAM));
+            }
+            let list = |subjects: &[String]| {
+                subjects
+                    .iter()
+                    .map(|s| quoted(s))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let _ = writeln!(out, "          publish: {{ allow: [{}] }}", list(&publish));
             let _ = writeln!(
                 out,
-                "          publish: {{ allow: [{}, {}] }}",
-                quoted(&format!("dotpha.v1.submit.{unit}")),
-                quoted("dotpha.v1.receipt.get")
-            );
-            let _ = writeln!(
-                out,
-                "          subscribe: {{ allow: [{}, {}] }}",
-                quoted(&format!("dotpha.v1.receipt.{unit}")),
-                quoted(&format!("_INBOX_{unit}.>"))
+                "          subscribe: {{ allow: [{}] }}",
+                list(&subscribe)
             );
             let _ = writeln!(out, "      }} }}");
         }
@@ -80,6 +105,67 @@ impl NatsConfig {
         let _ = writeln!(out, "  }}");
         let _ = writeln!(out, "}}");
         out
+    }
+}
+
+/// The committed template of a commune's leaf-node configuration
+/// (`deploy/nats/leaf/leaf.conf`), with `{{...}}` placeholders.
+pub const LEAF_TEMPLATE: &str = include_str!("../../../deploy/nats/leaf/leaf.conf");
+
+/// A commune's leaf-node configuration: the committed template filled in.
+#[derive(Clone, Debug)]
+pub struct LeafConfig {
+    /// The commune's unit code (also its JetStream domain and user name).
+    pub unit: String,
+    /// `host:port` the commune's publisher connects to.
+    pub listen: String,
+    /// The commune's JetStream store directory.
+    pub store_dir: String,
+    /// The unit's password (on the hub and locally).
+    pub password: String,
+    /// The hub's leafnode address, `host:port`.
+    pub hub: String,
+}
+
+/// Why a leaf configuration cannot be written.
+#[derive(Debug, thiserror::Error)]
+#[error("leaf configuration: {0}")]
+pub struct LeafConfigError(String);
+
+impl LeafConfig {
+    /// The configuration file's text: [`LEAF_TEMPLATE`] with every
+    /// placeholder replaced.
+    pub fn render(&self) -> Result<String, LeafConfigError> {
+        if dotpha_domain::Slug::parse(&self.unit).is_none() {
+            return Err(LeafConfigError(format!(
+                "{:?} is not a unit code",
+                self.unit
+            )));
+        }
+        // The password goes into a URL and quoted strings unescaped.
+        if self.password.is_empty() || !self.password.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(LeafConfigError(
+                "the password must be letters and digits".to_owned(),
+            ));
+        }
+        for (what, value) in [
+            ("listen", &self.listen),
+            ("hub", &self.hub),
+            ("store", &self.store_dir),
+        ] {
+            if value.is_empty() || value.contains(['"', '\\', '\n']) {
+                return Err(LeafConfigError(format!(
+                    "{what} {value:?} cannot go in the file"
+                )));
+            }
+        }
+        let text = LEAF_TEMPLATE
+            .replace("{{UNIT}}", &self.unit)
+            .replace("{{LISTEN}}", &self.listen)
+            .replace("{{STORE_DIR}}", &self.store_dir)
+            .replace("{{PASSWORD}}", &self.password)
+            .replace("{{HUB}}", &self.hub);
+        Ok(text)
     }
 }
 
@@ -96,6 +182,7 @@ mod tests {
             units: [("hop-thanh".to_owned(), "p@ss\"word".to_owned())]
                 .into_iter()
                 .collect(),
+            leafnodes: None,
         };
         let text = config.render();
         assert!(text.contains(
@@ -109,5 +196,55 @@ mod tests {
             "passwords are quoted and escaped"
         );
         assert!(text.contains("jetstream: enabled"));
+    }
+
+    #[test]
+    fn a_leaf_commune_may_serve_its_own_outbox_only() {
+        let config = NatsConfig {
+            listen: "127.0.0.1:4222".into(),
+            store_dir: "/var/lib/dotpha/nats".into(),
+            service_password: "svc".into(),
+            units: [("hop-thanh".to_owned(), "pw".to_owned())]
+                .into_iter()
+                .collect(),
+            leafnodes: Some("0.0.0.0:7422".into()),
+        };
+        let text = config.render();
+        assert!(text.contains(r#"leafnodes { listen: "0.0.0.0:7422" }"#));
+        assert!(text.contains(
+            r#"publish: { allow: ["dotpha.v1.submit.hop-thanh", "dotpha.v1.receipt.get", "$JSC.R.>", "dotpha.v1.leaf.hop-thanh.>"] }"#
+        ));
+        assert!(text.contains(
+            r#"subscribe: { allow: ["dotpha.v1.receipt.hop-thanh", "_INBOX_hop-thanh.>", "$JS.hop-thanh.API.>", "dotpha.v1.submit.hop-thanh", "$JS.FC.DOTPHA_OUTBOX.>"] }"#
+        ));
+    }
+
+    #[test]
+    fn the_leaf_template_is_filled_in_completely() {
+        let leaf = LeafConfig {
+            unit: "hop-thanh".into(),
+            listen: "127.0.0.1:4222".into(),
+            store_dir: "/var/lib/dotpha/nats".into(),
+            password: "abc123".into(),
+            hub: "hub.example:7422".into(),
+        };
+        let text = leaf.render().expect("renders");
+        assert!(
+            text.lines()
+                .filter(|l| !l.trim_start().starts_with('#'))
+                .all(|l| !l.contains("{{")),
+            "no placeholder is left outside comments"
+        );
+        assert!(text.contains(r#"domain: "hop-thanh""#));
+        assert!(text.contains(r#"url: "nats-leaf://hop-thanh:abc123@hub.example:7422""#));
+        assert!(text.contains(r#"deny_exports: ["dotpha.v1.submit.>"]"#));
+        let bad = LeafConfig {
+            password: "with space".into(),
+            ..leaf
+        };
+        assert!(
+            bad.render().is_err(),
+            "a password that needs escaping is refused"
+        );
     }
 }

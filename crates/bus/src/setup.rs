@@ -95,7 +95,11 @@ pub async fn ensure_streams(js: &jetstream::Context) -> Result<(), BusError> {
                     .config
                     .clone();
                 if stream_differs(&wanted, &current).is_some() {
-                    js.update_stream(wanted.clone())
+                    // Sources are managed apart (communes on leaf nodes,
+                    // `crate::leaf`): an update keeps them.
+                    let mut update = wanted.clone();
+                    update.sources = current.sources.clone();
+                    js.update_stream(update)
                         .await
                         .map_err(|e| BusError::nats(&wanted.name, e))?
                 } else {
