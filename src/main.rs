@@ -48,6 +48,11 @@ enum Command {
         /// NATS server URL(s), comma-separated.
         #[arg(long, default_value = DEFAULT_NATS)]
         nats: String,
+        /// How many NATS servers keep each stream: 1 for a single server,
+        /// 3 for a 3-node cluster (deploy/nats/cluster).
+        #[arg(long, default_value_t = 1, env = "DOTPHA_REPLICAS",
+              value_parser = clap::value_parser!(u8).range(1..=5))]
+        replicas: u8,
     },
     /// Run a projection worker: keep the read model in step with the log.
     Project {
@@ -174,7 +179,11 @@ fn main() -> ExitCode {
             http,
             demo,
         }),
-        Command::Ingest { data, nats } => services::ingest(data, nats),
+        Command::Ingest {
+            data,
+            nats,
+            replicas,
+        } => services::ingest(data, nats, replicas.into()),
         Command::Submit { nats, file } => services::submit(&nats, &file),
         Command::Project { data, nats, name } => services::project(data, nats, name),
         Command::Rebuild { data, name } => services::rebuild(&data, &name),

@@ -44,7 +44,7 @@ pub(crate) fn shutdown_signal() -> Result<watch::Receiver<bool>> {
     Ok(receiver)
 }
 
-pub(crate) fn ingest(data: PathBuf, nats: String) -> Result<ExitCode> {
+pub(crate) fn ingest(data: PathBuf, nats: String, replicas: usize) -> Result<ExitCode> {
     init_tracing();
     let fault = match std::env::var("DOTPHA_FAULT") {
         Ok(text) => Some(Fault::parse(&text).with_context(|| {
@@ -57,6 +57,7 @@ pub(crate) fn ingest(data: PathBuf, nats: String) -> Result<ExitCode> {
         let config = Config {
             data_dir: data,
             nats_url: nats,
+            replicas,
             fault,
         };
         dotpha_ingest::run(config, IngestMetrics::default(), shutdown).await?;

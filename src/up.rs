@@ -159,6 +159,7 @@ pub(crate) fn run(up: Up) -> Result<ExitCode> {
             dotpha_ingest::Config {
                 data_dir: up.data.clone(),
                 nats_url: nats_url.clone(),
+                replicas: 1,
                 fault: None,
             },
             ingest_metrics,

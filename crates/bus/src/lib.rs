@@ -18,6 +18,6 @@ pub mod subjects;
 pub use connect::{Connection, connect};
 pub use publisher::{PublishError, Publisher, PublisherOptions};
 pub use setup::{
-    BusError, DEAD_MAX_AGE, DUPLICATE_WINDOW, SUBMISSIONS_MAX_AGE, WRITER_ACK_WAIT,
+    BusError, DEAD_MAX_AGE, DUPLICATE_WINDOW, MAX_REPLICAS, SUBMISSIONS_MAX_AGE, WRITER_ACK_WAIT,
     WRITER_MAX_ACK_PENDING, ensure_streams, last_relayed_position, writer_consumer,
 };
