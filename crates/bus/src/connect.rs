@@ -16,6 +16,10 @@ pub struct Connection {
     pub client: Client,
     /// The last permission violation the server reported, if any.
     pub permission_errors: watch::Receiver<Option<String>>,
+    /// How many times the connection was (re)established. It changes when
+    /// the client moved to another server (its server died): whatever was
+    /// pending there, such as a pull request, may be gone.
+    pub connects: watch::Receiver<u64>,
 }
 
 /// How long a request to the server (stream info, consumer create) may take.
@@ -27,6 +31,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// once (a command-line publisher should say so, not hang).
 pub async fn connect(url: &str, name: &str, wait_for_server: bool) -> Result<Connection, BusError> {
     let (sender, permission_errors) = watch::channel(None);
+    let (connected, connects) = watch::channel(0u64);
     let servers = url
         .split(',')
         .map(|s| s.trim().parse::<async_nats::ServerAddr>())
@@ -54,6 +59,7 @@ pub async fn connect(url: &str, name: &str, wait_for_server: bool) -> Result<Con
         .request_timeout(Some(REQUEST_TIMEOUT))
         .event_callback(move |event| {
             let sender = sender.clone();
+            let connected = connected.clone();
             async move {
                 match &event {
                     Event::ServerError(error) => {
@@ -64,7 +70,10 @@ pub async fn connect(url: &str, name: &str, wait_for_server: bool) -> Result<Con
                         tracing::warn!(%text, "NATS server error");
                     }
                     Event::Disconnected => tracing::warn!("NATS disconnected; reconnecting"),
-                    Event::Connected => tracing::info!("NATS connected"),
+                    Event::Connected => {
+                        connected.send_modify(|n| *n += 1);
+                        tracing::info!("NATS connected");
+                    }
                     other => tracing::debug!(event = %other, "NATS event"),
                 }
             }
@@ -75,5 +84,6 @@ pub async fn connect(url: &str, name: &str, wait_for_server: bool) -> Result<Con
     Ok(Connection {
         client,
         permission_errors,
+        connects,
     })
 }

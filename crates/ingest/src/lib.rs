@@ -153,6 +153,8 @@ pub async fn run(
     ));
 
     let (read_position, read_tag) = ledger.read_position_tag()?;
+    let mut connects = connection.connects.clone();
+    connects.mark_unchanged();
     let outcome = writer::run(writer::Writer {
         ledger: Some(ledger),
         read_position,
@@ -163,6 +165,7 @@ pub async fn run(
         metrics,
         fault: config.fault,
         shutdown,
+        connects,
     })
     .await;
     // The writer has stopped; the relay drains what it committed.
