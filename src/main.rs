@@ -19,8 +19,8 @@ use settings::FileSettings;
 #[derive(Parser, Debug)]
 #[command(name = "dotpha", version, about)]
 struct Cli {
-    /// A TOML configuration file (keys: data, nats, http, name, tokens,
-    /// access, log). Flags and DOTPHA_* environment variables override it.
+    /// A TOML configuration file (keys: data, nats, http, name, replicas,
+    /// tokens, access, log). Flags and DOTPHA_* environment variables override it.
     #[arg(long, global = true, env = "DOTPHA_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     #[command(subcommand)]
@@ -42,6 +42,10 @@ enum Command {
         /// Address the HTTP server listens on [default: 127.0.0.1:8080].
         #[arg(long, env = "DOTPHA_HTTP", value_name = "ADDR")]
         http: Option<String>,
+        /// How many NATS servers keep each stream (3 on a 3-node cluster)
+        /// [default: 1].
+        #[arg(long, env = "DOTPHA_REPLICAS")]
+        replicas: Option<u8>,
         /// Load the demo data set (Sơn Dương, 2021) through the normal
         /// submission path; a second run adds nothing.
         #[arg(long)]
@@ -56,6 +60,10 @@ enum Command {
         /// NATS server URL(s), comma-separated [default: nats://127.0.0.1:4222].
         #[arg(long, env = "DOTPHA_NATS", value_name = "URL")]
         nats: Option<String>,
+        /// How many NATS servers keep each stream: 1 for a single server,
+        /// 3 for a 3-node cluster (deploy/nats/cluster) [default: 1].
+        #[arg(long, env = "DOTPHA_REPLICAS")]
+        replicas: Option<u8>,
     },
     /// Run a projection worker: keep the read model in step with the log.
     Project {
@@ -132,6 +140,9 @@ enum Command {
         /// nats://127.0.0.1:4222].
         #[arg(long, env = "DOTPHA_NATS", value_name = "URL")]
         nats: Option<String>,
+        /// The streams' replicas, as `dotpha ingest` is given them [default: 1].
+        #[arg(long, env = "DOTPHA_REPLICAS")]
+        replicas: Option<u8>,
         /// The unit codes of the communes on leaf nodes.
         units: Vec<String>,
     },
@@ -233,19 +244,28 @@ fn run(cli: Cli) -> Result<ExitCode> {
             data,
             nats,
             http,
+            replicas,
             demo,
         } => up::run(
             up::Up {
                 data: file.data(data),
                 nats: file.nats(nats),
                 http: file.http(http),
+                replicas: file.replicas(replicas)?,
                 demo,
             },
             &file.log("info"),
         ),
-        Command::Ingest { data, nats } => {
-            services::ingest(file.data(data), file.nats(nats), &file.log("info"))
-        }
+        Command::Ingest {
+            data,
+            nats,
+            replicas,
+        } => services::ingest(
+            file.data(data),
+            file.nats(nats),
+            file.replicas(replicas)?,
+            &file.log("info"),
+        ),
         Command::Submit { nats, file: input } => {
             services::submit(&file.nats(nats), &input, &file.log("warn"))
         }
@@ -271,7 +291,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 _ => natsconf::run(&data, &listen, store, out, leafnodes),
             }
         }
-        Command::LeafSources { nats, units } => natsconf::leaf_sources(&file.nats(nats), &units),
+        Command::LeafSources {
+            nats,
+            replicas,
+            units,
+        } => natsconf::leaf_sources(&file.nats(nats), &units, file.replicas(replicas)?),
         Command::Serve {
             data,
             nats,

@@ -118,9 +118,9 @@ pub(crate) fn leaf(
 
 /// `dotpha leaf-sources`: the hub's submissions stream sources exactly these
 /// communes' outboxes; each outbox is created through its leaf's domain.
-pub(crate) fn leaf_sources(nats: &str, units: &[String]) -> Result<ExitCode> {
+pub(crate) fn leaf_sources(nats: &str, units: &[String], replicas: usize) -> Result<ExitCode> {
     crate::services::runtime()?.block_on(async move {
-        let unreached = dotpha_bus::leaf::ensure_leaf_communes(nats, units).await?;
+        let unreached = dotpha_bus::leaf::ensure_leaf_communes(nats, units, replicas).await?;
         for (unit, why) in &unreached {
             eprintln!("{unit}: its outbox was not reached (is its leaf node linked?): {why}");
         }

@@ -40,7 +40,7 @@ pub(crate) fn shutdown_signal() -> Result<watch::Receiver<bool>> {
     Ok(receiver)
 }
 
-pub(crate) fn ingest(data: PathBuf, nats: String, log: &str) -> Result<ExitCode> {
+pub(crate) fn ingest(data: PathBuf, nats: String, replicas: usize, log: &str) -> Result<ExitCode> {
     init_tracing(log);
     let fault = match std::env::var("DOTPHA_FAULT") {
         Ok(text) => Some(Fault::parse(&text).with_context(|| {
@@ -53,6 +53,7 @@ pub(crate) fn ingest(data: PathBuf, nats: String, log: &str) -> Result<ExitCode>
         let config = Config {
             data_dir: data,
             nats_url: nats,
+            replicas,
             fault,
         };
         dotpha_ingest::run(config, IngestMetrics::default(), shutdown).await?;

@@ -24,6 +24,8 @@ pub(crate) struct FileSettings {
     http: Option<String>,
     /// The projection worker's name (and the read model `serve` reads).
     name: Option<String>,
+    /// Replicas of the JetStream streams (3 on a 3-node cluster).
+    replicas: Option<u8>,
     /// Tokens that may act through HTTP.
     tokens: Option<PathBuf>,
     /// Tokens, with reads closed to token holders.
@@ -33,7 +35,9 @@ pub(crate) struct FileSettings {
 }
 
 /// The keys the file may hold, for error messages.
-const KEYS: [&str; 7] = ["data", "nats", "http", "name", "tokens", "access", "log"];
+const KEYS: [&str; 8] = [
+    "data", "nats", "http", "name", "replicas", "tokens", "access", "log",
+];
 
 /// Environment variables dotpha reads besides the settings' own.
 const OTHER_VARIABLES: [&str; 3] = ["DOTPHA_CONFIG", "DOTPHA_FAULT", "DOTPHA_BLESS"];
@@ -90,6 +94,19 @@ impl FileSettings {
         given
             .or_else(|| self.name.clone())
             .unwrap_or_else(|| DEFAULT_NAME.to_owned())
+    }
+
+    /// How many servers keep each stream: 1 to 5 (JetStream's limit), 1
+    /// by default.
+    pub(crate) fn replicas(&self, given: Option<u8>) -> Result<usize> {
+        let replicas = usize::from(given.or(self.replicas).unwrap_or(1));
+        if !(1..=dotpha_bus::MAX_REPLICAS).contains(&replicas) {
+            return Err(anyhow!(
+                "replicas = {replicas}: JetStream keeps 1 to {} copies of a stream (3 on a 3-node cluster)",
+                dotpha_bus::MAX_REPLICAS
+            ));
+        }
+        Ok(replicas)
     }
 
     /// `tokens` and `access` name the same kind of file; at most one may be
@@ -246,6 +263,15 @@ mod tests {
         assert!(!error.contains('\n'), "one line: {error}");
         let error = parse("data = \n").expect_err("an error");
         assert!(error.starts_with("line 1:"), "{error}");
+    }
+
+    #[test]
+    fn replicas_outside_what_jetstream_keeps_are_refused() {
+        let settings = parse("replicas = 3\n").expect("valid");
+        assert_eq!(settings.replicas(None).expect("in range"), 3);
+        assert_eq!(settings.replicas(Some(1)).expect("in range"), 1);
+        assert!(settings.replicas(Some(0)).is_err());
+        assert!(settings.replicas(Some(7)).is_err());
     }
 
     #[test]

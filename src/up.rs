@@ -23,6 +23,7 @@ pub(crate) struct Up {
     pub(crate) data: PathBuf,
     pub(crate) nats: String,
     pub(crate) http: String,
+    pub(crate) replicas: usize,
     pub(crate) demo: bool,
 }
 
@@ -173,6 +174,7 @@ pub(crate) fn run(up: Up, log: &str) -> Result<ExitCode> {
             dotpha_ingest::Config {
                 data_dir: up.data.clone(),
                 nats_url: nats_url.clone(),
+                replicas: up.replicas,
                 fault: None,
             },
             ingest_metrics,

@@ -468,7 +468,7 @@ async fn a_submissions_stream_lost_and_refilled_is_read_from_its_start() {
     js.delete_stream("DOTPHA_SUBMISSIONS")
         .await
         .expect("the stream is lost");
-    dotpha_bus::ensure_streams(&js)
+    dotpha_bus::ensure_streams(&js, 1)
         .await
         .expect("a new, empty stream");
     let reports: Vec<Message> = (0..setup.len() * 2)

@@ -21,17 +21,31 @@ pub struct Writer {
     child: Option<Child>,
     pub data: PathBuf,
     pub nats_url: String,
+    /// `--replicas`: how many NATS servers keep each stream.
+    pub replicas: usize,
     log_file: PathBuf,
 }
 
 impl Writer {
     /// Starts `dotpha ingest`; `fault` sets `DOTPHA_FAULT`.
     pub fn start(data: &Path, nats_url: &str, fault: Option<&str>) -> Writer {
+        Writer::start_replicated(data, nats_url, 1, fault)
+    }
+
+    /// Starts `dotpha ingest --replicas <replicas>`; `nats_url` may list
+    /// several servers, comma-separated.
+    pub fn start_replicated(
+        data: &Path,
+        nats_url: &str,
+        replicas: usize,
+        fault: Option<&str>,
+    ) -> Writer {
         let log_file = data.with_extension(format!("ingest-{}.log", std::process::id()));
         let mut writer = Writer {
             child: None,
             data: data.to_owned(),
             nats_url: nats_url.to_owned(),
+            replicas,
             log_file,
         };
         writer.spawn(fault);
@@ -49,6 +63,7 @@ impl Writer {
             .args(["ingest", "--data"])
             .arg(&self.data)
             .args(["--nats", &self.nats_url])
+            .args(["--replicas", &self.replicas.to_string()])
             .env("DOTPHA_LOG", "info")
             .stdout(Stdio::null())
             .stderr(log);

@@ -16,6 +16,10 @@ pub struct Connection {
     pub client: Client,
     /// The last permission violation the server reported, if any.
     pub permission_errors: watch::Receiver<Option<String>>,
+    /// How many times the connection was (re)established. It changes when
+    /// the client moved to another server (its server died): whatever was
+    /// pending there, such as a pull request, may be gone.
+    pub connects: watch::Receiver<u64>,
 }
 
 impl Connection {
@@ -45,6 +49,7 @@ pub(crate) async fn connect_with_inbox(
     inbox_prefix: Option<String>,
 ) -> Result<Connection, BusError> {
     let (sender, permission_errors) = watch::channel(None);
+    let (connected, connects) = watch::channel(0u64);
     let servers = url
         .split(',')
         .map(|s| s.trim().parse::<async_nats::ServerAddr>())
@@ -75,6 +80,7 @@ pub(crate) async fn connect_with_inbox(
         .request_timeout(Some(REQUEST_TIMEOUT))
         .event_callback(move |event| {
             let sender = sender.clone();
+            let connected = connected.clone();
             async move {
                 match &event {
                     Event::ServerError(error) => {
@@ -85,7 +91,10 @@ pub(crate) async fn connect_with_inbox(
                         tracing::warn!(%text, "NATS server error");
                     }
                     Event::Disconnected => tracing::warn!("NATS disconnected; reconnecting"),
-                    Event::Connected => tracing::info!("NATS connected"),
+                    Event::Connected => {
+                        connected.send_modify(|n| *n += 1);
+                        tracing::info!("NATS connected");
+                    }
                     other => tracing::debug!(event = %other, "NATS event"),
                 }
             }
@@ -96,5 +105,6 @@ pub(crate) async fn connect_with_inbox(
     Ok(Connection {
         client,
         permission_errors,
+        connects,
     })
 }

@@ -153,10 +153,12 @@ pub async fn ensure_leaf_sources(
 /// reached; the answers come back under the commune's delivery prefix, the
 /// only place its user may publish to besides its own subjects), and
 /// `DOTPHA_SUBMISSIONS` sources exactly these outboxes. Returns the
-/// communes whose outbox could not be reached, with why.
+/// communes whose outbox could not be reached, with why. `replicas` is the
+/// streams' replica count, as `dotpha ingest` is given it.
 pub async fn ensure_leaf_communes(
     url: &str,
     units: &[String],
+    replicas: usize,
 ) -> Result<Vec<(String, BusError)>, BusError> {
     for unit in units {
         if dotpha_domain::Slug::parse(unit).is_none() {
@@ -165,7 +167,7 @@ pub async fn ensure_leaf_communes(
     }
     let connection = crate::connect(url, "dotpha-leaf-sources", false).await?;
     let js = jetstream::new(connection.client.clone());
-    crate::ensure_streams(&js).await?;
+    crate::ensure_streams(&js, replicas).await?;
     let mut unreached = Vec::new();
     for unit in units {
         let inbox = format!("{}.inbox", leaf_deliver_prefix(unit));

@@ -46,7 +46,10 @@ pub const WRITER_ACK_WAIT: Duration = Duration::from_secs(30);
 /// Unacked submissions the writer may hold (several batches).
 pub const WRITER_MAX_ACK_PENDING: i64 = 4096;
 
-fn stream_configs() -> [Config; 3] {
+/// Most replicas a JetStream stream may have.
+pub const MAX_REPLICAS: usize = 5;
+
+fn stream_configs(replicas: usize) -> [Config; 3] {
     [
         Config {
             name: SUBMISSIONS_STREAM.to_owned(),
@@ -58,6 +61,7 @@ fn stream_configs() -> [Config; 3] {
             description: Some(
                 "dotpha: submissions from publishers, awaiting the log writer".to_owned(),
             ),
+            num_replicas: replicas,
             ..Default::default()
         },
         Config {
@@ -67,6 +71,7 @@ fn stream_configs() -> [Config; 3] {
             retention: RetentionPolicy::Limits,
             duplicate_window: DUPLICATE_WINDOW,
             description: Some("dotpha: committed events, in log order".to_owned()),
+            num_replicas: replicas,
             ..Default::default()
         },
         Config {
@@ -77,6 +82,7 @@ fn stream_configs() -> [Config; 3] {
             max_age: DEAD_MAX_AGE,
             duplicate_window: DUPLICATE_WINDOW,
             description: Some("dotpha: messages that could not be read or answered".to_owned()),
+            num_replicas: replicas,
             ..Default::default()
         },
     ]
@@ -84,8 +90,20 @@ fn stream_configs() -> [Config; 3] {
 
 /// Creates the three streams, or updates them to the wanted settings, and
 /// checks that the server kept every setting that matters.
-pub async fn ensure_streams(js: &jetstream::Context) -> Result<(), BusError> {
-    for wanted in stream_configs() {
+///
+/// `replicas` is how many servers keep each stream: 1 on a single server;
+/// 3 on a 3-node cluster, where a stream with one replica is lost (until
+/// its node returns) when that node dies. The consumers dotpha creates
+/// leave their replica count unset and so inherit the stream's. An existing
+/// stream is scaled to `replicas` (the server moves its data); a single
+/// server refuses more than one replica, and that is reported as an error.
+pub async fn ensure_streams(js: &jetstream::Context, replicas: usize) -> Result<(), BusError> {
+    if !(1..=MAX_REPLICAS).contains(&replicas) {
+        return Err(BusError::Config(format!(
+            "{replicas} stream replicas: JetStream keeps 1 to {MAX_REPLICAS}"
+        )));
+    }
+    for wanted in stream_configs(replicas) {
         let info = match js.get_stream(&wanted.name).await {
             Ok(mut stream) => {
                 let current = stream
@@ -162,6 +180,13 @@ fn stream_differs(wanted: &Config, got: &Config) -> Option<String> {
         return Some(format!(
             "duplicate_window {:?}, wanted {:?}",
             got.duplicate_window, wanted.duplicate_window
+        ));
+    }
+    // The server reports 1 for a stream created with the count unset (0).
+    if got.num_replicas.max(1) != wanted.num_replicas.max(1) {
+        return Some(format!(
+            "num_replicas {}, wanted {}",
+            got.num_replicas, wanted.num_replicas
         ));
     }
     None

@@ -159,6 +159,7 @@ async fn start_writer(url: &str) -> Pipeline {
     let config = Config {
         data_dir: dir.path().to_owned(),
         nats_url: url.to_owned(),
+        replicas: 1,
         fault: None,
     };
     let task = tokio::spawn(async move {
@@ -237,7 +238,7 @@ async fn await_receipts(
 async fn setup(js: &jetstream::Context, client: &async_nats::Client, workload: &mut Workload) {
     // The writer creates the streams too; doing it here first means the
     // first publish cannot race it.
-    dotpha_bus::ensure_streams(js).await.expect("streams");
+    dotpha_bus::ensure_streams(js, 1).await.expect("streams");
     let messages = workload.setup();
     let n = messages.len();
     let receipts = client
@@ -307,7 +308,7 @@ async fn main() {
     let nats = NatsServer::start();
     let client = async_nats::connect(nats.url()).await.expect("connect");
     let js = jetstream::new(client.clone());
-    dotpha_bus::ensure_streams(&js).await.expect("streams");
+    dotpha_bus::ensure_streams(&js, 1).await.expect("streams");
     let mut workload = Workload::new("e", 4, 25);
     let mut messages = workload.setup();
     let setup_count = messages.len();

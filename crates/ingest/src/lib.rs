@@ -49,6 +49,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// NATS server URL(s), comma-separated.
     pub nats_url: String,
+    /// How many servers keep each stream: 1 on a single server, 3 on a
+    /// 3-node cluster (so a dead node loses nothing).
+    pub replicas: usize,
     /// A fault to inject (tests only).
     pub fault: Option<Fault>,
 }
@@ -131,7 +134,7 @@ pub async fn run(
     let connection = dotpha_bus::connect(&config.nats_url, "dotpha-ingest", true).await?;
     let js = jetstream::new(connection.client.clone());
     retry_until(&shutdown, "setting up streams", || {
-        dotpha_bus::ensure_streams(&js)
+        dotpha_bus::ensure_streams(&js, config.replicas)
     })
     .await?;
 
@@ -150,6 +153,8 @@ pub async fn run(
     ));
 
     let (read_position, read_tag) = ledger.read_position_tag()?;
+    let mut connects = connection.connects.clone();
+    connects.mark_unchanged();
     let outcome = writer::run(writer::Writer {
         ledger: Some(ledger),
         read_position,
@@ -160,6 +165,7 @@ pub async fn run(
         metrics,
         fault: config.fault,
         shutdown,
+        connects,
     })
     .await;
     // The writer has stopped; the relay drains what it committed.

@@ -49,6 +49,8 @@ pub(crate) struct Writer {
     pub(crate) metrics: IngestMetrics,
     pub(crate) fault: Option<Fault>,
     pub(crate) shutdown: watch::Receiver<bool>,
+    /// Changes when the NATS connection is re-established.
+    pub(crate) connects: watch::Receiver<u64>,
 }
 
 fn now() -> Timestamp {
@@ -107,6 +109,14 @@ pub(crate) async fn run(mut writer: Writer) -> Result<(), IngestError> {
             let first = tokio::select! {
                 biased;
                 _ = writer.shutdown.changed() => return Ok(()),
+                _ = writer.connects.changed() => {
+                    // Reconnected, possibly to another server of a cluster
+                    // after its own died: the pull may hang there without
+                    // an error (seen with nats-server 2.9 and async-nats
+                    // 0.51), so pull anew from the committed position.
+                    tracing::warn!("NATS reconnected; pulling anew from the log's read position");
+                    continue 'consumer;
+                }
                 next = messages.next() => next,
             };
             let first = match first {

@@ -7,6 +7,7 @@
 #![deny(unreachable_pub)]
 #![warn(missing_docs)]
 
+pub mod cluster;
 pub mod nats;
 
 use serde_json::{Value, json};

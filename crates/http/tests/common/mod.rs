@@ -56,6 +56,7 @@ impl App {
         let ingest = dotpha_ingest::Config {
             data_dir: data.clone(),
             nats_url: nats.url(),
+            replicas: 1,
             fault: None,
         };
         let down = shutdown.clone();
