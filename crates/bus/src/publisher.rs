@@ -114,6 +114,17 @@ impl Publisher {
         permissions.mark_unchanged();
         let mut last = String::new();
         let mut delay = self.options.retry_delay;
+        // Whether the broker held this id before this call published it: then
+        // whatever receipt this call finds is a repeat's, `duplicate: true`,
+        // however it is found (the writer's answer to a receipt request is
+        // the stored original).
+        let mut held_before: Option<bool> = None;
+        let as_found = |mut r: Receipt, held_before: Option<bool>| {
+            if held_before == Some(true) {
+                r.duplicate = true;
+            }
+            r
+        };
         for attempt in 1..=self.options.attempts {
             if attempt > 1 {
                 sleep(delay).await;
@@ -138,12 +149,14 @@ impl Publisher {
                     Ok(Ok(ack)) if ack.duplicate => {
                         // The broker already held this id: the submission may
                         // be decided already, and its receipt long gone by.
-                        if let Ok(Some(mut r)) = self.receipt(submission_id).await {
-                            r.duplicate = true;
-                            return Ok(r);
+                        held_before.get_or_insert(true);
+                        if let Ok(Some(r)) = self.receipt(submission_id).await {
+                            return Ok(as_found(r, held_before));
                         }
                     }
-                    Ok(Ok(_)) => {}
+                    Ok(Ok(_)) => {
+                        held_before.get_or_insert(false);
+                    }
                     Ok(Err(e)) => {
                         last = format!("no PubAck: {e}");
                         if let Some(error) = self.permission_error() {
@@ -172,7 +185,7 @@ impl Publisher {
                         if let Ok(r) = serde_json::from_slice::<Receipt>(&message.payload)
                             && r.submission_id == submission_id
                         {
-                            return Ok(r);
+                            return Ok(as_found(r, held_before));
                         }
                     }
                     Ok(None) => {
@@ -186,7 +199,7 @@ impl Publisher {
                 }
             }
             if let Ok(Some(r)) = self.receipt(submission_id).await {
-                return Ok(r);
+                return Ok(as_found(r, held_before));
             }
         }
         Err(PublishError::Undelivered {
