@@ -32,6 +32,7 @@ use std::{
 use dotpha_domain::wire::Receipt;
 use dotpha_store::ReceiptStatus;
 use dotpha_testkit::cluster::Cluster;
+use dotpha_views::ReadModel;
 use futures::StreamExt;
 use support::*;
 
@@ -88,11 +89,11 @@ const LED: [&str; 3] = [
     "CONSUMER.%.DOTPHA_SUBMISSIONS.dotpha-writer",
 ];
 
-/// Asks whatever node `doomed` leads (of [`LED`]) to step down until
-/// another node leads it, so that `doomed` is a follower of everything.
-async fn move_leaders_off(cluster: &Cluster, doomed: usize) {
+/// Asks whatever node `doomed` leads (of `led`, e.g. [`LED`]) to step down
+/// until another node leads it, so that `doomed` is a follower of them all.
+async fn move_leaders_off(cluster: &Cluster, doomed: usize, led: &[&str]) {
     let other = (doomed + 1) % 3;
-    for what in LED {
+    for what in led {
         let mut moved = false;
         for _ in 0..20 {
             let info = cluster
@@ -168,7 +169,7 @@ async fn kill_a_node_mid_load(victim: Victim) -> Duration {
             let doomed = (0..3)
                 .find(|&i| i != submissions_leader && i != events_leader)
                 .unwrap_or((submissions_leader + 1) % 3);
-            move_leaders_off(&cluster, doomed).await;
+            move_leaders_off(&cluster, doomed, &LED).await;
             doomed
         }
     };
@@ -384,5 +385,228 @@ async fn a_follower_killed_mid_load_every_submission_gets_exactly_one_receipt() 
     assert!(
         stall < Duration::from_secs(20),
         "receipts stopped for {stall:?}"
+    );
+}
+
+/// Reports sent while the projection workers follow `DOTPHA_EVENTS`.
+const WORKER_REPORTS: usize = 1_500;
+/// Events the workers apply live before their node is killed.
+const WORKER_KILL_AFTER: u64 = 300;
+/// How long after the load the workers may take to reach the log's head.
+const FOLLOW_LIMIT: Duration = Duration::from_secs(15);
+
+/// Waits until every worker's read model has applied `head`; on a time-out
+/// says where each stands, how far the relay got (asked of `survivor`) and
+/// what the workers and the writer logged.
+async fn wait_for_workers(
+    workers: &mut [&mut Projector],
+    head: u64,
+    writer: &Writer,
+    survivor: &str,
+    limit: Duration,
+) {
+    let started = Instant::now();
+    loop {
+        let positions: Vec<u64> = workers.iter().map(|w| w.position()).collect();
+        if positions.iter().all(|p| *p >= head) {
+            return;
+        }
+        for worker in workers.iter_mut() {
+            assert!(
+                worker.is_running(),
+                "worker {} stopped\n{}",
+                worker.name,
+                worker.output()
+            );
+        }
+        if started.elapsed() >= limit {
+            let relayed = match async_nats::connect(survivor).await {
+                Ok(client) => relayed_count(&async_nats::jetstream::new(client)).await,
+                Err(_) => 0,
+            };
+            panic!(
+                "the read models did not reach {head} in {limit:?}: {positions:?}; \
+                 DOTPHA_EVENTS holds {relayed}\n{}--- ingest\n{}",
+                workers
+                    .iter()
+                    .map(|w| format!("--- {}\n{}", w.name, w.output()))
+                    .collect::<String>(),
+                writer.output()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Two real `dotpha project` workers follow `DOTPHA_EVENTS` through one
+/// node (they are given only its URL and learn the others from the
+/// cluster, as NATS clients do) while reports flow: `main` beside the log,
+/// `solo` with no log to fill gaps from. Their node is SIGKILLed. They
+/// reconnect to another node within milliseconds, but a pull left pending
+/// on the dead node hangs without an error; so each must pull anew from
+/// what its read model committed. Both reach the log's head within
+/// [`FOLLOW_LIMIT`] of the load's end, and then equal a rebuild from the
+/// log.
+///
+/// The node killed leads neither stream nor the writer's consumer, so
+/// the writer and the relay go on at once: only the workers' connections
+/// die with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_whose_node_is_killed_keep_following_and_equal_a_rebuild() {
+    const COMMUNES: usize = 3;
+    const PER: usize = 2;
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let mut cluster = tokio::task::block_in_place(Cluster::start);
+    cluster.wait_ready().await;
+    let urls = cluster.urls();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let alone = dir.path().join("alone");
+    for d in [&data, &alone] {
+        std::fs::create_dir_all(d).expect("a data dir");
+    }
+    let writer = Writer::start_replicated(&data, &urls, 3, None);
+    let mut workload = Workload::new("cluster-workers", COMMUNES, PER);
+    let setup = workload.setup();
+    submit_in_order(&publisher(&urls).await, &setup).await;
+
+    let submissions_leader = cluster
+        .stream_leader("DOTPHA_SUBMISSIONS", Duration::from_secs(10))
+        .await;
+    let events_leader = cluster
+        .stream_leader("DOTPHA_EVENTS", Duration::from_secs(10))
+        .await;
+    let doomed = (0..3)
+        .find(|&i| i != submissions_leader && i != events_leader)
+        .unwrap_or((events_leader + 1) % 3);
+    move_leaders_off(&cluster, doomed, &LED).await;
+    let survivor_url = cluster.url((doomed + 1) % 3);
+    let doomed_url = cluster.url(doomed);
+
+    let mut main = Projector::start(&data, &doomed_url, "main");
+    let mut solo = Projector::start(&alone, &doomed_url, "solo");
+    let setup_head = writer.log().current_head().expect("head").position;
+    wait_for_workers(
+        &mut [&mut main, &mut solo],
+        setup_head,
+        &writer,
+        &survivor_url,
+        Duration::from_secs(30),
+    )
+    .await;
+
+    // Reports, many at once, while the workers follow them live.
+    let reports: Vec<Message> = (0..WORKER_REPORTS)
+        .map(|_| workload.next_report())
+        .collect();
+    let load = tokio::spawn({
+        let urls = urls.clone();
+        async move {
+            let publisher = publisher(&urls).await;
+            futures::stream::iter(reports)
+                .map(|message| {
+                    let publisher = publisher.clone();
+                    async move { submit(&publisher, &message).await }
+                })
+                .buffer_unordered(16)
+                .collect::<Vec<_>>()
+                .await
+        }
+    });
+    wait_for_workers(
+        &mut [&mut main, &mut solo],
+        setup_head + WORKER_KILL_AFTER,
+        &writer,
+        &survivor_url,
+        Duration::from_secs(30),
+    )
+    .await;
+    let killed_at = Instant::now();
+    tokio::task::block_in_place(|| cluster.kill(doomed));
+    let at_kill = [main.position(), solo.position()];
+    // How long each worker applies nothing new after the kill (the load
+    // goes on meanwhile).
+    let mut resumed = [None, None];
+    while resumed.iter().any(Option::is_none) && killed_at.elapsed() < FOLLOW_LIMIT {
+        for (i, worker) in [&main, &solo].iter().enumerate() {
+            if resumed[i].is_none() && worker.position() > at_kill[i] {
+                resumed[i] = Some(killed_at.elapsed());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let receipts = tokio::time::timeout(RUN_LIMIT, load)
+        .await
+        .unwrap_or_else(|_| panic!("the load did not finish\n{}", writer.output()))
+        .expect("the publishers finished");
+    let load_done = killed_at.elapsed();
+    assert!(
+        receipts.iter().all(|r| r.status == ReceiptStatus::Accepted),
+        "every report is accepted"
+    );
+    let log = writer.log();
+    let head = log.current_head().expect("head");
+    assert_eq!(head.position, setup_head + WORKER_REPORTS as u64);
+    assert!(
+        at_kill.iter().all(|p| *p < head.position),
+        "the node died while the workers were following: at {at_kill:?} of {}",
+        head.position
+    );
+    wait_for_workers(
+        &mut [&mut main, &mut solo],
+        head.position,
+        &writer,
+        &survivor_url,
+        FOLLOW_LIMIT,
+    )
+    .await;
+    let followed = killed_at.elapsed();
+
+    // They did move to another node.
+    for worker in [&main, &solo] {
+        assert!(
+            worker.output().matches("NATS connected").count() >= 2,
+            "{} reconnected after its node died\n{}",
+            worker.name,
+            worker.output()
+        );
+    }
+
+    // Each equals a rebuild from the log.
+    let reference = {
+        let mut read = ReadModel::open(dir.path().join("reference.sqlite")).expect("opens");
+        dotpha_project::catch_up(&mut read, &log, |_, _| {}).expect("catches up");
+        read
+    };
+    let expected = answers(&reference, COMMUNES, PER);
+    for worker in [&main, &solo] {
+        let read = ReadModel::open_read_only(worker.read_path()).expect("opens");
+        assert_eq!(read.applied().position, head.position, "{}", worker.name);
+        assert_eq!(read.applied().hash, head.hash, "{}", worker.name);
+        assert_eq!(
+            answers(&read, COMMUNES, PER),
+            expected,
+            "{} answers as a rebuild does",
+            worker.name
+        );
+    }
+    eprintln!(
+        "node {doomed} killed with the workers at {at_kill:?}; they applied more {resumed:?} \
+         after the kill; load done {load_done:?} and both \
+         workers at the head ({}) {followed:?} after the kill\n{}",
+        head.position,
+        [&main, &solo]
+            .iter()
+            .flat_map(|w| {
+                w.output()
+                    .lines()
+                    .filter(|l| l.contains("WARN"))
+                    .map(|l| format!("{}: {l}", w.name))
+                    .collect::<Vec<_>>()
+            })
+            .take(20)
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }

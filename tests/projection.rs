@@ -7,102 +7,15 @@
 mod support;
 
 use std::{
-    collections::BTreeMap,
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    path::Path,
     time::{Duration, Instant},
 };
 
 use dotpha_domain::Timestamp;
 use dotpha_store::{Arrival, Ledger, Log, ReceiptStatus};
-use dotpha_views::{
-    ReadModel,
-    query::{MAX_LIMIT, TaskFilter, Tree},
-};
+use dotpha_views::ReadModel;
 use futures::StreamExt;
-use serde_json::{Value, json};
 use support::*;
-
-/// A `dotpha project` process.
-struct Projector {
-    child: Option<Child>,
-    data: PathBuf,
-    nats_url: String,
-    name: String,
-    log_file: PathBuf,
-}
-
-impl Projector {
-    fn start(data: &Path, nats_url: &str, name: &str) -> Projector {
-        let log_file = data.with_extension(format!("project-{name}-{}.log", std::process::id()));
-        let mut projector = Projector {
-            child: None,
-            data: data.to_owned(),
-            nats_url: nats_url.to_owned(),
-            name: name.to_owned(),
-            log_file,
-        };
-        projector.spawn();
-        projector
-    }
-
-    fn spawn(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log_file)
-            .expect("open the worker's log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_dotpha"))
-            .args(["project", "--data"])
-            .arg(&self.data)
-            .args(["--nats", &self.nats_url, "--name", &self.name])
-            .env("DOTPHA_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("dotpha project starts");
-        self.child = Some(child);
-    }
-
-    /// SIGKILL, as a power cut would end it.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn restart(&mut self) {
-        self.kill();
-        self.spawn();
-    }
-
-    fn is_running(&mut self) -> bool {
-        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
-    }
-
-    /// The read model's file (the generation link).
-    fn read_path(&self) -> PathBuf {
-        let base = dotpha_project::files::base_for(&self.name);
-        dotpha_project::files::link(&self.data, &base)
-    }
-
-    /// The position its read model has committed (0 before it exists).
-    fn position(&self) -> u64 {
-        ReadModel::open_read_only(self.read_path()).map_or(0, |r| r.applied().position)
-    }
-
-    fn output(&self) -> String {
-        std::fs::read_to_string(&self.log_file).unwrap_or_default()
-    }
-}
-
-impl Drop for Projector {
-    fn drop(&mut self) {
-        self.kill();
-        let _ = std::fs::remove_file(&self.log_file);
-    }
-}
 
 /// Fills a fresh log in `dir` through the writer's core: the workload's
 /// setup and reports up to `events` events.
@@ -164,80 +77,6 @@ async fn wait_for(workers: &mut [&mut Projector], head: u64, writer: &Writer, li
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-/// What the queries answer, labelled.
-fn answers(read: &ReadModel, communes: usize, per: usize) -> BTreeMap<String, Value> {
-    let now = Timestamp::parse("2021-07-01T00:00:00Z")
-        .expect("an instant")
-        .unix_millis();
-    let mut out = BTreeMap::new();
-    let applied = read.applied();
-    out.insert(
-        "applied".to_owned(),
-        json!([applied.position, applied.hash, applied.genesis]),
-    );
-    for (label, filter) in [
-        (
-            "all",
-            TaskFilter {
-                limit: Some(MAX_LIMIT),
-                ..TaskFilter::default()
-            },
-        ),
-        (
-            "commune 1",
-            TaskFilter {
-                unit: Some(Workload::commune(1)),
-                ..TaskFilter::default()
-            },
-        ),
-        (
-            "q",
-            TaskFilter {
-                q: Some("xa mau 2".to_owned()),
-                ..TaskFilter::default()
-            },
-        ),
-    ] {
-        out.insert(
-            format!("tasks {label}"),
-            json!(read.tasks(&filter, now).expect("tasks")),
-        );
-    }
-    out.insert(
-        "dashboard".to_owned(),
-        json!(read.dashboard(None, now).expect("dashboard")),
-    );
-    for tree in [Tree::Today, Tree::AsItWas] {
-        out.insert(
-            format!("root {tree:?}"),
-            json!(
-                read.unit(dotpha_testkit::ROOT, tree, None, now)
-                    .expect("unit")
-            ),
-        );
-    }
-    for i in 0..communes {
-        let chair = format!("chu-tich-{}", Workload::commune(i));
-        out.insert(
-            format!("cadre {chair}"),
-            json!(read.cadre(&chair, now).expect("cadre")),
-        );
-        for t in 0..per {
-            let id = Workload::task(i, t);
-            out.insert(
-                format!("task {id}"),
-                json!(read.task(&id, now).expect("task")),
-            );
-            let history: Option<Vec<String>> = read
-                .history(&id)
-                .expect("history")
-                .map(|h| h.iter().map(|e| e.get().to_owned()).collect());
-            out.insert(format!("history {id}"), json!(history));
-        }
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -78,7 +78,12 @@ async fn follow(
     )
     .await?;
     let js = jetstream::new(connection.client.clone());
+    let mut connects = connection.connects.clone();
+    connects.mark_unchanged();
     let consumer_name = format!("dotpha-projector-{}", config.name);
+    // The position a gap was last met at, when the worker pulled anew
+    // because of it.
+    let mut resumed_after_gap: Option<u64> = None;
     'restart: loop {
         if *shutdown.borrow() {
             return Ok(());
@@ -140,6 +145,18 @@ async fn follow(
             let first = tokio::select! {
                 biased;
                 _ = shutdown.changed() => return Ok(()),
+                Ok(()) = connects.changed() => {
+                    if *connects.borrow_and_update() <= 1 {
+                        // The first connection's event, come late.
+                        continue;
+                    }
+                    // Reconnected, possibly to another server of a cluster
+                    // after its own died: a pull left pending there may
+                    // hang without an error, and what it had in flight is
+                    // lost. Pull anew from what the read model committed.
+                    tracing::warn!("NATS reconnected; pulling anew from the read model");
+                    continue 'restart;
+                }
                 next = messages.next() => next,
             };
             let first = match first {
@@ -188,7 +205,24 @@ async fn follow(
             })
             .await?;
             local = returned;
-            let applied_now = outcome?;
+            let applied_now = match outcome {
+                Err(ProjectError::View(ViewError::Gap { expected, found }))
+                    if resumed_after_gap != Some(expected) =>
+                {
+                    // Messages lost on their way (their server died with
+                    // them in flight) leave a gap the stream does not have:
+                    // pulling anew from the read model fills it. Only a gap
+                    // met again from there is the stream's own.
+                    tracing::warn!(
+                        expected,
+                        found,
+                        "gap on DOTPHA_EVENTS; pulling anew from the read model"
+                    );
+                    resumed_after_gap = Some(expected);
+                    continue 'restart;
+                }
+                other => other?,
+            };
             metrics
                 .batch_seconds
                 .observe(started.elapsed().as_secs_f64());
@@ -211,7 +245,8 @@ async fn follow(
 }
 
 /// Applies a batch from the stream; a gap before it is filled from the log
-/// when the log is here, and is an error otherwise.
+/// when the log is here, and is an error otherwise (which the caller believes
+/// only once pulling anew from the read model meets it again).
 fn apply_with_gaps(
     local: &mut Local,
     events: &[RecordedEvent],
