@@ -193,15 +193,28 @@ pub async fn relayed_events(url: &str) -> Vec<(String, RecordedEvent)> {
     if state.messages == 0 {
         return out;
     }
-    let consumer: PullConsumer = stream
-        .create_consumer(pull::Config {
-            deliver_policy: DeliverPolicy::All,
-            ack_policy: AckPolicy::None,
-            inactive_threshold: Duration::from_secs(60),
-            ..Default::default()
-        })
-        .await
-        .expect("a reader of the events stream");
+    // On a cluster that has just lost or regained a node, creating a
+    // consumer can time out while the meta leader settles: retry, as any
+    // client must.
+    let started = Instant::now();
+    let consumer: PullConsumer = loop {
+        match stream
+            .create_consumer(pull::Config {
+                deliver_policy: DeliverPolicy::All,
+                ack_policy: AckPolicy::None,
+                inactive_threshold: Duration::from_secs(60),
+                ..Default::default()
+            })
+            .await
+        {
+            Ok(consumer) => break consumer,
+            Err(error) if started.elapsed() < Duration::from_secs(60) => {
+                eprintln!("creating a reader of the events stream failed ({error}); retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(error) => panic!("a reader of the events stream: {error}"),
+        }
+    };
     let mut expected_sequence = state.first_sequence;
     while (out.len() as u64) < state.messages {
         let before = out.len();
