@@ -243,3 +243,101 @@ async fn a_worker_killed_mid_batch_applies_nothing_twice_and_independent_workers
         assert_eq!(got.len(), expected.len());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_of_one_name_on_separate_hosts_each_follow_and_one_name_twice_on_a_host_is_refused()
+{
+    let nats = NatsServer::start();
+    let url = nats.url();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (data, web1, web2) = (
+        dir.path().join("data"),
+        dir.path().join("web1"),
+        dir.path().join("web2"),
+    );
+    for d in [&data, &web1, &web2] {
+        std::fs::create_dir_all(d).expect("data dir");
+    }
+    let writer = Writer::start(&data, &url, None);
+    // Two web hosts, each with the default name, each with its own read
+    // model and no log: each must follow the stream without taking the
+    // other's consumer.
+    let mut first = Projector::start(&web1, &url, "main");
+    let mut second = Projector::start(&web2, &url, "main");
+
+    // A second worker of that name on the same host would write the same
+    // read model: it refuses, saying why, and the first keeps running.
+    let started = Instant::now();
+    while !first.output().contains("read model open") {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{}",
+            first.output()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut twin = Projector::start(&web1, &url, "main");
+    let status = twin
+        .wait_exit(Duration::from_secs(20))
+        .expect("the twin stops by itself");
+    assert!(!status.success());
+    assert!(
+        twin.output()
+            .contains("another projection worker named \"main\" is running"),
+        "{}",
+        twin.output()
+    );
+
+    let mut workload = Workload::new("same-name", 3, 4);
+    let mut messages = workload.setup();
+    messages.extend((0..300).map(|_| workload.next_report()));
+    let publisher = publisher(&url).await;
+    let receipts = submit_in_order(&publisher, &messages).await;
+    let head = receipts
+        .iter()
+        .flat_map(|r| r.events.iter().map(|e| e.position))
+        .max()
+        .expect("events");
+    wait_for(
+        &mut [&mut first, &mut second],
+        head,
+        &writer,
+        Duration::from_secs(60),
+    )
+    .await;
+
+    // Each has a consumer of its own: starting (or starting over) one
+    // deletes only its own, never the other's.
+    let js = async_nats::jetstream::new(async_nats::connect(&url).await.expect("connects"));
+    let mut stream = js.get_stream("DOTPHA_EVENTS").await.expect("the stream");
+    assert_eq!(stream.info().await.expect("info").state.consumer_count, 2);
+    let opened = first.output().matches("read model open").count();
+    assert!(second.terminate().success(), "{}", second.output());
+    second.restart();
+    let more: Vec<Message> = (0..100).map(|_| workload.next_report()).collect();
+    let receipts = submit_in_order(&publisher, &more).await;
+    let head = receipts
+        .iter()
+        .flat_map(|r| r.events.iter().map(|e| e.position))
+        .max()
+        .expect("events");
+    wait_for(
+        &mut [&mut first, &mut second],
+        head,
+        &writer,
+        Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!(
+        first.output().matches("read model open").count(),
+        opened,
+        "the first worker did not have to start over when the second did: {}",
+        first.output()
+    );
+
+    // A clean stop leaves no consumer behind.
+    assert!(first.terminate().success(), "{}", first.output());
+    assert!(second.terminate().success(), "{}", second.output());
+    let consumers = stream.info().await.expect("info").state.consumer_count;
+    assert_eq!(consumers, 0, "the workers removed their consumers");
+}

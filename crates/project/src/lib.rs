@@ -79,6 +79,16 @@ pub enum ProjectError {
     /// The worker's name cannot name a consumer and a file.
     #[error("worker name {0:?} must be a slug (lowercase letters, digits, '-')")]
     BadName(String),
+    /// Another worker with this name runs on this data directory.
+    #[error(
+        "another projection worker named {name:?} is running on {path}; give each worker on a data directory its own --name"
+    )]
+    Locked {
+        /// The data directory.
+        path: String,
+        /// The worker's name.
+        name: String,
+    },
     /// A blocking task died.
     #[error("internal task failed: {0}")]
     Task(String),
