@@ -1,6 +1,8 @@
-//! `dotpha up --demo`, as the README's quick start runs it: one process with
-//! its own nats-server, the demo data loaded through the submission path,
-//! the API answering; a second run adds nothing.
+//! The README's first command, `./quickstart`, exactly as written (it
+//! installs what is missing, builds the release binary and runs `dotpha up
+//! --demo`): one process with its own nats-server, the demo data loaded
+//! through the submission path, the API answering; a second run adds
+//! nothing. And `dotpha up`'s one-line refusals of bad input.
 
 mod support;
 
@@ -14,10 +16,12 @@ use std::{
 use dotpha_testkit::nats::free_port;
 use support::http_get as get;
 
-/// Starts `dotpha up --demo` and returns it with a receiver of its stdout lines.
+/// Starts the README's `./quickstart` (arguments go to `dotpha up --demo`)
+/// and returns it with a receiver of its stdout lines. The script ends by
+/// `exec`ing the binary, so the child is `dotpha up` itself once it runs.
 fn up(data: &std::path::Path, nats: u16, http: u16) -> (Child, mpsc::Receiver<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dotpha"))
-        .args(["up", "--demo", "--data"])
+    let mut child = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/quickstart"))
+        .arg("--data")
         .arg(data)
         .args([
             "--nats",
@@ -42,8 +46,9 @@ fn up(data: &std::path::Path, nats: u16, http: u16) -> (Child, mpsc::Receiver<St
 
 fn wait_for(lines: &mpsc::Receiver<String>, needle: &str) -> String {
     loop {
+        // The first run builds the release binary (minutes on two cores).
         let line = lines
-            .recv_timeout(Duration::from_secs(180))
+            .recv_timeout(Duration::from_secs(900))
             .unwrap_or_else(|_| panic!("dotpha up never printed {needle:?}"));
         if line.contains(needle) {
             return line;
