@@ -7,7 +7,8 @@
 //! `$JS.<unit>.API` (nats-server 2.9 stream sources across domains): the
 //! hub pulls what the commune holds whenever the link is up, keeping each
 //! message's subject and `Nats-Msg-Id`. Receipts and `receipt.get` cross
-//! the link as plain core NATS.
+//! the link as plain core NATS. The subject is the leaf's word; which link
+//! a message came over is the hub's ([`STREAM_SOURCE`], [`check_source`]).
 
 use std::time::Duration;
 
