@@ -93,27 +93,26 @@ fn leaf_sources(service_url: &str) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_commune_keeps_submitting_while_its_link_is_down() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let data = dir.path().to_owned();
-    // A district with one commune, xa-0000, already in the log.
-    let mut workload = Workload::new("leaf", 1, 1);
-    {
-        let mut ledger = Ledger::open(data.join("log.sqlite")).expect("log");
-        let arrivals = workload
-            .setup()
-            .iter()
-            .map(|m| Arrival::read(&m.body, Some(&m.unit), Some(&m.submission_id)).expect("id"))
-            .collect();
-        let at = Timestamp::parse("2021-03-02T01:30:00Z").expect("instant");
-        let receipts = ledger.submit_batch(arrivals, &at).expect("setup");
-        assert!(receipts.iter().all(|r| r.status == ReceiptStatus::Accepted));
-    }
+/// The seeded log in `data` (the workload's setup, all accepted).
+fn seed(data: &Path, workload: &mut Workload) {
+    let mut ledger = Ledger::open(data.join("log.sqlite")).expect("log");
+    let arrivals = workload
+        .setup()
+        .iter()
+        .map(|m| Arrival::read(&m.body, Some(&m.unit), Some(&m.submission_id)).expect("id"))
+        .collect();
+    let at = Timestamp::parse("2021-03-02T01:30:00Z").expect("instant");
+    let receipts = ledger.submit_batch(arrivals, &at).expect("setup");
+    assert!(receipts.iter().all(|r| r.status == ReceiptStatus::Accepted));
+}
 
-    // The hub: the generated configuration, accepting leaf nodes.
+/// The hub, from the generated configuration accepting leaf nodes, and
+/// COMMUNE's leaf node, from the committed template as `dotpha nats-config
+/// --leaf` fills it in and then as `edit` changes it (the commune's own
+/// administrator may edit its server's file).
+fn start_district(data: &Path, edit: impl FnOnce(String) -> String) -> (NatsServer, NatsServer) {
     let leafnodes = format!("127.0.0.1:{}", free_port());
-    let mut hub = NatsServer::start_with_config(|port, store| {
+    let hub = NatsServer::start_with_config(|port, store| {
         let out = data.join("hub.conf");
         let listen = format!("127.0.0.1:{port}");
         let status = dotpha(
@@ -124,12 +123,11 @@ async fn a_commune_keeps_submitting_while_its_link_is_down() {
                 "--leafnodes",
                 &leafnodes,
             ],
-            &[("--data", &data), ("--store", store), ("--out", &out)],
+            &[("--data", data), ("--store", store), ("--out", &out)],
         );
         assert!(status.success());
         std::fs::read_to_string(&out).expect("the hub's configuration")
     });
-    // The commune: its leaf node, from the committed template.
     let leaf = NatsServer::start_with_config(|port, store| {
         let out = data.join("leaf.conf");
         let listen = format!("127.0.0.1:{port}");
@@ -143,11 +141,23 @@ async fn a_commune_keeps_submitting_while_its_link_is_down() {
                 "--listen",
                 &listen,
             ],
-            &[("--data", &data), ("--store", store), ("--out", &out)],
+            &[("--data", data), ("--store", store), ("--out", &out)],
         );
         assert!(status.success());
-        std::fs::read_to_string(&out).expect("the leaf's configuration")
+        edit(std::fs::read_to_string(&out).expect("the leaf's configuration"))
     });
+    (hub, leaf)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commune_keeps_submitting_while_its_link_is_down() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().to_owned();
+    // A district with one commune, xa-0000, already in the log.
+    let mut workload = Workload::new("leaf", 1, 1);
+    seed(&data, &mut workload);
+
+    let (mut hub, leaf) = start_district(&data, |config| config);
     let service_url = format!(
         "nats://dotpha-service:{}@127.0.0.1:{}",
         password(&data, None),
@@ -256,4 +266,268 @@ async fn a_commune_keeps_submitting_while_its_link_is_down() {
     assert!(again.duplicate);
     assert_eq!(again.events, heard[&held[0].submission_id].events);
     assert_each_accepted_once(&writer.log(), &log_events(&writer.log()), &decided);
+}
+
+/// A JetStream API request as raw JSON (the leaf's administrator changing
+/// what the hub's source sees, beyond what async-nats's types describe).
+async fn api(
+    client: &async_nats::Client,
+    subject: String,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let reply = client
+        .request(subject.clone(), body.to_string().into())
+        .await
+        .unwrap_or_else(|e| panic!("{subject}: {e}"));
+    let answer: serde_json::Value = serde_json::from_slice(&reply.payload).expect("json");
+    assert!(answer.get("error").is_none(), "{subject}: {answer}");
+    answer
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_commune_admin_who_unfilters_the_hubs_source_when_its_leaf_delivers_another_units_subject_then_nothing_is_decided_for_that_unit()
+ {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().to_owned();
+    // Two communes in the log: xa-0000 on a leaf node, xa-0001 connected
+    // directly to the hub.
+    let mut workload = Workload::new("forge", 2, 1);
+    seed(&data, &mut workload);
+    const OTHER: &str = "xa-0001";
+    // The commune's administrator controls its server: adds a local user
+    // without limits.
+    let (hub, leaf) = start_district(&data, |config| {
+        config.replacen(
+            "users: [",
+            "users: [\n    { user: \"admin\", password: \"admin0\" }",
+            1,
+        )
+    });
+    let service_url = format!(
+        "nats://dotpha-service:{}@127.0.0.1:{}",
+        password(&data, None),
+        hub.port()
+    );
+    let commune_password = password(&data, Some(COMMUNE));
+    let writer = Writer::start(&data, &service_url, None);
+    leaf_sources(&service_url);
+    let publisher = commune_publisher(leaf.port(), &commune_password).await;
+
+    // The administrator learns the name of the hub's source consumer (it is
+    // not listed) from the reply subject of a delivery...
+    let admin = async_nats::ConnectOptions::new()
+        .user_and_password("admin".to_owned(), "admin0".to_owned())
+        .connect(format!("nats://127.0.0.1:{}", leaf.port()))
+        .await
+        .expect("the administrator connects to the leaf");
+    let mut deliveries = admin
+        .subscribe(format!("dotpha.v1.leaf.{COMMUNE}.>"))
+        .await
+        .expect("watches deliveries");
+    admin.flush().await.expect("flushed");
+    let own = workload.next_report();
+    assert_eq!(own.unit, COMMUNE);
+    let receipt = submit(&publisher, &own).await;
+    assert_eq!(
+        receipt.status,
+        ReceiptStatus::Accepted,
+        "{:?}",
+        receipt.error
+    );
+    let consumer = loop {
+        let delivery = tokio::time::timeout(Duration::from_secs(10), deliveries.next())
+            .await
+            .expect("a delivery crosses")
+            .expect("subscribed");
+        // $JS.ACK.DOTPHA_OUTBOX.<consumer>.<delivered>.<sseq>.<dseq>...
+        if let Some(reply) = delivery.reply.as_deref()
+            && let Some(rest) = reply.strip_prefix(&format!("$JS.ACK.{OUTBOX_STREAM}."))
+            && let Some((name, _)) = rest.split_once('.')
+        {
+            break name.to_owned();
+        }
+    };
+    // ...widens the outbox to capture another unit's subject, and drops the
+    // filter of the hub's consumer in place (stock nats-server 2.9 allows it).
+    let stream = api(
+        &admin,
+        format!("$JS.API.STREAM.INFO.{OUTBOX_STREAM}"),
+        serde_json::json!({}),
+    )
+    .await;
+    let mut config = stream["config"].clone();
+    config["subjects"] = serde_json::json!([
+        format!("dotpha.v1.submit.{COMMUNE}"),
+        format!("dotpha.v1.submit.{OTHER}")
+    ]);
+    api(
+        &admin,
+        format!("$JS.API.STREAM.UPDATE.{OUTBOX_STREAM}"),
+        config,
+    )
+    .await;
+    let info = api(
+        &admin,
+        format!("$JS.API.CONSUMER.INFO.{OUTBOX_STREAM}.{consumer}"),
+        serde_json::json!({}),
+    )
+    .await;
+    let mut unfiltered = info["config"].clone();
+    unfiltered
+        .as_object_mut()
+        .expect("a config")
+        .remove("filter_subject");
+    api(
+        &admin,
+        format!("$JS.API.CONSUMER.CREATE.{OUTBOX_STREAM}.{consumer}"),
+        serde_json::json!({"stream_name": OUTBOX_STREAM, "config": unfiltered}),
+    )
+    .await;
+
+    // The forgery: a well-formed submission of the other commune, by one of
+    // its cadres (actor ids are not secret).
+    let forged = workload.next_report();
+    assert_eq!(forged.unit, OTHER);
+    let mut forged_body: serde_json::Value = serde_json::from_slice(&forged.body).expect("json");
+    forged_body["data"]["values"][0]["value"] = serde_json::json!(1);
+    let ack = jetstream::new(admin.clone())
+        .send_publish(
+            format!("dotpha.v1.submit.{OTHER}"),
+            PublishMessage::build()
+                .payload(forged_body.to_string().into())
+                .message_id(&forged.submission_id),
+        )
+        .await
+        .expect("published")
+        .await
+        .expect("the leaf's outbox holds it");
+    assert_eq!(ack.stream, OUTBOX_STREAM);
+
+    // The hub stores it under the other unit's subject: the hole is real.
+    let service = dotpha_bus::connect(&service_url, "test-service", false)
+        .await
+        .expect("the services' user connects")
+        .client;
+    let hub_js = jetstream::new(service.clone());
+    let stored = {
+        let started = Instant::now();
+        loop {
+            let stream = hub_js
+                .get_stream(dotpha_bus::subjects::SUBMISSIONS_STREAM)
+                .await
+                .expect("the hub's stream");
+            if let Ok(message) = stream
+                .get_last_raw_message_by_subject(&format!("dotpha.v1.submit.{OTHER}"))
+                .await
+            {
+                break message;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "the forgery never reached the hub"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let source = stored
+        .headers
+        .get(dotpha_bus::leaf::STREAM_SOURCE)
+        .map(|v| v.as_str().to_owned())
+        .expect("the hub marked where it came from");
+    assert!(
+        source.starts_with(&format!("{} ", dotpha_bus::leaf::source_identity(COMMUNE))),
+        "the hub names the link it came over: {source}"
+    );
+
+    // The writer refuses it without deciding it, keeps it as a dead letter
+    // naming both units, and says so in its log.
+    let log = writer.log();
+    let started = Instant::now();
+    let dead = loop {
+        let dead = log.dead_letters().expect("dead letters");
+        if let Some(dead) = dead
+            .into_iter()
+            .find(|d| d.subject == format!("dotpha.v1.submit.{OTHER}"))
+        {
+            break dead;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "no dead letter was kept"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(dead.reason.starts_with("foreign_source"), "{}", dead.reason);
+    assert!(
+        dead.reason.contains(COMMUNE) && dead.reason.contains(OTHER),
+        "{}",
+        dead.reason
+    );
+    assert_eq!(
+        dead.payload,
+        forged_body.to_string().into_bytes(),
+        "kept whole"
+    );
+    assert!(
+        log.receipt(&forged.submission_id).expect("read").is_none(),
+        "nothing was decided under the other commune's id"
+    );
+    let output = writer.output();
+    assert!(
+        output.lines().any(|l| l.contains(&forged.submission_id)
+            && l.contains("claimed_unit")
+            && l.contains(OTHER)
+            && l.contains(COMMUNE)),
+        "the writer's log names the refusal: {output}"
+    );
+
+    // The writer keeps deciding the leaf commune's own submissions...
+    let next = workload.next_report();
+    assert_eq!(next.unit, COMMUNE);
+    let receipt = submit(&publisher, &next).await;
+    assert_eq!(
+        receipt.status,
+        ReceiptStatus::Accepted,
+        "{:?}",
+        receipt.error
+    );
+    assert!(!receipt.duplicate);
+    // ...and the other commune's own, published directly to the hub.
+    // (Not with the forged id: the hub's stream dedupes by Nats-Msg-Id
+    // whatever the subject, so for DUPLICATE_WINDOW that id is answered
+    // `duplicate` at the broker and gets no receipt; see deploy/README.md.)
+    let theirs = workload.next_report();
+    assert_eq!(theirs.unit, OTHER);
+    let other_password = password(&data, Some(OTHER));
+    let other = Publisher::new(
+        dotpha_bus::connect(
+            &format!("nats://{OTHER}:{other_password}@127.0.0.1:{}", hub.port()),
+            OTHER,
+            false,
+        )
+        .await
+        .expect("the other commune connects to the hub"),
+        PublisherOptions {
+            ack_timeout: Duration::from_secs(2),
+            receipt_timeout: Duration::from_secs(5),
+            attempts: 5,
+            retry_delay: Duration::from_millis(200),
+        },
+    );
+    let receipt = submit(&other, &theirs).await;
+    assert_eq!(
+        receipt.status,
+        ReceiptStatus::Accepted,
+        "{:?}",
+        receipt.error
+    );
+    assert!(!receipt.duplicate);
+    let events = log_events(&writer.log());
+    assert_each_accepted_once(&writer.log(), &events, &[own, next, theirs.clone()]);
+    assert!(
+        events
+            .iter()
+            .all(|e| e.submission_id != forged.submission_id),
+        "the forgery appended nothing"
+    );
 }

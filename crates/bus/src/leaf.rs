@@ -7,9 +7,12 @@
 //! `$JS.<unit>.API` (nats-server 2.9 stream sources across domains): the
 //! hub pulls what the commune holds whenever the link is up, keeping each
 //! message's subject and `Nats-Msg-Id`. Receipts and `receipt.get` cross
-//! the link as plain core NATS.
+//! the link as plain core NATS. The subject is the leaf's word; which link
+//! a message came over is the hub's ([`STREAM_SOURCE`], [`check_source`]).
 
 use std::time::Duration;
+
+use sha2::{Digest, Sha256};
 
 use async_nats::jetstream::{
     self,
@@ -40,6 +43,78 @@ pub fn leaf_api(unit: &str) -> String {
 /// under the unit's own name, so its NATS user may publish only there.
 pub fn leaf_deliver_prefix(unit: &str) -> String {
     format!("dotpha.v1.leaf.{unit}")
+}
+
+/// The header nats-server sets on every message a stream sources, naming
+/// the source; on DOTPHA_SUBMISSIONS: `DOTPHA_OUTBOX:bXybpKOu 42`, the
+/// source's name, `:` and a hash of its external API prefix, then the
+/// message's sequence in the commune's outbox. The hub sets it from its own
+/// source configuration (a value the leaf sent is replaced, seen on 2.9.10),
+/// so it says which commune's link a message came over, whatever subject
+/// that commune's server gave it.
+pub const STREAM_SOURCE: &str = "Nats-Stream-Source";
+
+/// How the hub names the source of `unit`'s outbox in [`STREAM_SOURCE`]:
+/// `DOTPHA_OUTBOX:<hash of "$JS.<unit>.API">` (nats-server's index name of
+/// an external source, the same for every message of that source).
+pub fn source_identity(unit: &str) -> String {
+    format!("{OUTBOX_STREAM}:{}", nats_hash(&leaf_api(unit)))
+}
+
+/// nats-server's `getHash`: the first 8 bytes of the SHA-256 of `text`,
+/// each taken modulo 62 as a digit of `0-9A-Za-z`.
+fn nats_hash(text: &str) -> String {
+    const DIGITS: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let digest = Sha256::digest(text.as_bytes());
+    digest
+        .iter()
+        .take(8)
+        .map(|b| char::from(DIGITS[usize::from(b % 62)]))
+        .collect()
+}
+
+/// A message on `unit`'s submission subject that came over another
+/// source than `unit`'s own outbox: its subject is not the unit's word.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "foreign_source: a submission on {claimed}'s subject came from source {came_from:?}, not {claimed}'s outbox ({expected})"
+)]
+pub struct ForeignSource {
+    /// The unit the subject names.
+    pub claimed: String,
+    /// The source the hub named (every `Nats-Stream-Source` value, `; `-joined).
+    pub came_from: String,
+    /// The source identity `claimed`'s outbox has.
+    pub expected: String,
+}
+
+/// Whether a message on `claimed`'s subject may be decided as `claimed`'s,
+/// given its `Nats-Stream-Source` values. No value: published directly to
+/// the hub, where `claimed`'s NATS permissions pinned the subject; allowed.
+/// Otherwise every value must name `claimed`'s outbox (the first token, the
+/// source's index name; later tokens are the sequence and, on newer
+/// servers, filters). A value naming any other source, or unreadable, is
+/// refused.
+pub fn check_source(claimed: &str, values: &[&str]) -> Result<(), ForeignSource> {
+    if values.is_empty() {
+        return Ok(());
+    }
+    let expected = source_identity(claimed);
+    let matches = |value: &&str| value.split_whitespace().next() == Some(expected.as_str());
+    if values.iter().all(matches) {
+        return Ok(());
+    }
+    Err(ForeignSource {
+        claimed: claimed.to_owned(),
+        came_from: values.join("; "),
+        expected,
+    })
+}
+
+/// Which of `units` a `Nats-Stream-Source` value names, if any.
+pub fn source_unit<'a>(value: &str, units: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let name = value.split_whitespace().next()?;
+    units.into_iter().find(|u| source_identity(u) == name)
 }
 
 /// The outbox stream of `unit`'s leaf node.
@@ -224,5 +299,52 @@ mod tests {
             outbox_config("hop-thanh").subjects,
             vec!["dotpha.v1.submit.hop-thanh".to_owned()]
         );
+    }
+
+    #[test]
+    fn a_sources_identity_is_the_one_nats_server_2_9_sets() {
+        // Read from a hub's DOTPHA_SUBMISSIONS sourcing xa-0000's outbox
+        // through $JS.xa-0000.API (nats-server 2.9.10).
+        assert_eq!(source_identity("xa-0000"), "DOTPHA_OUTBOX:bXybpKOu");
+        assert_ne!(source_identity("xa-0001"), source_identity("xa-0000"));
+    }
+
+    #[test]
+    fn given_no_source_header_when_checked_then_the_subject_stands() {
+        assert_eq!(check_source("xa-0001", &[]), Ok(()));
+    }
+
+    #[test]
+    fn given_its_own_outbox_as_source_when_checked_then_it_is_the_units() {
+        let value = format!("{} 5", source_identity("xa-0001"));
+        assert_eq!(check_source("xa-0001", &[&value]), Ok(()));
+        // A newer server's longer value: only the first token names the source.
+        let longer = format!(
+            "{} 5 dotpha.v1.submit.xa-0001 >",
+            source_identity("xa-0001")
+        );
+        assert_eq!(check_source("xa-0001", &[&longer]), Ok(()));
+    }
+
+    #[test]
+    fn given_another_communes_outbox_as_source_when_checked_then_it_is_refused() {
+        let value = "DOTPHA_OUTBOX:bXybpKOu 5";
+        let refused = check_source("xa-0001", &[value]).expect_err("foreign");
+        assert_eq!(refused.claimed, "xa-0001");
+        assert_eq!(refused.came_from, value);
+        assert_eq!(
+            source_unit(value, ["xa-0001", "xa-0000"]),
+            Some("xa-0000"),
+            "the actual commune can be named"
+        );
+        assert!(refused.to_string().starts_with("foreign_source: "));
+    }
+
+    #[test]
+    fn given_two_values_when_one_is_foreign_then_it_is_refused() {
+        let own = format!("{} 5", source_identity("xa-0001"));
+        assert!(check_source("xa-0001", &[&own, "DOTPHA_OUTBOX:bXybpKOu 5"]).is_err());
+        assert!(check_source("xa-0001", &["DOTPHA_OUTBOX:bXybpKOu 5", &own]).is_err());
+        assert!(check_source("xa-0001", &[""]).is_err(), "an empty value");
     }
 }

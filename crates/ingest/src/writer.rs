@@ -4,7 +4,10 @@
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use async_nats::{Client, jetstream};
-use dotpha_bus::subjects::{self, MSG_ID};
+use dotpha_bus::{
+    leaf::{self, check_source},
+    subjects::{self, MSG_ID},
+};
 use dotpha_domain::Timestamp;
 use dotpha_store::{Arrival, Batch, DeadLetter, Ledger, Receipt, ReceiptStatus};
 use futures::StreamExt;
@@ -188,6 +191,22 @@ fn headers_text(message: &async_nats::Message) -> String {
         .unwrap_or_default()
 }
 
+/// Every `Nats-Stream-Source` value of `message`, whatever the header
+/// name's case.
+fn stream_sources(message: &async_nats::Message) -> Vec<&str> {
+    message
+        .headers
+        .as_ref()
+        .map(|headers| {
+            headers
+                .iter()
+                .filter(|(name, _)| name.to_string().eq_ignore_ascii_case(leaf::STREAM_SOURCE))
+                .flat_map(|(_, values)| values.iter().map(|v| v.as_str()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Decides and commits one batch, then acks it and publishes its receipts.
 async fn step(
     writer: &mut Writer,
@@ -220,6 +239,37 @@ async fn step(
             .and_then(|h| h.get(MSG_ID))
             .map(|v| v.as_str());
         read_tag = msg_id.map(str::to_owned);
+        // A message sourced from a commune's leaf node carries the subject
+        // that commune's server gave it: it counts as the subject's unit's
+        // only if it came over that unit's own link.
+        if let Err(foreign) = check_source(subject_unit, &stream_sources(message)) {
+            let actual = writer.ledger.as_ref().and_then(|ledger| {
+                leaf::source_unit(
+                    &foreign.came_from,
+                    ledger.state().units().map(|u| u.code.as_str()),
+                )
+            });
+            tracing::warn!(
+                submission_id = msg_id.unwrap_or(""),
+                claimed_unit = %foreign.claimed,
+                actual_unit = actual.unwrap_or("unknown"),
+                source = %foreign.came_from,
+                stream_sequence = sequence,
+                "refused a sourced submission whose subject names another unit than the link it came over; kept as a dead letter, nothing decided"
+            );
+            let reason = match actual {
+                Some(actual) => format!("{foreign} (the outbox of {actual})"),
+                None => foreign.to_string(),
+            };
+            dead_letters.push(DeadLetter {
+                stream_sequence: Some(sequence),
+                subject: subject.to_owned(),
+                headers: headers_text(message),
+                payload: message.payload.to_vec(),
+                reason,
+            });
+            continue;
+        }
         match Arrival::read(&message.payload, Some(subject_unit), msg_id) {
             Ok(arrival) => arrivals.push(arrival),
             Err(rejection) => dead_letters.push(DeadLetter {
