@@ -3,9 +3,9 @@
 
 use std::{path::Path, process::ExitCode};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use dotpha_bus::subjects::EVENTS_STREAM;
-use dotpha_store::Log;
+use dotpha_store::{Log, VerifiedBackup};
 
 use crate::{log_path, services::runtime};
 
@@ -37,18 +37,10 @@ pub(crate) fn backup(data: &Path, to: &Path) -> Result<ExitCode> {
 pub(crate) fn restore(data: &Path, nats: &str, backup: &Path) -> Result<ExitCode> {
     // The writer's own lock: a restore under a running writer is refused.
     let _lock = dotpha_ingest::lock_data_dir(data).context("stop dotpha ingest (or up) first")?;
-    let head = {
-        let copy = Log::open_read_only(backup)?;
-        let report = copy.verify(None)?;
-        if !report.ok {
-            bail!(
-                "{} does not verify (first bad position {}): not restoring it",
-                backup.display(),
-                report.first_bad_position.unwrap_or(0)
-            );
-        }
-        format!("{}:{}", report.head_position, report.head_hash)
-    };
+    // Verified once, before anything changes: a bad backup leaves the log
+    // and the stream as they are.
+    let verified = VerifiedBackup::open(backup)
+        .with_context(|| format!("{}: not restoring it", backup.display()))?;
     runtime()?.block_on(async {
         let connection = dotpha_bus::connect(nats, "dotpha-restore", false)
             .await
@@ -63,11 +55,13 @@ pub(crate) fn restore(data: &Path, nats: &str, backup: &Path) -> Result<ExitCode
         .map(|d| d.as_secs())
         .unwrap_or(0)
         .to_string();
-    let restored = dotpha_store::restore(backup, &log_path(data), &suffix)?;
+    let restored = verified.restore_to(&log_path(data), &suffix)?;
     println!(
-        "restored {} events from {}; head {head}",
+        "restored {} events from {}; head {}:{}",
         restored.head.position,
-        backup.display()
+        backup.display(),
+        restored.head.position,
+        restored.head.hash
     );
     if let Some(aside) = &restored.set_aside {
         println!("the replaced log is kept at {}", aside.display());

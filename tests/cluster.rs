@@ -238,22 +238,7 @@ async fn kill_a_node_mid_load(victim: Victim) -> Duration {
             receipt.submission_id, message.submission_id,
             "a receipt is for its own submission"
         );
-        assert_eq!(
-            receipt.status,
-            ReceiptStatus::Accepted,
-            "{}: {:?}",
-            message.submission_id,
-            receipt.error
-        );
-        let decided = log
-            .receipt(&message.submission_id)
-            .expect("read")
-            .expect("decided");
-        assert_eq!(
-            receipt.events, decided.events,
-            "{}: the publisher holds the event the log recorded",
-            message.submission_id
-        );
+        assert_holds_logged_events(&log, message, receipt);
     }
     let duplicates_held = held.iter().filter(|(_, r, _)| r.duplicate).count();
 
@@ -394,49 +379,6 @@ const WORKER_REPORTS: usize = 1_500;
 const WORKER_KILL_AFTER: u64 = 300;
 /// How long after the load the workers may take to reach the log's head.
 const FOLLOW_LIMIT: Duration = Duration::from_secs(15);
-
-/// Waits until every worker's read model has applied `head`; on a time-out
-/// says where each stands, how far the relay got (asked of `survivor`) and
-/// what the workers and the writer logged.
-async fn wait_for_workers(
-    workers: &mut [&mut Projector],
-    head: u64,
-    writer: &Writer,
-    survivor: &str,
-    limit: Duration,
-) {
-    let started = Instant::now();
-    loop {
-        let positions: Vec<u64> = workers.iter().map(|w| w.position()).collect();
-        if positions.iter().all(|p| *p >= head) {
-            return;
-        }
-        for worker in workers.iter_mut() {
-            assert!(
-                worker.is_running(),
-                "worker {} stopped\n{}",
-                worker.name,
-                worker.output()
-            );
-        }
-        if started.elapsed() >= limit {
-            let relayed = match async_nats::connect(survivor).await {
-                Ok(client) => relayed_count(&async_nats::jetstream::new(client)).await,
-                Err(_) => 0,
-            };
-            panic!(
-                "the read models did not reach {head} in {limit:?}: {positions:?}; \
-                 DOTPHA_EVENTS holds {relayed}\n{}--- ingest\n{}",
-                workers
-                    .iter()
-                    .map(|w| format!("--- {}\n{}", w.name, w.output()))
-                    .collect::<String>(),
-                writer.output()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// Two real `dotpha project` workers follow `DOTPHA_EVENTS` through one
 /// node (they are given only its URL and learn the others from the

@@ -78,6 +78,15 @@ async fn commune_publisher(port: u16, password: &str) -> Publisher {
 
 /// Runs `dotpha leaf-sources` on the hub until the commune's outbox was
 /// reached (its leaf node links within a second or two of starting).
+/// The hub's URL as dotpha's services' user.
+fn service_url(data: &Path, hub: &NatsServer) -> String {
+    format!(
+        "nats://dotpha-service:{}@127.0.0.1:{}",
+        password(data, None),
+        hub.port()
+    )
+}
+
 fn leaf_sources(service_url: &str) {
     let started = Instant::now();
     loop {
@@ -158,11 +167,7 @@ async fn a_commune_keeps_submitting_while_its_link_is_down() {
     seed(&data, &mut workload);
 
     let (mut hub, leaf) = start_district(&data, |config| config);
-    let service_url = format!(
-        "nats://dotpha-service:{}@127.0.0.1:{}",
-        password(&data, None),
-        hub.port()
-    );
+    let service_url = service_url(&data, &hub);
     let commune_password = password(&data, Some(COMMUNE));
     let writer = Writer::start(&data, &service_url, None);
     leaf_sources(&service_url);
@@ -303,11 +308,7 @@ async fn given_a_commune_admin_who_unfilters_the_hubs_source_when_its_leaf_deliv
             1,
         )
     });
-    let service_url = format!(
-        "nats://dotpha-service:{}@127.0.0.1:{}",
-        password(&data, None),
-        hub.port()
-    );
+    let service_url = service_url(&data, &hub);
     let commune_password = password(&data, Some(COMMUNE));
     let writer = Writer::start(&data, &service_url, None);
     leaf_sources(&service_url);

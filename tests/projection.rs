@@ -41,44 +41,6 @@ fn prepopulate(dir: &Path, workload: &mut Workload, events: usize) -> u64 {
     ledger.log().head().position
 }
 
-/// Waits until every worker's read model has applied `head`; on a time-out
-/// says where each stands, how far the relay got, and what they logged.
-async fn wait_for(workers: &mut [&mut Projector], head: u64, writer: &Writer, limit: Duration) {
-    let started = Instant::now();
-    loop {
-        let positions: Vec<u64> = workers.iter().map(|w| w.position()).collect();
-        if positions.iter().all(|p| *p >= head) {
-            return;
-        }
-        for worker in workers.iter_mut() {
-            assert!(
-                worker.is_running(),
-                "worker {} stopped\n{}",
-                worker.name,
-                worker.output()
-            );
-        }
-        if started.elapsed() >= limit {
-            let js = async_nats::jetstream::new(
-                async_nats::connect(&writer.nats_url)
-                    .await
-                    .expect("connects"),
-            );
-            panic!(
-                "the read models did not reach {head} in {limit:?}: {positions:?}; \
-                 DOTPHA_EVENTS holds {}\n{}--- ingest\n{}",
-                relayed_count(&js).await,
-                workers
-                    .iter()
-                    .map(|w| format!("--- {}\n{}", w.name, w.output()))
-                    .collect::<String>(),
-                writer.output()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_mid_batch_applies_nothing_twice_and_independent_workers_agree() {
     const COMMUNES: usize = 6;
@@ -121,10 +83,11 @@ async fn a_worker_killed_mid_batch_applies_nothing_twice_and_independent_workers
         "main was killed mid-way: at {first_kill} of {backlog}"
     );
     main.restart();
-    wait_for(
+    wait_for_workers(
         &mut [&mut main, &mut audit],
         backlog,
         &writer,
+        &writer.nats_url,
         Duration::from_secs(120),
     )
     .await;
@@ -183,10 +146,11 @@ async fn a_worker_killed_mid_batch_applies_nothing_twice_and_independent_workers
     let log = Log::open_read_only(data.join("log.sqlite")).expect("the log opens");
     let head = log.current_head().expect("head");
     assert_eq!(head.position, backlog + LIVE as u64);
-    wait_for(
+    wait_for_workers(
         &mut [&mut main, &mut audit, &mut solo],
         head.position,
         &writer,
+        &writer.nats_url,
         Duration::from_secs(120),
     )
     .await;
@@ -293,15 +257,12 @@ async fn workers_of_one_name_on_separate_hosts_each_follow_and_one_name_twice_on
     messages.extend((0..300).map(|_| workload.next_report()));
     let publisher = publisher(&url).await;
     let receipts = submit_in_order(&publisher, &messages).await;
-    let head = receipts
-        .iter()
-        .flat_map(|r| r.events.iter().map(|e| e.position))
-        .max()
-        .expect("events");
-    wait_for(
+    let head = head_of(&receipts);
+    wait_for_workers(
         &mut [&mut first, &mut second],
         head,
         &writer,
+        &writer.nats_url,
         Duration::from_secs(60),
     )
     .await;
@@ -316,15 +277,12 @@ async fn workers_of_one_name_on_separate_hosts_each_follow_and_one_name_twice_on
     second.restart();
     let more: Vec<Message> = (0..100).map(|_| workload.next_report()).collect();
     let receipts = submit_in_order(&publisher, &more).await;
-    let head = receipts
-        .iter()
-        .flat_map(|r| r.events.iter().map(|e| e.position))
-        .max()
-        .expect("events");
-    wait_for(
+    let head = head_of(&receipts);
+    wait_for_workers(
         &mut [&mut first, &mut second],
         head,
         &writer,
+        &writer.nats_url,
         Duration::from_secs(60),
     )
     .await;

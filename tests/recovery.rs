@@ -151,22 +151,7 @@ async fn a_crash_between_commit_and_ack_leaves_every_redelivered_submission_deci
     assert_eq!(answered.len(), reports.len());
     let log = writer.log();
     for (message, receipt) in &answered {
-        assert_eq!(
-            receipt.status,
-            ReceiptStatus::Accepted,
-            "{}: {:?}",
-            message.submission_id,
-            receipt.error
-        );
-        let recorded = log
-            .receipt(&message.submission_id)
-            .expect("read")
-            .expect("decided");
-        assert_eq!(
-            receipt.events, recorded.events,
-            "{}: the publisher holds the events the log recorded",
-            message.submission_id
-        );
+        assert_holds_logged_events(&log, message, receipt);
     }
     let events = log_events(&log);
     let everything: Vec<Message> = setup.iter().chain(&reports).cloned().collect();

@@ -7,7 +7,7 @@
 use std::{
     collections::{BTreeMap, HashMap},
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::{Child, Command, ExitStatus, Stdio},
     time::{Duration, Instant},
 };
 
@@ -21,6 +21,44 @@ use dotpha_views::{
     query::{MAX_LIMIT, TaskFilter, Tree},
 };
 use serde_json::{Value, json};
+
+/// Whether the process is still running.
+fn is_running(child: &mut Option<Child>) -> bool {
+    matches!(child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+}
+
+/// SIGKILL, and waits for it to end.
+fn kill(child: &mut Option<Child>) {
+    if let Some(mut child) = child.take() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+/// SIGTERM, then waits for the exit status.
+fn terminate(child: &mut Option<Child>) -> ExitStatus {
+    let mut child = child.take().expect("the process is running");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    child.wait().expect("the process exits")
+}
+
+/// Waits (up to `limit`) for the process to exit by itself; returns its
+/// status.
+fn wait_exit(child: &mut Option<Child>, limit: Duration) -> Option<ExitStatus> {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if let Some(running) = child.as_mut()
+            && let Ok(Some(status)) = running.try_wait()
+        {
+            *child = None;
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
 
 /// A `dotpha ingest` process on a data directory.
 pub struct Writer {
@@ -93,40 +131,23 @@ impl Writer {
 
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
-        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+        is_running(&mut self.child)
     }
 
     /// SIGKILL, as a power cut would end it.
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        kill(&mut self.child);
     }
 
     /// SIGTERM, then waits for the exit status.
-    pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let mut child = self.child.take().expect("the writer is running");
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
-        child.wait().expect("the writer exits")
+    pub fn terminate(&mut self) -> ExitStatus {
+        terminate(&mut self.child)
     }
 
     /// Waits (up to `limit`) for the process to exit by itself, e.g. after an
     /// injected fault; returns its status.
-    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
-        let started = Instant::now();
-        while started.elapsed() < limit {
-            if let Some(child) = self.child.as_mut()
-                && let Ok(Some(status)) = child.try_wait()
-            {
-                self.child = None;
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        wait_exit(&mut self.child, limit)
     }
 
     /// What the writer printed so far.
@@ -531,10 +552,7 @@ impl Projector {
 
     /// SIGKILL, as a power cut would end it.
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        kill(&mut self.child);
     }
 
     pub fn restart(&mut self) {
@@ -543,32 +561,18 @@ impl Projector {
     }
 
     /// SIGTERM, then waits for the exit status.
-    pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let mut child = self.child.take().expect("the worker is running");
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
-        child.wait().expect("the worker exits")
+    pub fn terminate(&mut self) -> ExitStatus {
+        terminate(&mut self.child)
     }
 
     /// Waits (up to `limit`) for the process to exit by itself; returns its
     /// status.
-    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
-        let started = Instant::now();
-        while started.elapsed() < limit {
-            if let Some(child) = self.child.as_mut()
-                && let Ok(Some(status)) = child.try_wait()
-            {
-                self.child = None;
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        wait_exit(&mut self.child, limit)
     }
 
     pub fn is_running(&mut self) -> bool {
-        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+        is_running(&mut self.child)
     }
 
     /// The read model's file (the generation link).
@@ -666,4 +670,77 @@ pub fn answers(read: &ReadModel, communes: usize, per: usize) -> BTreeMap<String
         }
     }
     out
+}
+
+/// Waits until every worker's read model has applied `head`; on a time-out
+/// says where each stands, how far the relay got (asked of `nats_url`, a server that answers) and
+/// what the workers and the writer logged.
+pub async fn wait_for_workers(
+    workers: &mut [&mut Projector],
+    head: u64,
+    writer: &Writer,
+    nats_url: &str,
+    limit: Duration,
+) {
+    let started = Instant::now();
+    loop {
+        let positions: Vec<u64> = workers.iter().map(|w| w.position()).collect();
+        if positions.iter().all(|p| *p >= head) {
+            return;
+        }
+        for worker in workers.iter_mut() {
+            assert!(
+                worker.is_running(),
+                "worker {} stopped\n{}",
+                worker.name,
+                worker.output()
+            );
+        }
+        if started.elapsed() >= limit {
+            let relayed = match async_nats::connect(nats_url).await {
+                Ok(client) => relayed_count(&async_nats::jetstream::new(client)).await,
+                Err(_) => 0,
+            };
+            panic!(
+                "the read models did not reach {head} in {limit:?}: {positions:?}; \
+                 DOTPHA_EVENTS holds {relayed}\n{}--- ingest\n{}",
+                workers
+                    .iter()
+                    .map(|w| format!("--- {}\n{}", w.name, w.output()))
+                    .collect::<String>(),
+                writer.output()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The last log position the receipts name.
+pub fn head_of(receipts: &[Receipt]) -> u64 {
+    receipts
+        .iter()
+        .flat_map(|r| r.events.iter().map(|e| e.position))
+        .max()
+        .expect("the receipts name events")
+}
+
+/// Asserts that a publisher's receipt for `message` is an acceptance naming
+/// the events the log recorded for it.
+pub fn assert_holds_logged_events(log: &Log, message: &Message, receipt: &Receipt) {
+    assert_eq!(
+        receipt.status,
+        ReceiptStatus::Accepted,
+        "{}: {:?}",
+        message.submission_id,
+        receipt.error
+    );
+    let recorded = log
+        .receipt(&message.submission_id)
+        .expect("read")
+        .expect("decided");
+    assert_eq!(
+        receipt.events, recorded.events,
+        "{}: the publisher holds the events the log recorded",
+        message.submission_id
+    );
 }

@@ -19,7 +19,7 @@ pub mod subjects;
 pub use connect::{Connection, connect};
 pub use publisher::{PublishError, Publisher, PublisherOptions};
 pub use setup::{
-    BusError, DEAD_MAX_AGE, DUPLICATE_WINDOW, MAX_REPLICAS, SUBMISSIONS_MAX_AGE, WRITER_ACK_WAIT,
-    WRITER_MAX_ACK_PENDING, delete_events_stream, ensure_streams, last_relayed_position,
-    relayed_hash, writer_consumer,
+    BusError, DEAD_MAX_AGE, DUPLICATE_WINDOW, LastRelayed, MAX_REPLICAS, SUBMISSIONS_MAX_AGE,
+    WRITER_ACK_WAIT, WRITER_MAX_ACK_PENDING, delete_events_stream, ensure_streams, last_relayed,
+    writer_consumer,
 };

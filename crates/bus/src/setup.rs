@@ -300,31 +300,20 @@ pub async fn delete_events_stream(js: &jetstream::Context) -> Result<bool, BusEr
     Ok(true)
 }
 
-/// The `hash` of the event at `sequence` on the events stream, so the relay
-/// can check that the log it continues from is the one the stream holds.
-pub async fn relayed_hash(js: &jetstream::Context, sequence: u64) -> Result<String, BusError> {
-    let stream = js
-        .get_stream(EVENTS_STREAM)
-        .await
-        .map_err(|e| BusError::nats(EVENTS_STREAM, e))?;
-    let message = stream
-        .get_raw_message(sequence)
-        .await
-        .map_err(|e| BusError::nats("reading an event on the bus", e))?;
-    serde_json::from_slice::<serde_json::Value>(&message.payload)
-        .ok()
-        .and_then(|event| event.get("hash")?.as_str().map(str::to_owned))
-        .ok_or_else(|| {
-            BusError::Config(format!(
-                "message {sequence} of {EVENTS_STREAM} is not an event object with a hash: something other than the relay published there"
-            ))
-        })
+/// The last event on the events stream: where the relay resumes, and the
+/// hash it must find at that position in the log to continue from it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LastRelayed {
+    /// Its stream sequence (0 when the stream is empty).
+    pub sequence: u64,
+    /// Its log position, from `Nats-Msg-Id` (0 when the stream is empty).
+    pub position: u64,
+    /// Its `hash` (`None` when the stream is empty).
+    pub hash: Option<String>,
 }
 
-/// What the events stream holds: its last sequence and the log position of
-/// its last message (from `Nats-Msg-Id`), or `(0, 0)` when empty. The relay
-/// resumes right after it.
-pub async fn last_relayed_position(js: &jetstream::Context) -> Result<(u64, u64), BusError> {
+/// What the events stream holds last, read once.
+pub async fn last_relayed(js: &jetstream::Context) -> Result<LastRelayed, BusError> {
     let mut stream = js
         .get_stream(EVENTS_STREAM)
         .await
@@ -336,20 +325,33 @@ pub async fn last_relayed_position(js: &jetstream::Context) -> Result<(u64, u64)
         .state
         .last_sequence;
     if last == 0 {
-        return Ok((0, 0));
+        return Ok(LastRelayed {
+            sequence: 0,
+            position: 0,
+            hash: None,
+        });
     }
     let message = stream
         .get_raw_message(last)
         .await
         .map_err(|e| BusError::nats("reading the last event on the bus", e))?;
+    let foreign = |what: &str| {
+        BusError::Config(format!(
+            "message {last} of {EVENTS_STREAM} has no {what}: something other than the relay published there"
+        ))
+    };
     let position = message
         .headers
         .get(MSG_ID)
         .and_then(|v| v.as_str().parse::<u64>().ok())
-        .ok_or_else(|| {
-            BusError::Config(format!(
-                "message {last} of {EVENTS_STREAM} has no numeric {MSG_ID}: something other than the relay published there"
-            ))
-        })?;
-    Ok((last, position))
+        .ok_or_else(|| foreign(&format!("numeric {MSG_ID}")))?;
+    let hash = serde_json::from_slice::<serde_json::Value>(&message.payload)
+        .ok()
+        .and_then(|event| event.get("hash")?.as_str().map(str::to_owned))
+        .ok_or_else(|| foreign("event object with a hash"))?;
+    Ok(LastRelayed {
+        sequence: last,
+        position,
+        hash: Some(hash),
+    })
 }

@@ -35,8 +35,8 @@ pub(crate) async fn run(
     let log: Arc<Mutex<Option<Log>>> = Arc::new(Mutex::new(None));
     let mut delay = BACKOFF;
     'sync: loop {
-        let (mut sequence, mut position) = match dotpha_bus::last_relayed_position(&js).await {
-            Ok(p) => p,
+        let last = match dotpha_bus::last_relayed(&js).await {
+            Ok(last) => last,
             Err(error) => {
                 tracing::warn!(%error, retry_in = ?delay, "relay cannot read DOTPHA_EVENTS");
                 if sleep_or_stop(&mut shutdown, &mut delay).await {
@@ -45,12 +45,13 @@ pub(crate) async fn run(
                 continue;
             }
         };
+        let (mut sequence, mut position) = (last.sequence, last.position);
         tracing::info!(position, "relay resuming after this position");
         // The stream's last event must be the log's event at that position
         // before anything is added after it: a log restored from a backup or
         // replaced holds other events there, and continuing would hand
         // subscribers a chain that does not link.
-        let mut continues_the_log = position == 0;
+        let mut continues_the_log = last.hash.is_none();
         if position > *head.borrow() {
             tracing::warn!(
                 relayed = position,
@@ -64,7 +65,7 @@ pub(crate) async fn run(
                 .relay_lag
                 .set(target.saturating_sub(position) as i64);
             if !continues_the_log && target >= position {
-                match same_event(&js, &log, &path, sequence, position).await {
+                match same_event(&log, &path, position, last.hash.as_deref().unwrap_or("")).await {
                     Ok(()) => continues_the_log = true,
                     Err(problem) => {
                         tracing::error!(position, %problem, "relay stopped: DOTPHA_EVENTS does not continue this log");
@@ -88,7 +89,7 @@ pub(crate) async fn run(
                     }
                 }
             }
-            let events = match read(&log, &path, position + 1).await {
+            let events = match read(&log, &path, position + 1, RELAY_BATCH).await {
                 Ok(events) if !events.is_empty() => events,
                 Ok(_) => {
                     tracing::error!(
@@ -145,19 +146,15 @@ async fn sleep_or_stop(
     stop
 }
 
-/// Checks that the stream's message `sequence` is the log's event at
-/// `position` (same hash).
+/// Checks that the log's event at `position` has the hash the stream's
+/// last event has.
 async fn same_event(
-    js: &jetstream::Context,
     log: &Arc<Mutex<Option<Log>>>,
     path: &Path,
-    sequence: u64,
     position: u64,
+    relayed: &str,
 ) -> Result<(), String> {
-    let relayed = dotpha_bus::relayed_hash(js, sequence)
-        .await
-        .map_err(|e| e.to_string())?;
-    let logged = read(log, path, position).await?;
+    let logged = read(log, path, position, 1).await?;
     match logged.first() {
         Some(event) if event.position == position && event.hash == relayed => Ok(()),
         Some(event) if event.position == position => Err(format!(
@@ -172,6 +169,7 @@ async fn read(
     log: &Arc<Mutex<Option<Log>>>,
     path: &Path,
     from: u64,
+    limit: usize,
 ) -> Result<Vec<RecordedEvent>, String> {
     let log = log.clone();
     let path = path.to_owned();
@@ -182,9 +180,7 @@ async fn read(
             *guard = Some(Log::open(&path).map_err(|e| e.to_string())?);
         }
         match guard.as_ref() {
-            Some(log) => log
-                .events_from(from, RELAY_BATCH)
-                .map_err(|e| e.to_string()),
+            Some(log) => log.events_from(from, limit).map_err(|e| e.to_string()),
             None => Err("no log".to_owned()),
         }
     })

@@ -191,6 +191,17 @@ fn headers_text(message: &async_nats::Message) -> String {
         .unwrap_or_default()
 }
 
+/// `message`, kept whole, with why it was not decided.
+fn dead_letter(message: &async_nats::Message, sequence: u64, reason: String) -> DeadLetter {
+    DeadLetter {
+        stream_sequence: Some(sequence),
+        subject: message.subject.to_string(),
+        headers: headers_text(message),
+        payload: message.payload.to_vec(),
+        reason,
+    }
+}
+
 /// Every `Nats-Stream-Source` value of `message`, whatever the header
 /// name's case.
 fn stream_sources(message: &async_nats::Message) -> Vec<&str> {
@@ -261,24 +272,12 @@ async fn step(
                 Some(actual) => format!("{foreign} (the outbox of {actual})"),
                 None => foreign.to_string(),
             };
-            dead_letters.push(DeadLetter {
-                stream_sequence: Some(sequence),
-                subject: subject.to_owned(),
-                headers: headers_text(message),
-                payload: message.payload.to_vec(),
-                reason,
-            });
+            dead_letters.push(dead_letter(message, sequence, reason));
             continue;
         }
         match Arrival::read(&message.payload, Some(subject_unit), msg_id) {
             Ok(arrival) => arrivals.push(arrival),
-            Err(rejection) => dead_letters.push(DeadLetter {
-                stream_sequence: Some(sequence),
-                subject: subject.to_owned(),
-                headers: headers_text(message),
-                payload: message.payload.to_vec(),
-                reason: rejection.message,
-            }),
+            Err(rejection) => dead_letters.push(dead_letter(message, sequence, rejection.message)),
         }
     }
     let span = tracing::info_span!("batch", number, size = batch.len(), read_position);

@@ -321,7 +321,8 @@ async fn start_sequence(
     }
     // The relay publishes position p at sequence p + offset; the stream's
     // last message gives the offset.
-    let (last_sequence, last_position) = dotpha_bus::last_relayed_position(js).await?;
+    let last = dotpha_bus::last_relayed(js).await?;
+    let (last_sequence, last_position) = (last.sequence, last.position);
     if applied.position >= last_position {
         return Ok(last_sequence + 1);
     }

@@ -28,7 +28,7 @@ use dotpha_domain::{Event, Rejection, State, Timestamp};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use serde_json::value::RawValue;
 
-pub use backup::{Copied, restore};
+pub use backup::{Copied, VerifiedBackup, restore};
 pub use dotpha_domain::wire as records;
 pub use ledger::{Arrival, Batch, Ledger, READ_POSITION};
 pub use records::{
