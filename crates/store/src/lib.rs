@@ -20,6 +20,7 @@ mod backup;
 mod chain;
 mod ledger;
 mod schema;
+mod tree;
 mod verify;
 
 use std::path::Path;
@@ -36,6 +37,7 @@ pub use records::{
     RecordedEvent,
 };
 pub use schema::SCHEMA_VERSION;
+pub use tree::{Attestation, StoredCheckpoint};
 pub use verify::VerifyReport;
 
 use chain::Hashed;
@@ -94,6 +96,10 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+    /// A tree or proof that cannot be given (a size beyond the log, a
+    /// position outside the tree) or whose nodes cannot be read.
+    #[error(transparent)]
+    Tree(#[from] dotpha_tlog::TreeError),
     /// SQLite failed.
     #[error("SQLite: {0}")]
     Sqlite(#[from] rusqlite::Error),
@@ -195,6 +201,9 @@ pub struct Log {
     path: String,
     head: Head,
     buffer: Vec<u8>,
+    /// The Merkle tree's right edge at `head` (the writer's handle), so an
+    /// append extends the tree without reading it.
+    frontier: Option<dotpha_tlog::Frontier>,
 }
 
 impl std::fmt::Debug for Log {
@@ -222,7 +231,10 @@ impl Log {
         // pages; a larger page cache keeps them in memory.
         conn.pragma_update(None, "cache_size", CACHE_KIB)?;
         schema::migrate(&mut conn, &path_text)?;
-        Log::with_connection(conn, path_text)
+        let mut log = Log::with_connection(conn, path_text)?;
+        // A log written before the tree existed gets its tree now.
+        log.frontier = Some(tree::fill(&mut log.conn, log.head.position, &log.path)?);
+        Ok(log)
     }
 
     /// Opens an existing log read-only (verify, audit, readers). Does not
@@ -265,6 +277,7 @@ impl Log {
             path,
             head,
             buffer: Vec::with_capacity(1024),
+            frontier: None,
         })
     }
 
@@ -335,6 +348,12 @@ impl Log {
     ) -> Result<Vec<Receipt>, StoreError> {
         let recorded = recorded_at.as_str();
         let mut head = self.head.clone();
+        let mut frontier = match self.frontier.take() {
+            Some(f) if f.size() == head.position => f,
+            _ => tree::load_frontier(&self.conn, head.position)?,
+        };
+        // Kept until the commit succeeds; a failed one leaves it as it was.
+        self.frontier = Some(frontier.clone());
         let mut receipts = Vec::with_capacity(decisions.len());
         let tx = self
             .conn
@@ -345,6 +364,8 @@ impl Log {
                                      submission_id, data, prev_hash, hash)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?;
+            let mut insert_node =
+                tx.prepare_cached("INSERT INTO tree_nodes (position, hashes) VALUES (?1, ?2)")?;
             let mut insert_decision = tx.prepare_cached(
                 "INSERT INTO decisions (submission_id, status, unit, first_position, last_position,
                                         error_code, error_message, error_field, submission, recorded_at)
@@ -411,6 +432,16 @@ impl Log {
                                 data,
                                 hashed.prev_hash,
                                 hash,
+                            ])?;
+                            let leaf = dotpha_tlog::tree::parse_hex(&hash).ok_or_else(|| {
+                                StoreError::InvalidDecision {
+                                    submission_id: decision.submission_id.clone(),
+                                    reason: "an event hash is not 64 hex digits".to_owned(),
+                                }
+                            })?;
+                            insert_node.execute(params![
+                                hashed.position,
+                                frontier.append(&leaf.0).to_bytes()
                             ])?;
                             receipt.events.push(EventRef {
                                 position: hashed.position,
@@ -487,6 +518,7 @@ impl Log {
         }
         tx.commit()?;
         self.head = head;
+        self.frontier = Some(frontier);
         Ok(receipts)
     }
 

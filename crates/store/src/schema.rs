@@ -83,6 +83,39 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE checkpoints ADD COLUMN tag TEXT;
     "#,
+    // 4: the log as an RFC 9162 Merkle tree (CONTRACT.md part B): per event,
+    // the node hashes its leaf completes (32 bytes each, leaf hash first),
+    // written with the event; the checkpoints the log signed; the witnesses'
+    // cosignatures it received. The tree of an older log is filled from its
+    // events when the writer opens it (`tree::fill`).
+    r#"
+    CREATE TABLE tree_nodes (
+        position INTEGER PRIMARY KEY CHECK (position >= 1),
+        hashes   BLOB    NOT NULL CHECK (length(hashes) >= 32 AND length(hashes) % 32 = 0)
+    );
+    CREATE TABLE tree_checkpoints (
+        tree_size INTEGER PRIMARY KEY CHECK (tree_size >= 0),
+        root_hash TEXT    NOT NULL,
+        note      TEXT    NOT NULL,
+        signed_at TEXT    NOT NULL
+    );
+    CREATE TABLE cosignatures (
+        tree_size   INTEGER NOT NULL,
+        witness     TEXT    NOT NULL,
+        line        TEXT    NOT NULL,
+        timestamp   INTEGER NOT NULL,
+        received_at TEXT    NOT NULL,
+        PRIMARY KEY (tree_size, witness)
+    );
+    CREATE TRIGGER tree_nodes_no_update BEFORE UPDATE ON tree_nodes
+    BEGIN SELECT RAISE(ABORT, 'the Merkle tree is append-only: nodes cannot be updated'); END;
+    CREATE TRIGGER tree_nodes_no_delete BEFORE DELETE ON tree_nodes
+    BEGIN SELECT RAISE(ABORT, 'the Merkle tree is append-only: nodes cannot be deleted'); END;
+    CREATE TRIGGER tree_checkpoints_no_update BEFORE UPDATE ON tree_checkpoints
+    BEGIN SELECT RAISE(ABORT, 'signed checkpoints are append-only: they cannot be updated'); END;
+    CREATE TRIGGER tree_checkpoints_no_delete BEFORE DELETE ON tree_checkpoints
+    BEGIN SELECT RAISE(ABORT, 'signed checkpoints are append-only: they cannot be deleted'); END;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -34,13 +34,17 @@ pub struct VerifyReport {
     pub warnings: Vec<String>,
 }
 
-const TRIGGERS: [&str; 6] = [
+const TRIGGERS: [&str; 10] = [
     "events_no_update",
     "events_no_delete",
     "decisions_no_update",
     "decisions_no_delete",
     "dead_letters_no_update",
     "dead_letters_no_delete",
+    "tree_nodes_no_update",
+    "tree_nodes_no_delete",
+    "tree_checkpoints_no_update",
+    "tree_checkpoints_no_delete",
 ];
 
 struct Finding {
@@ -215,6 +219,11 @@ pub(crate) fn verify(
     }
     drop(decisions);
 
+    // The Merkle tree must be exactly the one the events give.
+    if let Some((position, problem)) = crate::tree::first_wrong_row(conn)? {
+        earliest(&mut found, position, problem);
+    }
+
     let (last_position, last_hash): (u64, String) = conn
         .query_row(
             "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1",
@@ -255,6 +264,17 @@ pub(crate) fn verify(
 
     let mut warnings = Vec::new();
     for trigger in TRIGGERS {
+        // A log not yet migrated (opened read-only) has no tree tables to
+        // guard.
+        let table = trigger
+            .trim_end_matches("_no_update")
+            .trim_end_matches("_no_delete");
+        let has_table: bool = conn
+            .prepare_cached("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1")?
+            .exists([table])?;
+        if !has_table {
+            continue;
+        }
         let present: bool = conn
             .prepare_cached("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?1")?
             .exists([trigger])?;

@@ -4,7 +4,10 @@
 //!
 //! Every case builds its own log of 200 events (the same log every time: the
 //! workload and the recorded times are fixed), records its head, tampers,
-//! and verifies.
+//! and verifies. The forger is thorough: after editing events, they also
+//! recompute the Merkle tree's nodes from the edited events (`retree`), so
+//! each case shows what the chain alone catches; the cases at the end
+//! tamper with the tree itself.
 
 use std::path::{Path, PathBuf};
 
@@ -16,11 +19,13 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 const EVENTS: u64 = 200;
-const TRIGGERS: [&str; 4] = [
+const TRIGGERS: [&str; 6] = [
     "events_no_update",
     "events_no_delete",
     "decisions_no_update",
     "decisions_no_delete",
+    "tree_nodes_no_update",
+    "tree_nodes_no_delete",
 ];
 
 struct Built {
@@ -70,6 +75,12 @@ fn tamper(path: &Path, sql: &str) {
 }
 
 fn verify(path: &Path, expect_head: Option<&Head>) -> VerifyReport {
+    retree(path);
+    verify_as_is(path, expect_head)
+}
+
+/// Verifies without recomputing the tree first.
+fn verify_as_is(path: &Path, expect_head: Option<&Head>) -> VerifyReport {
     Log::open_read_only(path)
         .expect("the tampered file still opens")
         .verify(expect_head)
@@ -158,7 +169,7 @@ fn rechain_from(path: &Path, from: u64) {
 #[test]
 fn an_intact_log_passes_with_no_bad_position_and_no_warnings() {
     let log = build();
-    let report = verify(&log.path, None);
+    let report = verify_as_is(&log.path, None);
     assert!(report.ok, "{report:#?}");
     assert_eq!(report.first_bad_position, None);
     assert_eq!(report.problem, None);
@@ -471,4 +482,80 @@ fn rehash(path: &Path, position: u64) {
         params![hash, position],
     )
     .expect("set hash");
+}
+
+/// What a thorough forger does after editing events: recompute every node
+/// of the Merkle tree from the events as they now are.
+fn retree(path: &Path) {
+    let conn = Connection::open(path).expect("open");
+    for trigger in TRIGGERS {
+        conn.execute_batch(&format!("DROP TRIGGER IF EXISTS {trigger}"))
+            .expect("drop trigger");
+    }
+    conn.execute_batch("DELETE FROM tree_nodes").expect("clear");
+    let mut frontier = dotpha_tlog::Frontier::empty();
+    let rows: Vec<(u64, String)> = conn
+        .prepare("SELECT position, hash FROM events ORDER BY position")
+        .expect("select")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    for (position, hash) in rows {
+        let bytes = hex::decode(&hash).unwrap_or_else(|_| vec![0; 32]);
+        conn.execute(
+            "INSERT INTO tree_nodes (position, hashes) VALUES (?1, ?2)",
+            params![position, frontier.append(&bytes).to_bytes()],
+        )
+        .expect("insert node");
+    }
+}
+
+#[test]
+fn editing_an_event_without_recomputing_the_tree_fails_at_that_event() {
+    let log = build();
+    tamper(
+        &log.path,
+        "UPDATE events SET data = json_set(data, '$.note', 'sửa') WHERE position = 100",
+    );
+    rechain_from(&log.path, 100);
+    // The chain links again, but the tree still holds the old leaf.
+    assert_fails_at(
+        &verify_as_is(&log.path, None),
+        100,
+        "the Merkle tree's nodes for this event",
+    );
+}
+
+#[test]
+fn editing_a_tree_node_fails_at_its_event() {
+    let log = build();
+    tamper(
+        &log.path,
+        "UPDATE tree_nodes SET hashes = zeroblob(length(hashes)) WHERE position = 64",
+    );
+    assert_fails_at(
+        &verify_as_is(&log.path, None),
+        64,
+        "the Merkle tree's nodes for this event",
+    );
+    tamper(&log.path, "DELETE FROM tree_nodes WHERE position = 170");
+    assert_fails_at(&verify_as_is(&log.path, None), 64, "Merkle tree");
+}
+
+#[test]
+fn a_tree_node_beyond_the_events_fails_at_its_position() {
+    let log = build();
+    tamper(
+        &log.path,
+        &format!(
+            "INSERT INTO tree_nodes (position, hashes) VALUES ({}, zeroblob(32))",
+            EVENTS + 1
+        ),
+    );
+    assert_fails_at(
+        &verify_as_is(&log.path, None),
+        EVENTS + 1,
+        "an event the log does not hold",
+    );
 }

@@ -107,7 +107,7 @@ impl NodeRow {
     /// Reads a stored row; `None` when its length is not a whole number of
     /// hashes or is zero.
     pub fn from_bytes(bytes: &[u8]) -> Option<NodeRow> {
-        if bytes.is_empty() || bytes.len() % 32 != 0 {
+        if bytes.is_empty() || !bytes.len().is_multiple_of(32) {
             return None;
         }
         Some(NodeRow(

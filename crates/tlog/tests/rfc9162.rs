@@ -250,6 +250,7 @@ fn event_leaves(count: usize, salt: u8) -> Vec<Vec<u8>> {
 }
 
 #[test]
+#[allow(clippy::needless_range_loop)] // sizes and indexes are what the test is about
 fn every_root_inclusion_and_consistency_proof_up_to_300_equals_the_naive_ones() {
     const N: usize = 300;
     let leaves = event_leaves(N, 7);
