@@ -19,7 +19,8 @@ pub mod subjects;
 pub use connect::{Connection, connect};
 pub use publisher::{PublishError, Publisher, PublisherOptions};
 pub use setup::{
-    BusError, DEAD_MAX_AGE, DUPLICATE_WINDOW, LastRelayed, MAX_REPLICAS, SUBMISSIONS_MAX_AGE,
-    WRITER_ACK_WAIT, WRITER_MAX_ACK_PENDING, delete_events_stream, ensure_streams, last_relayed,
-    writer_consumer,
+    BusError, CHECKPOINT_DUPLICATE_WINDOW, CHECKPOINTS_KEPT, COSIGNATURES_MAX_AGE, DEAD_MAX_AGE,
+    DUPLICATE_WINDOW, FOLLOWER_IDLE, LastRelayed, MAX_REPLICAS, SUBMISSIONS_MAX_AGE,
+    WRITER_ACK_WAIT, WRITER_MAX_ACK_PENDING, delete_events_stream, ensure_streams, follower,
+    last_relayed, writer_consumer,
 };

@@ -11,7 +11,8 @@ use async_nats::jetstream::{
 };
 
 use crate::subjects::{
-    DEAD_STREAM, DEAD_SUBJECTS, EVENTS_STREAM, EVENTS_SUBJECTS, MSG_ID, SUBMISSIONS_STREAM,
+    CHECKPOINT, CHECKPOINTS_STREAM, COSIGNATURES_STREAM, COSIGNATURES_SUBJECTS, DEAD_STREAM,
+    DEAD_SUBJECTS, EVENTS_STREAM, EVENTS_SUBJECTS, MSG_ID, SUBMISSIONS_STREAM,
     SUBMISSIONS_SUBJECTS, WRITER_CONSUMER,
 };
 
@@ -46,10 +47,22 @@ pub const WRITER_ACK_WAIT: Duration = Duration::from_secs(30);
 /// Unacked submissions the writer may hold (several batches).
 pub const WRITER_MAX_ACK_PENDING: i64 = 4096;
 
+/// Checkpoints `DOTPHA_CHECKPOINTS` keeps: the newest are what witnesses
+/// need (the latest always stays, however long the log is idle); older
+/// ones are history, which the log itself keeps in full.
+pub const CHECKPOINTS_KEPT: i64 = 100_000;
+/// The deduplication window of `DOTPHA_CHECKPOINTS`: long enough to absorb
+/// the writer's retries of one publish, short enough that a note signed
+/// again for a size (a restored log) still reaches witnesses.
+pub const CHECKPOINT_DUPLICATE_WINDOW: Duration = Duration::from_secs(60);
+/// How long cosignatures wait on the bus for the log to take them (the log
+/// keeps them for good).
+pub const COSIGNATURES_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
+
 /// Most replicas a JetStream stream may have.
 pub const MAX_REPLICAS: usize = 5;
 
-fn stream_configs(replicas: usize) -> [Config; 3] {
+fn stream_configs(replicas: usize) -> [Config; 5] {
     [
         Config {
             name: SUBMISSIONS_STREAM.to_owned(),
@@ -82,6 +95,28 @@ fn stream_configs(replicas: usize) -> [Config; 3] {
             max_age: DEAD_MAX_AGE,
             duplicate_window: DUPLICATE_WINDOW,
             description: Some("dotpha: messages that could not be read or answered".to_owned()),
+            num_replicas: replicas,
+            ..Default::default()
+        },
+        Config {
+            name: CHECKPOINTS_STREAM.to_owned(),
+            subjects: vec![CHECKPOINT.to_owned()],
+            storage: StorageType::File,
+            retention: RetentionPolicy::Limits,
+            max_messages_per_subject: CHECKPOINTS_KEPT,
+            duplicate_window: CHECKPOINT_DUPLICATE_WINDOW,
+            description: Some("dotpha: the log's signed checkpoints (C2SP notes)".to_owned()),
+            num_replicas: replicas,
+            ..Default::default()
+        },
+        Config {
+            name: COSIGNATURES_STREAM.to_owned(),
+            subjects: vec![COSIGNATURES_SUBJECTS.to_owned()],
+            storage: StorageType::File,
+            retention: RetentionPolicy::Limits,
+            max_age: COSIGNATURES_MAX_AGE,
+            duplicate_window: DUPLICATE_WINDOW,
+            description: Some("dotpha: witnesses' cosignatures of checkpoints".to_owned()),
             num_replicas: replicas,
             ..Default::default()
         },
@@ -180,6 +215,13 @@ fn stream_differs(wanted: &Config, got: &Config) -> Option<String> {
         return Some(format!(
             "duplicate_window {:?}, wanted {:?}",
             got.duplicate_window, wanted.duplicate_window
+        ));
+    }
+    // Unlimited is 0 when asked for and -1 when reported.
+    if got.max_messages_per_subject.max(0) != wanted.max_messages_per_subject.max(0) {
+        return Some(format!(
+            "max_messages_per_subject {}, wanted {}",
+            got.max_messages_per_subject, wanted.max_messages_per_subject
         ));
     }
     // The server reports 1 for a stream created with the count unset (0).
@@ -354,4 +396,37 @@ pub async fn last_relayed(js: &jetstream::Context) -> Result<LastRelayed, BusErr
         position,
         hash: Some(hash),
     })
+}
+
+/// How long the server keeps a follower consumer nobody pulls from (its
+/// process died without deleting it).
+pub const FOLLOWER_IDLE: Duration = Duration::from_secs(300);
+
+/// A consumer of `stream` (only `filter_subject`) for one process that
+/// follows it from `deliver` on, acking each message; the caller keeps its
+/// own place and makes it anew after any failure. Named `name` (unique per
+/// process); the server removes it after [`FOLLOWER_IDLE`] unused.
+pub async fn follower(
+    js: &jetstream::Context,
+    stream: &str,
+    filter_subject: &str,
+    name: &str,
+    deliver: DeliverPolicy,
+) -> Result<PullConsumer, BusError> {
+    let stream = js
+        .get_stream(stream)
+        .await
+        .map_err(|e| BusError::nats(stream, e))?;
+    let _ = stream.delete_consumer(name).await;
+    stream
+        .create_consumer(pull::Config {
+            durable_name: Some(name.to_owned()),
+            deliver_policy: deliver,
+            ack_policy: AckPolicy::Explicit,
+            filter_subject: filter_subject.to_owned(),
+            inactive_threshold: FOLLOWER_IDLE,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| BusError::nats(&format!("creating consumer {name}"), e))
 }

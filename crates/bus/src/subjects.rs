@@ -18,6 +18,33 @@ pub const RECEIPT_GET: &str = "dotpha.v1.receipt.get";
 pub const WRITER_CONSUMER: &str = "dotpha-writer";
 /// The header naming a message for JetStream's deduplication.
 pub const MSG_ID: &str = "Nats-Msg-Id";
+/// The stream keeping the log's signed checkpoints (CONTRACT.md part B).
+pub const CHECKPOINTS_STREAM: &str = "DOTPHA_CHECKPOINTS";
+/// Where the writer publishes each checkpoint note, with `Nats-Msg-Id:
+/// <tree size>`.
+pub const CHECKPOINT: &str = "dotpha.v1.checkpoint";
+/// The stream keeping witnesses' cosignatures until the log has them.
+pub const COSIGNATURES_STREAM: &str = "DOTPHA_COSIGNATURES";
+/// Subjects of [`COSIGNATURES_STREAM`].
+pub const COSIGNATURES_SUBJECTS: &str = "dotpha.v1.cosignature.>";
+/// Where an inclusion proof is asked for: `{"position": P, "size": N}`.
+pub const PROOF_INCLUSION: &str = "dotpha.v1.proof.inclusion";
+/// Where a consistency proof is asked for: `{"from": M, "to": N}`.
+pub const PROOF_CONSISTENCY: &str = "dotpha.v1.proof.consistency";
+
+/// Where the witness named `witness` publishes its cosigned notes.
+pub fn cosignature(witness: &str) -> String {
+    format!("dotpha.v1.cosignature.{witness}")
+}
+
+/// Whether `name` can stand in a subject: no spaces, wildcards or empty
+/// tokens (a witness's name may hold dots and slashes).
+pub fn is_subject_safe(name: &str) -> bool {
+    !name.is_empty()
+        && !name.contains(['*', '>'])
+        && !name.chars().any(|c| c.is_whitespace() || c.is_control())
+        && name.split('.').all(|token| !token.is_empty())
+}
 
 /// Where a unit's submissions are published.
 pub fn submit(unit: &str) -> String {
@@ -64,5 +91,12 @@ mod tests {
         assert_eq!(unit_of("dotpha.v1.submit.hop-thanh"), Some("hop-thanh"));
         assert_eq!(unit_of("dotpha.v1.submit.a.b"), None, "a unit is one token");
         assert_eq!(dead("dotpha.v1.submit.a.b"), "dotpha.v1.dead.unknown");
+        assert_eq!(
+            cosignature("hop-thanh.example/witness"),
+            "dotpha.v1.cosignature.hop-thanh.example/witness"
+        );
+        assert!(is_subject_safe("hop-thanh.example/witness"));
+        assert!(!is_subject_safe("a..b"));
+        assert!(!is_subject_safe("a.*"));
     }
 }

@@ -12,9 +12,14 @@
 #![deny(unreachable_pub)]
 #![warn(missing_docs)]
 
+mod checkpoints;
+mod cosignatures;
+mod logfile;
 mod metrics;
+pub mod proofs;
 mod receipts;
 mod relay;
+mod transparency;
 mod writer;
 
 use std::{
@@ -26,8 +31,11 @@ use std::{
 use async_nats::jetstream;
 use tokio::sync::watch;
 
+pub use checkpoints::CHECKPOINT_INTERVAL;
+pub use cosignatures::COSIGNATURES_READ;
 pub use metrics::IngestMetrics;
 pub use relay::{RELAY_BATCH, RELAY_CHECKPOINT};
+pub use transparency::{Transparency, default_origin, log_key};
 pub use writer::Fault;
 
 /// Most messages decided in one transaction. Big enough that a commit's
@@ -54,6 +62,8 @@ pub struct Config {
     pub replicas: usize,
     /// A fault to inject (tests only).
     pub fault: Option<Fault>,
+    /// The log's origin and the witnesses it keeps cosignatures of.
+    pub transparency: Transparency,
 }
 
 /// What stops the write side.
@@ -81,6 +91,9 @@ pub enum IngestError {
     /// A blocking task died.
     #[error("internal task failed: {0}")]
     Task(String),
+    /// The log's key or a witness's key cannot be used.
+    #[error(transparent)]
+    Key(#[from] transparency::KeyError),
 }
 
 /// The log file in a data directory.
@@ -131,6 +144,7 @@ pub async fn run(
             .map_err(|e| IngestError::Task(e.to_string()))??
     };
     tracing::info!(log = %path.display(), head = ledger.log().head().position, "log opened");
+    let (key, witnesses) = transparency::load(&config.data_dir, &config.transparency)?;
     let connection = dotpha_bus::connect(&config.nats_url, "dotpha-ingest", true).await?;
     let js = jetstream::new(connection.client.clone());
     retry_until(&shutdown, "setting up streams", || {
@@ -151,6 +165,33 @@ pub async fn run(
         path.clone(),
         shutdown.clone(),
     ));
+    // The checkpointer stops only after the writer (its own signal), so the
+    // last commit is signed before the process ends.
+    let (stop_checkpoints, checkpoints_stop) = watch::channel(false);
+    let checkpoints = tokio::spawn(checkpoints::run(
+        js.clone(),
+        logfile::SharedLog::new(path.clone(), true),
+        key.clone(),
+        head_sender.subscribe(),
+        metrics.clone(),
+        checkpoints_stop,
+    ));
+    let collector = tokio::spawn(cosignatures::run(
+        cosignatures::Collector {
+            js: js.clone(),
+            log: logfile::SharedLog::new(path.clone(), true),
+            verifier: dotpha_tlog::LogVerifier::new(key.verifier_key())
+                .map_err(transparency::KeyError::Note)?,
+            witnesses,
+            metrics: metrics.clone(),
+        },
+        shutdown.clone(),
+    ));
+    let proofs = tokio::spawn(proofs::serve(
+        connection.client.clone(),
+        logfile::SharedLog::new(path.clone(), false),
+        shutdown.clone(),
+    ));
 
     let (read_position, read_tag) = ledger.read_position_tag()?;
     let mut connects = connection.connects.clone();
@@ -168,9 +209,14 @@ pub async fn run(
         connects,
     })
     .await;
-    // The writer has stopped; the relay drains what it committed.
+    // The writer has stopped; the relay drains what it committed and the
+    // checkpointer signs it.
+    let _ = stop_checkpoints.send(true);
     let _ = relay.await;
+    let _ = checkpoints.await;
     let _ = receipts.await;
+    let _ = collector.await;
+    let _ = proofs.await;
     let _ = connection.client.flush().await;
     outcome
 }

@@ -27,6 +27,12 @@ pub struct IngestMetrics {
     pub relay_lag: Gauge,
     /// Events published by the relay.
     pub relayed: Counter,
+    /// Checkpoints signed.
+    pub checkpoints_signed: Counter,
+    /// The tree size of the latest signed checkpoint.
+    pub checkpoint_size: Gauge,
+    /// Witnesses' cosignatures verified and kept.
+    pub cosignatures: Counter,
 }
 
 impl Default for IngestMetrics {
@@ -43,6 +49,9 @@ impl Default for IngestMetrics {
             log_head: Gauge::default(),
             relay_lag: Gauge::default(),
             relayed: Counter::default(),
+            checkpoints_signed: Counter::default(),
+            checkpoint_size: Gauge::default(),
+            cosignatures: Counter::default(),
         }
     }
 }
@@ -94,6 +103,21 @@ impl IngestMetrics {
             "dotpha_events_relayed",
             "Events published on DOTPHA_EVENTS",
             self.relayed.clone(),
+        );
+        registry.register(
+            "dotpha_checkpoints_signed",
+            "Checkpoints of the log's Merkle tree signed",
+            self.checkpoints_signed.clone(),
+        );
+        registry.register(
+            "dotpha_checkpoint_tree_size",
+            "Tree size of the latest signed checkpoint",
+            self.checkpoint_size.clone(),
+        );
+        registry.register(
+            "dotpha_cosignatures",
+            "Witnesses' cosignatures verified and kept",
+            self.cosignatures.clone(),
         );
     }
 }

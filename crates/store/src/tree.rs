@@ -213,6 +213,53 @@ impl Log {
         })
     }
 
+    /// The inclusion proof of the event at `position` against a signed
+    /// checkpoint: the one of `size`, or the latest when `size` is `None`.
+    /// A size beyond the latest checkpoint is
+    /// [`TreeError::BeyondCheckpoint`]: proofs are given only against trees
+    /// the log has signed.
+    pub fn signed_inclusion_proof(
+        &self,
+        position: u64,
+        size: Option<u64>,
+    ) -> Result<(InclusionProof, StoredCheckpoint), StoreError> {
+        let latest = self.latest_checkpoint()?;
+        let signed = latest.as_ref().map_or(0, |c| c.tree_size);
+        let size = size.unwrap_or(signed);
+        if size > signed || latest.is_none() {
+            return Err(TreeError::BeyondCheckpoint {
+                asked: size.max(position),
+                signed,
+            }
+            .into());
+        }
+        let proof = self.inclusion_proof(position, size)?;
+        // The checkpoint of that very size when the log signed one, so the
+        // caller can check the proof against a signed root.
+        let checkpoint = match self.checkpoint_at(size)? {
+            Some(c) => c,
+            None => latest.ok_or(TreeError::BeyondCheckpoint {
+                asked: size,
+                signed,
+            })?,
+        };
+        Ok((proof, checkpoint))
+    }
+
+    /// The consistency proof between `from` and `to`, where `to` may not
+    /// exceed the latest signed checkpoint.
+    pub fn signed_consistency_proof(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<dotpha_tlog::ConsistencyProof, StoreError> {
+        let signed = self.latest_checkpoint()?.map_or(0, |c| c.tree_size);
+        if to > signed {
+            return Err(TreeError::BeyondCheckpoint { asked: to, signed }.into());
+        }
+        self.consistency_proof(from, to)
+    }
+
     /// Records a checkpoint the log signed. Signing the same size again
     /// (after a restart) keeps the first note when the roots agree.
     pub fn record_checkpoint(&self, checkpoint: &StoredCheckpoint) -> Result<(), StoreError> {

@@ -15,6 +15,8 @@ use crate::{
 
 /// The log's key file inside a data directory.
 pub const LOG_KEY_FILE: &str = "log.key";
+/// The log's verifier key (public), beside it, for whoever serves it.
+pub const LOG_VERIFIER_KEY_FILE: &str = "log.vkey";
 
 /// What can go wrong with a key file.
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +104,29 @@ pub fn write_private(path: &Path, text: &str) -> Result<(), KeyFileError> {
     Ok(())
 }
 
+/// Writes the verifier key file beside the key when it is missing or says
+/// something else.
+fn publish_verifier_key(data_dir: &Path, key: &LogKey) -> Result<(), KeyFileError> {
+    let path = data_dir.join(LOG_VERIFIER_KEY_FILE);
+    let line = format!("{}\n", key.verifier_key());
+    if std::fs::read_to_string(&path).ok().as_deref() == Some(line.as_str()) {
+        return Ok(());
+    }
+    let temporary = data_dir.join(format!("{LOG_VERIFIER_KEY_FILE}.new"));
+    std::fs::write(&temporary, &line).map_err(io(&temporary))?;
+    std::fs::rename(&temporary, &path).map_err(io(&path))
+}
+
+/// The log's verifier key as `log_key` left it in `data_dir` (for a
+/// server that must not read the private key); `None` before the first
+/// start.
+pub fn read_verifier_key(data_dir: &Path) -> Option<String> {
+    std::fs::read_to_string(data_dir.join(LOG_VERIFIER_KEY_FILE))
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+}
+
 /// The log's key in `data_dir`, made on first use and named `origin`
 /// (or, when no origin is set, `default_origin`). An existing key whose
 /// name is not the set origin is an error. Returns the key and whether it
@@ -127,10 +152,12 @@ pub fn log_key(
                 setting: origin.to_owned(),
             });
         }
+        publish_verifier_key(data_dir, &key)?;
         return Ok((key, false));
     }
     let (key, private) = LogKey::generate(origin.unwrap_or(default_origin)).map_err(malformed)?;
     write_private(&path, &private)?;
+    publish_verifier_key(data_dir, &key)?;
     Ok((key, true))
 }
 
@@ -168,6 +195,10 @@ mod tests {
         let (again, made) = log_key(dir.path(), Some("default.example/log"), "x").expect("read");
         assert!(!made);
         assert_eq!(again.verifier_key(), key.verifier_key());
+        assert_eq!(
+            read_verifier_key(dir.path()).as_deref(),
+            Some(key.verifier_key())
+        );
         assert!(matches!(
             log_key(dir.path(), Some("other.example/log"), "x"),
             Err(KeyFileError::OriginMismatch { .. })

@@ -32,6 +32,17 @@ pub enum TreeError {
     /// an empty tree).
     #[error("{0}")]
     OutOfRange(String),
+    /// A tree larger than the latest signed checkpoint: proofs are given
+    /// only against trees the log has signed.
+    #[error(
+        "the latest signed checkpoint covers {signed} events, not {asked}: ask for a size up to it (a new checkpoint follows any commit within a second)"
+    )]
+    BeyondCheckpoint {
+        /// The size asked for.
+        asked: u64,
+        /// The latest checkpoint's size (0 when none is signed yet).
+        signed: u64,
+    },
     /// A proof does not prove what it claims.
     #[error("the proof does not verify: {0}")]
     InvalidProof(String),
