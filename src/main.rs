@@ -6,6 +6,7 @@ mod natsconf;
 mod operate;
 mod services;
 mod settings;
+mod transparency;
 mod up;
 
 use std::{path::PathBuf, process::ExitCode};
@@ -20,7 +21,7 @@ use settings::FileSettings;
 #[command(name = "dotpha", version, about)]
 struct Cli {
     /// A TOML configuration file (keys: data, nats, http, name, replicas,
-    /// tokens, access, log). Flags and DOTPHA_* environment variables override it.
+    /// tokens, access, log, origin, witnesses). Flags and DOTPHA_* environment variables override it.
     #[arg(long, global = true, env = "DOTPHA_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     #[command(subcommand)]
@@ -46,6 +47,8 @@ enum Command {
         /// [default: 1].
         #[arg(long, env = "DOTPHA_REPLICAS")]
         replicas: Option<u8>,
+        #[command(flatten)]
+        log_identity: LogIdentity,
         /// Load the demo data set (Sơn Dương, 2021) through the normal
         /// submission path; a second run adds nothing.
         #[arg(long)]
@@ -64,6 +67,8 @@ enum Command {
         /// 3 for a 3-node cluster (deploy/nats/cluster) [default: 1].
         #[arg(long, env = "DOTPHA_REPLICAS")]
         replicas: Option<u8>,
+        #[command(flatten)]
+        log_identity: LogIdentity,
     },
     /// Run a projection worker: keep the read model in step with the log.
     Project {
@@ -165,6 +170,15 @@ enum Command {
         /// A JSON file holding the submission, or - for standard input. A
         /// missing submission_id or occurred_at is filled in.
         file: String,
+        /// Also print, with the receipt, an inclusion proof of its events
+        /// against the log's latest signed checkpoint (waiting for one that
+        /// covers them), checked before it is printed.
+        #[arg(long)]
+        prove: bool,
+        /// With --prove: the log's verifier key; the checkpoint must carry
+        /// its signature.
+        #[arg(long, value_name = "VKEY", requires = "prove")]
+        log_key: Option<String>,
     },
     /// Check the log's hash chain and append-only invariants offline.
     Verify {
@@ -175,9 +189,58 @@ enum Command {
         /// holds that event with that hash (a truncated or rewritten log).
         #[arg(long, value_name = "POSITION:HASH", value_parser = parse_head)]
         expect_head: Option<Head>,
+        /// A checkpoint note (C2SP) the log signed; also check that it is
+        /// signed by the log's key and that the log's tree at its size has
+        /// its root.
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
+        /// The log's verifier key for --checkpoint [default: the one in
+        /// DIR/log.vkey].
+        #[arg(long, value_name = "VKEY", requires = "checkpoint")]
+        log_key: Option<String>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Print the log's signed-note verifier key (made on first use, kept
+    /// owner-only in DIR/log.key); with --witness, a witness's instead.
+    Key {
+        /// The data directory [default: ./data].
+        #[arg(long, env = "DOTPHA_DATA", value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// The origin to name a new key with [default: <host>/dotpha].
+        #[arg(long, env = "DOTPHA_ORIGIN")]
+        origin: Option<String>,
+        /// A witness's private key file: print its verifier key, making the
+        /// key (owner-only) when the file does not exist.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["data", "origin"])]
+        witness: Option<PathBuf>,
+        /// With --witness, the name of a new witness key (e.g.
+        /// hop-thanh.example.vn/witness).
+        #[arg(long, requires = "witness")]
+        name: Option<String>,
+    },
+    /// Witness the log: check each signed checkpoint against the last one
+    /// accepted and cosign it; on a rollback or a fork keep both notes as
+    /// evidence and exit 1.
+    Witness {
+        /// NATS server URL(s) [default: nats://127.0.0.1:4222].
+        #[arg(long, env = "DOTPHA_NATS", value_name = "URL")]
+        nats: Option<String>,
+        /// The log's verifier key (`dotpha key` prints it).
+        #[arg(long, value_name = "VKEY")]
+        log_key: String,
+        /// The witness's private key file (`dotpha key --witness FILE
+        /// --name NAME` makes one).
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The witness's own directory: the last accepted checkpoint and
+        /// any evidence [default: ./witness].
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// Serve Prometheus metrics on ADDR (/metrics).
+        #[arg(long, value_name = "ADDR")]
+        metrics: Option<String>,
     },
     /// Copy the log to FILE while the writer runs (a consistent snapshot),
     /// verify the copy and print its head.
@@ -214,6 +277,25 @@ enum Command {
     },
 }
 
+/// The log's identity in the transparency-log sense (CONTRACT.md part B).
+#[derive(clap::Args, Debug)]
+struct LogIdentity {
+    /// The origin line of the log's checkpoints, naming the deployment
+    /// (e.g. son-duong.tuyenquang.gov.vn/dotpha); fixed for the log's life
+    /// [default: the key's, or <host>/dotpha for a new key].
+    #[arg(long, env = "DOTPHA_ORIGIN")]
+    origin: Option<String>,
+    /// A witness's verifier key whose cosignatures the log keeps
+    /// (repeatable; DOTPHA_WITNESSES takes a comma-separated list).
+    #[arg(
+        long = "witness",
+        value_name = "VKEY",
+        env = "DOTPHA_WITNESSES",
+        value_delimiter = ','
+    )]
+    witnesses: Vec<String>,
+}
+
 fn parse_head(text: &str) -> Result<Head, String> {
     Head::parse(text).ok_or_else(|| {
         format!("{text:?} is not POSITION:HASH (a number, a colon, 64 lowercase hex digits)")
@@ -245,6 +327,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             nats,
             http,
             replicas,
+            log_identity,
             demo,
         } => up::run(
             up::Up {
@@ -252,6 +335,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 nats: file.nats(nats),
                 http: file.http(http),
                 replicas: file.replicas(replicas)?,
+                transparency: file.transparency(log_identity.origin, log_identity.witnesses),
                 demo,
             },
             &file.log("info"),
@@ -260,15 +344,50 @@ fn run(cli: Cli) -> Result<ExitCode> {
             data,
             nats,
             replicas,
+            log_identity,
         } => services::ingest(
             file.data(data),
             file.nats(nats),
             file.replicas(replicas)?,
+            file.transparency(log_identity.origin, log_identity.witnesses),
             &file.log("info"),
         ),
-        Command::Submit { nats, file: input } => {
-            services::submit(&file.nats(nats), &input, &file.log("warn"))
-        }
+        Command::Submit {
+            nats,
+            file: input,
+            prove,
+            log_key,
+        } => services::submit(
+            &file.nats(nats),
+            &input,
+            prove.then_some(transparency::Prove { log_key }),
+            &file.log("warn"),
+        ),
+        Command::Key {
+            data,
+            origin,
+            witness,
+            name,
+        } => match witness {
+            Some(path) => transparency::witness_key(&path, name.as_deref()),
+            None => transparency::log_key(&file.data(data), &file.transparency(origin, Vec::new())),
+        },
+        Command::Witness {
+            nats,
+            log_key,
+            key,
+            data,
+            metrics,
+        } => transparency::witness(
+            dotpha_witness::Config {
+                nats_url: file.nats(nats),
+                log_key,
+                key_file: key,
+                data_dir: data.unwrap_or_else(|| PathBuf::from("./witness")),
+            },
+            metrics,
+            &file.log("info"),
+        ),
         Command::Project { data, nats, name } => services::project(
             file.data(data),
             file.nats(nats),
@@ -324,8 +443,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Verify {
             data,
             expect_head,
+            checkpoint,
+            log_key,
             json,
-        } => verify(&file.data(data), expect_head.as_ref(), json),
+        } => match checkpoint {
+            Some(note) => transparency::verify_checkpoint(
+                &file.data(data),
+                expect_head.as_ref(),
+                &note,
+                log_key,
+                json,
+            ),
+            None => verify(&file.data(data), expect_head.as_ref(), json),
+        },
         Command::Audit {
             task_id,
             data,

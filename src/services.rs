@@ -40,7 +40,13 @@ pub(crate) fn shutdown_signal() -> Result<watch::Receiver<bool>> {
     Ok(receiver)
 }
 
-pub(crate) fn ingest(data: PathBuf, nats: String, replicas: usize, log: &str) -> Result<ExitCode> {
+pub(crate) fn ingest(
+    data: PathBuf,
+    nats: String,
+    replicas: usize,
+    transparency: dotpha_ingest::Transparency,
+    log: &str,
+) -> Result<ExitCode> {
     init_tracing(log);
     let fault = match std::env::var("DOTPHA_FAULT") {
         Ok(text) => Some(Fault::parse(&text).with_context(|| {
@@ -55,6 +61,7 @@ pub(crate) fn ingest(data: PathBuf, nats: String, replicas: usize, log: &str) ->
             nats_url: nats,
             replicas,
             fault,
+            transparency,
         };
         dotpha_ingest::run(config, IngestMetrics::default(), shutdown).await?;
         tracing::info!("writer stopped cleanly");
@@ -66,7 +73,12 @@ pub(crate) fn ingest(data: PathBuf, nats: String, replicas: usize, log: &str) ->
 const REJECTED: u8 = 1;
 const UNDELIVERED: u8 = 2;
 
-pub(crate) fn submit(nats: &str, file: &str, log: &str) -> Result<ExitCode> {
+pub(crate) fn submit(
+    nats: &str,
+    file: &str,
+    prove: Option<crate::transparency::Prove>,
+    log: &str,
+) -> Result<ExitCode> {
     init_tracing(log);
     let text = if file == "-" {
         std::io::read_to_string(std::io::stdin())
@@ -119,6 +131,7 @@ pub(crate) fn submit(nats: &str, file: &str, log: &str) -> Result<ExitCode> {
                 return Ok(ExitCode::from(UNDELIVERED));
             }
         };
+        let client = connection.client.clone();
         let publisher = Publisher::new(
             connection,
             PublisherOptions {
@@ -128,7 +141,11 @@ pub(crate) fn submit(nats: &str, file: &str, log: &str) -> Result<ExitCode> {
         );
         match publisher.submit(&unit, &id, body.into()).await {
             Ok(receipt) => {
-                println!("{}", serde_json::to_string_pretty(&receipt)?);
+                let mut shown = serde_json::to_value(&receipt)?;
+                if let Some(prove) = &prove {
+                    shown["proof"] = crate::transparency::prove(&client, &receipt, prove).await?;
+                }
+                println!("{}", serde_json::to_string_pretty(&shown)?);
                 Ok(match receipt.status {
                     ReceiptStatus::Accepted => ExitCode::SUCCESS,
                     ReceiptStatus::Rejected => ExitCode::from(REJECTED),

@@ -32,11 +32,24 @@ pub(crate) struct FileSettings {
     access: Option<PathBuf>,
     /// The log filter (`info`, `dotpha_ingest=debug,info`, ...).
     log: Option<String>,
+    /// The origin line of the log's checkpoints: the deployment's name.
+    origin: Option<String>,
+    /// Verifier keys of the witnesses whose cosignatures the log keeps.
+    witnesses: Option<Vec<String>>,
 }
 
 /// The keys the file may hold, for error messages.
-const KEYS: [&str; 8] = [
-    "data", "nats", "http", "name", "replicas", "tokens", "access", "log",
+const KEYS: [&str; 10] = [
+    "data",
+    "nats",
+    "http",
+    "name",
+    "replicas",
+    "tokens",
+    "access",
+    "log",
+    "origin",
+    "witnesses",
 ];
 
 /// Environment variables dotpha reads besides the settings' own.
@@ -127,6 +140,25 @@ impl FileSettings {
             ));
         }
         Ok((tokens, access))
+    }
+
+    /// The log's origin and the witnesses it keeps cosignatures of: flags
+    /// (`--origin`, `--witness` repeated) or `DOTPHA_ORIGIN` and
+    /// `DOTPHA_WITNESSES` (comma-separated), then the file's `origin` and
+    /// `witnesses` (a list).
+    pub(crate) fn transparency(
+        &self,
+        origin: Option<String>,
+        witnesses: Vec<String>,
+    ) -> dotpha_ingest::Transparency {
+        dotpha_ingest::Transparency {
+            origin: origin.or_else(|| self.origin.clone()),
+            witnesses: if witnesses.is_empty() {
+                self.witnesses.clone().unwrap_or_default()
+            } else {
+                witnesses
+            },
+        }
     }
 
     /// The log filter: `DOTPHA_LOG`, then the file's `log`, then `RUST_LOG`.
@@ -263,6 +295,22 @@ mod tests {
         assert!(!error.contains('\n'), "one line: {error}");
         let error = parse("data = \n").expect_err("an error");
         assert!(error.starts_with("line 1:"), "{error}");
+    }
+
+    #[test]
+    fn origin_and_witnesses_come_from_the_flags_or_the_file() {
+        let settings =
+            parse("origin = \"son-duong.example/dotpha\"\nwitnesses = [\"w1+0a0b0c0d+AAAA\"]\n")
+                .expect("valid");
+        let from_file = settings.transparency(None, Vec::new());
+        assert_eq!(
+            from_file.origin.as_deref(),
+            Some("son-duong.example/dotpha")
+        );
+        assert_eq!(from_file.witnesses, vec!["w1+0a0b0c0d+AAAA".to_owned()]);
+        let from_flags = settings.transparency(Some("x/y".into()), vec!["w2".into()]);
+        assert_eq!(from_flags.origin.as_deref(), Some("x/y"));
+        assert_eq!(from_flags.witnesses, vec!["w2".to_owned()]);
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub(crate) struct Up {
     pub(crate) nats: String,
     pub(crate) http: String,
     pub(crate) replicas: usize,
+    pub(crate) transparency: dotpha_ingest::Transparency,
     pub(crate) demo: bool,
 }
 
@@ -176,6 +177,7 @@ pub(crate) fn run(up: Up, log: &str) -> Result<ExitCode> {
                 nats_url: nats_url.clone(),
                 replicas: up.replicas,
                 fault: None,
+                transparency: up.transparency.clone(),
             },
             ingest_metrics,
             shutdown.clone(),

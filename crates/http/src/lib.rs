@@ -15,6 +15,7 @@ pub mod error;
 mod export;
 mod routes;
 mod routes_act;
+mod routes_log;
 
 use std::{
     path::{Path, PathBuf},

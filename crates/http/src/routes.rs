@@ -45,6 +45,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/submissions"),
     ("get", "/api/v1/submissions/{id}"),
     ("get", "/api/v1/log/verify"),
+    ("get", "/api/v1/log/key"),
+    ("get", "/api/v1/log/checkpoint"),
+    ("get", "/api/v1/log/attestations"),
+    ("get", "/api/v1/log/proof/inclusion"),
+    ("get", "/api/v1/log/proof/consistency"),
     ("get", "/api/v1/live"),
 ];
 
@@ -70,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/log/verify", get(verify))
         .route("/api/v1/live", get(live))
         .merge(crate::export::routes())
+        .merge(crate::routes_log::routes())
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError {
@@ -528,7 +534,18 @@ async fn receipt(
     State(state): State<AppState>,
     Segment(id): Segment,
     headers: HeaderMap,
+    query: Result<Query<Params>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let params = params(query)?;
+    let prove = match params.get("proof").map(String::as_str) {
+        None | Some("0") | Some("false") => false,
+        Some("1") | Some("true") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "proof={other:?}: use proof=1"
+            )));
+        }
+    };
     let grant = state.inner.tokens.read_scope(&headers)?.cloned();
     if !dotpha_domain::values::is_submission_id(&id) {
         return Err(ApiError::bad_request(format!(
@@ -562,6 +579,12 @@ async fn receipt(
         if !inside {
             return Err(outside(Some(g)));
         }
+    }
+    if prove {
+        let proof = crate::routes_log::receipt_proof(&state, &receipt).await?;
+        let mut shown = serde_json::to_value(&receipt).map_err(ApiError::internal)?;
+        shown["proof"] = proof.unwrap_or(Value::Null);
+        return Ok(Json(shown).into_response());
     }
     Ok(Json(receipt).into_response())
 }
