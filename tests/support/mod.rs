@@ -67,6 +67,8 @@ pub struct Writer {
     pub nats_url: String,
     /// `--replicas`: how many NATS servers keep each stream.
     pub replicas: usize,
+    /// More arguments (`--origin`, `--witness`).
+    pub args: Vec<String>,
     log_file: PathBuf,
 }
 
@@ -90,9 +92,25 @@ impl Writer {
             data: data.to_owned(),
             nats_url: nats_url.to_owned(),
             replicas,
+            args: Vec::new(),
             log_file,
         };
         writer.spawn(fault);
+        writer
+    }
+
+    /// Starts `dotpha ingest` with more arguments.
+    pub fn start_with_args(data: &Path, nats_url: &str, args: &[&str]) -> Writer {
+        let log_file = data.with_extension(format!("ingest-{}.log", std::process::id()));
+        let mut writer = Writer {
+            child: None,
+            data: data.to_owned(),
+            nats_url: nats_url.to_owned(),
+            replicas: 1,
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+            log_file,
+        };
+        writer.spawn(None);
         writer
     }
 
@@ -108,6 +126,7 @@ impl Writer {
             .arg(&self.data)
             .args(["--nats", &self.nats_url])
             .args(["--replicas", &self.replicas.to_string()])
+            .args(&self.args)
             .env("DOTPHA_LOG", "info")
             .stdout(Stdio::null())
             .stderr(log);

@@ -152,12 +152,11 @@ impl Log {
     /// The root of the tree at the head, from the writer's frontier (no
     /// read) when this handle keeps one.
     pub fn head_root(&self) -> Result<(u64, Hash), StoreError> {
+        // The file's head: another handle (the writer's) may have appended.
+        let head = self.current_head()?.position;
         match &self.frontier {
-            Some(f) if f.size() == self.head.position => Ok((f.size(), f.root())),
-            _ => {
-                let head = self.current_head()?.position;
-                Ok((head, self.tree_root(head)?))
-            }
+            Some(f) if f.size() == head => Ok((head, f.root())),
+            _ => Ok((head, self.tree_root(head)?)),
         }
     }
 
@@ -225,7 +224,9 @@ impl Log {
     ) -> Result<(InclusionProof, StoredCheckpoint), StoreError> {
         let latest = self.latest_checkpoint()?;
         let signed = latest.as_ref().map_or(0, |c| c.tree_size);
-        let size = size.unwrap_or(signed);
+        // Without a size, a position the latest checkpoint does not cover
+        // yet is beyond it (it will be covered within a second).
+        let size = size.unwrap_or(signed.max(position));
         if size > signed || latest.is_none() {
             return Err(TreeError::BeyondCheckpoint {
                 asked: size.max(position),
