@@ -106,6 +106,124 @@ pub fn asyncapi() -> Value {
             "payload": reference(&format!("./{EVENT_PATH}"))
         }),
     );
+    let hex_hashes =
+        json!({ "type": "array", "items": { "type": "string", "pattern": "^[0-9a-f]{64}$" } });
+    let proof_error = json!({
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": { "type": "string", "enum": ["malformed", "out_of_range", "beyond_checkpoint", "unavailable"] },
+                    "message": { "type": "string" }
+                }
+            }
+        }
+    });
+    messages.insert(
+        "checkpoint".to_owned(),
+        json!({
+            "name": "checkpoint",
+            "title": "Signed checkpoint",
+            "summary": "A C2SP tlog-checkpoint (origin line, tree size in decimal, base64 root hash of the RFC 9162 tree whose leaf i is the 32 bytes of the hash of the event at position i + 1) in a C2SP signed-note, signed with the log's Ed25519 key (its verifier key: `dotpha key`, GET /api/v1/log/key).",
+            "contentType": "text/plain",
+            "headers": { "$ref": "#/components/schemas/checkpointHeaders" },
+            "payload": { "type": "string" }
+        }),
+    );
+    messages.insert(
+        "cosignedCheckpoint".to_owned(),
+        json!({
+            "name": "cosignedCheckpoint",
+            "title": "Cosigned checkpoint",
+            "summary": "The checkpoint note with the witness's C2SP tlog-cosignature line (cosignature/v1, Ed25519) appended. The log keeps the cosignatures of the witnesses in its `witnesses` setting and serves them with the checkpoint.",
+            "contentType": "text/plain",
+            "payload": { "type": "string" }
+        }),
+    );
+    messages.insert(
+        "inclusionRequest".to_owned(),
+        json!({
+            "name": "inclusionRequest",
+            "title": "Inclusion proof request",
+            "contentType": "application/json",
+            "payload": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["position"],
+                "properties": {
+                    "position": { "type": "integer", "minimum": 1 },
+                    "size": { "type": "integer", "minimum": 1, "description": "The tree size, up to the latest checkpoint's; absent: the latest checkpoint's." }
+                }
+            }
+        }),
+    );
+    messages.insert(
+        "consistencyRequest".to_owned(),
+        json!({
+            "name": "consistencyRequest",
+            "title": "Consistency proof request",
+            "contentType": "application/json",
+            "payload": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["from", "to"],
+                "properties": {
+                    "from": { "type": "integer", "minimum": 1 },
+                    "to": { "type": "integer", "minimum": 1, "description": "Up to the latest checkpoint's size." }
+                }
+            }
+        }),
+    );
+    messages.insert(
+        "inclusionProof".to_owned(),
+        json!({
+            "name": "inclusionProof",
+            "title": "Inclusion proof",
+            "summary": "RFC 9162 §2.1.3, as GET /api/v1/log/proof/inclusion answers it, plus the checkpoint note of that size (or the latest).",
+            "contentType": "application/json",
+            "payload": {
+                "type": "object",
+                "required": ["position", "tree_size", "leaf_hash", "proof"],
+                "properties": {
+                    "position": { "type": "integer" },
+                    "tree_size": { "type": "integer" },
+                    "leaf_hash": { "type": "string", "pattern": "^[0-9a-f]{64}$" },
+                    "proof": hex_hashes.clone(),
+                    "checkpoint": { "type": "string" }
+                }
+            }
+        }),
+    );
+    messages.insert(
+        "consistencyProof".to_owned(),
+        json!({
+            "name": "consistencyProof",
+            "title": "Consistency proof",
+            "summary": "RFC 9162 §2.1.4, as GET /api/v1/log/proof/consistency answers it.",
+            "contentType": "application/json",
+            "payload": {
+                "type": "object",
+                "required": ["from", "to", "proof"],
+                "properties": {
+                    "from": { "type": "integer" },
+                    "to": { "type": "integer" },
+                    "proof": hex_hashes
+                }
+            }
+        }),
+    );
+    messages.insert(
+        "proofError".to_owned(),
+        json!({
+            "name": "proofError",
+            "title": "Proof request error",
+            "contentType": "application/json",
+            "payload": proof_error
+        }),
+    );
 
     json!({
         "asyncapi": "3.0.0",
@@ -172,6 +290,52 @@ pub fn asyncapi() -> Value {
                     }
                 },
                 "messages": { "event": reference("#/components/messages/event") }
+            },
+            "checkpoint": {
+                "address": subjects::CHECKPOINT,
+                "title": "Signed checkpoints",
+                "description": format!(
+                    "JetStream stream {} (the newest {} kept): the writer signs a checkpoint within a second of any commit and at most one a second, with the header `{}: <tree size>`. A witness follows it from the latest message.",
+                    subjects::CHECKPOINTS_STREAM, dotpha_bus::CHECKPOINTS_KEPT, subjects::MSG_ID
+                ),
+                "messages": { "checkpoint": reference("#/components/messages/checkpoint") }
+            },
+            "cosignature": {
+                "address": subjects::cosignature("{witness}"),
+                "title": "Cosignatures",
+                "description": format!(
+                    "JetStream stream {} (subjects `{}`): a witness publishes each checkpoint it checked (signature, and consistency with the last one it accepted) with its cosignature appended.",
+                    subjects::COSIGNATURES_STREAM, subjects::COSIGNATURES_SUBJECTS
+                ),
+                "parameters": {
+                    "witness": {
+                        "description": "The witness's key name (e.g. hop-thanh.example.vn/witness); it may contain dots, so it may span several subject tokens.",
+                        "examples": ["hop-thanh.example.vn/witness"]
+                    }
+                },
+                "messages": { "cosignedCheckpoint": reference("#/components/messages/cosignedCheckpoint") }
+            },
+            "proofInclusion": {
+                "address": subjects::PROOF_INCLUSION,
+                "title": "Inclusion proof requests",
+                "description": "Core NATS request/reply, answered by the writer's host from the log.",
+                "messages": { "inclusionRequest": reference("#/components/messages/inclusionRequest") }
+            },
+            "proofConsistency": {
+                "address": subjects::PROOF_CONSISTENCY,
+                "title": "Consistency proof requests",
+                "description": "Core NATS request/reply, answered by the writer's host from the log; what a witness asks before it cosigns.",
+                "messages": { "consistencyRequest": reference("#/components/messages/consistencyRequest") }
+            },
+            "proofReply": {
+                "address": null,
+                "title": "Proof replies",
+                "description": "The requester's reply subject (a NATS inbox).",
+                "messages": {
+                    "inclusionProof": reference("#/components/messages/inclusionProof"),
+                    "consistencyProof": reference("#/components/messages/consistencyProof"),
+                    "proofError": reference("#/components/messages/proofError")
+                }
             }
         },
         "operations": {
@@ -209,6 +373,44 @@ pub fn asyncapi() -> Value {
                 "title": "Receive committed events",
                 "channel": reference("#/channels/event"),
                 "messages": [reference("#/channels/event/messages/event")]
+            },
+            "receiveCheckpoints": {
+                "action": "receive",
+                "title": "Receive signed checkpoints",
+                "channel": reference("#/channels/checkpoint"),
+                "messages": [reference("#/channels/checkpoint/messages/checkpoint")]
+            },
+            "cosign": {
+                "action": "send",
+                "title": "Publish a cosignature",
+                "channel": reference("#/channels/cosignature"),
+                "messages": [reference("#/channels/cosignature/messages/cosignedCheckpoint")]
+            },
+            "getInclusionProof": {
+                "action": "send",
+                "title": "Ask for an inclusion proof",
+                "channel": reference("#/channels/proofInclusion"),
+                "messages": [reference("#/channels/proofInclusion/messages/inclusionRequest")],
+                "reply": {
+                    "channel": reference("#/channels/proofReply"),
+                    "messages": [
+                        reference("#/channels/proofReply/messages/inclusionProof"),
+                        reference("#/channels/proofReply/messages/proofError")
+                    ]
+                }
+            },
+            "getConsistencyProof": {
+                "action": "send",
+                "title": "Ask for a consistency proof",
+                "channel": reference("#/channels/proofConsistency"),
+                "messages": [reference("#/channels/proofConsistency/messages/consistencyRequest")],
+                "reply": {
+                    "channel": reference("#/channels/proofReply"),
+                    "messages": [
+                        reference("#/channels/proofReply/messages/consistencyProof"),
+                        reference("#/channels/proofReply/messages/proofError")
+                    ]
+                }
             }
         },
         "components": {
@@ -221,6 +423,17 @@ pub fn asyncapi() -> Value {
                             "type": "string",
                             "pattern": SUBMISSION_ID_PATTERN,
                             "description": "The envelope's submission_id: JetStream drops a repeat within its duplicate window, and the log answers any later repeat with the original receipt."
+                        }
+                    }
+                },
+                "checkpointHeaders": {
+                    "type": "object",
+                    "required": [subjects::MSG_ID],
+                    "properties": {
+                        (subjects::MSG_ID): {
+                            "type": "string",
+                            "pattern": "^(0|[1-9][0-9]*)$",
+                            "description": "The checkpoint's tree size."
                         }
                     }
                 },

@@ -40,6 +40,10 @@ fn every_subject_and_type_is_in_the_document() {
         subjects::receipt("{unit}"),
         subjects::RECEIPT_GET.to_owned(),
         subjects::event("{unit}", "{type}"),
+        subjects::CHECKPOINT.to_owned(),
+        subjects::cosignature("{witness}"),
+        subjects::PROOF_INCLUSION.to_owned(),
+        subjects::PROOF_CONSISTENCY.to_owned(),
     ] {
         assert!(
             addresses.contains(&subject.as_str()),
@@ -50,6 +54,8 @@ fn every_subject_and_type_is_in_the_document() {
     for name in [
         subjects::SUBMISSIONS_STREAM,
         subjects::EVENTS_STREAM,
+        subjects::CHECKPOINTS_STREAM,
+        subjects::COSIGNATURES_STREAM,
         subjects::MSG_ID,
     ] {
         assert!(text.contains(name), "{name} is mentioned");
