@@ -120,6 +120,9 @@ try {
   check((await page.locator('[data-testid=delegations]').textContent()).includes('Thôn Đồng Diễn'), 'the delegation');
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=history-event] .hash .small').length > 0
     && [...document.querySelectorAll('[data-testid=history-event] .hash .small')].every((e) => e.textContent.includes('✓')));
+  // Each event says which signed checkpoint holds it (CONTRACT.md part B).
+  check([...await page.locator('[data-testid=history-event] [data-testid=checkpoint]').allTextContents()]
+    .some((x) => /đã có trong checkpoint [0-9.]+, 0 nhân chứng đồng ký/.test(x)), 'the history names the checkpoint that holds an event');
   const before = (await page.locator('#task-percent').textContent()).trim();
   log('task page shows ' + before);
   check(before !== '100%', 'the task is not complete yet');
