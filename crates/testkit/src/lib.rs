@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod cluster;
+pub mod deps;
 pub mod nats;
 
 use serde_json::{Value, json};
