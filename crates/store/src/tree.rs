@@ -28,24 +28,44 @@ pub(crate) struct Rows<'c>(pub(crate) &'c Connection);
 
 impl NodeReader for Rows<'_> {
     fn read_nodes(&self, slots: &[NodeSlot]) -> Result<Vec<Hash>, String> {
+        // One query for all the rows a proof needs (at most 2 log₂ n).
+        let mut positions: Vec<u64> = slots.iter().map(|s| s.leaf + 1).collect();
+        positions.sort_unstable();
+        positions.dedup();
+        // Padded to a few fixed lengths, so a handful of cached statements
+        // serve every proof.
+        let length = positions.len().next_power_of_two().max(8);
+        if let Some(&last) = positions.last() {
+            positions.resize(length, last);
+        }
+        let placeholders = vec!["?"; positions.len()].join(", ");
         let mut stmt = self
             .0
-            .prepare_cached("SELECT hashes FROM tree_nodes WHERE position = ?1")
+            .prepare_cached(&format!(
+                "SELECT position, hashes FROM tree_nodes WHERE position IN ({placeholders})"
+            ))
             .map_err(|e| e.to_string())?;
+        let mut rows: std::collections::HashMap<u64, Vec<u8>> =
+            std::collections::HashMap::with_capacity(positions.len());
+        let found = stmt
+            .query_map(rusqlite::params_from_iter(&positions), |r| {
+                Ok((r.get::<_, u64>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
+            .map_err(|e| e.to_string())?;
+        for row in found {
+            let (position, bytes) = row.map_err(|e| e.to_string())?;
+            rows.insert(position, bytes);
+        }
         slots
             .iter()
             .map(|slot| {
-                let bytes: Option<Vec<u8>> = stmt
-                    .query_row([slot.leaf + 1], |r| r.get(0))
-                    .optional()
-                    .map_err(|e| e.to_string())?;
-                let bytes = bytes
-                    .ok_or_else(|| format!("the tree has no row for position {}", slot.leaf + 1))?;
-                NodeRow::from_bytes(&bytes)
+                let position = slot.leaf + 1;
+                let bytes = rows
+                    .get(&position)
+                    .ok_or_else(|| format!("the tree has no row for position {position}"))?;
+                NodeRow::from_bytes(bytes)
                     .and_then(|row| row.0.get(usize::from(slot.level)).copied())
-                    .ok_or_else(|| {
-                        format!("the tree's row for position {} is damaged", slot.leaf + 1)
-                    })
+                    .ok_or_else(|| format!("the tree's row for position {position} is damaged"))
             })
             .collect()
     }
