@@ -624,3 +624,106 @@ async fn a_witness_cosigns_refuses_bad_notes_catches_up_and_refuses_a_fork() {
     let state = std::fs::read_to_string(witness_dir.join("checkpoint")).expect("state");
     assert_eq!(state, accepted.note());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commune_witnesses_and_proves_with_its_own_nats_credentials() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).expect("data dir");
+    let mut workload = Workload::new("perm", 2, 1);
+    {
+        let mut ledger = dotpha_store::Ledger::open(data.join("log.sqlite")).expect("log");
+        let arrivals = workload
+            .setup()
+            .iter()
+            .map(|m| {
+                dotpha_store::Arrival::read(&m.body, Some(&m.unit), Some(&m.submission_id))
+                    .expect("id")
+            })
+            .collect();
+        let at = dotpha_domain::Timestamp::parse("2021-03-02T01:30:00Z").expect("instant");
+        ledger.submit_batch(arrivals, &at).expect("setup");
+    }
+    let config_dir = data.clone();
+    let nats = NatsServer::start_with_config(|port, store| {
+        let out = config_dir.join("generated.conf");
+        let status = Command::new(env!("CARGO_BIN_EXE_dotpha"))
+            .args(["nats-config", "--data", arg(&config_dir)])
+            .args([
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--store",
+                arg(store),
+            ])
+            .args(["--out", arg(&out)])
+            .status()
+            .expect("dotpha nats-config runs");
+        assert!(status.success());
+        std::fs::read_to_string(&out).expect("the generated configuration")
+    });
+    let secrets: Value = serde_json::from_str(
+        &std::fs::read_to_string(data.join("nats-users.json")).expect("passwords"),
+    )
+    .expect("JSON");
+    let port = nats.port();
+    let service = format!(
+        "nats://dotpha-service:{}@127.0.0.1:{port}",
+        secrets["service"].as_str().expect("service password")
+    );
+    let commune = format!(
+        "nats://xa-0000:{}@127.0.0.1:{port}",
+        secrets["units"]["xa-0000"].as_str().expect("password")
+    );
+    let witness_key = dir.path().join("witness.key");
+    let out = dotpha(&["key", "--witness", arg(&witness_key), "--name", WITNESS]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let witness_vkey = text(&out.stdout).trim().to_owned();
+    let _writer = Writer::start_with_args(&data, &service, &["--witness", &witness_vkey]);
+    let first = checkpoint_covering(&data, head(&data)).await;
+    let vkey = log_key(&data);
+
+    let mut witness = Process::start(
+        &[
+            "witness",
+            "--nats",
+            &commune,
+            "--log-key",
+            &vkey,
+            "--key",
+            arg(&witness_key),
+            "--data",
+            arg(&dir.path().join("witness")),
+        ],
+        dir.path().join("witness.log"),
+    );
+    cosigned(&data, first.tree_size, &mut witness).await;
+
+    let report = workload.next_report();
+    assert_eq!(report.unit, "xa-0000");
+    let file = dir.path().join("report.json");
+    std::fs::write(&file, &report.body).expect("write");
+    let out = dotpha(&[
+        "submit",
+        "--nats",
+        &commune,
+        "--prove",
+        "--log-key",
+        &vkey,
+        arg(&file),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let shown: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let size = shown["proof"]["tree_size"].as_u64().expect("a proof");
+    // The witness follows with the commune's credentials too.
+    cosigned(&data, size, &mut witness).await;
+    assert!(
+        !witness.output().contains("Permissions Violation"),
+        "{}",
+        witness.output()
+    );
+}

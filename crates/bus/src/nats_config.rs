@@ -2,11 +2,41 @@
 //! dotpha's own services, and one per publishing unit that may publish only
 //! to its own `dotpha.v1.submit.<unit>`, ask `dotpha.v1.receipt.get`, and
 //! read only its own receipts and its own inbox prefix (`_INBOX_<unit>`), so
-//! a commune can neither act for nor listen to another.
+//! a commune can neither act for nor listen to another. A unit's user may
+//! also run a witness and ask for proofs (CONTRACT.md part B): follow
+//! `DOTPHA_CHECKPOINTS` through a consumer of its own, ask
+//! `dotpha.v1.proof.*`, and publish cosignatures (the log keeps only those
+//! its `witnesses` setting verifies, whoever sends them).
 
 use std::{collections::BTreeMap, fmt::Write};
 
-use crate::{leaf, subjects::RECEIPT_GET};
+use crate::{
+    leaf,
+    subjects::{
+        CHECKPOINTS_STREAM, COSIGNATURES_SUBJECTS, PROOF_CONSISTENCY, PROOF_INCLUSION, RECEIPT_GET,
+    },
+};
+
+/// What a unit's user may publish to witness the log: the JetStream API
+/// calls of a pull consumer on `DOTPHA_CHECKPOINTS` (both the 2.9 and the
+/// 2.10 spellings of consumer creation), its acks, the proof requests and
+/// the cosignature subjects.
+fn witness_publish() -> Vec<String> {
+    let api = |call: &str| format!("$JS.API.{call}.{CHECKPOINTS_STREAM}");
+    vec![
+        api("STREAM.INFO"),
+        api("CONSUMER.CREATE"),
+        format!("{}.>", api("CONSUMER.CREATE")),
+        format!("{}.>", api("CONSUMER.DURABLE.CREATE")),
+        format!("{}.>", api("CONSUMER.INFO")),
+        format!("{}.>", api("CONSUMER.DELETE")),
+        format!("{}.>", api("CONSUMER.MSG.NEXT")),
+        format!("$JS.ACK.{CHECKPOINTS_STREAM}.>"),
+        PROOF_INCLUSION.to_owned(),
+        PROOF_CONSISTENCY.to_owned(),
+        COSIGNATURES_SUBJECTS.to_owned(),
+    ]
+}
 
 /// The user dotpha's services (writer, relay, projection, HTTP) connect as.
 pub const SERVICE_USER: &str = "dotpha-service";
@@ -86,6 +116,7 @@ impl NatsConfig {
                 subscribe.push(format!("dotpha.v1.submit.{unit}"));
                 subscribe.push(format!("$JS.FC.{}.>", leaf::OUTBOX_STREAM));
             }
+            publish.extend(witness_publish());
             let list = |subjects: &[String]| {
                 subjects
                     .iter()
@@ -186,8 +217,20 @@ mod tests {
         };
         let text = config.render();
         assert!(text.contains(
-            r#"publish: { allow: ["dotpha.v1.submit.hop-thanh", "dotpha.v1.receipt.get"] }"#
+            r#"publish: { allow: ["dotpha.v1.submit.hop-thanh", "dotpha.v1.receipt.get", "$JS.API.STREAM.INFO.DOTPHA_CHECKPOINTS","#
         ));
+        // Witnessing: the checkpoints' consumer API, proofs, cosignatures;
+        // no other stream's API and no other submit subject.
+        for subject in [
+            "$JS.API.CONSUMER.MSG.NEXT.DOTPHA_CHECKPOINTS.>",
+            "dotpha.v1.proof.consistency",
+            "dotpha.v1.cosignature.>",
+        ] {
+            assert!(text.contains(&format!("\"{subject}\"")), "{subject}");
+        }
+        assert!(!text.contains("DOTPHA_SUBMISSIONS"));
+        assert!(!text.contains("DOTPHA_EVENTS"));
+        assert_eq!(text.matches("dotpha.v1.submit.").count(), 1);
         assert!(text.contains(
             r#"subscribe: { allow: ["dotpha.v1.receipt.hop-thanh", "_INBOX_hop-thanh.>"] }"#
         ));
@@ -212,7 +255,7 @@ mod tests {
         let text = config.render();
         assert!(text.contains(r#"leafnodes { listen: "0.0.0.0:7422" }"#));
         assert!(text.contains(
-            r#"publish: { allow: ["dotpha.v1.submit.hop-thanh", "dotpha.v1.receipt.get", "$JSC.R.>", "dotpha.v1.leaf.hop-thanh.>"] }"#
+            r#"publish: { allow: ["dotpha.v1.submit.hop-thanh", "dotpha.v1.receipt.get", "$JSC.R.>", "dotpha.v1.leaf.hop-thanh.>", "#
         ));
         assert!(text.contains(
             r#"subscribe: { allow: ["dotpha.v1.receipt.hop-thanh", "_INBOX_hop-thanh.>", "$JS.hop-thanh.API.>", "dotpha.v1.submit.hop-thanh", "$JS.FC.DOTPHA_OUTBOX.>"] }"#
