@@ -387,50 +387,57 @@ impl Log {
     }
 }
 
-/// Recomputes every tree row from the events and returns the first
-/// position whose row is missing or differs (`verify`'s tree check).
-pub(crate) fn first_wrong_row(conn: &Connection) -> Result<Option<(u64, String)>, StoreError> {
-    let has_tree: bool = conn
-        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tree_nodes'")?
-        .exists([])?;
-    if !has_tree {
-        return Ok(None);
-    }
-    let mut stmt = conn.prepare(
-        "SELECT e.position, e.hash, t.hashes FROM events e
-         LEFT JOIN tree_nodes t ON t.position = e.position ORDER BY e.position",
-    )?;
-    let mut rows = stmt.query([])?;
-    let mut frontier = Frontier::empty();
-    while let Some(r) = rows.next()? {
-        let position: u64 = r.get(0)?;
-        let hash: String = r.get(1)?;
-        let stored: Option<Vec<u8>> = r.get(2)?;
-        let Some(leaf) = tree::parse_hex(&hash) else {
-            return Ok(Some((position, "the event's hash is not hex".to_owned())));
+/// Whether the log has the tree's table (a log of schema 3 opened
+/// read-only has not).
+pub(crate) fn has_tree(conn: &Connection) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tree_nodes'")?
+        .exists([])?)
+}
+
+/// `verify`'s tree check, one event at a time in position order: the row
+/// stored for each event must be exactly what the events' hashes give.
+#[derive(Default)]
+pub(crate) struct TreeCheck {
+    frontier: Frontier,
+}
+
+impl TreeCheck {
+    /// Checks the next event's row; a problem for a person when it is
+    /// missing or differs.
+    pub(crate) fn check(&mut self, event_hash: &str, stored: Option<&[u8]>) -> Option<String> {
+        let Some(leaf) = tree::parse_hex(event_hash) else {
+            return Some("the event's hash is not 64 hex digits".to_owned());
         };
-        let expected = frontier.append(&leaf.0);
+        let expected = self.frontier.append(&leaf.0);
         match stored {
-            None => {
-                return Ok(Some((
-                    position,
-                    "the Merkle tree has no node row for this event".to_owned(),
-                )));
-            }
-            Some(bytes) if bytes != expected.to_bytes() => {
-                return Ok(Some((
-                    position,
+            None => Some("the Merkle tree has no node row for this event".to_owned()),
+            Some(bytes)
+                if bytes.len() != 32 * expected.0.len()
+                    || bytes
+                        .chunks_exact(32)
+                        .zip(&expected.0)
+                        .any(|(stored, computed)| stored != computed.0) =>
+            {
+                Some(
                     "the Merkle tree's nodes for this event are not those its hash gives"
                         .to_owned(),
-                )));
+                )
             }
-            Some(_) => {}
+            Some(_) => None,
         }
     }
+}
+
+/// The first tree row past the last event, if any.
+pub(crate) fn row_beyond(
+    conn: &Connection,
+    last: u64,
+) -> Result<Option<(u64, String)>, StoreError> {
     let extra: Option<u64> = conn
         .query_row(
             "SELECT MIN(position) FROM tree_nodes WHERE position > ?1",
-            [frontier.size()],
+            [last],
             |r| r.get(0),
         )
         .optional()?

@@ -75,11 +75,19 @@ pub(crate) fn verify(
     let mut decisions = decisions_stmt.query([])?;
     let mut decision: Option<(String, u64, u64)> = None;
 
-    let mut events_stmt = conn.prepare(
+    // The Merkle tree's rows are checked in the same pass (a log not yet
+    // migrated, opened read-only, has none).
+    let has_tree = crate::tree::has_tree(conn)?;
+    let mut events_stmt = conn.prepare(if has_tree {
+        "SELECT e.position, e.stream, e.version, e.type, e.unit, e.actor, e.occurred_at, e.recorded_at,
+                e.submission_id, e.data, e.prev_hash, e.hash, e.schema, t.hashes
+         FROM events e LEFT JOIN tree_nodes t ON t.position = e.position ORDER BY e.position"
+    } else {
         "SELECT position, stream, version, type, unit, actor, occurred_at, recorded_at,
-                submission_id, data, prev_hash, hash, schema
-         FROM events ORDER BY position",
-    )?;
+                submission_id, data, prev_hash, hash, schema, NULL
+         FROM events ORDER BY position"
+    })?;
+    let mut tree = crate::tree::TreeCheck::default();
     let mut rows = events_stmt.query([])?;
     let mut versions: HashMap<String, u64> = HashMap::new();
     let mut buffer = Vec::with_capacity(1024);
@@ -136,6 +144,13 @@ pub(crate) fn verify(
                 position,
                 "the hash does not match the event's contents".to_owned(),
             );
+            break;
+        }
+        if has_tree
+            && let Some(problem) =
+                tree.check(stored_hash, r.get_ref(13)?.as_blob_or_null().ok().flatten())
+        {
+            earliest(&mut found, position, problem);
             break;
         }
         let last = match versions.get_mut(hashed.stream) {
@@ -219,8 +234,8 @@ pub(crate) fn verify(
     }
     drop(decisions);
 
-    // The Merkle tree must be exactly the one the events give.
-    if let Some((position, problem)) = crate::tree::first_wrong_row(conn)? {
+    // And it has no row past the events.
+    if has_tree && let Some((position, problem)) = crate::tree::row_beyond(conn, head.position)? {
         earliest(&mut found, position, problem);
     }
 
