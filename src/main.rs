@@ -475,27 +475,33 @@ fn verify(data: &std::path::Path, expect_head: Option<&Head>, json: bool) -> Res
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        for warning in &report.warnings {
-            eprintln!("warning: {warning}");
-        }
-        match (report.first_bad_position, &report.problem) {
-            (Some(position), problem) => println!(
-                "{}: NOT intact: first bad position {position}: {}",
-                path.display(),
-                problem.as_deref().unwrap_or("")
-            ),
-            (None, _) => println!(
-                "{}: intact: {} events, head {}:{}",
-                path.display(),
-                report.head_position,
-                report.head_position,
-                report.head_hash
-            ),
-        }
+        show_report(&path, &report);
     }
     Ok(if report.ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// `verify`'s report for a person: warnings on standard error, the verdict
+/// on standard output.
+pub(crate) fn show_report(path: &std::path::Path, report: &dotpha_store::VerifyReport) {
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
+    match (report.first_bad_position, &report.problem) {
+        (Some(position), problem) => println!(
+            "{}: NOT intact: first bad position {position}: {}",
+            path.display(),
+            problem.as_deref().unwrap_or("")
+        ),
+        (None, _) => println!(
+            "{}: intact: {} events, head {}:{}",
+            path.display(),
+            report.head_position,
+            report.head_position,
+            report.head_hash
+        ),
+    }
 }

@@ -185,23 +185,7 @@ pub(crate) fn verify_checkpoint(
         };
         println!("{}", serde_json::to_string_pretty(&shown)?);
     } else {
-        for warning in &report.warnings {
-            eprintln!("warning: {warning}");
-        }
-        match (report.first_bad_position, &report.problem) {
-            (Some(position), problem) => println!(
-                "{}: NOT intact: first bad position {position}: {}",
-                path.display(),
-                problem.as_deref().unwrap_or("")
-            ),
-            (None, _) => println!(
-                "{}: intact: {} events, head {}:{}",
-                path.display(),
-                report.head_position,
-                report.head_position,
-                report.head_hash
-            ),
-        }
+        crate::show_report(&path, &report);
         match &checked {
             Ok(signed) => println!(
                 "{}: signed by the log's key ({}); the log's tree of {} events has its root {}",

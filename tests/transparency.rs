@@ -502,8 +502,25 @@ async fn a_witness_cosigns_refuses_bad_notes_catches_up_and_refuses_a_fork() {
         "--data",
         arg(&witness_dir),
     ];
-    let mut witness = Process::start(&witness_args, dir.path().join("witness-1.log"));
+    let metrics_port = free_port();
+    let metrics_addr = format!("127.0.0.1:{metrics_port}");
+    let first_args: Vec<&str> = witness_args
+        .iter()
+        .copied()
+        .chain(["--metrics", &metrics_addr])
+        .collect();
+    let mut witness = Process::start(&first_args, dir.path().join("witness-1.log"));
     cosigned(&data, first.tree_size, &mut witness).await;
+    let (status, metrics) = http_get(metrics_port, "/metrics");
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("dotpha_witness_cosigned_total"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!("dotpha_witness_tree_size {}", first.tree_size)),
+        "{metrics}"
+    );
 
     // Notes that are not the log's are refused, and the witness goes on.
     let js = jetstream::new(async_nats::connect(&url).await.expect("connects"));
