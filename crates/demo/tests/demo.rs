@@ -394,7 +394,8 @@ fn the_2025_merge_closes_four_units_into_the_new_commune() {
             Some("2025-07-01")
         );
     }
-    assert!(state.is_within(DONG_DIEN, MERGED_COMMUNE));
+    let merged_on = dotpha_domain::Date::parse("2025-07-01").expect("a date");
+    assert!(state.tree().is_within(DONG_DIEN, MERGED_COMMUNE, merged_on));
     let Some(Payload::UnitMerged(merged)) = events.last().map(|e| &e.payload) else {
         panic!("the merge comes last");
     };

@@ -4,10 +4,12 @@
 
 use std::collections::{HashMap, HashSet};
 
+pub use crate::vocabulary::{TaskOrigin, TaskStatus};
 use crate::{
-    payload::{AssignedOrigin, Payload, Rating, TaskKind, UnitKind},
+    payload::{Payload, Rating, Target, TaskKind, UnitKind},
     submission::Event,
     time::Date,
+    tree::UnitTree,
     values::{RequiredText, Slug},
 };
 
@@ -33,9 +35,14 @@ pub struct Unit {
 }
 
 impl Unit {
-    /// Whether the unit has been merged away.
+    /// Whether a merge of the unit is recorded (whatever its date).
     pub fn is_closed(&self) -> bool {
         self.valid_to.is_some()
+    }
+
+    /// Whether the unit is closed on `at`: merged away on or before it.
+    pub fn is_closed_on(&self, at: Date) -> bool {
+        self.valid_to.is_some_and(|to| to <= at)
     }
 }
 
@@ -80,44 +87,11 @@ impl Cycle {
     }
 }
 
-/// The statuses a task moves through.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum TaskStatus {
-    /// Self-registered, awaiting the committee's approval.
-    Registered,
-    /// Approved or assigned; no plan yet.
-    Assigned,
-    /// Has a plan.
-    Planned,
-    /// Progress has been reported.
-    InProgress,
-    /// Evaluated at the end: final.
-    Evaluated,
-    /// Cancelled: final.
-    Cancelled,
-}
-
 impl TaskStatus {
-    /// Every status.
-    pub const ALL: [TaskStatus; 6] = [
-        TaskStatus::Registered,
-        TaskStatus::Assigned,
-        TaskStatus::Planned,
-        TaskStatus::InProgress,
-        TaskStatus::Evaluated,
-        TaskStatus::Cancelled,
-    ];
-
-    /// The status as written in read models and on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskStatus::Registered => "registered",
-            TaskStatus::Assigned => "assigned",
-            TaskStatus::Planned => "planned",
-            TaskStatus::InProgress => "in_progress",
-            TaskStatus::Evaluated => "evaluated",
-            TaskStatus::Cancelled => "cancelled",
-        }
+    /// Whether the task still awaits an end: neither evaluated nor
+    /// cancelled. An open task past its due date is overdue.
+    pub fn is_open(self) -> bool {
+        !self.is_final()
     }
 
     /// Whether the cadre can still work on it: plan, delegate, report.
@@ -150,26 +124,6 @@ impl TaskStatus {
     }
 }
 
-/// Where a task came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum TaskOrigin {
-    /// Registered by the cadre (tự đăng ký) and approved.
-    SelfRegistered,
-    /// Assigned by the committee.
-    Committee,
-    /// Assigned from the unit's backlog.
-    Backlog,
-}
-
-impl From<AssignedOrigin> for TaskOrigin {
-    fn from(o: AssignedOrigin) -> TaskOrigin {
-        match o {
-            AssignedOrigin::Committee => TaskOrigin::Committee,
-            AssignedOrigin::Backlog => TaskOrigin::Backlog,
-        }
-    }
-}
-
 /// A task, as far as the rules need it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Task {
@@ -187,8 +141,12 @@ pub struct Task {
     pub status: TaskStatus,
     /// Due date.
     pub due: Date,
-    /// Keys of its targets' metrics, in order.
-    pub metrics: Vec<Slug>,
+    /// Its targets, in order: their metrics and ranges.
+    pub targets: Vec<Target>,
+    /// The body that gave the task and judges it (CONTRACT part C): the
+    /// envelope `unit` of its `task.assigned`, or of the `task.approved`
+    /// of a self-registered task; `None` while it awaits approval.
+    pub given_by: Option<Slug>,
     /// Ids of its delegations.
     pub delegations: HashSet<Slug>,
     /// Plans submitted (the first plan is revision 1).
@@ -206,6 +164,7 @@ pub struct State {
     bootstrap_actor: Option<Slug>,
     has_committee: bool,
     units: HashMap<Slug, Unit>,
+    tree: UnitTree,
     cadres: HashMap<Slug, Cadre>,
     cycles: HashMap<Slug, Cycle>,
     tasks: HashMap<Slug, Task>,
@@ -276,28 +235,10 @@ impl State {
         self.tasks.values()
     }
 
-    /// Whether `unit` is `ancestor` or lies below it, today: a unit merged
-    /// into a successor lies below the successor (and still below its old
-    /// parent), so a merged commune's villages belong to the new commune.
-    pub fn is_within(&self, unit: &str, ancestor: &str) -> bool {
-        // The tree is small (thousands of units) and shallow; walking up by
-        // parent and successor links, each unit visited at most once, bounds
-        // the walk even if a corrupt log held a cycle.
-        let mut stack = vec![unit];
-        let mut seen = HashSet::new();
-        while let Some(code) = stack.pop() {
-            if code == ancestor {
-                return true;
-            }
-            if !seen.insert(code) {
-                continue;
-            }
-            if let Some(u) = self.units.get(code) {
-                stack.extend(u.parent.as_deref());
-                stack.extend(u.successor.as_deref());
-            }
-        }
-        false
+    /// The unit tree: scope and authority questions ([`UnitTree::is_within`])
+    /// and whether a unit is closed on a date.
+    pub fn tree(&self) -> &UnitTree {
+        &self.tree
     }
 
     /// Folds one decided event into the state. Never fails: an event that
@@ -311,6 +252,7 @@ impl State {
                     self.root = Some(p.code.clone());
                     self.bootstrap_actor = Some(event.actor.clone());
                 }
+                self.tree.insert(&p.code, p.parent.as_deref());
                 self.units.insert(
                     p.code.clone(),
                     Unit {
@@ -331,6 +273,7 @@ impl State {
                         u.valid_to = Some(p.effective_on);
                         u.successor = Some(p.into.clone());
                     }
+                    self.tree.merge(code, &p.into, p.effective_on);
                 }
                 if let Some(u) = self.units.get_mut(&p.into) {
                     u.version = event.version;
@@ -380,7 +323,8 @@ impl State {
                         origin: TaskOrigin::SelfRegistered,
                         status: TaskStatus::Registered,
                         due: p.due,
-                        metrics: p.targets.iter().map(|t| t.metric.clone()).collect(),
+                        targets: p.targets.clone(),
+                        given_by: None,
                         delegations: HashSet::new(),
                         plan_revisions: 0,
                         rating: None,
@@ -399,7 +343,8 @@ impl State {
                         origin: p.origin.into(),
                         status: TaskStatus::Assigned,
                         due: p.due,
-                        metrics: p.targets.iter().map(|t| t.metric.clone()).collect(),
+                        targets: p.targets.clone(),
+                        given_by: Some(event.unit.clone()),
                         delegations: HashSet::new(),
                         plan_revisions: 0,
                         rating: None,
@@ -413,7 +358,10 @@ impl State {
                 };
                 task.version = event.version;
                 match other {
-                    Payload::TaskApproved(_) => task.status = TaskStatus::Assigned,
+                    Payload::TaskApproved(_) => {
+                        task.status = TaskStatus::Assigned;
+                        task.given_by = Some(event.unit.clone());
+                    }
                     Payload::PlanSubmitted(_) => {
                         task.plan_revisions += 1;
                         if task.status == TaskStatus::Assigned {
@@ -428,7 +376,7 @@ impl State {
                     Payload::TaskCancelled(_) => task.status = TaskStatus::Cancelled,
                     Payload::TaskEvaluated(p) => {
                         task.status = TaskStatus::Evaluated;
-                        task.rating = p.rating.or(p.score.map(Rating::for_score));
+                        task.rating = p.given_rating();
                     }
                     _ => {}
                 }

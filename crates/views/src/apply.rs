@@ -398,10 +398,7 @@ pub(crate) fn event(
         }
         Payload::TaskCancelled(p) => set_status(tx, &p.task_id, TaskStatus::Cancelled)?,
         Payload::TaskEvaluated(p) => {
-            let rating = p
-                .rating
-                .or(p.score.map(Rating::for_score))
-                .map(Rating::as_str);
+            let rating = p.given_rating().map(Rating::as_str);
             tx.prepare_cached(
                 "UPDATE tasks SET status = 'evaluated', rating = ?2, score = ?3, evaluation_comment = ?4 WHERE task_id = ?1",
             )?
