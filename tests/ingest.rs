@@ -100,7 +100,7 @@ async fn a_task_lives_its_whole_life_over_the_wire() {
             json!({"task_id": "ndp-2021-mt", "delegation_id": "thu-gom-rac", "to": "hop-thanh",
                    "description": "Tổ chức thu gom rác hữu cơ", "due": "2021-06-30"})),
         submission("life-0006", "hop-thanh", "hoang-the-manh", "progress.reported",
-            json!({"task_id": "ndp-2021-mt", "as_of": "2021-06-30", "values": [{"metric": "cam-ket", "value": 31}],
+            json!({"task_id": "ndp-2021-mt", "as_of": "2021-03-01", "values": [{"metric": "cam-ket", "value": 31}],
                    "confidence": "high", "note": "Hộ dân đồng thuận"})),
         submission("life-0007", "son-duong", "do-xuan-phuc", "task.evaluated",
             json!({"task_id": "ndp-2021-mt", "score": 92, "comment": "Hoàn thành xuất sắc"})),

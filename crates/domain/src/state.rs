@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 pub use crate::vocabulary::{TaskOrigin, TaskStatus};
 use crate::{
-    payload::{Payload, Rating, Target, TaskKind, UnitKind},
+    payload::{EventType, Payload, Rating, Target, TaskKind, UnitKind},
     submission::Event,
     time::Date,
     tree::UnitTree,
@@ -105,6 +105,31 @@ impl TaskStatus {
     /// Whether nothing but history may follow.
     pub fn is_final(self) -> bool {
         matches!(self, TaskStatus::Evaluated | TaskStatus::Cancelled)
+    }
+
+    /// The status a task's first event gives it: `registered` for
+    /// `task.registered`, `assigned` for `task.assigned`.
+    pub fn initial(event: EventType) -> Option<TaskStatus> {
+        match event {
+            EventType::TaskRegistered => Some(TaskStatus::Registered),
+            EventType::TaskAssigned => Some(TaskStatus::Assigned),
+            _ => None,
+        }
+    }
+
+    /// The status after an accepted `event` of the task: approval assigns,
+    /// the first plan plans, a report puts it in progress, an evaluation or
+    /// a cancellation ends it; everything else keeps it. The one home of
+    /// the transitions, for the state and the read models alike.
+    pub fn after(self, event: EventType) -> TaskStatus {
+        match event {
+            EventType::TaskApproved => TaskStatus::Assigned,
+            EventType::PlanSubmitted if self == TaskStatus::Assigned => TaskStatus::Planned,
+            EventType::ProgressReported => TaskStatus::InProgress,
+            EventType::TaskCancelled => TaskStatus::Cancelled,
+            EventType::TaskEvaluated => TaskStatus::Evaluated,
+            _ => self,
+        }
     }
 
     /// The transitions the rules allow, `from -> to`; staying put is always
@@ -357,27 +382,15 @@ impl State {
                     return;
                 };
                 task.version = event.version;
+                task.status = task.status.after(other.event_type());
                 match other {
-                    Payload::TaskApproved(_) => {
-                        task.status = TaskStatus::Assigned;
-                        task.given_by = Some(event.unit.clone());
-                    }
-                    Payload::PlanSubmitted(_) => {
-                        task.plan_revisions += 1;
-                        if task.status == TaskStatus::Assigned {
-                            task.status = TaskStatus::Planned;
-                        }
-                    }
+                    Payload::TaskApproved(_) => task.given_by = Some(event.unit.clone()),
+                    Payload::PlanSubmitted(_) => task.plan_revisions += 1,
                     Payload::WorkDelegated(p) => {
                         task.delegations.insert(p.delegation_id.clone());
                     }
-                    Payload::ProgressReported(_) => task.status = TaskStatus::InProgress,
                     Payload::TaskReassigned(p) => task.assignee = p.assignee.clone(),
-                    Payload::TaskCancelled(_) => task.status = TaskStatus::Cancelled,
-                    Payload::TaskEvaluated(p) => {
-                        task.status = TaskStatus::Evaluated;
-                        task.rating = p.given_rating();
-                    }
+                    Payload::TaskEvaluated(p) => task.rating = p.given_rating(),
                     _ => {}
                 }
             }

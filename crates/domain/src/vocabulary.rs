@@ -172,7 +172,7 @@ vocabulary! {
         /// The actor may not do this, or not for this unit.
         Forbidden = "forbidden", "Không có thẩm quyền", "Forbidden";
         /// A `task_id` that is not registered.
-        UnknownTask = "unknown_task", "Nhiệm vụ không có", "Unknown task";
+        UnknownTask = "unknown_task", "Nhiệm vụ chưa đăng ký", "Unknown task";
         /// The thing to create exists already.
         AlreadyExists = "already_exists", "Đã có", "Already exists";
         /// The target is in a state that does not allow this.

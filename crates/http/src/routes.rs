@@ -5,7 +5,7 @@ use std::{collections::HashMap, time::Instant};
 use axum::{
     Json, Router,
     extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State, rejection::QueryRejection},
-    http::{HeaderMap, HeaderValue, StatusCode, Uri, header, request::Parts},
+    http::{HeaderValue, StatusCode, Uri, header, request::Parts},
     response::{
         IntoResponse, Response,
         sse::{Event, KeepAlive, Sse},
@@ -13,10 +13,10 @@ use axum::{
     routing::get,
 };
 use bytes::Bytes;
-use dotpha_domain::Timestamp;
+use dotpha_domain::{TaskStatus, Timestamp, vocabulary::TaskFlag, vocabulary::TaskKind};
 use dotpha_views::{
     ReadModel,
-    query::{TaskFilter, Tree},
+    query::{StatusFilter, TaskFilter, Tree},
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -144,6 +144,51 @@ fn now_ms(params: &Params) -> Result<i64, ApiError> {
     }
 }
 
+/// What every read route starts from: the query string, the token's grant
+/// when reads need one (401 without a valid token), and the instant the
+/// answer is judged at (`?at=`, else now). Also the request's URI, which
+/// names a kept answer.
+pub(crate) struct Reading {
+    pub(crate) params: Params,
+    pub(crate) grant: Option<Grant>,
+    pub(crate) now: i64,
+    uri: Uri,
+}
+
+impl FromRequestParts<AppState> for Reading {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Reading, ApiError> {
+        let query = Query::<Params>::from_request_parts(parts, state).await;
+        let params = params(query)?;
+        let grant = state.inner.tokens.read_scope(&parts.headers)?.cloned();
+        let now = now_ms(&params)?;
+        Ok(Reading {
+            params,
+            grant,
+            now,
+            uri: parts.uri.clone(),
+        })
+    }
+}
+
+impl Reading {
+    /// The answer may be kept, under this request's key.
+    fn kept(&self) -> Keep {
+        Keep::at(&self.uri, self.grant.as_ref(), self.now)
+    }
+
+    /// Fails with 403 unless `unit` lies within the grant's unit (on the
+    /// day judged, by the domain's [`dotpha_domain::UnitTree`]).
+    fn check_within(&self, rm: &ReadModel, unit: &str) -> Result<(), ApiError> {
+        if within(rm, self.grant.as_ref(), unit, self.now)? {
+            Ok(())
+        } else {
+            Err(outside(self.grant.as_ref()))
+        }
+    }
+}
+
 fn tree(params: &Params) -> Result<Tree, ApiError> {
     match params.get("view").map(String::as_str) {
         None | Some("today") => Ok(Tree::Today),
@@ -248,11 +293,18 @@ async fn answer<T: Serialize + Send + 'static>(
     Ok(response)
 }
 
-/// Whether `unit` lies within the grant's unit (today's tree).
-fn within(rm: &ReadModel, grant: Option<&Grant>, unit: &str) -> Result<bool, ApiError> {
+/// Whether `unit` lies within the grant's unit on the day of `now`: the
+/// domain's [`dotpha_domain::UnitTree::is_within`], for reading as for
+/// acting.
+pub(crate) fn within(
+    rm: &ReadModel,
+    grant: Option<&Grant>,
+    unit: &str,
+    now: i64,
+) -> Result<bool, ApiError> {
     match grant {
         None => Ok(true),
-        Some(g) => Ok(rm.subtree(&g.unit, Tree::Today)?.contains(unit)),
+        Some(g) => Ok(rm.is_within(unit, &g.unit, now)?),
     }
 }
 
@@ -263,10 +315,28 @@ fn outside(grant: Option<&Grant>) -> ApiError {
     ))
 }
 
+/// The placeholder in `page.html` the vocabulary's labels replace.
+pub const VOCABULARY_PLACEHOLDER: &str = "/*VOCABULARY*/{}";
+
+/// The page as served: `page.html` with the domain's vocabulary and labels
+/// ([`dotpha_domain::vocabulary::tables_json`]) generated into it, so the
+/// page spells no word or label of its own.
+pub fn page_html() -> &'static str {
+    static PAGE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PAGE.get_or_init(|| {
+        // `</` never occurs in JSON the page could mistake for its end:
+        // escape it anyway, as the labels are text.
+        let table = dotpha_domain::vocabulary::tables_json()
+            .to_string()
+            .replace("</", "<\\/");
+        include_str!("page.html").replacen(VOCABULARY_PLACEHOLDER, &table, 1)
+    })
+}
+
 async fn page() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        include_str!("page.html"),
+        page_html(),
     )
 }
 
@@ -314,18 +384,10 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
         .into_response())
 }
 
-async fn dashboard(
-    State(state): State<AppState>,
-    uri: Uri,
-    headers: HeaderMap,
-    query: Result<Query<Params>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    let params = params(query)?;
-    let grant = state.inner.tokens.read_scope(&headers)?.cloned();
-    let cycle = slug_param(&params, "cycle")?;
-    let now = now_ms(&params)?;
-    let keep = Keep::at(&uri, grant.as_ref(), now);
-    answer(&state, &params, keep, move |rm| {
+async fn dashboard(State(state): State<AppState>, read: Reading) -> Result<Response, ApiError> {
+    let cycle = slug_param(&read.params, "cycle")?;
+    let (now, keep, grant) = (read.now, read.kept(), read.grant.clone());
+    answer(&state, &read.params, keep, move |rm| {
         if let Some(g) = &grant {
             let is_root = rm
                 .unit(&g.unit, Tree::Today, None, now)?
@@ -342,14 +404,8 @@ async fn dashboard(
     .await
 }
 
-async fn cycles(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    query: Result<Query<Params>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    let params = params(query)?;
-    state.inner.tokens.read_scope(&headers)?;
-    answer(&state, &params, Keep::No, |rm| {
+async fn cycles(State(state): State<AppState>, read: Reading) -> Result<Response, ApiError> {
+    answer(&state, &read.params, Keep::No, |rm| {
         let cycles: Vec<Value> = rm
             .cycles()?
             .into_iter()
@@ -360,62 +416,63 @@ async fn cycles(
     .await
 }
 
-async fn tasks(
-    State(state): State<AppState>,
-    uri: Uri,
-    headers: HeaderMap,
-    query: Result<Query<Params>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    let params = params(query)?;
-    let grant = state.inner.tokens.read_scope(&headers)?.cloned();
-    let status = params.get("status").filter(|s| !s.is_empty()).cloned();
-    if let Some(s) = &status
-        && !matches!(
-            s.as_str(),
-            "registered"
-                | "assigned"
-                | "planned"
-                | "in_progress"
-                | "evaluated"
-                | "cancelled"
-                | "overdue"
-                | "due_soon"
-                | "stale"
-        )
-    {
-        return Err(ApiError::bad_request(format!(
-            "status={s:?} is not a task status"
-        )));
+/// The words of a vocabulary list, for error messages: "a, b or c".
+fn words(words: impl IntoIterator<Item = &'static str>) -> String {
+    let words: Vec<&str> = words.into_iter().collect();
+    match words.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => words.join(""),
     }
-    let kind = params.get("kind").filter(|s| !s.is_empty()).cloned();
-    if let Some(k) = &kind
-        && !matches!(k.as_str(), "breakthrough" | "new" | "difficult")
-    {
-        return Err(ApiError::bad_request(format!(
-            "kind={k:?}: use breakthrough, new or difficult"
-        )));
-    }
+}
+
+async fn tasks(State(state): State<AppState>, read: Reading) -> Result<Response, ApiError> {
+    let params = &read.params;
+    let status = match params.get("status").filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(StatusFilter::parse(s).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "status={s:?} is not a task status: use {}",
+                words(
+                    TaskStatus::ALL
+                        .iter()
+                        .map(|s| s.as_str())
+                        .chain(TaskFlag::ALL.iter().map(|f| f.as_str()))
+                )
+            ))
+        })?),
+    };
+    let kind = match params.get("kind").filter(|s| !s.is_empty()) {
+        None => None,
+        Some(k) => Some(TaskKind::parse(k).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "kind={k:?}: use {}",
+                words(TaskKind::ALL.iter().map(|k| k.as_str()))
+            ))
+        })?),
+    };
     let q = params.get("q").filter(|s| !s.trim().is_empty()).cloned();
     if q.as_ref().is_some_and(|q| q.len() > 200) {
         return Err(ApiError::bad_request("q is longer than 200 characters"));
     }
     let mut filter = TaskFilter {
-        cycle: slug_param(&params, "cycle")?,
-        unit: slug_param(&params, "unit")?,
+        cycle: slug_param(params, "cycle")?,
+        unit: slug_param(params, "unit")?,
         status,
-        assignee: slug_param(&params, "assignee")?,
+        assignee: slug_param(params, "assignee")?,
         kind,
         q,
-        tree: tree(&params)?,
-        limit: number_param(&params, "limit")?.map(|n| n as usize),
-        offset: number_param(&params, "offset")?.map(|n| n as usize),
+        tree: tree(params)?,
+        limit: number_param(params, "limit")?.map(|n| n as usize),
+        offset: number_param(params, "offset")?.map(|n| n as usize),
     };
-    let now = now_ms(&params)?;
-    let keep = Keep::at(&uri, grant.as_ref(), now);
-    answer(&state, &params, keep, move |rm| {
+    let (now, keep) = (read.now, read.kept());
+    let grant = read.grant.clone();
+    answer(&state, &read.params, keep, move |rm| {
         if let Some(g) = &grant {
             match &filter.unit {
-                Some(unit) if !within(rm, Some(g), unit)? => return Err(outside(Some(g))),
+                Some(unit) if !within(rm, Some(g), unit, now)? => {
+                    return Err(outside(Some(g)));
+                }
                 Some(_) => {}
                 None => filter.unit = Some(g.unit.clone()),
             }
@@ -429,14 +486,11 @@ async fn tasks(
 async fn task(
     State(state): State<AppState>,
     Segment(task_id): Segment,
-    headers: HeaderMap,
-    query: Result<Query<Params>, QueryRejection>,
+    read: Reading,
 ) -> Result<Response, ApiError> {
-    let params = params(query)?;
-    let grant = state.inner.tokens.read_scope(&headers)?.cloned();
-    let now = now_ms(&params)?;
+    let params = read.params.clone();
     answer(&state, &params, Keep::No, move |rm| {
-        visible_task(rm, &task_id, now, grant.as_ref())
+        visible_task(rm, &task_id, &read)
     })
     .await
 }
@@ -445,29 +499,23 @@ async fn task(
 fn visible_task(
     rm: &ReadModel,
     task_id: &str,
-    now: i64,
-    grant: Option<&Grant>,
+    read: &Reading,
 ) -> Result<dotpha_views::query::TaskDetail, ApiError> {
     let task = rm
-        .task(task_id, now)?
+        .task(task_id, read.now)?
         .ok_or_else(|| ApiError::not_found(format!("no task {task_id:?}")))?;
-    if !within(rm, grant, &task.summary.unit)? {
-        return Err(outside(grant));
-    }
+    read.check_within(rm, &task.summary.unit)?;
     Ok(task)
 }
 
 async fn history(
     State(state): State<AppState>,
     Segment(task_id): Segment,
-    headers: HeaderMap,
-    query: Result<Query<Params>, QueryRejection>,
+    read: Reading,
 ) -> Result<Response, ApiError> {
-    let params = params(query)?;
-    let grant = state.inner.tokens.read_scope(&headers)?.cloned();
-    let now = now_ms(&params)?;
+    let params = read.params.clone();
     answer(&state, &params, Keep::No, move |rm| {
-        visible_task(rm, &task_id, now, grant.as_ref())?;
+        visible_task(rm, &task_id, &read)?;
         let events = rm.history(&task_id)?.unwrap_or_default();
         Ok(json!({ "events": events }))
     })
@@ -477,23 +525,16 @@ async fn history(
 async fn unit(
     State(state): State<AppState>,
     Segment(code): Segment,
-    uri: Uri,
-    headers: HeaderMap,
-    query: Result<Query<Params>, QueryRejection>,
+    read: Reading,
 ) -> Result<Response, ApiError> {
-    let params = params(query)?;
-    let grant = state.inner.tokens.read_scope(&headers)?.cloned();
-    let tree = tree(&params)?;
-    let cycle = slug_param(&params, "cycle")?;
-    let now = now_ms(&params)?;
-    let keep = Keep::at(&uri, grant.as_ref(), now);
+    let tree = tree(&read.params)?;
+    let cycle = slug_param(&read.params, "cycle")?;
+    let (params, keep) = (read.params.clone(), read.kept());
     answer(&state, &params, keep, move |rm| {
         let unit = rm
-            .unit(&code, tree, cycle.as_deref(), now)?
+            .unit(&code, tree, cycle.as_deref(), read.now)?
             .ok_or_else(|| ApiError::not_found(format!("no unit {code:?}")))?;
-        if !within(rm, grant.as_ref(), &code)? {
-            return Err(outside(grant.as_ref()));
-        }
+        read.check_within(rm, &code)?;
         Ok(unit)
     })
     .await
@@ -502,19 +543,14 @@ async fn unit(
 async fn cadre(
     State(state): State<AppState>,
     Segment(id): Segment,
-    headers: HeaderMap,
-    query: Result<Query<Params>, QueryRejection>,
+    read: Reading,
 ) -> Result<Response, ApiError> {
-    let params = params(query)?;
-    let grant = state.inner.tokens.read_scope(&headers)?.cloned();
-    let now = now_ms(&params)?;
+    let params = read.params.clone();
     answer(&state, &params, Keep::No, move |rm| {
         let cadre = rm
-            .cadre(&id, now)?
+            .cadre(&id, read.now)?
             .ok_or_else(|| ApiError::not_found(format!("no cadre {id:?}")))?;
-        if !within(rm, grant.as_ref(), &cadre.unit)? {
-            return Err(outside(grant.as_ref()));
-        }
+        read.check_within(rm, &cadre.unit)?;
         Ok(cadre)
     })
     .await
@@ -527,9 +563,9 @@ fn log_path(state: &AppState) -> std::path::PathBuf {
 async fn receipt(
     State(state): State<AppState>,
     Segment(id): Segment,
-    headers: HeaderMap,
+    read: Reading,
 ) -> Result<Response, ApiError> {
-    let grant = state.inner.tokens.read_scope(&headers)?.cloned();
+    let grant = read.grant.clone();
     if !dotpha_domain::values::is_submission_id(&id) {
         return Err(ApiError::bad_request(format!(
             "{id:?} is not a submission id"
@@ -558,7 +594,10 @@ async fn receipt(
     if let (Some(g), Some(unit)) = (&grant, &receipt.unit) {
         let unit = unit.clone();
         let g2 = g.clone();
-        let inside = state.read(move |rm| within(rm, Some(&g2), &unit)).await?;
+        let now = read.now;
+        let inside = state
+            .read(move |rm| within(rm, Some(&g2), &unit, now))
+            .await?;
         if !inside {
             return Err(outside(Some(g)));
         }
@@ -566,8 +605,7 @@ async fn receipt(
     Ok(Json(receipt).into_response())
 }
 
-async fn verify(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    state.inner.tokens.read_scope(&headers)?;
+async fn verify(State(state): State<AppState>, _: Reading) -> Result<Response, ApiError> {
     let path = log_path(&state);
     if !path.exists() {
         return Err(ApiError::unavailable(
@@ -585,8 +623,7 @@ async fn verify(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
 
 /// Server-sent events: `position` each time the read model applies more of
 /// the log, so an open page refreshes what it shows without reloading.
-async fn live(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    state.inner.tokens.read_scope(&headers)?;
+async fn live(State(state): State<AppState>, _: Reading) -> Result<Response, ApiError> {
     let stream = futures::stream::unfold((state, None::<u64>), |(state, last)| async move {
         loop {
             if state.stopping() {
