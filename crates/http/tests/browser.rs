@@ -92,8 +92,12 @@ async fn figures_cycle(app: &App) -> u64 {
                "due": "2020-12-15", "origin": "committee",
                "targets": [{"metric": "m", "label": "Chỉ tiêu", "baseline": 0, "target": 10}]})
     };
-    app.act(SECRETARY, "task.assigned", assign("ht-2020-bao-cao", "hoang-the-manh"))
-        .await;
+    app.act(
+        SECRETARY,
+        "task.assigned",
+        assign("ht-2020-bao-cao", "hoang-the-manh"),
+    )
+    .await;
     for (as_of, value) in [("2020-06-30", 10), ("2020-03-31", 4)] {
         app.act(
             MANH,
