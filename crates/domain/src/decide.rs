@@ -14,7 +14,7 @@
 //!
 //! Part C of the contract, where it lives here:
 //! - nobody judges their own work, and the body that gave a task judges it:
-//!   [`Rules::judge`], the one check of every judging submission;
+//!   `Rules::judge`, the one check of every judging submission;
 //!   `task.assigned` naming its own actor: `Rules::task_assigned`;
 //! - closed units take nothing new: `Rules::open_on`;
 //! - reports are not from the future: `Rules::not_after_sending`;
