@@ -14,8 +14,10 @@ fn spans(text: &str) -> impl Iterator<Item = &str> {
 /// Whether a backticked span names a path in the repository.
 fn is_path(span: &str) -> bool {
     let first = span.split('/').next().unwrap_or("");
-    ["crates", "src", "tests", "schemas", "deploy", "scripts", "examples", "docs"]
-        .contains(&first)
+    [
+        "crates", "src", "tests", "schemas", "deploy", "scripts", "examples", "docs",
+    ]
+    .contains(&first)
         && span.contains('/')
         && !span.contains(['<', '{', '*', ' '])
 }
@@ -32,7 +34,10 @@ fn every_file_the_codemap_names_exists() {
             missing.push(span);
         }
     }
-    assert!(missing.is_empty(), "ARCHITECTURE.md names missing files: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md names missing files: {missing:?}"
+    );
 }
 
 #[test]
@@ -44,8 +49,13 @@ fn every_rule_of_the_table_lives_where_it_says() {
         .expect("ARCHITECTURE.md has the rules table");
     let mut rows = 0;
     let mut wrong = Vec::new();
-    for row in table.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| rule")) {
-        let Some(home) = row.split('|').nth(2) else { continue };
+    for row in table
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| rule"))
+    {
+        let Some(home) = row.split('|').nth(2) else {
+            continue;
+        };
         let mut file: Option<String> = None;
         for span in spans(home) {
             if is_path(span) {
@@ -65,5 +75,8 @@ fn every_rule_of_the_table_lives_where_it_says() {
         rows += 1;
     }
     assert!(rows >= 15, "the table has its rows ({rows})");
-    assert!(wrong.is_empty(), "items not where the table says: {wrong:#?}");
+    assert!(
+        wrong.is_empty(),
+        "items not where the table says: {wrong:#?}"
+    );
 }

@@ -15,7 +15,7 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// A language the labels are written in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -43,12 +43,26 @@ pub trait Term: Copy + Eq + fmt::Debug + 'static {
     }
 }
 
-/// Declares a closed word list: the enum (with whatever attributes are
-/// given, serde's included), its `ALL`, `as_str`, `parse`, labels,
-/// `Display`, and its [`Term`] impl, from one table of
-/// `Variant = "wire", "nhãn tiếng Việt", "English label";`.
+/// Declares a closed word list: the enum (`Clone, Copy, Debug, PartialEq,
+/// Eq, Hash`, and whatever attributes are given), its `ALL`, `as_str`,
+/// `parse`, labels, `Display`, and its [`Term`] impl, from one table of
+/// `Variant = "wire", "nhãn tiếng Việt", "English label";`. Written
+/// `enum Name: "group" in json`, the enum also reads and writes itself as
+/// its word in JSON (serde, and a JSON Schema with the `schema` feature).
 #[macro_export]
 macro_rules! vocabulary {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident : $group:literal in json { $($body:tt)* }
+    ) => {
+        $crate::vocabulary! {
+            $(#[$meta])*
+            #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+            #[derive(serde::Serialize, serde::Deserialize)]
+            #[serde(rename_all = "snake_case")]
+            $vis enum $name : $group { $($body)* }
+        }
+    };
     (
         $(#[$meta:meta])*
         $vis:vis enum $name:ident : $group:literal {
@@ -59,6 +73,7 @@ macro_rules! vocabulary {
         }
     ) => {
         $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         $vis enum $name {
             $(
                 $(#[$vmeta])*
@@ -119,7 +134,7 @@ macro_rules! vocabulary {
 
 vocabulary! {
     /// The submission and event types of the contract.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[derive(PartialOrd, Ord)]
     pub enum EventType: "event_type" {
         /// `unit.registered`
         UnitRegistered = "unit.registered", "Đăng ký đơn vị", "Unit registered";
@@ -155,7 +170,6 @@ vocabulary! {
 vocabulary! {
     /// The contract's rejection codes. Publishers branch on these, so the
     /// set and the spelling are part of the wire contract.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
     pub enum RejectionCode: "rejection_code" {
         /// Not a JSON object of the right shape: a missing, unknown or mistyped field.
         Malformed = "malformed", "Sai cấu trúc", "Malformed";
@@ -186,10 +200,7 @@ vocabulary! {
 
 vocabulary! {
     /// Kinds of units in the tree.
-    #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-    #[serde(rename_all = "snake_case")]
-    pub enum UnitKind: "unit_kind" {
+    pub enum UnitKind: "unit_kind" in json {
         /// tỉnh
         Province = "province", "Tỉnh", "Province";
         /// huyện
@@ -217,10 +228,7 @@ vocabulary! {
 
 vocabulary! {
     /// Breakthrough, new or difficult task.
-    #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-    #[serde(rename_all = "snake_case")]
-    pub enum TaskKind: "task_kind" {
+    pub enum TaskKind: "task_kind" in json {
         /// nhiệm vụ đột phá
         Breakthrough = "breakthrough", "Nhiệm vụ đột phá", "Breakthrough";
         /// việc mới
@@ -232,10 +240,7 @@ vocabulary! {
 
 vocabulary! {
     /// Where an assigned task came from (the `origin` of `task.assigned`).
-    #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-    #[serde(rename_all = "snake_case")]
-    pub enum AssignedOrigin: "assigned_origin" {
+    pub enum AssignedOrigin: "assigned_origin" in json {
         /// Chosen by the Standing Committee.
         Committee = "committee", "Ban Thường vụ giao", "Assigned by the committee";
         /// Taken from the unit's backlog of unresolved matters (việc tồn đọng).
@@ -245,7 +250,6 @@ vocabulary! {
 
 vocabulary! {
     /// Where a task came from, as read models and answers say it.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
     pub enum TaskOrigin: "task_origin" {
         /// Registered by the cadre (tự đăng ký) and approved.
         SelfRegistered = "self_registered", "Tự đăng ký", "Self-registered";
@@ -267,10 +271,7 @@ impl From<AssignedOrigin> for TaskOrigin {
 
 vocabulary! {
     /// A cadre's stated confidence in a check-in.
-    #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-    #[serde(rename_all = "snake_case")]
-    pub enum Confidence: "confidence" {
+    pub enum Confidence: "confidence" in json {
         /// thấp
         Low = "low", "Thấp", "Low";
         /// trung bình
@@ -282,10 +283,8 @@ vocabulary! {
 
 vocabulary! {
     /// The four levels of the rating.
-    #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-    #[serde(rename_all = "snake_case")]
-    pub enum Rating: "rating" {
+    #[derive(PartialOrd, Ord)]
+    pub enum Rating: "rating" in json {
         /// hoàn thành xuất sắc nhiệm vụ
         Excellent = "excellent", "Hoàn thành xuất sắc nhiệm vụ", "Excellent";
         /// hoàn thành tốt nhiệm vụ
@@ -299,7 +298,7 @@ vocabulary! {
 
 vocabulary! {
     /// The statuses a task moves through.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[derive(PartialOrd, Ord)]
     pub enum TaskStatus: "task_status" {
         /// Self-registered, awaiting the committee's approval.
         Registered = "registered", "Đã đăng ký", "Registered";
@@ -319,7 +318,6 @@ vocabulary! {
 vocabulary! {
     /// The flags derived from a task's dates and the clock, which task lists
     /// also filter on (`status=overdue`).
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
     pub enum TaskFlag: "task_flag" {
         /// Due date passed, not evaluated or cancelled (the contract's).
         Overdue = "overdue", "Quá hạn", "Overdue";
@@ -332,7 +330,7 @@ vocabulary! {
 
 vocabulary! {
     /// The bands a dashboard counts tasks' completion in.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[derive(PartialOrd, Ord)]
     pub enum CompletionBand: "completion_band" {
         /// From 0 to under 25%.
         Quarter1 = "0-25", "0–25%", "0–25%";
@@ -429,6 +427,8 @@ pub fn tables_json() -> serde_json::Value {
 
 #[cfg(test)]
 mod tests {
+    use serde::Deserialize;
+
     use super::*;
 
     fn serde_agrees<T: Term + Serialize + for<'de> Deserialize<'de>>() {

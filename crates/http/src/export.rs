@@ -9,8 +9,7 @@
 
 use axum::{
     Router,
-    extract::State,
-    http::{HeaderMap, HeaderValue, header},
+    http::{HeaderValue, header},
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -22,7 +21,11 @@ use dotpha_domain::{
 use dotpha_views::query::{MAX_LIMIT, TaskFilter, TaskSummary, Tree};
 use rust_xlsxwriter::{Format, FormatAlign, Workbook, XlsxError};
 
-use crate::{AppState, POSITION_HEADER, error::ApiError, routes::Segment};
+use crate::{
+    AppState, POSITION_HEADER,
+    error::ApiError,
+    routes::{Reading, Segment},
+};
 
 /// The export routes (merged into [`crate::router`]). Routes match whole
 /// path segments, so one parameter takes `2021.csv` and the handler splits
@@ -62,12 +65,8 @@ enum Output {
     Xlsx,
 }
 
-async fn export(
-    State(state): State<AppState>,
-    Segment(file): Segment,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let grant = state.inner.tokens.read_scope(&headers)?.cloned();
+async fn export(Segment(file): Segment, read: Reading) -> Result<Response, ApiError> {
+    let (state, grant, now) = (read.state, read.grant, read.now);
     let (cycle, format) = match file.rsplit_once('.') {
         Some((cycle, "csv")) => (cycle.to_owned(), Output::Csv),
         Some((cycle, "xlsx")) => (cycle.to_owned(), Output::Xlsx),
@@ -82,9 +81,6 @@ async fn export(
             "{cycle:?} is not a cycle id (lowercase letters, digits, '-')"
         )));
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
     let wanted = cycle.clone();
     let (position, rows) = state
         .read(move |rm| {

@@ -144,11 +144,12 @@ fn now_ms(params: &Params) -> Result<i64, ApiError> {
     }
 }
 
-/// What every read route starts from: the query string, the token's grant
-/// when reads need one (401 without a valid token), and the instant the
-/// answer is judged at (`?at=`, else now). Also the request's URI, which
-/// names a kept answer.
+/// What every read route starts from, the one preamble of them all: the
+/// server's state, the query string, the token's grant when reads need one
+/// (401 without a valid token), and the instant the answer is judged at
+/// (`?at=`, else now). Also the request's URI, which names a kept answer.
 pub(crate) struct Reading {
+    pub(crate) state: AppState,
     pub(crate) params: Params,
     pub(crate) grant: Option<Grant>,
     pub(crate) now: i64,
@@ -164,6 +165,7 @@ impl FromRequestParts<AppState> for Reading {
         let grant = state.inner.tokens.read_scope(&parts.headers)?.cloned();
         let now = now_ms(&params)?;
         Ok(Reading {
+            state: state.clone(),
             params,
             grant,
             now,
@@ -172,10 +174,30 @@ impl FromRequestParts<AppState> for Reading {
     }
 }
 
+/// Whether an answer may be kept and served again.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kept {
+    /// Computed for every request (one task, a cadre, a history).
+    No,
+    /// Kept while the read model and the clock's flags stay put (answers
+    /// that scan many tasks).
+    Yes,
+}
+
 impl Reading {
-    /// The answer may be kept, under this request's key.
-    fn kept(&self) -> Keep {
-        Keep::at(&self.uri, self.grant.as_ref(), self.now)
+    /// Answers `f` from the read model (see [`answer`]); `f` gets the read
+    /// model and this request.
+    async fn answer<T: Serialize + Send + 'static>(
+        self,
+        kept: Kept,
+        f: impl FnOnce(&mut ReadModel, &Reading) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<Response, ApiError> {
+        let keep = match kept {
+            Kept::Yes => Keep::at(&self.uri, self.grant.as_ref(), self.now),
+            Kept::No => Keep::No,
+        };
+        let (state, params) = (self.state.clone(), self.params.clone());
+        answer(&state, &params, keep, move |rm| f(rm, &self)).await
     }
 
     /// Fails with 403 unless `unit` lies within the grant's unit (on the
@@ -384,13 +406,12 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
         .into_response())
 }
 
-async fn dashboard(State(state): State<AppState>, read: Reading) -> Result<Response, ApiError> {
+async fn dashboard(read: Reading) -> Result<Response, ApiError> {
     let cycle = slug_param(&read.params, "cycle")?;
-    let (now, keep, grant) = (read.now, read.kept(), read.grant.clone());
-    answer(&state, &read.params, keep, move |rm| {
-        if let Some(g) = &grant {
+    read.answer(Kept::Yes, move |rm, read| {
+        if let Some(g) = &read.grant {
             let is_root = rm
-                .unit(&g.unit, Tree::Today, None, now)?
+                .unit(&g.unit, Tree::Today, None, read.now)?
                 .is_some_and(|u| u.parent.is_none());
             if !is_root {
                 return Err(ApiError::forbidden(format!(
@@ -399,13 +420,13 @@ async fn dashboard(State(state): State<AppState>, read: Reading) -> Result<Respo
                 )));
             }
         }
-        Ok(rm.dashboard(cycle.as_deref(), now)?)
+        Ok(rm.dashboard(cycle.as_deref(), read.now)?)
     })
     .await
 }
 
-async fn cycles(State(state): State<AppState>, read: Reading) -> Result<Response, ApiError> {
-    answer(&state, &read.params, Keep::No, |rm| {
+async fn cycles(read: Reading) -> Result<Response, ApiError> {
+    read.answer(Kept::No, |rm, _| {
         let cycles: Vec<Value> = rm
             .cycles()?
             .into_iter()
@@ -425,7 +446,7 @@ fn words(words: impl IntoIterator<Item = &'static str>) -> String {
     }
 }
 
-async fn tasks(State(state): State<AppState>, read: Reading) -> Result<Response, ApiError> {
+async fn tasks(read: Reading) -> Result<Response, ApiError> {
     let params = &read.params;
     let status = match params.get("status").filter(|s| !s.is_empty()) {
         None => None,
@@ -465,34 +486,22 @@ async fn tasks(State(state): State<AppState>, read: Reading) -> Result<Response,
         limit: number_param(params, "limit")?.map(|n| n as usize),
         offset: number_param(params, "offset")?.map(|n| n as usize),
     };
-    let (now, keep) = (read.now, read.kept());
-    let grant = read.grant.clone();
-    answer(&state, &read.params, keep, move |rm| {
-        if let Some(g) = &grant {
+    read.answer(Kept::Yes, move |rm, read| {
+        if let Some(g) = &read.grant {
             match &filter.unit {
-                Some(unit) if !within(rm, Some(g), unit, now)? => {
-                    return Err(outside(Some(g)));
-                }
-                Some(_) => {}
+                Some(unit) => read.check_within(rm, unit)?,
                 None => filter.unit = Some(g.unit.clone()),
             }
         }
-        let (tasks, total) = rm.tasks(&filter, now)?;
+        let (tasks, total) = rm.tasks(&filter, read.now)?;
         Ok(json!({ "tasks": tasks, "total": total }))
     })
     .await
 }
 
-async fn task(
-    State(state): State<AppState>,
-    Segment(task_id): Segment,
-    read: Reading,
-) -> Result<Response, ApiError> {
-    let params = read.params.clone();
-    answer(&state, &params, Keep::No, move |rm| {
-        visible_task(rm, &task_id, &read)
-    })
-    .await
+async fn task(Segment(task_id): Segment, read: Reading) -> Result<Response, ApiError> {
+    read.answer(Kept::No, move |rm, read| visible_task(rm, &task_id, read))
+        .await
 }
 
 /// The task, when it exists and lies within the grant's unit.
@@ -508,29 +517,19 @@ fn visible_task(
     Ok(task)
 }
 
-async fn history(
-    State(state): State<AppState>,
-    Segment(task_id): Segment,
-    read: Reading,
-) -> Result<Response, ApiError> {
-    let params = read.params.clone();
-    answer(&state, &params, Keep::No, move |rm| {
-        visible_task(rm, &task_id, &read)?;
+async fn history(Segment(task_id): Segment, read: Reading) -> Result<Response, ApiError> {
+    read.answer(Kept::No, move |rm, read| {
+        visible_task(rm, &task_id, read)?;
         let events = rm.history(&task_id)?.unwrap_or_default();
         Ok(json!({ "events": events }))
     })
     .await
 }
 
-async fn unit(
-    State(state): State<AppState>,
-    Segment(code): Segment,
-    read: Reading,
-) -> Result<Response, ApiError> {
+async fn unit(Segment(code): Segment, read: Reading) -> Result<Response, ApiError> {
     let tree = tree(&read.params)?;
     let cycle = slug_param(&read.params, "cycle")?;
-    let (params, keep) = (read.params.clone(), read.kept());
-    answer(&state, &params, keep, move |rm| {
+    read.answer(Kept::Yes, move |rm, read| {
         let unit = rm
             .unit(&code, tree, cycle.as_deref(), read.now)?
             .ok_or_else(|| ApiError::not_found(format!("no unit {code:?}")))?;
@@ -540,13 +539,8 @@ async fn unit(
     .await
 }
 
-async fn cadre(
-    State(state): State<AppState>,
-    Segment(id): Segment,
-    read: Reading,
-) -> Result<Response, ApiError> {
-    let params = read.params.clone();
-    answer(&state, &params, Keep::No, move |rm| {
+async fn cadre(Segment(id): Segment, read: Reading) -> Result<Response, ApiError> {
+    read.answer(Kept::No, move |rm, read| {
         let cadre = rm
             .cadre(&id, read.now)?
             .ok_or_else(|| ApiError::not_found(format!("no cadre {id:?}")))?;
@@ -560,12 +554,8 @@ fn log_path(state: &AppState) -> std::path::PathBuf {
     state.inner.data_dir.join("log.sqlite")
 }
 
-async fn receipt(
-    State(state): State<AppState>,
-    Segment(id): Segment,
-    read: Reading,
-) -> Result<Response, ApiError> {
-    let grant = read.grant.clone();
+async fn receipt(Segment(id): Segment, read: Reading) -> Result<Response, ApiError> {
+    let (state, grant) = (read.state.clone(), read.grant.clone());
     if !dotpha_domain::values::is_submission_id(&id) {
         return Err(ApiError::bad_request(format!(
             "{id:?} is not a submission id"
@@ -605,7 +595,8 @@ async fn receipt(
     Ok(Json(receipt).into_response())
 }
 
-async fn verify(State(state): State<AppState>, _: Reading) -> Result<Response, ApiError> {
+async fn verify(read: Reading) -> Result<Response, ApiError> {
+    let state = read.state;
     let path = log_path(&state);
     if !path.exists() {
         return Err(ApiError::unavailable(
@@ -623,7 +614,8 @@ async fn verify(State(state): State<AppState>, _: Reading) -> Result<Response, A
 
 /// Server-sent events: `position` each time the read model applies more of
 /// the log, so an open page refreshes what it shows without reloading.
-async fn live(State(state): State<AppState>, _: Reading) -> Result<Response, ApiError> {
+async fn live(read: Reading) -> Result<Response, ApiError> {
+    let state = read.state;
     let stream = futures::stream::unfold((state, None::<u64>), |(state, last)| async move {
         loop {
             if state.stopping() {

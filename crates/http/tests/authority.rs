@@ -56,6 +56,34 @@ fn task(task_id: &str, cycle: &str) -> Value {
            "kind": "new", "category": "Xây dựng Đảng", "due": format!("{cycle}-11-30"), "targets": []})
 }
 
+/// The ids of the tasks listed for `unit` in today's tree.
+async fn listed(app: &App, unit: &str) -> Vec<String> {
+    let (_, listed) = app
+        .get_json(&format!("/api/v1/tasks?unit={unit}"), Some(SECRETARY))
+        .await;
+    listed["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .filter_map(|t| t["task_id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Acts through the page's route and insists on a rejection with `code`
+/// at `field`; returns the receipt.
+async fn refuses(
+    app: &App,
+    token: &str,
+    kind: &str,
+    data: Value,
+    (code, field): (&str, &str),
+    what: &str,
+) -> Value {
+    let (status, receipt) = app.act_with(Some(token), kind, data, json!({})).await;
+    refused(status, &receipt, code, field, what);
+    receipt
+}
+
 #[track_caller]
 fn refused(status: StatusCode, receipt: &Value, code: &str, field: &str, what: &str) {
     assert_eq!(
@@ -86,21 +114,15 @@ async fn with_demo_tokens_a_cadre_cannot_grade_himself_nor_a_merged_commune_take
 
     // Hợp Thành was merged into the new commune Sơn Dương on 2025-07-01:
     // its chair registers nothing new in it, nor gives himself a task.
-    let (status, receipt) = app
-        .act_with(
-            Some(DEMO_MANH),
-            "task.registered",
-            task("ht-2026-01", "2026"),
-            json!({}),
-        )
-        .await;
-    refused(
-        status,
-        &receipt,
-        "invalid_state",
-        "actor",
+    let receipt = refuses(
+        &app,
+        DEMO_MANH,
+        "task.registered",
+        task("ht-2026-01", "2026"),
+        ("invalid_state", "actor"),
         "a 2026 task in Hợp Thành",
-    );
+    )
+    .await;
     assert!(
         receipt["error"]["message"]
             .as_str()
@@ -110,72 +132,53 @@ async fn with_demo_tokens_a_cadre_cannot_grade_himself_nor_a_merged_commune_take
     let mut assigned = task("ht-2026-02", "2026");
     assigned["assignee"] = json!(dotpha_demo::MANH);
     assigned["origin"] = json!("committee");
-    let (status, receipt) = app
-        .act_with(Some(DEMO_MANH), "task.assigned", assigned, json!({}))
-        .await;
-    refused(
-        status,
-        &receipt,
-        "forbidden",
-        "data.assignee",
+    refuses(
+        &app,
+        DEMO_MANH,
+        "task.assigned",
+        assigned,
+        ("forbidden", "data.assignee"),
         "a task to himself",
-    );
+    )
+    .await;
 
     // Bình Yên's secretary, on his commune's committee, registers a task:
     // he may; approving it himself, he may not.
     app.act(DEMO_BINH_YEN, "task.registered", task("by-2026-01", "2026"))
         .await;
-    let (status, receipt) = app
-        .act_with(
-            Some(DEMO_BINH_YEN),
-            "task.approved",
-            json!({"task_id": "by-2026-01", "comment": "Đồng ý"}),
-            json!({}),
-        )
-        .await;
-    refused(
-        status,
-        &receipt,
-        "forbidden",
-        "actor",
+    refuses(
+        &app,
+        DEMO_BINH_YEN,
+        "task.approved",
+        json!({"task_id": "by-2026-01", "comment": "Đồng ý"}),
+        ("forbidden", "actor"),
         "approving his own task",
-    );
+    )
+    .await;
     // Nor assign himself a task.
     let mut assigned = task("by-2026-02", "2026");
     assigned["assignee"] = json!(secretary_b);
     assigned["origin"] = json!("committee");
-    let (status, receipt) = app
-        .act_with(
-            Some(DEMO_BINH_YEN),
-            "task.assigned",
-            assigned.clone(),
-            json!({}),
-        )
-        .await;
-    refused(
-        status,
-        &receipt,
-        "forbidden",
-        "data.assignee",
+    refuses(
+        &app,
+        DEMO_BINH_YEN,
+        "task.assigned",
+        assigned.clone(),
+        ("forbidden", "data.assignee"),
         "a task to himself",
-    );
+    )
+    .await;
     // Nor evaluate the task the district gave him.
     let last = app.act(DEMO_SECRETARY, "task.assigned", assigned).await;
-    let (status, receipt) = app
-        .act_with(
-            Some(DEMO_BINH_YEN),
-            "task.evaluated",
-            json!({"task_id": "by-2026-02", "score": 95, "comment": "Hoàn thành xuất sắc"}),
-            json!({}),
-        )
-        .await;
-    refused(
-        status,
-        &receipt,
-        "forbidden",
-        "actor",
+    refuses(
+        &app,
+        DEMO_BINH_YEN,
+        "task.evaluated",
+        json!({"task_id": "by-2026-02", "score": 95, "comment": "Hoàn thành xuất sắc"}),
+        ("forbidden", "actor"),
         "evaluating his own task",
-    );
+    )
+    .await;
 
     // So the 2026 overview counts no excellent rating, and no task of the
     // merged commune.
@@ -221,36 +224,24 @@ async fn a_report_may_not_describe_a_day_after_it_is_sent() {
     )
     .await;
     let report = |as_of: String, value: f64| json!({"task_id": "ht-hien-tai", "as_of": as_of, "values": [{"metric": "ho", "value": value}]});
-    let (status, receipt) = app
-        .act_with(
-            Some(common::MANH),
-            "progress.reported",
-            report(day(1), 10.0),
-            json!({}),
-        )
-        .await;
-    refused(
-        status,
-        &receipt,
-        "invalid_value",
-        "data.as_of",
+    refuses(
+        &app,
+        common::MANH,
+        "progress.reported",
+        report(day(1), 10.0),
+        ("invalid_value", "data.as_of"),
         "a report of tomorrow",
-    );
-    let (status, receipt) = app
-        .act_with(
-            Some(common::MANH),
-            "progress.reported",
-            report(day(0), -1.0),
-            json!({}),
-        )
-        .await;
-    refused(
-        status,
-        &receipt,
-        "invalid_value",
-        "data.values[0].value",
+    )
+    .await;
+    refuses(
+        &app,
+        common::MANH,
+        "progress.reported",
+        report(day(0), -1.0),
+        ("invalid_value", "data.values[0].value"),
         "a count below its minimum",
-    );
+    )
+    .await;
     // Reports of today and of the past are taken, in whatever order; the
     // latest is the one of the greatest `as_of`, and the series is ordered
     // by it.
@@ -286,22 +277,30 @@ async fn after_a_merge_across_units_the_http_layer_agrees_with_the_rules() {
     let (app, _) = App::with_district(true).await;
     // Hợp Thành's committee gives a task to the head of its village Đồng
     // Diễn; then Đồng Diễn is merged into Tú Thịnh.
-    app.act(
-        SECRETARY,
-        "cadre.registered",
-        json!({"id": "bi-thu-hop-thanh", "full_name": "Đặng Thị Mẫu (dữ liệu mẫu)",
-               "unit": "hop-thanh", "position": "Bí thư Đảng ủy xã",
-               "party_member": true, "standing_committee": true}),
-    )
-    .await;
-    app.act(
-        SECRETARY,
-        "cadre.registered",
-        json!({"id": "truong-thon-dong-dien", "full_name": "Vi Văn Mẫu (dữ liệu mẫu)",
-               "unit": "dong-dien", "position": "Trưởng thôn",
-               "party_member": true, "standing_committee": false}),
-    )
-    .await;
+    for (id, name, unit, position, committee) in [
+        (
+            "bi-thu-hop-thanh",
+            "Đặng Thị Mẫu",
+            "hop-thanh",
+            "Bí thư Đảng ủy xã",
+            true,
+        ),
+        (
+            "truong-thon-dong-dien",
+            "Vi Văn Mẫu",
+            "dong-dien",
+            "Trưởng thôn",
+            false,
+        ),
+    ] {
+        app.act(
+            SECRETARY,
+            "cadre.registered",
+            json!({"id": id, "full_name": format!("{name} (dữ liệu mẫu)"), "unit": unit,
+                   "position": position, "party_member": true, "standing_committee": committee}),
+        )
+        .await;
+    }
     app.act(
         HT_SECRETARY,
         "task.assigned",
@@ -340,27 +339,14 @@ async fn after_a_merge_across_units_the_http_layer_agrees_with_the_rules() {
         .await;
     app.wait_for(evaluated, Some(HT_SECRETARY)).await;
     // Today's roll-ups count the village once, in its successor.
-    let (_, listed) = app
-        .get_json("/api/v1/tasks?unit=tu-thinh", Some(SECRETARY))
-        .await;
-    let ids: Vec<&str> = listed["tasks"]
-        .as_array()
-        .expect("tasks")
-        .iter()
-        .filter_map(|t| t["task_id"].as_str())
-        .collect();
-    assert!(ids.contains(&"dd-2021"), "{ids:?}");
-    let (_, listed) = app
-        .get_json("/api/v1/tasks?unit=hop-thanh", Some(SECRETARY))
-        .await;
-    let ids: Vec<&str> = listed["tasks"]
-        .as_array()
-        .expect("tasks")
-        .iter()
-        .filter_map(|t| t["task_id"].as_str())
-        .collect();
-    assert!(!ids.contains(&"dd-2021"), "{ids:?}");
-    assert!(ids.contains(&HOP_THANH_TASK), "{ids:?}");
+    let tu_thinh = listed(&app, "tu-thinh").await;
+    assert!(tu_thinh.contains(&"dd-2021".to_owned()), "{tu_thinh:?}");
+    let hop_thanh = listed(&app, "hop-thanh").await;
+    assert!(!hop_thanh.contains(&"dd-2021".to_owned()), "{hop_thanh:?}");
+    assert!(
+        hop_thanh.contains(&HOP_THANH_TASK.to_owned()),
+        "{hop_thanh:?}"
+    );
     // Phúc Ứng sees none of it.
     let (status, _) = app
         .get_json("/api/v1/tasks/dd-2021", Some(common::PHUC_UNG))
