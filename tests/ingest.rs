@@ -86,8 +86,10 @@ async fn a_task_lives_its_whole_life_over_the_wire() {
                    "targets": [{"metric": "cam-ket", "label": "Cơ sở ký cam kết", "baseline": 0, "target": 40}]})),
         submission("life-0002", "son-duong", "do-xuan-phuc", "task.approved",
             json!({"task_id": "ndp-2021-mt", "comment": "Đồng ý"})),
+        // Part C: nobody assigns a task to themself (it went to Đỗ Xuân
+        // Phúc from his own hand before issue 11).
         submission("life-0003", "son-duong", "do-xuan-phuc", "task.assigned",
-            json!({"task_id": "ndp-2021-dv", "cycle": "2021", "assignee": "do-xuan-phuc",
+            json!({"task_id": "ndp-2021-dv", "cycle": "2021", "assignee": "hoang-the-manh",
                    "title": "100% trưởng thôn, tổ dân phố là đảng viên", "kind": "breakthrough",
                    "category": "Xây dựng Đảng", "due": "2021-12-15",
                    "targets": [{"metric": "truong-thon-dang-vien", "label": "Trưởng thôn là đảng viên",
