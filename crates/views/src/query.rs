@@ -1,10 +1,11 @@
 //! The questions the API asks of the read model. Flags that depend on the
-//! clock (overdue, due soon, stale) are judged at the instant the caller
-//! passes, in Asia/Ho_Chi_Minh: a task due on 2021-06-30 is overdue from
-//! 2021-06-30T17:00:00Z. [`ReadModel::clock_window`] lists the instants a
-//! flag can change at; the HTTP server serves a kept answer again while the
-//! clock stays between two of them, so a new clock-dependent flag must add
-//! its instants there.
+//! clock (overdue, due soon, stale, days left; `dotpha_domain::figures`)
+//! are judged at the instant the caller passes, in Asia/Ho_Chi_Minh: a task
+//! due on 2021-06-30 is overdue from 2021-06-30T17:00:00Z; the unit tree is
+//! read on that instant's day. [`ReadModel::clock_window`] lists the
+//! instants an answer can change at; the HTTP server serves a kept answer
+//! again while the clock stays between two of them, so a new
+//! clock-dependent figure must add its instants there.
 
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
