@@ -11,15 +11,18 @@
 
 mod connect;
 pub mod leaf;
+pub mod lease;
 pub mod nats_config;
 mod publisher;
 mod setup;
 pub mod subjects;
 
-pub use connect::{Connection, connect};
+pub use connect::{
+    Connection, PROBE_TIMEOUT, Probe, addresses, connect, probe, wait_for_nats, without_credentials,
+};
 pub use publisher::{PublishError, Publisher, PublisherOptions};
 pub use setup::{
-    BusError, DEAD_MAX_AGE, DUPLICATE_WINDOW, LastRelayed, MAX_REPLICAS, SUBMISSIONS_MAX_AGE,
-    WRITER_ACK_WAIT, WRITER_MAX_ACK_PENDING, delete_events_stream, ensure_streams, last_relayed,
-    writer_consumer,
+    BusError, DEAD_MAX_AGE, DUPLICATE_WINDOW, LastRelayed, MAX_REPLICAS, RelayedEvent,
+    SUBMISSIONS_MAX_AGE, WRITER_ACK_WAIT, WRITER_MAX_ACK_PENDING, delete_events_stream,
+    ensure_streams, first_relayed, last_relayed, writer_consumer,
 };
