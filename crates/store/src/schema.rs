@@ -83,6 +83,15 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE checkpoints ADD COLUMN tag TEXT;
     "#,
+    // 4: a submission refused because its id was already decided for another
+    // unit is kept as a dead letter of its own sender, found again by id and
+    // unit (CONTRACT.md part C: one decision per id, private to its sender).
+    r#"
+    ALTER TABLE dead_letters ADD COLUMN submission_id TEXT;
+    ALTER TABLE dead_letters ADD COLUMN unit TEXT;
+    CREATE INDEX dead_letters_by_submission ON dead_letters (submission_id, unit)
+        WHERE submission_id IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes.
