@@ -161,6 +161,7 @@ async fn start_writer(url: &str) -> Pipeline {
         nats_url: url.to_owned(),
         replicas: 1,
         fault: None,
+        health: dotpha_ingest::Health::default(),
     };
     let task = tokio::spawn(async move {
         dotpha_ingest::run(config, IngestMetrics::default(), receiver)

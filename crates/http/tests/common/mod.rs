@@ -58,6 +58,7 @@ impl App {
             nats_url: nats.url(),
             replicas: 1,
             fault: None,
+            health: dotpha_ingest::Health::default(),
         };
         let down = shutdown.clone();
         tasks.push(tokio::spawn(async move {
