@@ -55,9 +55,15 @@ pub(crate) fn ingest(data: PathBuf, nats: String, replicas: usize, log: &str) ->
             nats_url: nats,
             replicas,
             fault,
+            health: dotpha_ingest::Health::default(),
         };
-        dotpha_ingest::run(config, IngestMetrics::default(), shutdown).await?;
-        tracing::info!("writer stopped cleanly");
+        match dotpha_ingest::run(config, IngestMetrics::default(), shutdown).await {
+            Ok(()) => tracing::info!("writer stopped cleanly"),
+            Err(dotpha_ingest::IngestError::Stopped) => {
+                tracing::info!("stopped before the writer started");
+            }
+            Err(error) => return Err(error.into()),
+        }
         Ok(ExitCode::SUCCESS)
     })
 }
