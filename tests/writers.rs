@@ -16,7 +16,6 @@ use std::{
 };
 
 use async_nats::jetstream;
-use dotpha_bus::lease::{Holder, WRITER_KEY, lease_bucket};
 use dotpha_domain::Timestamp;
 use dotpha_store::{Arrival, Ledger, ReceiptStatus};
 use support::*;
@@ -116,6 +115,43 @@ async fn a_second_writer_is_refused_while_the_first_lives_and_takes_over_once_it
         "B decided nothing"
     );
 
+    // Nor may a restore on B's machine clear the stream A writes to.
+    let backup = dir.path().join("backup.sqlite");
+    let dotpha = |args: &[&std::ffi::OsStr]| {
+        Command::new(env!("CARGO_BIN_EXE_dotpha"))
+            .args(args)
+            .env("DOTPHA_LOG", "warn")
+            .output()
+            .expect("dotpha runs")
+    };
+    let copied = dotpha(&[
+        "backup".as_ref(),
+        "--data".as_ref(),
+        a_dir.as_ref(),
+        backup.as_ref(),
+    ]);
+    assert!(
+        copied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&copied.stderr)
+    );
+    let js = jetstream::new(async_nats::connect(&url).await.expect("connects"));
+    let relayed = relayed_count(&js).await;
+    let restore = dotpha(&[
+        "restore".as_ref(),
+        "--data".as_ref(),
+        b_dir.as_ref(),
+        "--nats".as_ref(),
+        url.as_ref(),
+        backup.as_ref(),
+    ]);
+    let said = String::from_utf8_lossy(&restore.stderr);
+    assert!(
+        !restore.status.success() && said.contains("another dotpha writer is running on this NATS"),
+        "{said}"
+    );
+    assert_eq!(relayed_count(&js).await, relayed, "DOTPHA_EVENTS untouched");
+
     // A dies without a word; B, started right after, takes the lease once
     // it has lapsed and decides what comes next.
     a.kill();
@@ -171,25 +207,7 @@ async fn a_writer_whose_lease_is_taken_stops_at_once_and_decides_nothing_more() 
 
     // Someone takes the lease behind the writer's back, as a writer that
     // believed it dead would.
-    let client = async_nats::connect(&url).await.expect("connects");
-    let kv = lease_bucket(&jetstream::new(client), 1)
-        .await
-        .expect("the lease bucket");
-    let intruder = Holder {
-        owner: "elsewhere:/srv/dotpha#x".into(),
-        session: "intruder".into(),
-        host: "elsewhere".into(),
-        pid: 1,
-        what: "dotpha writer of /srv/dotpha/log.sqlite".into(),
-        renewals: 0,
-        released: false,
-    };
-    kv.put(
-        WRITER_KEY,
-        serde_json::to_vec(&intruder).expect("json").into(),
-    )
-    .await
-    .expect("the lease is taken");
+    take_the_lease(&url).await;
 
     let said = refusal(&mut writer);
     assert!(

@@ -198,6 +198,35 @@ impl DataDirLock {
     }
 }
 
+/// Takes the writer's lease for an operation that must not run beside a
+/// live writer of this NATS (`dotpha restore` clears `DOTPHA_EVENTS`):
+/// refused with [`IngestError::LeaseHeld`] while another writer holds it.
+/// `None` when no writer ever ran on this NATS (there is no lease bucket).
+/// Release the lease when done.
+pub async fn fence(
+    lock: &DataDirLock,
+    js: &jetstream::Context,
+    what: String,
+    shutdown: watch::Receiver<bool>,
+) -> Result<Option<Lease>, IngestError> {
+    let Ok(kv) = js.get_key_value(dotpha_bus::lease::LEASE_BUCKET).await else {
+        return Ok(None);
+    };
+    let claimant = Claimant {
+        owner: lock.owner()?,
+        what,
+    };
+    let lease = Lease::acquire(
+        kv,
+        dotpha_bus::lease::WRITER_KEY,
+        claimant,
+        Acquire::RefuseIfHeld,
+        shutdown,
+    )
+    .await?;
+    Ok(Some(lease))
+}
+
 /// A writer ready to run: its data directory locked, its log open, its
 /// streams set up, checked to carry this log's events, and the writer's
 /// lease held. Made by [`prepare`], run by [`serve`].
@@ -273,14 +302,24 @@ pub async fn prepare(
         owner: lock.owner()?,
         what: format!("dotpha writer of {} ({identity})", path.display()),
     };
-    let lease = Lease::acquire(
-        kv,
-        dotpha_bus::lease::WRITER_KEY,
-        claimant,
-        Acquire::RefuseIfHeld,
-        shutdown,
-    )
-    .await
+    let lease = retry_until(&shutdown, &part, "taking the writer's lease", || {
+        let attempt = Lease::acquire(
+            kv.clone(),
+            dotpha_bus::lease::WRITER_KEY,
+            claimant.clone(),
+            Acquire::RefuseIfHeld,
+            shutdown.clone(),
+        );
+        async move {
+            match attempt.await {
+                // NATS failed under the attempt (a cluster electing a
+                // leader): try again; anything else is the answer.
+                Err(LeaseError::Bus(error)) => Err(error),
+                answer => Ok(answer),
+            }
+        }
+    })
+    .await?
     .map_err(|error| match IngestError::from(error) {
         IngestError::LeaseHeld { holder, .. } => IngestError::LeaseHeld {
             nats: dotpha_bus::without_credentials(&config.nats_url),
