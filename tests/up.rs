@@ -485,13 +485,6 @@ fn a_second_up_on_one_data_directory_stops_at_once_and_healthz_names_every_part(
     let (nats, http, other_http) = (free_port(), free_port(), free_port());
     let mut first = Running::up(dir.path(), nats, http, &[]);
     first.line("dotpha is up");
-    let health = healthy(http);
-    for part in ["writer", "relay", "receipts", "projector", "http"] {
-        assert_eq!(
-            health["parts"][part]["state"], "running",
-            "{part}: {health:#}"
-        );
-    }
 
     let mut second = Running::up(dir.path(), nats, other_http, &[]);
     let status = second.exit();
@@ -511,6 +504,13 @@ fn a_second_up_on_one_data_directory_stops_at_once_and_healthz_names_every_part(
         "nor serves anything"
     );
     assert!(first.running());
+    let health = healthy(http);
+    for part in ["writer", "relay", "receipts", "projector", "http"] {
+        assert_eq!(
+            health["parts"][part]["state"], "running",
+            "{part}: {health:#}"
+        );
+    }
     assert!(first.terminate().success(), "{}", first.stderr());
 }
 
@@ -558,10 +558,8 @@ fn a_nats_url_where_nats_is_not_is_named_and_up_fails_within_seconds() {
 }
 
 #[test]
-fn a_writer_that_dies_makes_up_unhealthy_at_once_and_is_logged_at_error() {
+fn a_tokens_file_readable_by_others_is_made_owner_only_and_each_token_is_printed_by_name() {
     let dir = tempfile::tempdir().expect("temp dir");
-    // A tokens file left readable by others is made owner-only, with a
-    // warning; each token is printed with whom it acts as.
     let tokens = dir.path().join("tokens.json");
     std::fs::write(
         &tokens,
@@ -579,6 +577,15 @@ fn a_writer_that_dies_makes_up_unhealthy_at_once_and_is_logged_at_error() {
     );
     assert_eq!(mode(&tokens), 0o600);
     up.logged(&["WARN", "readable by others"]);
+    assert!(up.terminate().success(), "{}", up.stderr());
+}
+
+#[test]
+fn a_writer_that_dies_makes_up_unhealthy_at_once_and_is_logged_at_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (nats, http) = (free_port(), free_port());
+    let mut up = Running::up(dir.path(), nats, http, &[]);
+    up.line("dotpha is up");
     healthy(http);
 
     // Someone else takes the writer's lease: the writer stops.
