@@ -86,8 +86,10 @@ async fn a_task_lives_its_whole_life_over_the_wire() {
                    "targets": [{"metric": "cam-ket", "label": "Cơ sở ký cam kết", "baseline": 0, "target": 40}]})),
         submission("life-0002", "son-duong", "do-xuan-phuc", "task.approved",
             json!({"task_id": "ndp-2021-mt", "comment": "Đồng ý"})),
+        // Part C: nobody assigns a task to themself (it went to Đỗ Xuân
+        // Phúc from his own hand before issue 11).
         submission("life-0003", "son-duong", "do-xuan-phuc", "task.assigned",
-            json!({"task_id": "ndp-2021-dv", "cycle": "2021", "assignee": "do-xuan-phuc",
+            json!({"task_id": "ndp-2021-dv", "cycle": "2021", "assignee": "hoang-the-manh",
                    "title": "100% trưởng thôn, tổ dân phố là đảng viên", "kind": "breakthrough",
                    "category": "Xây dựng Đảng", "due": "2021-12-15",
                    "targets": [{"metric": "truong-thon-dang-vien", "label": "Trưởng thôn là đảng viên",
@@ -100,7 +102,7 @@ async fn a_task_lives_its_whole_life_over_the_wire() {
             json!({"task_id": "ndp-2021-mt", "delegation_id": "thu-gom-rac", "to": "hop-thanh",
                    "description": "Tổ chức thu gom rác hữu cơ", "due": "2021-06-30"})),
         submission("life-0006", "hop-thanh", "hoang-the-manh", "progress.reported",
-            json!({"task_id": "ndp-2021-mt", "as_of": "2021-06-30", "values": [{"metric": "cam-ket", "value": 31}],
+            json!({"task_id": "ndp-2021-mt", "as_of": "2021-03-01", "values": [{"metric": "cam-ket", "value": 31}],
                    "confidence": "high", "note": "Hộ dân đồng thuận"})),
         submission("life-0007", "son-duong", "do-xuan-phuc", "task.evaluated",
             json!({"task_id": "ndp-2021-mt", "score": 92, "comment": "Hoàn thành xuất sắc"})),

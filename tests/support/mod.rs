@@ -353,7 +353,7 @@ pub fn report(submission_id: &str, i: usize, t: usize, value: i64) -> Message {
         "occurred_at": "2021-03-02T08:30:00+07:00",
         "type": "progress.reported",
         "data": {
-            "task_id": Workload::task(i, t), "as_of": "2021-06-01",
+            "task_id": Workload::task(i, t), "as_of": "2021-03-01",
             "values": [{"metric": "households", "value": value}],
         },
     });

@@ -23,8 +23,10 @@
 //! - the year: self-registrations and approvals, assignments (from the
 //!   committee and from units' backlogs), plans and revisions, delegations,
 //!   monthly check-ins, one task reassigned, one cancelled, two left behind
-//!   (never evaluated, so overdue), year-end evaluations in December with
-//!   the excellent quota exceeded in two units, and the cycle closed;
+//!   (never evaluated, so overdue), year-end evaluations in December (by
+//!   the district's Standing Committee, but for one task Tân Trào's own
+//!   committee gave and judges, where the excellent quota is exceeded),
+//!   and the cycle closed;
 //! - the 2025 merge of Hợp Thành, Phúc Ứng, Tú Thịnh and the town into the
 //!   new commune Sơn Dương.
 //!
@@ -118,9 +120,12 @@ pub const REASSIGNED_TASK: &str = "ndp-2021-69";
 pub const CANCELLED_TASK: &str = "ndp-2021-34";
 /// The tasks left behind: never evaluated, so overdue for good.
 pub const OVERDUE_TASKS: [&str; 2] = ["ndp-2021-36", "ndp-2021-79"];
-/// The units whose excellent ratings exceed 20% of their good ones
-/// (tasks counted in their assignee's unit), in code order.
-pub const EXCELLENT_QUOTA_EXCEEDED: [&str; 2] = ["phong-giao-duc-dao-tao", "tan-trao"];
+/// The evaluating bodies (the envelope `unit` of `task.evaluated`, CONTRACT
+/// part A) whose excellent ratings exceed 20% of their good ones, in code
+/// order: Tân Trào's committee, which gave its chair a task and rated it
+/// excellent, beside no good one. The district's committee, which judges
+/// every other task, keeps within the quota.
+pub const EXCELLENT_QUOTA_EXCEEDED: [&str; 1] = ["tan-trao"];
 
 /// One submission as a publisher sends it on `dotpha.v1.submit.<unit>`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -182,7 +187,8 @@ const BACKLOG_SECRETARIES: [&str; 3] = ["cap-tien", "hong-lac", "van-son"];
 const REASSIGNED_COMMUNE: &str = "khang-nhat";
 /// Where the chair's task is left behind.
 const STALLED_COMMUNE: &str = "son-nam";
-/// Where both leaders are rated, the secretary excellent.
+/// Where the commune's committee gives its chair a task and rates it
+/// excellent (the secretary, rated by the district, is good).
 const QUOTA_COMMUNE: &str = "tan-trao";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -271,6 +277,10 @@ struct Task {
     second: bool,
     /// Taken over by a new chair in July.
     reassigned: bool,
+    /// The commune's party secretary, when the commune's own Standing
+    /// Committee gives the task and so judges it (CONTRACT part C); the
+    /// district's otherwise.
+    given_by_commune: Option<usize>,
     article: Option<Article>,
 }
 
@@ -594,6 +604,9 @@ impl Generator {
                 task.second = k > 0;
                 task.reassigned = k > 0 && c.code == REASSIGNED_COMMUNE;
                 task.colleague = leaders.iter().copied().find(|&o| o != cadre);
+                if k > 0 && c.code == QUOTA_COMMUNE {
+                    task.given_by_commune = leaders.first().copied();
+                }
                 self.tasks.push(task);
             }
         }
@@ -607,13 +620,12 @@ impl Generator {
                 Fate::Cancelled
             } else if t.number == STALLED_DISTRICT || (t.second && unit == STALLED_COMMUNE) {
                 Fate::Stalled
-            } else if EXCELLENT_DISTRICT.contains(&t.number)
-                || (t.commune_level && !t.second && unit == QUOTA_COMMUNE)
+            } else if EXCELLENT_DISTRICT.contains(&t.number) || (t.second && unit == QUOTA_COMMUNE)
             {
                 Fate::Evaluated(Band::Excellent)
             } else if GOOD_DISTRICT.contains(&t.number)
                 || t.article.is_some()
-                || (t.second && unit == QUOTA_COMMUNE)
+                || (t.commune_level && !t.second && unit == QUOTA_COMMUNE)
             {
                 Fate::Evaluated(Band::Good)
             } else {
@@ -715,6 +727,7 @@ impl Generator {
             commune_level: false,
             second: false,
             reassigned: false,
+            given_by_commune: None,
             article,
         }
     }
@@ -772,17 +785,19 @@ impl Generator {
                         "task.registered",
                         Value::Object(data),
                     );
-                    let approver = if t.commune_level && t.cadre != self.deputy {
-                        &deputy
-                    } else {
-                        &secretary
+                    let (body, approver) = match t.given_by_commune {
+                        Some(judge) => (cadre.unit.clone(), self.cadres[judge].id.clone()),
+                        None if t.commune_level && t.cadre != self.deputy => {
+                            (ROOT.to_owned(), deputy.clone())
+                        }
+                        None => (ROOT.to_owned(), secretary.clone()),
                     };
                     let mut approval = json!({"task_id": t.id});
                     if let Some(c) = rng.pick(&COMMENTS) {
                         approval["comment"] = json!(c);
                     }
                     let at = approve_desk.next(&mut rng, 60, 240);
-                    self.push(at, ROOT, approver, "task.approved", approval);
+                    self.push(at, &body, &approver, "task.approved", approval);
                 }
                 Origin::Committee | Origin::Backlog(_) => {
                     data.insert(
@@ -796,8 +811,12 @@ impl Generator {
                     if let Origin::Backlog(b) = &t.origin {
                         data.insert("backlog_ref".into(), json!(b));
                     }
+                    let (body, assigner) = match t.given_by_commune {
+                        Some(judge) => (cadre.unit.clone(), self.cadres[judge].id.clone()),
+                        None => (ROOT.to_owned(), secretary.clone()),
+                    };
                     let at = assign_desk.next(&mut rng, 60, 240);
-                    self.push(at, ROOT, &secretary, "task.assigned", Value::Object(data));
+                    self.push(at, &body, &assigner, "task.assigned", Value::Object(data));
                 }
             }
         }
@@ -1159,7 +1178,15 @@ impl Generator {
                 data["rating"] = json!(band.rating());
             }
             let at = desk.next(&mut rng, 600, 1500);
-            self.push(at, ROOT, &secretary, "task.evaluated", data);
+            // The body that gave the task judges it (CONTRACT part C).
+            let (body, judge) = match t.given_by_commune {
+                Some(judge) => (
+                    self.cadres[t.cadre].unit.clone(),
+                    self.cadres[judge].id.clone(),
+                ),
+                None => (ROOT.to_owned(), secretary.clone()),
+            };
+            self.push(at, &body, &judge, "task.evaluated", data);
         }
         self.push(
             At::hm(Day::y2021(12, 31), 9, 0),

@@ -5,13 +5,29 @@
 //! actor may act for that unit; the things the submission names exist; the
 //! actor has the authority the contract gives; `expected_version`; the
 //! target's state; finally the values.
+//!
+//! Dates are judged at the submission's own date: the day of its
+//! `occurred_at` in Vietnam (UTC+7). The unit tree is read as it stands on
+//! that day ([`UnitTree::is_within`](crate::tree::UnitTree::is_within)), a
+//! unit is closed from its merge's `effective_on`, and a report may not
+//! describe a later day.
+//!
+//! Part C of the contract, where it lives here:
+//! - nobody judges their own work, and the body that gave a task judges it:
+//!   `Rules::judge`, the one check of every judging submission;
+//!   `task.assigned` naming its own actor: `Rules::task_assigned`;
+//! - closed units take nothing new: `Rules::open_on`;
+//! - reports are not from the future: `Rules::not_after_sending`;
+//! - targets' ranges: `Rules::new_task` and `Rules::progress_reported`.
 
 use crate::{
+    figures::evaluation_rating,
     payload::*,
     rejection::{Rejection, RejectionCode as Code},
     state::{Cadre, Cycle, State, Task, TaskStatus},
     submission::{Event, Submission},
     time::Date,
+    tree::UnitTree,
     values::Slug,
 };
 
@@ -20,11 +36,14 @@ pub fn decide(state: &State, submission: &Submission) -> Result<Vec<Event>, Reje
     let payload = if state.is_empty() {
         genesis(submission)?
     } else {
-        let actor = Actor::resolve(state, submission)?;
+        let at = submission.occurred_at.date_in_vietnam();
+        let actor = Actor::resolve(state, submission, at)?;
         let rules = Rules {
             state,
+            tree: state.tree(),
             submission,
             actor,
+            at,
         };
         rules.check()?
     };
@@ -81,7 +100,7 @@ struct Actor<'a> {
 }
 
 impl<'a> Actor<'a> {
-    fn resolve(state: &'a State, s: &Submission) -> Result<Actor<'a>, Rejection> {
+    fn resolve(state: &'a State, s: &Submission, at: Date) -> Result<Actor<'a>, Rejection> {
         if state.unit(&s.unit).is_none() {
             return Err(Rejection::at(
                 Code::UnknownUnit,
@@ -105,7 +124,7 @@ impl<'a> Actor<'a> {
         // root, above every unit.
         if let Some(c) = actor.cadre
             && !actor.bootstrap
-            && !state.is_within(&c.unit, &s.unit)
+            && !state.tree().is_within(&c.unit, &s.unit, at)
         {
             return Err(Rejection::at(
                 Code::Forbidden,
@@ -122,8 +141,11 @@ impl<'a> Actor<'a> {
 
 struct Rules<'a> {
     state: &'a State,
+    tree: &'a UnitTree,
     submission: &'a Submission,
     actor: Actor<'a>,
+    /// The submission's date in Vietnam: what "now" is for its rules.
+    at: Date,
 }
 
 fn check_version(s: &Submission, current: u64) -> Result<(), Rejection> {
@@ -160,10 +182,14 @@ impl<'a> Rules<'a> {
             Payload::TaskRegistered(p) => self.task_registered(p),
             Payload::TaskAssigned(p) => self.task_assigned(p),
             Payload::TaskApproved(p) => {
-                let (task, _) = self.task(&p.task_id, Authority::Committee)?;
+                let (task, _) = self.task(&p.task_id, Authority::Approver)?;
                 self.open_cycle(task, "data.task_id")?;
                 if task.status != TaskStatus::Registered {
                     return Err(self.bad_state(task, "only a registered task awaits approval"));
+                }
+                // Approving gives the task: the assignee's unit must be open.
+                if let Some(assignee) = self.state.cadre(&task.assignee) {
+                    self.open_on(&assignee.unit, "data.task_id")?;
                 }
                 Ok(s.payload.clone())
             }
@@ -184,7 +210,7 @@ impl<'a> Rules<'a> {
             Payload::WorkDelegated(p) => self.work_delegated(p),
             Payload::ProgressReported(p) => self.progress_reported(p),
             Payload::TaskReassigned(p) => {
-                let (task, _) = self.task(&p.task_id, Authority::Committee)?;
+                let (task, _) = self.task(&p.task_id, Authority::Judge)?;
                 let new = self.state.cadre(&p.assignee).ok_or_else(|| {
                     Rejection::at(
                         Code::UnknownActor,
@@ -194,10 +220,12 @@ impl<'a> Rules<'a> {
                 })?;
                 self.committee_over(new, "data.assignee")?;
                 self.in_scope(&new.unit, "data.assignee")?;
+                self.not_to_themself(&p.assignee)?;
                 if task.status.is_final() {
                     return Err(self.bad_state(task, "a final task cannot be reassigned"));
                 }
                 self.open_cycle(task, "data.task_id")?;
+                self.open_on(&new.unit, "data.assignee")?;
                 if new.id == task.assignee {
                     return Err(invalid(
                         "data.assignee",
@@ -207,7 +235,7 @@ impl<'a> Rules<'a> {
                 Ok(s.payload.clone())
             }
             Payload::TaskCancelled(p) => {
-                let (task, _) = self.task(&p.task_id, Authority::Committee)?;
+                let (task, _) = self.task(&p.task_id, Authority::Judge)?;
                 if task.status.is_final() {
                     return Err(self.bad_state(task, "a final task cannot be cancelled"));
                 }
@@ -229,7 +257,9 @@ impl<'a> Rules<'a> {
             return Ok(());
         }
         match self.actor.cadre {
-            Some(c) if c.standing_committee && self.state.is_within(unit, &c.unit) => Ok(()),
+            Some(c) if c.standing_committee && self.tree.is_within(unit, &c.unit, self.at) => {
+                Ok(())
+            }
             Some(c) if c.standing_committee => Err(forbidden(
                 field,
                 format!(
@@ -253,7 +283,7 @@ impl<'a> Rules<'a> {
 
     /// What the submission touches must lie within the envelope's unit.
     fn in_scope(&self, unit: &str, field: &str) -> Result<(), Rejection> {
-        if self.state.is_within(unit, &self.submission.unit) {
+        if self.tree.is_within(unit, &self.submission.unit, self.at) {
             Ok(())
         } else {
             Err(forbidden(
@@ -276,7 +306,26 @@ impl<'a> Rules<'a> {
         })
     }
 
-    fn open_unit(&self, unit: &crate::state::Unit, field: &str) -> Result<(), Rejection> {
+    /// Part C, closed units take nothing new: `code` must not be closed on
+    /// the submission's date (merged away on or before it); the rejection
+    /// names the successor. History already recorded stays where it is.
+    fn open_on(&self, code: &str, field: &str) -> Result<(), Rejection> {
+        match self.tree.closed_on(code, self.at) {
+            Some(into) => Err(Rejection::at(
+                Code::InvalidState,
+                field,
+                format!(
+                    "unit {code} was merged into {into} and is closed since {}; it takes nothing new: use {into}",
+                    self.tree.merge_of(code).map_or(self.at, |(_, on)| on)
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// A unit that a merge already names (whatever its date) neither merges
+    /// again nor absorbs others.
+    fn not_merged(&self, unit: &crate::state::Unit, field: &str) -> Result<(), Rejection> {
         match (&unit.valid_to, &unit.successor) {
             (Some(to), Some(into)) => Err(Rejection::at(
                 Code::InvalidState,
@@ -318,7 +367,7 @@ impl<'a> Rules<'a> {
                 format!("the log already has its root unit {root}; a new unit needs a parent"),
             ));
         };
-        let parent_unit = self.known_unit(parent, "data.parent")?;
+        self.known_unit(parent, "data.parent")?;
         self.committee_of(parent, "data.parent", true)?;
         self.in_scope(parent, "data.parent")?;
         check_version(
@@ -326,7 +375,7 @@ impl<'a> Rules<'a> {
             self.state.stream_version(&StreamId::Unit(p.code.clone())),
         )?;
         self.fresh_slug(&p.code, "data.code")?;
-        self.open_unit(parent_unit, "data.parent")?;
+        self.open_on(parent, "data.parent")?;
         Ok(self.submission.payload.clone())
     }
 
@@ -353,9 +402,9 @@ impl<'a> Rules<'a> {
             self.in_scope(code, &format!("data.from[{i}]"))?;
         }
         check_version(self.submission, into.version)?;
-        self.open_unit(into, "data.into")?;
+        self.not_merged(into, "data.into")?;
         for (i, unit) in from.iter().enumerate() {
-            self.open_unit(unit, &format!("data.from[{i}]"))?;
+            self.not_merged(unit, &format!("data.from[{i}]"))?;
         }
         if p.from.is_empty() {
             return Err(invalid("data.from", "name at least one unit to merge"));
@@ -371,7 +420,7 @@ impl<'a> Rules<'a> {
             if p.from[..i].contains(&unit.code) {
                 return Err(invalid(field, format!("{} is named twice", unit.code)));
             }
-            if self.state.is_within(&p.into, &unit.code) {
+            if self.tree.is_ever_within(&p.into, &unit.code) {
                 return Err(invalid(
                     field,
                     format!(
@@ -391,7 +440,7 @@ impl<'a> Rules<'a> {
     }
 
     fn cadre_registered(&self, p: &CadreRegistered) -> Result<Payload, Rejection> {
-        let unit = self.known_unit(&p.unit, "data.unit")?;
+        self.known_unit(&p.unit, "data.unit")?;
         self.committee_of(&p.unit, "data.unit", true)?;
         self.in_scope(&p.unit, "data.unit")?;
         check_version(
@@ -399,7 +448,7 @@ impl<'a> Rules<'a> {
             self.state.stream_version(&StreamId::Cadre(p.id.clone())),
         )?;
         self.fresh_slug(&p.id, "data.id")?;
-        self.open_unit(unit, "data.unit")?;
+        self.open_on(&p.unit, "data.unit")?;
         Ok(self.submission.payload.clone())
     }
 
@@ -461,19 +510,22 @@ impl<'a> Rules<'a> {
             .ok_or_else(|| invalid("data.cycle", format!("no cycle {id} has been opened")))
     }
 
-    /// Checks shared by `task.registered` and `task.assigned`.
+    /// Checks shared by `task.registered` and `task.assigned`; `carrier`
+    /// is the assignee's unit and the field that names the assignee.
     fn new_task(
         &self,
         task_id: &Slug,
         cycle: &Slug,
         due: Date,
         targets: &[Target],
+        carrier: (&str, &str),
     ) -> Result<(), Rejection> {
         let cycle = self.known_cycle(cycle)?;
         check_version(
             self.submission,
             self.state.stream_version(&StreamId::Task(task_id.clone())),
         )?;
+        self.open_on(carrier.0, carrier.1)?;
         if self.state.task(task_id).is_some() {
             return Err(Rejection::at(
                 Code::AlreadyExists,
@@ -505,18 +557,25 @@ impl<'a> Rules<'a> {
                     ),
                 ));
             }
+            target_range(i, t)?;
         }
         Ok(())
     }
 
     fn task_registered(&self, p: &TaskRegistered) -> Result<Payload, Rejection> {
-        if self.actor.cadre.is_none() {
+        let Some(cadre) = self.actor.cadre else {
             return Err(forbidden(
                 "actor",
                 "only a registered cadre may register a task for themself",
             ));
-        }
-        self.new_task(&p.task_id, &p.cycle, p.due, &p.targets)?;
+        };
+        self.new_task(
+            &p.task_id,
+            &p.cycle,
+            p.due,
+            &p.targets,
+            (&cadre.unit, "actor"),
+        )?;
         Ok(self.submission.payload.clone())
     }
 
@@ -530,7 +589,14 @@ impl<'a> Rules<'a> {
         })?;
         self.committee_over(assignee, "data.assignee")?;
         self.in_scope(&assignee.unit, "data.assignee")?;
-        self.new_task(&p.task_id, &p.cycle, p.due, &p.targets)?;
+        self.not_to_themself(&p.assignee)?;
+        self.new_task(
+            &p.task_id,
+            &p.cycle,
+            p.due,
+            &p.targets,
+            (&assignee.unit, "data.assignee"),
+        )?;
         if p.backlog_ref.is_some() && p.origin != AssignedOrigin::Backlog {
             return Err(invalid(
                 "data.backlog_ref",
@@ -553,7 +619,11 @@ impl<'a> Rules<'a> {
         let assignee = self.state.cadre(&task.assignee);
         let assignee_unit = assignee.map_or("", |a| a.unit.as_str());
         match authority {
-            Authority::Committee => self.committee_of(assignee_unit, "actor", false)?,
+            Authority::Approver => self.judge(&task.assignee, assignee_unit)?,
+            Authority::Judge => {
+                let body = task.given_by.as_deref().unwrap_or(assignee_unit);
+                self.judge(&task.assignee, body)?
+            }
             Authority::Assignee => {
                 if self.submission.actor != task.assignee {
                     return Err(forbidden(
@@ -588,6 +658,51 @@ impl<'a> Rules<'a> {
         })?;
         check_version(self.submission, task.version)?;
         Ok((task, cycle))
+    }
+
+    /// Part C, for every submission that judges a cadre's work (approving,
+    /// reassigning, cancelling or evaluating a task; reviewing a product
+    /// and deciding an assessment reuse it): the actor is not `judged`,
+    /// whose work it is (nobody judges their own work), and sits on the
+    /// Standing Committee of `body` or of a unit above it (the body that
+    /// gave a task judges it). Both refusals are `forbidden` at `actor`.
+    fn judge(&self, judged: &str, body: &str) -> Result<(), Rejection> {
+        if self.submission.actor.as_str() == judged {
+            return Err(forbidden(
+                "actor",
+                format!("nobody judges their own work, and this work is {judged}'s"),
+            ));
+        }
+        self.committee_of(body, "actor", false)
+    }
+
+    /// Part C: a committee member does not hand a task to themself
+    /// (`task.assigned`, `task.reassigned`).
+    fn not_to_themself(&self, assignee: &Slug) -> Result<(), Rejection> {
+        if *assignee == self.submission.actor {
+            return Err(forbidden(
+                "data.assignee",
+                format!(
+                    "{assignee} cannot give a task to themself: the body that gives a task judges it"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Part C, reports are not from the future: `date` (what a report
+    /// describes) is not later than the day it was sent, in UTC+7.
+    fn not_after_sending(&self, date: Date, field: &str) -> Result<(), Rejection> {
+        if date > self.at {
+            return Err(invalid(
+                field,
+                format!(
+                    "{date} is later than the day this was sent ({}, Vietnam time): a report describes what has happened",
+                    self.at
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn open_cycle(&self, task: &Task, field: &str) -> Result<(), Rejection> {
@@ -636,6 +751,7 @@ impl<'a> Rules<'a> {
         };
         self.in_scope(to_unit, "data.to")?;
         self.workable(task)?;
+        self.open_on(to_unit, "data.to")?;
         if task.delegations.contains(&p.delegation_id) {
             return Err(Rejection::at(
                 Code::AlreadyExists,
@@ -654,17 +770,29 @@ impl<'a> Rules<'a> {
         let (task, cycle) = self.task(&p.task_id, Authority::AssigneeUnit)?;
         self.workable(task)?;
         in_cycle(cycle, p.as_of, "data.as_of")?;
+        self.not_after_sending(p.as_of, "data.as_of")?;
         for (i, v) in p.values.iter().enumerate() {
-            if !task.metrics.contains(&v.metric) {
+            let Some(target) = task.targets.iter().find(|t| t.metric == v.metric) else {
                 return Err(invalid(
                     format!("data.values[{i}].metric"),
                     format!("task {} has no target with metric {}", task.id, v.metric),
                 ));
-            }
+            };
             if p.values[..i].iter().any(|o| o.metric == v.metric) {
                 return Err(invalid(
                     format!("data.values[{i}].metric"),
                     format!("metric {} is reported twice", v.metric),
+                ));
+            }
+            if !target.admits(v.value) {
+                return Err(invalid(
+                    format!("data.values[{i}].value"),
+                    format!(
+                        "{} is outside the range of metric {} ({})",
+                        v.value,
+                        v.metric,
+                        range_text(target)
+                    ),
                 ));
             }
         }
@@ -680,7 +808,7 @@ impl<'a> Rules<'a> {
     }
 
     fn task_evaluated(&self, p: &TaskEvaluated) -> Result<Payload, Rejection> {
-        let (task, _) = self.task(&p.task_id, Authority::Committee)?;
+        let (task, _) = self.task(&p.task_id, Authority::Judge)?;
         if !task.status.is_active() {
             let why = match task.status {
                 TaskStatus::Registered => "it was never approved",
@@ -697,23 +825,18 @@ impl<'a> Rules<'a> {
                 format!("{score} is not a score from 0 to 100"),
             ));
         }
-        let rating = match (p.rating, p.score) {
-            (None, None) => return Err(invalid("data.rating", "give a rating, a score, or both")),
-            (Some(r), None) => r,
-            (None, Some(score)) => Rating::for_score(score),
-            (Some(r), Some(score)) => {
-                let earned = Rating::for_score(score);
-                if r != earned {
-                    return Err(invalid(
-                        "data.rating",
-                        format!(
-                            "a score of {score} earns {}, not {}",
-                            earned.as_str(),
-                            r.as_str()
-                        ),
-                    ));
-                }
-                r
+        let rating = match evaluation_rating(p.rating, p.score) {
+            Ok(Some(rating)) => rating,
+            Ok(None) => return Err(invalid("data.rating", "give a rating, a score, or both")),
+            Err(earned) => {
+                return Err(invalid(
+                    "data.rating",
+                    format!(
+                        "a score of {} earns {earned}, not {}",
+                        p.score.unwrap_or_default(),
+                        p.rating.map_or("", Rating::as_str)
+                    ),
+                ));
             }
         };
         Ok(Payload::TaskEvaluated(TaskEvaluated {
@@ -725,8 +848,13 @@ impl<'a> Rules<'a> {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Authority {
-    /// A Standing Committee member above the assignee's unit.
-    Committee,
+    /// Approving a registered task: a Standing Committee member of the
+    /// assignee's unit or above, not the assignee ([`Rules::judge`]).
+    Approver,
+    /// Reassigning, cancelling, evaluating: a Standing Committee member of
+    /// the body that gave the task or above, not the assignee
+    /// ([`Rules::judge`]).
+    Judge,
     /// The assignee themself.
     Assignee,
     /// The assignee or a cadre of the assignee's unit.
@@ -745,4 +873,39 @@ fn in_cycle(cycle: &Cycle, date: Date, field: &str) -> Result<(), Rejection> {
             ),
         ))
     }
+}
+
+/// A target's range as text, for messages: "0 to 100", "at least 0".
+fn range_text(t: &Target) -> String {
+    match (t.min, t.max) {
+        (Some(min), Some(max)) => format!("{min} to {max}"),
+        (Some(min), None) => format!("at least {min}"),
+        (None, Some(max)) => format!("at most {max}"),
+        (None, None) => "any value".to_owned(),
+    }
+}
+
+/// A target's `min` and `max` agree with each other and hold its baseline
+/// and its target (see [`Target`]).
+fn target_range(i: usize, t: &Target) -> Result<(), Rejection> {
+    if let (Some(min), Some(max)) = (t.min, t.max)
+        && min > max
+    {
+        return Err(invalid(
+            format!("data.targets[{i}].max"),
+            format!("the maximum {max} is below the minimum {min}"),
+        ));
+    }
+    for (member, value) in [("baseline", t.baseline), ("target", t.target)] {
+        if !t.admits(value) {
+            return Err(invalid(
+                format!("data.targets[{i}].{member}"),
+                format!(
+                    "the {member} {value} is outside the metric's range ({})",
+                    range_text(t)
+                ),
+            ));
+        }
+    }
+    Ok(())
 }

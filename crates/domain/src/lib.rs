@@ -14,6 +14,13 @@
 //! - [`wire`]: the event object and the receipt, as emitted.
 //! - [`values`], [`time`], [`text`]: validated slugs and texts, dates and
 //!   instants, NFC and search folding.
+//! - [`vocabulary`]: every closed word list of the contract (statuses,
+//!   kinds, origins, ratings, event types, rejection codes, ...) with its
+//!   Vietnamese and English labels, in one table.
+//! - [`figures`]: completion, the latest value, mean completion, the
+//!   clock's flags, the rating a score earns, the excellent quota.
+//! - [`tree`]: the unit tree with validity dates: `is_within` for scope and
+//!   authority, roll-ups for today's tree and the tree as it was.
 //! - `schema` (feature `schema`): JSON Schemas of the wire shapes, generated
 //!   from these types.
 
@@ -21,6 +28,7 @@
 #![warn(missing_docs)]
 
 pub mod decide;
+pub mod figures;
 pub mod payload;
 pub mod rejection;
 #[cfg(feature = "schema")]
@@ -29,7 +37,9 @@ pub mod state;
 pub mod submission;
 pub mod text;
 pub mod time;
+pub mod tree;
 pub mod values;
+pub mod vocabulary;
 pub mod wire;
 
 pub use decide::decide;
@@ -38,4 +48,6 @@ pub use rejection::{Rejection, RejectionCode};
 pub use state::{State, TaskStatus};
 pub use submission::{Event, Submission, Unreadable, parse_submission};
 pub use time::{Date, Timestamp};
+pub use tree::{TreeView, UnitTree};
 pub use values::Slug;
+pub use vocabulary::{Lang, Term};

@@ -12,199 +12,17 @@ use crate::{
     values::{RequiredText, Slug, Text},
 };
 
-/// The submission and event types of the contract.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum EventType {
-    /// `unit.registered`
-    UnitRegistered,
-    /// `unit.merged`
-    UnitMerged,
-    /// `cadre.registered`
-    CadreRegistered,
-    /// `cycle.opened`
-    CycleOpened,
-    /// `task.registered`
-    TaskRegistered,
-    /// `task.approved`
-    TaskApproved,
-    /// `task.assigned`
-    TaskAssigned,
-    /// `plan.submitted`
-    PlanSubmitted,
-    /// `work.delegated`
-    WorkDelegated,
-    /// `progress.reported`
-    ProgressReported,
-    /// `task.reassigned`
-    TaskReassigned,
-    /// `task.cancelled`
-    TaskCancelled,
-    /// `task.evaluated`
-    TaskEvaluated,
-    /// `cycle.closed`
-    CycleClosed,
-}
+pub use crate::vocabulary::{AssignedOrigin, Confidence, EventType, Rating, TaskKind, UnitKind};
 
-impl EventType {
-    /// Every type, in the contract's order.
-    pub const ALL: [EventType; 14] = [
-        EventType::UnitRegistered,
-        EventType::UnitMerged,
-        EventType::CadreRegistered,
-        EventType::CycleOpened,
-        EventType::TaskRegistered,
-        EventType::TaskApproved,
-        EventType::TaskAssigned,
-        EventType::PlanSubmitted,
-        EventType::WorkDelegated,
-        EventType::ProgressReported,
-        EventType::TaskReassigned,
-        EventType::TaskCancelled,
-        EventType::TaskEvaluated,
-        EventType::CycleClosed,
-    ];
-
-    /// The type as written on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventType::UnitRegistered => "unit.registered",
-            EventType::UnitMerged => "unit.merged",
-            EventType::CadreRegistered => "cadre.registered",
-            EventType::CycleOpened => "cycle.opened",
-            EventType::TaskRegistered => "task.registered",
-            EventType::TaskApproved => "task.approved",
-            EventType::TaskAssigned => "task.assigned",
-            EventType::PlanSubmitted => "plan.submitted",
-            EventType::WorkDelegated => "work.delegated",
-            EventType::ProgressReported => "progress.reported",
-            EventType::TaskReassigned => "task.reassigned",
-            EventType::TaskCancelled => "task.cancelled",
-            EventType::TaskEvaluated => "task.evaluated",
-            EventType::CycleClosed => "cycle.closed",
-        }
-    }
-
-    /// Reads a type as written on the wire.
-    pub fn parse(text: &str) -> Option<EventType> {
-        EventType::ALL.into_iter().find(|t| t.as_str() == text)
-    }
-}
-
-impl std::fmt::Display for EventType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Kinds of units in the tree.
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UnitKind {
-    /// tỉnh
-    Province,
-    /// huyện
-    District,
-    /// xã
-    Commune,
-    /// phường
-    Ward,
-    /// thị trấn
-    Town,
-    /// an agency (cơ quan)
-    Agency,
-    /// a specialised department (phòng, ban)
-    Department,
-    /// thôn
-    Village,
-    /// tổ dân phố
-    ResidentialGroup,
-    /// chi bộ
-    PartyCell,
-    /// anything else
-    Other,
-}
-
-/// Breakthrough, new or difficult task.
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TaskKind {
-    /// nhiệm vụ đột phá
-    Breakthrough,
-    /// việc mới
-    New,
-    /// việc khó
-    Difficult,
-}
-
-/// Where an assigned task came from.
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AssignedOrigin {
-    /// Chosen by the Standing Committee.
-    Committee,
-    /// Taken from the unit's backlog of unresolved matters (việc tồn đọng).
-    Backlog,
-}
-
-/// A cadre's stated confidence in a check-in.
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Confidence {
-    /// thấp
-    Low,
-    /// trung bình
-    Medium,
-    /// cao
-    High,
-}
-
-/// The four levels of the yearly rating.
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Rating {
-    /// hoàn thành xuất sắc nhiệm vụ
-    Excellent,
-    /// hoàn thành tốt nhiệm vụ
-    Good,
-    /// hoàn thành nhiệm vụ
-    Completed,
-    /// không hoàn thành nhiệm vụ
-    NotCompleted,
-}
-
-impl Rating {
-    /// The rating a 100-point score earns: at least 90 excellent, 70 to under
-    /// 90 good, 50 to under 70 completed, under 50 not completed
-    /// (Quy định 366-QĐ/TW, Decree 335/2025/ND-CP).
-    pub fn for_score(score: f64) -> Rating {
-        if score >= 90.0 {
-            Rating::Excellent
-        } else if score >= 70.0 {
-            Rating::Good
-        } else if score >= 50.0 {
-            Rating::Completed
-        } else {
-            Rating::NotCompleted
-        }
-    }
-
-    /// The rating as written on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Rating::Excellent => "excellent",
-            Rating::Good => "good",
-            Rating::Completed => "completed",
-            Rating::NotCompleted => "not_completed",
-        }
-    }
-}
-
-/// A key result: a metric with a baseline and a target ("from 388 to 400").
+/// A key result: a metric with a baseline and a target ("from 388 to 400"),
+/// optionally with the unit it is counted in and the range its values can
+/// take (CONTRACT part C).
+///
+/// When `min` or `max` is given, `min` is at most `max`, the baseline and
+/// the target lie within them (a target outside could never be reached),
+/// and every reported value must too; each breach is `invalid_value` at
+/// the offending member (`data.targets[i].max`, `.baseline`, `.target`;
+/// `data.values[i].value` for a report).
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -217,6 +35,22 @@ pub struct Target {
     pub baseline: f64,
     /// Value to reach; may be below the baseline for a decrease.
     pub target: f64,
+    /// The unit values are counted in, for a person ("%", "hộ", "thôn").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<RequiredText>,
+    /// The smallest value the metric can take (0 for a count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// The largest value the metric can take (100 for a percentage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+}
+
+impl Target {
+    /// Whether `value` lies within the target's range (both ends included).
+    pub fn admits(&self, value: f64) -> bool {
+        self.min.is_none_or(|min| value >= min) && self.max.is_none_or(|max| value <= max)
+    }
 }
 
 /// A dated step of a plan.
@@ -486,6 +320,14 @@ pub struct TaskEvaluated {
     pub score: Option<f64>,
     /// The committee's assessment.
     pub comment: RequiredText,
+}
+
+impl TaskEvaluated {
+    /// The rating this evaluation gives: the one stated (always, in an
+    /// event), else the one its score earns.
+    pub fn given_rating(&self) -> Option<Rating> {
+        crate::figures::evaluation_rating(self.rating, self.score).unwrap_or(self.rating)
+    }
 }
 
 /// `cycle.closed`

@@ -4,10 +4,12 @@
 
 use std::collections::{HashMap, HashSet};
 
+pub use crate::vocabulary::{TaskOrigin, TaskStatus};
 use crate::{
-    payload::{AssignedOrigin, Payload, Rating, TaskKind, UnitKind},
+    payload::{EventType, Payload, Rating, Target, TaskKind, UnitKind},
     submission::Event,
     time::Date,
+    tree::UnitTree,
     values::{RequiredText, Slug},
 };
 
@@ -33,9 +35,14 @@ pub struct Unit {
 }
 
 impl Unit {
-    /// Whether the unit has been merged away.
+    /// Whether a merge of the unit is recorded (whatever its date).
     pub fn is_closed(&self) -> bool {
         self.valid_to.is_some()
+    }
+
+    /// Whether the unit is closed on `at`: merged away on or before it.
+    pub fn is_closed_on(&self, at: Date) -> bool {
+        self.valid_to.is_some_and(|to| to <= at)
     }
 }
 
@@ -80,44 +87,11 @@ impl Cycle {
     }
 }
 
-/// The statuses a task moves through.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum TaskStatus {
-    /// Self-registered, awaiting the committee's approval.
-    Registered,
-    /// Approved or assigned; no plan yet.
-    Assigned,
-    /// Has a plan.
-    Planned,
-    /// Progress has been reported.
-    InProgress,
-    /// Evaluated at the end: final.
-    Evaluated,
-    /// Cancelled: final.
-    Cancelled,
-}
-
 impl TaskStatus {
-    /// Every status.
-    pub const ALL: [TaskStatus; 6] = [
-        TaskStatus::Registered,
-        TaskStatus::Assigned,
-        TaskStatus::Planned,
-        TaskStatus::InProgress,
-        TaskStatus::Evaluated,
-        TaskStatus::Cancelled,
-    ];
-
-    /// The status as written in read models and on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskStatus::Registered => "registered",
-            TaskStatus::Assigned => "assigned",
-            TaskStatus::Planned => "planned",
-            TaskStatus::InProgress => "in_progress",
-            TaskStatus::Evaluated => "evaluated",
-            TaskStatus::Cancelled => "cancelled",
-        }
+    /// Whether the task still awaits an end: neither evaluated nor
+    /// cancelled. An open task past its due date is overdue.
+    pub fn is_open(self) -> bool {
+        !self.is_final()
     }
 
     /// Whether the cadre can still work on it: plan, delegate, report.
@@ -131,6 +105,31 @@ impl TaskStatus {
     /// Whether nothing but history may follow.
     pub fn is_final(self) -> bool {
         matches!(self, TaskStatus::Evaluated | TaskStatus::Cancelled)
+    }
+
+    /// The status a task's first event gives it: `registered` for
+    /// `task.registered`, `assigned` for `task.assigned`.
+    pub fn initial(event: EventType) -> Option<TaskStatus> {
+        match event {
+            EventType::TaskRegistered => Some(TaskStatus::Registered),
+            EventType::TaskAssigned => Some(TaskStatus::Assigned),
+            _ => None,
+        }
+    }
+
+    /// The status after an accepted `event` of the task: approval assigns,
+    /// the first plan plans, a report puts it in progress, an evaluation or
+    /// a cancellation ends it; everything else keeps it. The one home of
+    /// the transitions, for the state and the read models alike.
+    pub fn after(self, event: EventType) -> TaskStatus {
+        match event {
+            EventType::TaskApproved => TaskStatus::Assigned,
+            EventType::PlanSubmitted if self == TaskStatus::Assigned => TaskStatus::Planned,
+            EventType::ProgressReported => TaskStatus::InProgress,
+            EventType::TaskCancelled => TaskStatus::Cancelled,
+            EventType::TaskEvaluated => TaskStatus::Evaluated,
+            _ => self,
+        }
     }
 
     /// The transitions the rules allow, `from -> to`; staying put is always
@@ -147,26 +146,6 @@ impl TaskStatus {
                     | (Assigned | Planned | InProgress, Evaluated)
                     | (Assigned | Planned | InProgress, Cancelled)
             )
-    }
-}
-
-/// Where a task came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum TaskOrigin {
-    /// Registered by the cadre (tự đăng ký) and approved.
-    SelfRegistered,
-    /// Assigned by the committee.
-    Committee,
-    /// Assigned from the unit's backlog.
-    Backlog,
-}
-
-impl From<AssignedOrigin> for TaskOrigin {
-    fn from(o: AssignedOrigin) -> TaskOrigin {
-        match o {
-            AssignedOrigin::Committee => TaskOrigin::Committee,
-            AssignedOrigin::Backlog => TaskOrigin::Backlog,
-        }
     }
 }
 
@@ -187,8 +166,12 @@ pub struct Task {
     pub status: TaskStatus,
     /// Due date.
     pub due: Date,
-    /// Keys of its targets' metrics, in order.
-    pub metrics: Vec<Slug>,
+    /// Its targets, in order: their metrics and ranges.
+    pub targets: Vec<Target>,
+    /// The body that gave the task and judges it (CONTRACT part C): the
+    /// envelope `unit` of its `task.assigned`, or of the `task.approved`
+    /// of a self-registered task; `None` while it awaits approval.
+    pub given_by: Option<Slug>,
     /// Ids of its delegations.
     pub delegations: HashSet<Slug>,
     /// Plans submitted (the first plan is revision 1).
@@ -206,6 +189,7 @@ pub struct State {
     bootstrap_actor: Option<Slug>,
     has_committee: bool,
     units: HashMap<Slug, Unit>,
+    tree: UnitTree,
     cadres: HashMap<Slug, Cadre>,
     cycles: HashMap<Slug, Cycle>,
     tasks: HashMap<Slug, Task>,
@@ -276,28 +260,10 @@ impl State {
         self.tasks.values()
     }
 
-    /// Whether `unit` is `ancestor` or lies below it, today: a unit merged
-    /// into a successor lies below the successor (and still below its old
-    /// parent), so a merged commune's villages belong to the new commune.
-    pub fn is_within(&self, unit: &str, ancestor: &str) -> bool {
-        // The tree is small (thousands of units) and shallow; walking up by
-        // parent and successor links, each unit visited at most once, bounds
-        // the walk even if a corrupt log held a cycle.
-        let mut stack = vec![unit];
-        let mut seen = HashSet::new();
-        while let Some(code) = stack.pop() {
-            if code == ancestor {
-                return true;
-            }
-            if !seen.insert(code) {
-                continue;
-            }
-            if let Some(u) = self.units.get(code) {
-                stack.extend(u.parent.as_deref());
-                stack.extend(u.successor.as_deref());
-            }
-        }
-        false
+    /// The unit tree: scope and authority questions ([`UnitTree::is_within`])
+    /// and whether a unit is closed on a date.
+    pub fn tree(&self) -> &UnitTree {
+        &self.tree
     }
 
     /// Folds one decided event into the state. Never fails: an event that
@@ -311,6 +277,7 @@ impl State {
                     self.root = Some(p.code.clone());
                     self.bootstrap_actor = Some(event.actor.clone());
                 }
+                self.tree.insert(&p.code, p.parent.as_deref());
                 self.units.insert(
                     p.code.clone(),
                     Unit {
@@ -331,6 +298,7 @@ impl State {
                         u.valid_to = Some(p.effective_on);
                         u.successor = Some(p.into.clone());
                     }
+                    self.tree.merge(code, &p.into, p.effective_on);
                 }
                 if let Some(u) = self.units.get_mut(&p.into) {
                     u.version = event.version;
@@ -380,7 +348,8 @@ impl State {
                         origin: TaskOrigin::SelfRegistered,
                         status: TaskStatus::Registered,
                         due: p.due,
-                        metrics: p.targets.iter().map(|t| t.metric.clone()).collect(),
+                        targets: p.targets.clone(),
+                        given_by: None,
                         delegations: HashSet::new(),
                         plan_revisions: 0,
                         rating: None,
@@ -399,7 +368,8 @@ impl State {
                         origin: p.origin.into(),
                         status: TaskStatus::Assigned,
                         due: p.due,
-                        metrics: p.targets.iter().map(|t| t.metric.clone()).collect(),
+                        targets: p.targets.clone(),
+                        given_by: Some(event.unit.clone()),
                         delegations: HashSet::new(),
                         plan_revisions: 0,
                         rating: None,
@@ -412,24 +382,15 @@ impl State {
                     return;
                 };
                 task.version = event.version;
+                task.status = task.status.after(other.event_type());
                 match other {
-                    Payload::TaskApproved(_) => task.status = TaskStatus::Assigned,
-                    Payload::PlanSubmitted(_) => {
-                        task.plan_revisions += 1;
-                        if task.status == TaskStatus::Assigned {
-                            task.status = TaskStatus::Planned;
-                        }
-                    }
+                    Payload::TaskApproved(_) => task.given_by = Some(event.unit.clone()),
+                    Payload::PlanSubmitted(_) => task.plan_revisions += 1,
                     Payload::WorkDelegated(p) => {
                         task.delegations.insert(p.delegation_id.clone());
                     }
-                    Payload::ProgressReported(_) => task.status = TaskStatus::InProgress,
                     Payload::TaskReassigned(p) => task.assignee = p.assignee.clone(),
-                    Payload::TaskCancelled(_) => task.status = TaskStatus::Cancelled,
-                    Payload::TaskEvaluated(p) => {
-                        task.status = TaskStatus::Evaluated;
-                        task.rating = p.rating.or(p.score.map(Rating::for_score));
-                    }
+                    Payload::TaskEvaluated(p) => task.rating = p.given_rating(),
                     _ => {}
                 }
             }

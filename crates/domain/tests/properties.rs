@@ -20,7 +20,8 @@ mod support;
 use std::collections::{BTreeSet, HashMap};
 
 use dotpha_domain::{
-    Event, Payload, State, TaskStatus, decide, parse_submission, submission::read_payload,
+    Event, Payload, State, TaskStatus, Timestamp, decide, parse_submission,
+    submission::read_payload,
 };
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
@@ -73,6 +74,14 @@ const DATES: &[&str] = &[
     "2022-03-01",
     "2022-12-31",
     "2025-07-01",
+];
+/// When submissions are sent: the fixture's day (most), the cycle's last
+/// day, and after the 2025 merges take effect.
+const SENT: &[&str] = &[
+    "2021-03-02T08:30:00+07:00",
+    "2021-03-02T08:30:00+07:00",
+    "2021-12-31T23:00:00+07:00",
+    "2025-07-02T08:30:00+07:00",
 ];
 const NUMBERS: &[f64] = &[
     -1.0, 0.0, 12.0, 49.99, 50.0, 70.0, 89.9, 90.0, 100.0, 100.5, 388.0, 400.0,
@@ -211,6 +220,11 @@ fn build_submission(choices: &[u8], step: usize, state: &State) -> (Value, Optio
         bytes: choices,
         at: 0,
     };
+    let sent = p.pick(SENT);
+    let at = Timestamp::parse(sent)
+        .expect("an instant")
+        .date_in_vietnam();
+    let tree = state.tree();
     let units = names(UNITS, state.units().map(|u| u.code.as_str()));
     let tasks = names(TASKS, state.tasks().map(|t| t.id.as_str()));
     let cadres = names(&[], state.cadres().map(|c| c.id.as_str()));
@@ -223,7 +237,7 @@ fn build_submission(choices: &[u8], step: usize, state: &State) -> (Value, Optio
             .filter(|id| {
                 state
                     .cadre(id)
-                    .is_some_and(|c| c.standing_committee && state.is_within(unit, &c.unit))
+                    .is_some_and(|c| c.standing_committee && tree.is_within(unit, &c.unit, at))
             })
             .cloned()
             .collect();
@@ -236,7 +250,7 @@ fn build_submission(choices: &[u8], step: usize, state: &State) -> (Value, Optio
             .filter(|id| {
                 state
                     .cadre(id)
-                    .is_some_and(|c| state.is_within(&c.unit, unit))
+                    .is_some_and(|c| tree.is_within(&c.unit, unit, at))
             })
             .cloned()
             .collect()
@@ -389,7 +403,7 @@ fn build_submission(choices: &[u8], step: usize, state: &State) -> (Value, Optio
                 p.slug_or_anyone().to_owned()
             } else {
                 let mut below = cadres_below(&unit);
-                below.extend(units.iter().filter(|u| state.is_within(u, &unit)).cloned());
+                below.extend(units.iter().filter(|u| tree.is_within(u, &unit, at)).cloned());
                 pick_or_anyone(&mut p, below)
             },
             "description": "Phân công", "due": p.pick(DATES),
@@ -428,7 +442,7 @@ fn build_submission(choices: &[u8], step: usize, state: &State) -> (Value, Optio
         "submission_id": format!("prop-{step:08}"),
         "unit": unit,
         "actor": actor,
-        "occurred_at": "2021-03-02T08:30:00+07:00",
+        "occurred_at": sent,
         "type": kind,
         "data": data,
     });
@@ -620,7 +634,7 @@ fn check_state(state: &State) -> Result<(), TestCaseError> {
                 unit.code
             );
             prop_assert!(
-                !state.is_within(link, &unit.code),
+                !state.tree().is_ever_within(link, &unit.code),
                 "the tree loops: {} lies below itself through {link}",
                 unit.code
             );

@@ -7,7 +7,7 @@
 mod support;
 
 use dotpha_domain::{
-    RejectionCode as Code, TaskStatus,
+    Date, Rejection, RejectionCode as Code, TaskStatus,
     payload::{Payload, Rating},
     state::TaskOrigin,
 };
@@ -1143,13 +1143,10 @@ mod authority {
 
     #[test]
     fn a_task_is_reassigned_only_within_the_committees_reach() {
-        Scenario::world()
-            .when(reassign(
-                SON_DUONG,
-                HT_SECRETARY,
-                T_IN_PROGRESS,
-                DO_XUAN_PHUC,
-            ))
+        // Hợp Thành's own task (part C: the district's would be refused
+        // earlier, at `actor`).
+        a_communes_own_task()
+            .when(reassign(SON_DUONG, HT_SECRETARY, NEW_TASK, DO_XUAN_PHUC))
             .then_rejects(Code::Forbidden, Some("data.assignee"));
     }
 
@@ -1174,22 +1171,35 @@ mod authority {
 
     // ---- task.cancelled, task.evaluated
 
+    /// The world where Hợp Thành's committee gave `NEW_TASK` to Lê Văn
+    /// Tuấn (part C: the giving body judges; see `judging_body`).
+    fn a_communes_own_task() -> Scenario {
+        Scenario::world().and(&[task_assigned(
+            HOP_THANH,
+            HT_SECRETARY,
+            NEW_TASK,
+            HT_CADRE,
+            json!([]),
+        )])
+    }
+
     #[test]
     fn only_the_standing_committee_cancels() {
-        Scenario::world()
-            .when(cancel(HOP_THANH, HT_SECRETARY, T_IN_PROGRESS))
+        a_communes_own_task()
+            .when(cancel(HOP_THANH, HT_SECRETARY, NEW_TASK))
             .then_accepts();
         Scenario::world()
-            .when(cancel(HOP_THANH, HOANG_THE_MANH, T_IN_PROGRESS))
+            .when(cancel(SON_DUONG, DISTRICT_SC, T_IN_PROGRESS))
+            .then_accepts();
+        a_communes_own_task()
+            .when(cancel(HOP_THANH, HOANG_THE_MANH, NEW_TASK))
             .then_rejects(Code::Forbidden, Some("actor"));
     }
 
     #[test]
     fn only_the_standing_committee_evaluates() {
-        Scenario::world()
-            .when(
-                evaluate(HOP_THANH, HT_SECRETARY, T_IN_PROGRESS).with("data.rating", json!("good")),
-            )
+        a_communes_own_task()
+            .when(evaluate(HOP_THANH, HT_SECRETARY, NEW_TASK).with("data.rating", json!("good")))
             .then_accepts();
         Scenario::world()
             .when(
@@ -1222,6 +1232,585 @@ mod authority {
                 .when(submission)
                 .then_rejects(Code::UnknownTask, Some("data.task_id"));
         }
+    }
+}
+
+// ============================================================ part C: judging
+
+/// CONTRACT part C: nobody judges their own work. The actor of
+/// `task.approved`, `task.reassigned`, `task.cancelled` and `task.evaluated`
+/// is never the task's assignee, and nobody gives a task to themself.
+mod own_work {
+    use super::*;
+
+    /// A second member of the district's Standing Committee (fictional).
+    const DISTRICT_SC2: &str = "hoang-van-duc";
+
+    /// The world where the second district committee member gave
+    /// `NEW_TASK` to the first.
+    fn a_task_of_the_district_secretary() -> Scenario {
+        Scenario::world().and(&[
+            cadre(
+                SON_DUONG,
+                DISTRICT_SC,
+                DISTRICT_SC2,
+                "Hoàng Văn Đức",
+                SON_DUONG,
+                "Phó Chủ tịch UBND huyện",
+                true,
+            ),
+            task_assigned(SON_DUONG, DISTRICT_SC2, NEW_TASK, DISTRICT_SC, json!([])),
+        ])
+    }
+
+    #[test]
+    fn a_committee_member_does_not_evaluate_his_own_task() {
+        let rejection = a_task_of_the_district_secretary()
+            .when(evaluate(SON_DUONG, DISTRICT_SC, NEW_TASK).with("data.score", json!(95)))
+            .then_rejects(Code::Forbidden, Some("actor"));
+        assert!(
+            rejection.message.contains("own work"),
+            "{}",
+            rejection.message
+        );
+        a_task_of_the_district_secretary()
+            .when(evaluate(SON_DUONG, DISTRICT_SC2, NEW_TASK).with("data.score", json!(95)))
+            .then_accepts();
+    }
+
+    #[test]
+    fn a_committee_member_does_not_cancel_or_reassign_his_own_task() {
+        a_task_of_the_district_secretary()
+            .when(cancel(SON_DUONG, DISTRICT_SC, NEW_TASK))
+            .then_rejects(Code::Forbidden, Some("actor"));
+        a_task_of_the_district_secretary()
+            .when(reassign(SON_DUONG, DISTRICT_SC, NEW_TASK, DO_XUAN_PHUC))
+            .then_rejects(Code::Forbidden, Some("actor"));
+        a_task_of_the_district_secretary()
+            .when(reassign(SON_DUONG, DISTRICT_SC2, NEW_TASK, DO_XUAN_PHUC))
+            .then_accepts();
+        a_task_of_the_district_secretary()
+            .when(cancel(SON_DUONG, DISTRICT_SC2, NEW_TASK))
+            .then_accepts();
+    }
+
+    #[test]
+    fn a_committee_member_does_not_approve_the_task_he_registered() {
+        let registered = || {
+            Scenario::world().and(&[task_registered(
+                HOP_THANH,
+                HT_SECRETARY,
+                NEW_TASK,
+                json!([]),
+            )])
+        };
+        registered()
+            .when(approve(HOP_THANH, HT_SECRETARY, NEW_TASK))
+            .then_rejects(Code::Forbidden, Some("actor"));
+        registered()
+            .when(approve(SON_DUONG, DISTRICT_SC, NEW_TASK))
+            .then_accepts();
+    }
+
+    #[test]
+    fn a_committee_member_does_not_assign_a_task_to_himself() {
+        Scenario::world()
+            .when(task_assigned(
+                HOP_THANH,
+                HT_SECRETARY,
+                NEW_TASK,
+                HT_SECRETARY,
+                json!([]),
+            ))
+            .then_rejects(Code::Forbidden, Some("data.assignee"));
+        Scenario::world()
+            .when(task_assigned(
+                SON_DUONG,
+                DISTRICT_SC,
+                NEW_TASK,
+                DISTRICT_SC,
+                json!([]),
+            ))
+            .then_rejects(Code::Forbidden, Some("data.assignee"));
+    }
+
+    #[test]
+    fn a_committee_member_does_not_reassign_a_task_to_himself() {
+        Scenario::world()
+            .when(reassign(SON_DUONG, DISTRICT_SC, T_IN_PROGRESS, DISTRICT_SC))
+            .then_rejects(Code::Forbidden, Some("data.assignee"));
+    }
+
+    /// The finding of issue 11, in the domain: the chair of Hợp Thành, a
+    /// member of his own commune's Standing Committee (as in the demo data
+    /// set), registered a task and approved it himself, assigned a task to
+    /// himself and evaluated his own task at 95.
+    #[test]
+    fn a_commune_chair_on_his_communes_committee_cannot_grade_himself() {
+        const CHAIR: &str = "chu-tich-hop-thanh";
+        let world = || {
+            Scenario::world().and(&[
+                cadre(
+                    SON_DUONG,
+                    DISTRICT_SC,
+                    CHAIR,
+                    "Đào Văn Chính",
+                    HOP_THANH,
+                    "Chủ tịch UBND xã",
+                    true,
+                ),
+                task_assigned(SON_DUONG, DISTRICT_SC, "t-huyen-giao", CHAIR, json!([])),
+                task_assigned(HOP_THANH, HT_SECRETARY, "t-xa-giao", CHAIR, json!([])),
+            ])
+        };
+        world()
+            .and(&[task_registered(HOP_THANH, CHAIR, NEW_TASK, json!([]))])
+            .when(approve(HOP_THANH, CHAIR, NEW_TASK))
+            .then_rejects(Code::Forbidden, Some("actor"));
+        world()
+            .when(task_assigned(HOP_THANH, CHAIR, NEW_TASK, CHAIR, json!([])))
+            .then_rejects(Code::Forbidden, Some("data.assignee"));
+        for task in ["t-huyen-giao", "t-xa-giao"] {
+            world()
+                .when(evaluate(HOP_THANH, CHAIR, task).with("data.score", json!(95)))
+                .then_rejects(Code::Forbidden, Some("actor"));
+        }
+        world()
+            .when(evaluate(HOP_THANH, HT_SECRETARY, "t-xa-giao").with("data.score", json!(95)))
+            .then_accepts();
+    }
+}
+
+/// CONTRACT part C: the body that gives a task judges it. Reassigning,
+/// cancelling and evaluating need a Standing Committee member of the unit
+/// that assigned or approved the task (the envelope `unit` of that
+/// submission) or of a unit above it.
+mod judging_body {
+    use super::*;
+
+    fn judgements(envelope: &str, actor: &str, task: &str) -> Vec<Value> {
+        vec![
+            evaluate(envelope, actor, task).with("data.rating", json!("good")),
+            cancel(envelope, actor, task),
+            reassign(envelope, actor, task, HT_CADRE),
+        ]
+    }
+
+    #[test]
+    fn a_communes_committee_cannot_judge_a_task_the_district_gave() {
+        // T_IN_PROGRESS was registered in Hợp Thành and approved by the district.
+        for submission in judgements(HOP_THANH, HT_SECRETARY, T_IN_PROGRESS) {
+            Scenario::world()
+                .when(submission)
+                .then_rejects(Code::Forbidden, Some("actor"));
+        }
+    }
+
+    #[test]
+    fn the_district_judges_the_tasks_it_gave() {
+        for submission in judgements(SON_DUONG, DISTRICT_SC, T_IN_PROGRESS) {
+            Scenario::world().when(submission).then_accepts();
+        }
+    }
+
+    #[test]
+    fn a_communes_committee_judges_the_tasks_it_gave_and_so_does_the_district_above() {
+        let given = || {
+            Scenario::world().and(&[task_assigned(
+                HOP_THANH,
+                HT_SECRETARY,
+                NEW_TASK,
+                HOANG_THE_MANH,
+                json!([]),
+            )])
+        };
+        assert_eq!(
+            given()
+                .state
+                .task(NEW_TASK)
+                .and_then(|t| t.given_by.clone())
+                .as_deref(),
+            Some(HOP_THANH)
+        );
+        for submission in judgements(HOP_THANH, HT_SECRETARY, NEW_TASK) {
+            given().when(submission).then_accepts();
+        }
+        for submission in judgements(SON_DUONG, DISTRICT_SC, NEW_TASK) {
+            given().when(submission).then_accepts();
+        }
+        for submission in judgements(SON_DUONG, PU_SECRETARY, NEW_TASK) {
+            given()
+                .when(submission)
+                .then_rejects(Code::Forbidden, Some("actor"));
+        }
+    }
+
+    #[test]
+    fn the_body_that_approved_a_self_registered_task_judges_it() {
+        let approved_by =
+            |envelope, actor| Scenario::world().and(&[approve(envelope, actor, T_REGISTERED)]);
+        approved_by(HOP_THANH, HT_SECRETARY)
+            .when(
+                evaluate(HOP_THANH, HT_SECRETARY, T_REGISTERED).with("data.rating", json!("good")),
+            )
+            .then_accepts();
+        approved_by(SON_DUONG, DISTRICT_SC)
+            .when(
+                evaluate(HOP_THANH, HT_SECRETARY, T_REGISTERED).with("data.rating", json!("good")),
+            )
+            .then_rejects(Code::Forbidden, Some("actor"));
+        assert_eq!(
+            Scenario::world()
+                .state
+                .task(T_REGISTERED)
+                .map(|t| t.given_by.clone()),
+            Some(None),
+            "a task awaiting approval has not been given yet"
+        );
+    }
+
+    #[test]
+    fn the_giving_body_is_the_envelope_unit_not_the_actors() {
+        // A commune secretary assigning through the district's publisher
+        // gives the task as the district.
+        let given = || {
+            Scenario::world().and(&[task_assigned(
+                SON_DUONG,
+                HT_SECRETARY,
+                NEW_TASK,
+                HOANG_THE_MANH,
+                json!([]),
+            )])
+        };
+        given()
+            .when(evaluate(HOP_THANH, HT_SECRETARY, NEW_TASK).with("data.rating", json!("good")))
+            .then_rejects(Code::Forbidden, Some("actor"));
+        given()
+            .when(evaluate(SON_DUONG, DISTRICT_SC, NEW_TASK).with("data.rating", json!("good")))
+            .then_accepts();
+    }
+
+    #[test]
+    fn a_reassigned_task_is_still_judged_by_the_body_that_gave_it() {
+        let accepted = Scenario::world()
+            .and(&[
+                task_assigned(HOP_THANH, HT_SECRETARY, NEW_TASK, HOANG_THE_MANH, json!([])),
+                reassign(HOP_THANH, HT_SECRETARY, NEW_TASK, HT_CADRE),
+            ])
+            .when(evaluate(HOP_THANH, HT_SECRETARY, NEW_TASK).with("data.rating", json!("good")))
+            .then_accepts();
+        let task = accepted.after.state.task(NEW_TASK).expect("exists");
+        assert_eq!(task.given_by.as_deref(), Some(HOP_THANH));
+        assert_eq!(task.assignee.as_str(), HT_CADRE);
+    }
+}
+
+/// CONTRACT part C: closed units take nothing new. After a unit's
+/// `valid_to` (its merge's `effective_on`, judged at the day a submission
+/// was sent, in Vietnam), no cadre is registered in it, no task is assigned
+/// or registered to a cadre of it, and it receives no delegation:
+/// `invalid_state`, naming the successor.
+mod closed_units {
+    use super::*;
+
+    /// Phúc Ứng merged into Hợp Thành from 2025-07-01 (recorded ahead).
+    fn merged_world() -> Scenario {
+        Scenario::world().and(&[merge(SON_DUONG, DISTRICT_SC, HOP_THANH, &[PHUC_UNG])])
+    }
+
+    #[track_caller]
+    fn names_the_successor(rejection: Rejection) {
+        assert!(
+            rejection.message.contains(HOP_THANH),
+            "the rejection names the successor: {}",
+            rejection.message
+        );
+    }
+
+    fn newcomer_in_phuc_ung() -> Value {
+        cadre(
+            SON_DUONG,
+            DISTRICT_SC,
+            "trieu-van-long",
+            "Triệu Văn Long",
+            PHUC_UNG,
+            "Công chức",
+            false,
+        )
+    }
+
+    #[test]
+    fn no_cadre_is_registered_in_a_closed_unit() {
+        names_the_successor(
+            merged_world()
+                .when(newcomer_in_phuc_ung().sent_at(AFTER_MERGE))
+                .then_rejects(Code::InvalidState, Some("data.unit")),
+        );
+    }
+
+    #[test]
+    fn no_task_is_registered_by_a_cadre_of_a_closed_unit() {
+        names_the_successor(
+            merged_world()
+                .when(
+                    task_registered(HOP_THANH, PU_CHAIR, NEW_TASK, json!([])).sent_at(AFTER_MERGE),
+                )
+                .then_rejects(Code::InvalidState, Some("actor")),
+        );
+    }
+
+    #[test]
+    fn no_task_is_assigned_or_reassigned_to_a_cadre_of_a_closed_unit() {
+        names_the_successor(
+            merged_world()
+                .when(
+                    task_assigned(HOP_THANH, HT_SECRETARY, NEW_TASK, PU_CHAIR, json!([]))
+                        .sent_at(AFTER_MERGE),
+                )
+                .then_rejects(Code::InvalidState, Some("data.assignee")),
+        );
+        names_the_successor(
+            merged_world()
+                .when(
+                    reassign(SON_DUONG, DISTRICT_SC, T_IN_PROGRESS, PU_CADRE).sent_at(AFTER_MERGE),
+                )
+                .then_rejects(Code::InvalidState, Some("data.assignee")),
+        );
+    }
+
+    #[test]
+    fn a_task_awaiting_approval_is_not_given_to_a_cadre_of_a_closed_unit() {
+        let world = Scenario::world().and(&[
+            task_registered(PHUC_UNG, PU_CADRE, NEW_TASK, json!([])),
+            merge(SON_DUONG, DISTRICT_SC, HOP_THANH, &[PHUC_UNG]),
+        ]);
+        names_the_successor(
+            world
+                .when(approve(SON_DUONG, DISTRICT_SC, NEW_TASK).sent_at(AFTER_MERGE))
+                .then_rejects(Code::InvalidState, Some("data.task_id")),
+        );
+    }
+
+    #[test]
+    fn a_closed_unit_receives_no_delegation() {
+        let delegation = |to| {
+            delegate(HOP_THANH, HOANG_THE_MANH, T_IN_PROGRESS, "ho-tro", to).sent_at(AFTER_MERGE)
+        };
+        names_the_successor(
+            merged_world()
+                .when(delegation(PHUC_UNG))
+                .then_rejects(Code::InvalidState, Some("data.to")),
+        );
+        names_the_successor(
+            merged_world()
+                .when(delegation(PU_CADRE))
+                .then_rejects(Code::InvalidState, Some("data.to")),
+        );
+        // A village of the merged commune is open, and now lies in the successor.
+        merged_world().when(delegation(THON_TAN_AN)).then_accepts();
+    }
+
+    #[test]
+    fn before_its_effective_date_a_merge_closes_nothing() {
+        let eve = "2025-06-30T16:00:00+07:00";
+        merged_world()
+            .when(newcomer_in_phuc_ung().sent_at(eve))
+            .then_accepts();
+        // Nor does the merged unit lie in its successor yet.
+        merged_world()
+            .when(
+                task_assigned(HOP_THANH, HT_SECRETARY, NEW_TASK, PU_CHAIR, json!([])).sent_at(eve),
+            )
+            .then_rejects(Code::Forbidden, Some("data.assignee"));
+    }
+
+    #[test]
+    fn the_day_of_the_merge_is_read_in_vietnam() {
+        merged_world()
+            .when(newcomer_in_phuc_ung().sent_at("2025-06-30T16:59:59Z"))
+            .then_accepts();
+        merged_world()
+            .when(newcomer_in_phuc_ung().sent_at("2025-06-30T17:00:00Z"))
+            .then_rejects(Code::InvalidState, Some("data.unit"));
+    }
+
+    #[test]
+    fn history_already_recorded_stays_and_its_work_goes_on() {
+        merged_world()
+            .when(progress(HOP_THANH, PU_CHAIR, T_ASSIGNED).sent_at(AFTER_MERGE))
+            .then_accepts();
+        merged_world()
+            .when(plan(PHUC_UNG, PU_CHAIR, T_ASSIGNED).sent_at(AFTER_MERGE))
+            .then_accepts();
+        merged_world()
+            .when(
+                evaluate(SON_DUONG, DISTRICT_SC, T_ASSIGNED)
+                    .with("data.rating", json!("good"))
+                    .sent_at(AFTER_MERGE),
+            )
+            .then_accepts();
+    }
+}
+
+/// CONTRACT part C: reports are not from the future. A `progress.reported`
+/// whose `as_of` is later than the day of its `occurred_at` in UTC+7 is
+/// `invalid_value`.
+mod future_reports {
+    use super::*;
+
+    fn report(as_of: &str, sent: &str) -> Value {
+        progress(HOP_THANH, HOANG_THE_MANH, T_IN_PROGRESS)
+            .with("data.as_of", json!(as_of))
+            .sent_at(sent)
+    }
+
+    #[test]
+    fn a_report_may_describe_the_day_it_is_sent() {
+        Scenario::world()
+            .when(report("2021-03-02", "2021-03-02T08:30:00+07:00"))
+            .then_accepts();
+    }
+
+    #[test]
+    fn a_report_may_not_describe_a_later_day() {
+        Scenario::world()
+            .when(report("2021-03-03", "2021-03-02T08:30:00+07:00"))
+            .then_rejects(Code::InvalidValue, Some("data.as_of"));
+        Scenario::world()
+            .when(report("2021-12-31", "2021-03-02T08:30:00+07:00"))
+            .then_rejects(Code::InvalidValue, Some("data.as_of"));
+    }
+
+    #[test]
+    fn the_day_of_sending_is_read_in_vietnam() {
+        // Midnight in Vietnam is 17:00 UTC the day before.
+        Scenario::world()
+            .when(report("2021-03-02", "2021-03-01T17:00:00Z"))
+            .then_accepts();
+        Scenario::world()
+            .when(report("2021-03-02", "2021-03-01T16:59:59Z"))
+            .then_rejects(Code::InvalidValue, Some("data.as_of"));
+        Scenario::world()
+            .when(report("2021-03-02", "2021-03-01T20:00:00-05:00"))
+            .then_accepts();
+    }
+}
+
+/// CONTRACT part C: targets may state their unit and range. A reported
+/// value outside `min`/`max` is `invalid_value` at `data.values[i].value`;
+/// a target's own `baseline` and `target` lie within its range, and `min`
+/// is not above `max`.
+mod target_ranges {
+    use super::*;
+
+    fn ranged() -> Value {
+        json!([
+            {"metric": "ty-le", "label": "Tỷ lệ hộ phân loại rác", "baseline": 20, "target": 80,
+             "unit": "%", "min": 0, "max": 100},
+            {"metric": "ho", "label": "Hộ ký cam kết", "baseline": 0, "target": 180,
+             "unit": "hộ", "min": 0}
+        ])
+    }
+
+    fn with_targets(targets: Value) -> Value {
+        task_registered(HOP_THANH, HOANG_THE_MANH, NEW_TASK, targets)
+    }
+
+    fn a_ranged_task() -> Scenario {
+        Scenario::world().and(&[
+            with_targets(ranged()),
+            approve(SON_DUONG, DISTRICT_SC, NEW_TASK),
+        ])
+    }
+
+    fn values(values: Value) -> Value {
+        progress(HOP_THANH, HOANG_THE_MANH, NEW_TASK)
+            .with("data.values", values)
+            .without("data.percent_complete")
+    }
+
+    #[test]
+    fn a_target_may_state_its_unit_and_range_and_they_are_kept() {
+        let accepted = Scenario::world()
+            .when(with_targets(ranged()))
+            .then_accepts();
+        let targets = &accepted.data()["targets"];
+        assert_eq!(targets[0]["unit"], json!("%"));
+        assert_eq!(
+            (targets[0]["min"].as_f64(), targets[0]["max"].as_f64()),
+            (Some(0.0), Some(100.0))
+        );
+        assert_eq!(targets[1]["unit"], json!("hộ"));
+        assert!(
+            targets[1].get("max").is_none(),
+            "an absent bound stays absent"
+        );
+    }
+
+    #[test]
+    fn a_reported_value_outside_the_range_is_an_invalid_value_at_its_place() {
+        a_ranged_task()
+            .when(values(
+                json!([{"metric": "ty-le", "value": 50}, {"metric": "ho", "value": -1}]),
+            ))
+            .then_rejects(Code::InvalidValue, Some("data.values[1].value"));
+        a_ranged_task()
+            .when(values(json!([{"metric": "ty-le", "value": 100.5}])))
+            .then_rejects(Code::InvalidValue, Some("data.values[0].value"));
+        a_ranged_task()
+            .when(values(
+                json!([{"metric": "ty-le", "value": 100}, {"metric": "ho", "value": 0}]),
+            ))
+            .then_accepts();
+        a_ranged_task()
+            .when(values(json!([{"metric": "ho", "value": 5000}])))
+            .then_accepts();
+    }
+
+    #[test]
+    fn the_minimum_is_not_above_the_maximum() {
+        Scenario::world()
+            .when(with_targets(
+                json!([{"metric": "m", "label": "Chỉ tiêu", "baseline": 6,
+                                        "target": 8, "min": 10, "max": 5}]),
+            ))
+            .then_rejects(Code::InvalidValue, Some("data.targets[0].max"));
+    }
+
+    #[test]
+    fn the_baseline_and_the_target_lie_within_the_range() {
+        let target = |baseline: f64, target: f64| {
+            with_targets(
+                json!([{"metric": "m", "label": "Tỷ lệ", "baseline": baseline,
+                                 "target": target, "min": 0, "max": 100}]),
+            )
+        };
+        Scenario::world()
+            .when(target(120.0, 100.0))
+            .then_rejects(Code::InvalidValue, Some("data.targets[0].baseline"));
+        Scenario::world()
+            .when(target(-5.0, 100.0))
+            .then_rejects(Code::InvalidValue, Some("data.targets[0].baseline"));
+        Scenario::world()
+            .when(target(20.0, 120.0))
+            .then_rejects(Code::InvalidValue, Some("data.targets[0].target"));
+        Scenario::world().when(target(0.0, 100.0)).then_accepts();
+    }
+
+    #[test]
+    fn a_blank_unit_is_an_invalid_value_and_a_misspelled_bound_is_malformed() {
+        Scenario::world()
+            .when(with_targets(
+                json!([{"metric": "m", "label": "Hộ", "baseline": 0,
+                                        "target": 8, "unit": "  "}]),
+            ))
+            .then_rejects(Code::InvalidValue, Some("data.targets[0].unit"));
+        Scenario::world()
+            .when(with_targets(
+                json!([{"metric": "m", "label": "Hộ", "baseline": 0,
+                                        "target": 8, "maximum": 10}]),
+            ))
+            .then_rejects(Code::Malformed, Some("data.targets[0].maximum"));
     }
 }
 
@@ -2325,12 +2914,24 @@ mod merges {
                 .as_str(),
             PU_CHAIR
         );
-        assert!(
-            state.is_within(THON_TAN_AN, HOP_THANH),
-            "the village rolls up into the successor"
+        let (eve, day) = (
+            Date::parse("2025-06-30").expect("a date"),
+            Date::parse("2025-07-01").expect("a date"),
         );
-        assert!(state.is_within(PHUC_UNG, HOP_THANH));
-        assert!(!state.is_within(HOP_THANH, PHUC_UNG));
+        let tree = state.tree();
+        assert!(
+            tree.is_within(THON_TAN_AN, HOP_THANH, day),
+            "from the merge on, the village lies in the successor"
+        );
+        assert!(tree.is_within(PHUC_UNG, HOP_THANH, day));
+        assert!(
+            tree.is_within(PHUC_UNG, SON_DUONG, day),
+            "and in its old parent"
+        );
+        assert!(!tree.is_within(HOP_THANH, PHUC_UNG, day));
+        assert!(!tree.is_within(PHUC_UNG, HOP_THANH, eve), "not before it");
+        assert_eq!(tree.closed_on(PHUC_UNG, day), Some(HOP_THANH));
+        assert_eq!(tree.closed_on(PHUC_UNG, eve), None);
     }
 
     #[test]
@@ -2363,69 +2964,94 @@ mod merges {
             )
         };
         Scenario::world()
+            .when(newcomer().sent_at(AFTER_MERGE))
+            .then_rejects(Code::Forbidden, Some("data.unit"));
+        merged_world()
             .when(newcomer())
             .then_rejects(Code::Forbidden, Some("data.unit"));
-        merged_world().when(newcomer()).then_accepts();
         merged_world()
-            .when(unit(
-                HOP_THANH,
-                HT_SECRETARY,
-                "xom-moi",
-                "Xóm Mới",
-                "residential_group",
-                Some(THON_TAN_AN),
-            ))
+            .when(newcomer().sent_at(AFTER_MERGE))
+            .then_accepts();
+        merged_world()
+            .when(
+                unit(
+                    HOP_THANH,
+                    HT_SECRETARY,
+                    "xom-moi",
+                    "Xóm Mới",
+                    "residential_group",
+                    Some(THON_TAN_AN),
+                )
+                .sent_at(AFTER_MERGE),
+            )
             .then_accepts();
     }
 
+    /// Changed by CONTRACT part C: the successor's committee reaches the
+    /// merged commune's cadres, but a closed unit's cadres take no new task
+    /// (before part C this was accepted).
     #[test]
-    fn the_successors_committee_may_assign_tasks_to_cadres_of_the_merged_commune() {
-        let assignment = || task_assigned(HOP_THANH, HT_SECRETARY, NEW_TASK, PU_CHAIR, json!([]));
+    fn the_successors_committee_reaches_the_merged_communes_cadres_but_gives_them_nothing_new() {
+        let assignment = || {
+            task_assigned(HOP_THANH, HT_SECRETARY, NEW_TASK, PU_CHAIR, json!([]))
+                .sent_at(AFTER_MERGE)
+        };
         Scenario::world()
             .when(assignment())
             .then_rejects(Code::Forbidden, Some("data.assignee"));
-        merged_world().when(assignment()).then_accepts();
+        merged_world()
+            .when(assignment())
+            .then_rejects(Code::InvalidState, Some("data.assignee"));
     }
 
     #[test]
     fn cadres_of_a_merged_commune_send_through_the_successors_publisher() {
         Scenario::world()
-            .when(progress(HOP_THANH, PU_CHAIR, T_ASSIGNED))
+            .when(progress(HOP_THANH, PU_CHAIR, T_ASSIGNED).sent_at(AFTER_MERGE))
             .then_rejects(Code::Forbidden, Some("actor"));
         merged_world()
             .when(progress(HOP_THANH, PU_CHAIR, T_ASSIGNED))
+            .then_rejects(Code::Forbidden, Some("actor"));
+        merged_world()
+            .when(progress(HOP_THANH, PU_CHAIR, T_ASSIGNED).sent_at(AFTER_MERGE))
             .then_accepts();
         merged_world()
-            .when(progress(PHUC_UNG, PU_CHAIR, T_ASSIGNED))
+            .when(progress(PHUC_UNG, PU_CHAIR, T_ASSIGNED).sent_at(AFTER_MERGE))
             .then_accepts();
     }
 
     #[test]
     fn a_merged_unit_takes_no_new_units() {
         merged_world()
-            .when(unit(
-                SON_DUONG,
-                DISTRICT_SC,
-                "thon-moi",
-                "Thôn Mới",
-                "village",
-                Some(PHUC_UNG),
-            ))
+            .when(
+                unit(
+                    SON_DUONG,
+                    DISTRICT_SC,
+                    "thon-moi",
+                    "Thôn Mới",
+                    "village",
+                    Some(PHUC_UNG),
+                )
+                .sent_at(AFTER_MERGE),
+            )
             .then_rejects(Code::InvalidState, Some("data.parent"));
     }
 
     #[test]
     fn a_merged_unit_takes_no_new_cadres() {
         merged_world()
-            .when(cadre(
-                SON_DUONG,
-                DISTRICT_SC,
-                "trieu-van-long",
-                "Triệu Văn Long",
-                PHUC_UNG,
-                "Công chức",
-                false,
-            ))
+            .when(
+                cadre(
+                    SON_DUONG,
+                    DISTRICT_SC,
+                    "trieu-van-long",
+                    "Triệu Văn Long",
+                    PHUC_UNG,
+                    "Công chức",
+                    false,
+                )
+                .sent_at(AFTER_MERGE),
+            )
             .then_rejects(Code::InvalidState, Some("data.unit"));
     }
 

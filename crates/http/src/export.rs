@@ -9,16 +9,23 @@
 
 use axum::{
     Router,
-    extract::State,
-    http::{HeaderMap, HeaderValue, header},
+    http::{HeaderValue, header},
     response::{IntoResponse, Response},
     routing::get,
 };
-use dotpha_domain::text::fold;
+use dotpha_domain::{
+    Lang, Term,
+    text::fold,
+    vocabulary::{Rating, TaskKind, TaskOrigin, TaskStatus},
+};
 use dotpha_views::query::{MAX_LIMIT, TaskFilter, TaskSummary, Tree};
 use rust_xlsxwriter::{Format, FormatAlign, Workbook, XlsxError};
 
-use crate::{AppState, POSITION_HEADER, error::ApiError, routes::Segment};
+use crate::{
+    AppState, POSITION_HEADER,
+    error::ApiError,
+    routes::{Reading, Segment},
+};
 
 /// The export routes (merged into [`crate::router`]). Routes match whole
 /// path segments, so one parameter takes `2021.csv` and the handler splits
@@ -58,12 +65,8 @@ enum Output {
     Xlsx,
 }
 
-async fn export(
-    State(state): State<AppState>,
-    Segment(file): Segment,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let grant = state.inner.tokens.read_scope(&headers)?.cloned();
+async fn export(Segment(file): Segment, read: Reading) -> Result<Response, ApiError> {
+    let (state, grant, now) = (read.state, read.grant, read.now);
     let (cycle, format) = match file.rsplit_once('.') {
         Some((cycle, "csv")) => (cycle.to_owned(), Output::Csv),
         Some((cycle, "xlsx")) => (cycle.to_owned(), Output::Xlsx),
@@ -78,9 +81,6 @@ async fn export(
             "{cycle:?} is not a cycle id (lowercase letters, digits, '-')"
         )));
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
     let wanted = cycle.clone();
     let (position, rows) = state
         .read(move |rm| {
@@ -139,14 +139,14 @@ fn cells(row: &Row) -> [String; 12] {
         s.title.clone(),
         s.assignee_name.clone(),
         s.unit_name.clone(),
-        kind_label(&s.kind).to_owned(),
-        origin_label(&s.origin).to_owned(),
-        status_label(&s.status).to_owned(),
+        label::<TaskKind>(&s.kind).to_owned(),
+        label::<TaskOrigin>(&s.origin).to_owned(),
+        label::<TaskStatus>(&s.status).to_owned(),
         s.percent_complete.map(percent).unwrap_or_default(),
         date_vn(&s.due),
         s.rating
             .as_deref()
-            .map(rating_label)
+            .map(label::<Rating>)
             .unwrap_or_default()
             .to_owned(),
         s.score.map(number).unwrap_or_default(),
@@ -271,45 +271,10 @@ fn number(value: f64) -> String {
     }
 }
 
-/// The rating's name in the regulations.
-fn rating_label(rating: &str) -> &str {
-    match rating {
-        "excellent" => "Hoàn thành xuất sắc nhiệm vụ",
-        "good" => "Hoàn thành tốt nhiệm vụ",
-        "completed" => "Hoàn thành nhiệm vụ",
-        "not_completed" => "Không hoàn thành nhiệm vụ",
-        other => other,
-    }
-}
-
-fn kind_label(kind: &str) -> &str {
-    match kind {
-        "breakthrough" => "Nhiệm vụ đột phá",
-        "new" => "Việc mới",
-        "difficult" => "Việc khó",
-        other => other,
-    }
-}
-
-fn origin_label(origin: &str) -> &str {
-    match origin {
-        "self_registered" => "Tự đăng ký",
-        "committee" => "Ban Thường vụ giao",
-        "backlog" => "Việc tồn đọng",
-        other => other,
-    }
-}
-
-fn status_label(status: &str) -> &str {
-    match status {
-        "registered" => "Đã đăng ký",
-        "assigned" => "Đã giao",
-        "planned" => "Đã có kế hoạch",
-        "in_progress" => "Đang thực hiện",
-        "evaluated" => "Đã đánh giá",
-        "cancelled" => "Đã hủy",
-        other => other,
-    }
+/// A word's Vietnamese label from the domain's vocabulary (the page shows
+/// the same); a word the vocabulary does not know stays as it is.
+fn label<T: Term>(word: &str) -> &str {
+    T::parse(word).map_or(word, |t| t.label(Lang::Vi))
 }
 
 #[cfg(test)]
@@ -343,6 +308,8 @@ mod tests {
         assert_eq!(percent(33.333), "33.3");
         assert_eq!(percent(100.0), "100");
         assert_eq!(number(92.5), "92.5");
-        assert_eq!(rating_label("good"), "Hoàn thành tốt nhiệm vụ");
+        assert_eq!(label::<Rating>("good"), "Hoàn thành tốt nhiệm vụ");
+        assert_eq!(label::<TaskKind>("breakthrough"), "Nhiệm vụ đột phá");
+        assert_eq!(label::<TaskStatus>("archived"), "archived");
     }
 }

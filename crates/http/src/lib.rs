@@ -28,7 +28,7 @@ use prometheus_client::registry::Registry;
 
 pub use access::Tokens;
 pub use error::ApiError;
-pub use routes::{POSITION_HEADER, ROUTES, router};
+pub use routes::{POSITION_HEADER, ROUTES, VOCABULARY_PLACEHOLDER, page_html, router};
 
 /// Longest `min_position` waits.
 pub const MIN_POSITION_WAIT: Duration = Duration::from_secs(5);

@@ -5,7 +5,7 @@ use std::{collections::HashMap, time::Instant};
 use axum::{
     Json, Router,
     extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State, rejection::QueryRejection},
-    http::{HeaderMap, HeaderValue, StatusCode, Uri, header, request::Parts},
+    http::{HeaderValue, StatusCode, Uri, header, request::Parts},
     response::{
         IntoResponse, Response,
         sse::{Event, KeepAlive, Sse},
@@ -13,10 +13,10 @@ use axum::{
     routing::get,
 };
 use bytes::Bytes;
-use dotpha_domain::Timestamp;
+use dotpha_domain::{TaskStatus, Timestamp, vocabulary::TaskFlag, vocabulary::TaskKind};
 use dotpha_views::{
     ReadModel,
-    query::{TaskFilter, Tree},
+    query::{StatusFilter, TaskFilter, Tree},
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -144,6 +144,73 @@ fn now_ms(params: &Params) -> Result<i64, ApiError> {
     }
 }
 
+/// What every read route starts from, the one preamble of them all: the
+/// server's state, the query string, the token's grant when reads need one
+/// (401 without a valid token), and the instant the answer is judged at
+/// (`?at=`, else now). Also the request's URI, which names a kept answer.
+pub(crate) struct Reading {
+    pub(crate) state: AppState,
+    pub(crate) params: Params,
+    pub(crate) grant: Option<Grant>,
+    pub(crate) now: i64,
+    uri: Uri,
+}
+
+impl FromRequestParts<AppState> for Reading {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Reading, ApiError> {
+        let query = Query::<Params>::from_request_parts(parts, state).await;
+        let params = params(query)?;
+        let grant = state.inner.tokens.read_scope(&parts.headers)?.cloned();
+        let now = now_ms(&params)?;
+        Ok(Reading {
+            state: state.clone(),
+            params,
+            grant,
+            now,
+            uri: parts.uri.clone(),
+        })
+    }
+}
+
+/// Whether an answer may be kept and served again.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kept {
+    /// Computed for every request (one task, a cadre, a history).
+    No,
+    /// Kept while the read model and the clock's flags stay put (answers
+    /// that scan many tasks).
+    Yes,
+}
+
+impl Reading {
+    /// Answers `f` from the read model (see [`answer`]); `f` gets the read
+    /// model and this request.
+    async fn answer<T: Serialize + Send + 'static>(
+        self,
+        kept: Kept,
+        f: impl FnOnce(&mut ReadModel, &Reading) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<Response, ApiError> {
+        let keep = match kept {
+            Kept::Yes => Keep::at(&self.uri, self.grant.as_ref(), self.now),
+            Kept::No => Keep::No,
+        };
+        let (state, params) = (self.state.clone(), self.params.clone());
+        answer(&state, &params, keep, move |rm| f(rm, &self)).await
+    }
+
+    /// Fails with 403 unless `unit` lies within the grant's unit (on the
+    /// day judged, by the domain's [`dotpha_domain::UnitTree`]).
+    fn check_within(&self, rm: &ReadModel, unit: &str) -> Result<(), ApiError> {
+        if within(rm, self.grant.as_ref(), unit, self.now)? {
+            Ok(())
+        } else {
+            Err(outside(self.grant.as_ref()))
+        }
+    }
+}
+
 fn tree(params: &Params) -> Result<Tree, ApiError> {
     match params.get("view").map(String::as_str) {
         None | Some("today") => Ok(Tree::Today),
@@ -248,11 +315,18 @@ async fn answer<T: Serialize + Send + 'static>(
     Ok(response)
 }
 
-/// Whether `unit` lies within the grant's unit (today's tree).
-fn within(rm: &ReadModel, grant: Option<&Grant>, unit: &str) -> Result<bool, ApiError> {
+/// Whether `unit` lies within the grant's unit on the day of `now`: the
+/// domain's [`dotpha_domain::UnitTree::is_within`], for reading as for
+/// acting.
+pub(crate) fn within(
+    rm: &ReadModel,
+    grant: Option<&Grant>,
+    unit: &str,
+    now: i64,
+) -> Result<bool, ApiError> {
     match grant {
         None => Ok(true),
-        Some(g) => Ok(rm.subtree(&g.unit, Tree::Today)?.contains(unit)),
+        Some(g) => Ok(rm.is_within(unit, &g.unit, now)?),
     }
 }
 
@@ -263,10 +337,28 @@ fn outside(grant: Option<&Grant>) -> ApiError {
     ))
 }
 
+/// The placeholder in `page.html` the vocabulary's labels replace.
+pub const VOCABULARY_PLACEHOLDER: &str = "/*VOCABULARY*/{}";
+
+/// The page as served: `page.html` with the domain's vocabulary and labels
+/// ([`dotpha_domain::vocabulary::tables_json`]) generated into it, so the
+/// page spells no word or label of its own.
+pub fn page_html() -> &'static str {
+    static PAGE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PAGE.get_or_init(|| {
+        // `</` never occurs in JSON the page could mistake for its end:
+        // escape it anyway, as the labels are text.
+        let table = dotpha_domain::vocabulary::tables_json()
+            .to_string()
+            .replace("</", "<\\/");
+        include_str!("page.html").replacen(VOCABULARY_PLACEHOLDER, &table, 1)
+    })
+}
+
 async fn page() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        include_str!("page.html"),
+        page_html(),
     )
 }
 
@@ -334,21 +426,12 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
         .into_response())
 }
 
-async fn dashboard(
-    State(state): State<AppState>,
-    uri: Uri,
-    headers: HeaderMap,
-    query: Result<Query<Params>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    let params = params(query)?;
-    let grant = state.inner.tokens.read_scope(&headers)?.cloned();
-    let cycle = slug_param(&params, "cycle")?;
-    let now = now_ms(&params)?;
-    let keep = Keep::at(&uri, grant.as_ref(), now);
-    answer(&state, &params, keep, move |rm| {
-        if let Some(g) = &grant {
+async fn dashboard(read: Reading) -> Result<Response, ApiError> {
+    let cycle = slug_param(&read.params, "cycle")?;
+    read.answer(Kept::Yes, move |rm, read| {
+        if let Some(g) = &read.grant {
             let is_root = rm
-                .unit(&g.unit, Tree::Today, None, now)?
+                .unit(&g.unit, Tree::Today, None, read.now)?
                 .is_some_and(|u| u.parent.is_none());
             if !is_root {
                 return Err(ApiError::forbidden(format!(
@@ -357,19 +440,13 @@ async fn dashboard(
                 )));
             }
         }
-        Ok(rm.dashboard(cycle.as_deref(), now)?)
+        Ok(rm.dashboard(cycle.as_deref(), read.now)?)
     })
     .await
 }
 
-async fn cycles(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    query: Result<Query<Params>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    let params = params(query)?;
-    state.inner.tokens.read_scope(&headers)?;
-    answer(&state, &params, Keep::No, |rm| {
+async fn cycles(read: Reading) -> Result<Response, ApiError> {
+    read.answer(Kept::No, |rm, _| {
         let cycles: Vec<Value> = rm
             .cycles()?
             .into_iter()
@@ -380,161 +457,114 @@ async fn cycles(
     .await
 }
 
-async fn tasks(
-    State(state): State<AppState>,
-    uri: Uri,
-    headers: HeaderMap,
-    query: Result<Query<Params>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    let params = params(query)?;
-    let grant = state.inner.tokens.read_scope(&headers)?.cloned();
-    let status = params.get("status").filter(|s| !s.is_empty()).cloned();
-    if let Some(s) = &status
-        && !matches!(
-            s.as_str(),
-            "registered"
-                | "assigned"
-                | "planned"
-                | "in_progress"
-                | "evaluated"
-                | "cancelled"
-                | "overdue"
-                | "due_soon"
-                | "stale"
-        )
-    {
-        return Err(ApiError::bad_request(format!(
-            "status={s:?} is not a task status"
-        )));
+/// The words of a vocabulary list, for error messages: "a, b or c".
+fn words(words: impl IntoIterator<Item = &'static str>) -> String {
+    let words: Vec<&str> = words.into_iter().collect();
+    match words.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => words.join(""),
     }
-    let kind = params.get("kind").filter(|s| !s.is_empty()).cloned();
-    if let Some(k) = &kind
-        && !matches!(k.as_str(), "breakthrough" | "new" | "difficult")
-    {
-        return Err(ApiError::bad_request(format!(
-            "kind={k:?}: use breakthrough, new or difficult"
-        )));
-    }
+}
+
+async fn tasks(read: Reading) -> Result<Response, ApiError> {
+    let params = &read.params;
+    let status = match params.get("status").filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(StatusFilter::parse(s).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "status={s:?} is not a task status: use {}",
+                words(
+                    TaskStatus::ALL
+                        .iter()
+                        .map(|s| s.as_str())
+                        .chain(TaskFlag::ALL.iter().map(|f| f.as_str()))
+                )
+            ))
+        })?),
+    };
+    let kind = match params.get("kind").filter(|s| !s.is_empty()) {
+        None => None,
+        Some(k) => Some(TaskKind::parse(k).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "kind={k:?}: use {}",
+                words(TaskKind::ALL.iter().map(|k| k.as_str()))
+            ))
+        })?),
+    };
     let q = params.get("q").filter(|s| !s.trim().is_empty()).cloned();
     if q.as_ref().is_some_and(|q| q.len() > 200) {
         return Err(ApiError::bad_request("q is longer than 200 characters"));
     }
     let mut filter = TaskFilter {
-        cycle: slug_param(&params, "cycle")?,
-        unit: slug_param(&params, "unit")?,
+        cycle: slug_param(params, "cycle")?,
+        unit: slug_param(params, "unit")?,
         status,
-        assignee: slug_param(&params, "assignee")?,
+        assignee: slug_param(params, "assignee")?,
         kind,
         q,
-        tree: tree(&params)?,
-        limit: number_param(&params, "limit")?.map(|n| n as usize),
-        offset: number_param(&params, "offset")?.map(|n| n as usize),
+        tree: tree(params)?,
+        limit: number_param(params, "limit")?.map(|n| n as usize),
+        offset: number_param(params, "offset")?.map(|n| n as usize),
     };
-    let now = now_ms(&params)?;
-    let keep = Keep::at(&uri, grant.as_ref(), now);
-    answer(&state, &params, keep, move |rm| {
-        if let Some(g) = &grant {
+    read.answer(Kept::Yes, move |rm, read| {
+        if let Some(g) = &read.grant {
             match &filter.unit {
-                Some(unit) if !within(rm, Some(g), unit)? => return Err(outside(Some(g))),
-                Some(_) => {}
+                Some(unit) => read.check_within(rm, unit)?,
                 None => filter.unit = Some(g.unit.clone()),
             }
         }
-        let (tasks, total) = rm.tasks(&filter, now)?;
+        let (tasks, total) = rm.tasks(&filter, read.now)?;
         Ok(json!({ "tasks": tasks, "total": total }))
     })
     .await
 }
 
-async fn task(
-    State(state): State<AppState>,
-    Segment(task_id): Segment,
-    headers: HeaderMap,
-    query: Result<Query<Params>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    let params = params(query)?;
-    let grant = state.inner.tokens.read_scope(&headers)?.cloned();
-    let now = now_ms(&params)?;
-    answer(&state, &params, Keep::No, move |rm| {
-        visible_task(rm, &task_id, now, grant.as_ref())
-    })
-    .await
+async fn task(Segment(task_id): Segment, read: Reading) -> Result<Response, ApiError> {
+    read.answer(Kept::No, move |rm, read| visible_task(rm, &task_id, read))
+        .await
 }
 
 /// The task, when it exists and lies within the grant's unit.
 fn visible_task(
     rm: &ReadModel,
     task_id: &str,
-    now: i64,
-    grant: Option<&Grant>,
+    read: &Reading,
 ) -> Result<dotpha_views::query::TaskDetail, ApiError> {
     let task = rm
-        .task(task_id, now)?
+        .task(task_id, read.now)?
         .ok_or_else(|| ApiError::not_found(format!("no task {task_id:?}")))?;
-    if !within(rm, grant, &task.summary.unit)? {
-        return Err(outside(grant));
-    }
+    read.check_within(rm, &task.summary.unit)?;
     Ok(task)
 }
 
-async fn history(
-    State(state): State<AppState>,
-    Segment(task_id): Segment,
-    headers: HeaderMap,
-    query: Result<Query<Params>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    let params = params(query)?;
-    let grant = state.inner.tokens.read_scope(&headers)?.cloned();
-    let now = now_ms(&params)?;
-    answer(&state, &params, Keep::No, move |rm| {
-        visible_task(rm, &task_id, now, grant.as_ref())?;
+async fn history(Segment(task_id): Segment, read: Reading) -> Result<Response, ApiError> {
+    read.answer(Kept::No, move |rm, read| {
+        visible_task(rm, &task_id, read)?;
         let events = rm.history(&task_id)?.unwrap_or_default();
         Ok(json!({ "events": events }))
     })
     .await
 }
 
-async fn unit(
-    State(state): State<AppState>,
-    Segment(code): Segment,
-    uri: Uri,
-    headers: HeaderMap,
-    query: Result<Query<Params>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    let params = params(query)?;
-    let grant = state.inner.tokens.read_scope(&headers)?.cloned();
-    let tree = tree(&params)?;
-    let cycle = slug_param(&params, "cycle")?;
-    let now = now_ms(&params)?;
-    let keep = Keep::at(&uri, grant.as_ref(), now);
-    answer(&state, &params, keep, move |rm| {
+async fn unit(Segment(code): Segment, read: Reading) -> Result<Response, ApiError> {
+    let tree = tree(&read.params)?;
+    let cycle = slug_param(&read.params, "cycle")?;
+    read.answer(Kept::Yes, move |rm, read| {
         let unit = rm
-            .unit(&code, tree, cycle.as_deref(), now)?
+            .unit(&code, tree, cycle.as_deref(), read.now)?
             .ok_or_else(|| ApiError::not_found(format!("no unit {code:?}")))?;
-        if !within(rm, grant.as_ref(), &code)? {
-            return Err(outside(grant.as_ref()));
-        }
+        read.check_within(rm, &code)?;
         Ok(unit)
     })
     .await
 }
 
-async fn cadre(
-    State(state): State<AppState>,
-    Segment(id): Segment,
-    headers: HeaderMap,
-    query: Result<Query<Params>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    let params = params(query)?;
-    let grant = state.inner.tokens.read_scope(&headers)?.cloned();
-    let now = now_ms(&params)?;
-    answer(&state, &params, Keep::No, move |rm| {
+async fn cadre(Segment(id): Segment, read: Reading) -> Result<Response, ApiError> {
+    read.answer(Kept::No, move |rm, read| {
         let cadre = rm
-            .cadre(&id, now)?
+            .cadre(&id, read.now)?
             .ok_or_else(|| ApiError::not_found(format!("no cadre {id:?}")))?;
-        if !within(rm, grant.as_ref(), &cadre.unit)? {
-            return Err(outside(grant.as_ref()));
-        }
+        read.check_within(rm, &cadre.unit)?;
         Ok(cadre)
     })
     .await
@@ -552,23 +582,20 @@ fn log_path(state: &AppState) -> std::path::PathBuf {
 /// token's subtree, and without `?unit=` a decision outside that subtree is
 /// answered as asked for the token's own unit. On an open server (a
 /// trusted network) without `?unit=`, the decision recorded under the id.
-async fn receipt(
-    State(state): State<AppState>,
-    Segment(id): Segment,
-    headers: HeaderMap,
-    query: Result<Query<Params>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    let params = params(query)?;
-    let grant = state.inner.tokens.read_scope(&headers)?.cloned();
+async fn receipt(Segment(id): Segment, read: Reading) -> Result<Response, ApiError> {
+    let (state, grant, now) = (read.state.clone(), read.grant.clone(), read.now);
     if !dotpha_domain::values::is_submission_id(&id) {
         return Err(ApiError::bad_request(format!(
             "{id:?} is not a submission id"
         )));
     }
-    let asked = slug_param(&params, "unit")?;
+    let asked = slug_param(&read.params, "unit")?;
     if let (Some(g), Some(unit)) = (&grant, &asked) {
         let (g2, unit) = (g.clone(), unit.clone());
-        if !state.read(move |rm| within(rm, Some(&g2), &unit)).await? {
+        if !state
+            .read(move |rm| within(rm, Some(&g2), &unit, now))
+            .await?
+        {
             return Err(outside(Some(g)));
         }
     }
@@ -583,7 +610,9 @@ async fn receipt(
             let inside = match original.unit.clone() {
                 Some(unit) => {
                     let g2 = g.clone();
-                    state.read(move |rm| within(rm, Some(&g2), &unit)).await?
+                    state
+                        .read(move |rm| within(rm, Some(&g2), &unit, now))
+                        .await?
                 }
                 None => false,
             };
@@ -609,6 +638,7 @@ async fn lookup(
     let path = log_path(state);
     if path.exists() {
         let (id, unit) = (id.to_owned(), unit.map(str::to_owned));
+        // A refusal answered now is stamped with the clock, not `?at=`.
         let now = Timestamp::from_unix_millis(now_ms(&Params::new())?);
         return tokio::task::spawn_blocking(move || {
             let log = dotpha_store::Log::open_read_only(&path)?;
@@ -631,8 +661,8 @@ async fn lookup(
     .map_err(|e| ApiError::unavailable(e.to_string()))
 }
 
-async fn verify(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    state.inner.tokens.read_scope(&headers)?;
+async fn verify(read: Reading) -> Result<Response, ApiError> {
+    let state = read.state;
     let path = log_path(&state);
     if !path.exists() {
         return Err(ApiError::unavailable(
@@ -650,8 +680,8 @@ async fn verify(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
 
 /// Server-sent events: `position` each time the read model applies more of
 /// the log, so an open page refreshes what it shows without reloading.
-async fn live(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    state.inner.tokens.read_scope(&headers)?;
+async fn live(read: Reading) -> Result<Response, ApiError> {
+    let state = read.state;
     let stream = futures::stream::unfold((state, None::<u64>), |(state, last)| async move {
         loop {
             if state.stopping() {

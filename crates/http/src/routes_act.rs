@@ -63,14 +63,16 @@ pub(crate) async fn act(
             "unit {unit:?} is not a unit code"
         )));
     }
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    // The token's unit and those within it, on the day the submission is
+    // sent, by the same tree the rules decide with: what the door lets
+    // through, the rules then judge.
     if unit != grant.unit {
         let (g, u) = (grant.clone(), unit.clone());
         let inside = state
-            .read(move |rm| {
-                Ok(rm
-                    .subtree(&g.unit, dotpha_views::query::Tree::Today)?
-                    .contains(&u))
-            })
+            .read(move |rm| crate::routes::within(rm, Some(&g), &u, millis))
             .await?;
         if !inside {
             return Err(ApiError::forbidden(format!(
@@ -87,9 +89,6 @@ pub(crate) async fn act(
             "{submission_id:?} is not a submission id"
         )));
     }
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
     let mut envelope = json!({
         "schema": "dotpha.submission.v1",
         "submission_id": submission_id,

@@ -38,7 +38,7 @@ fn body(i: usize) -> Vec<u8> {
     format!(
         "{{\"schema\":\"dotpha.submission.v1\",\"submission_id\":\"raw-{i:012}\",\"unit\":\"xa-0001\",\
          \"actor\":\"chu-tich-xa-0001\",\"occurred_at\":\"2021-03-02T08:30:00+07:00\",\"type\":\"progress.reported\",\
-         \"data\":{{\"task_id\":\"ndp-2021-0001-001\",\"as_of\":\"2021-06-01\",\"values\":[{{\"metric\":\"households\",\
+         \"data\":{{\"task_id\":\"ndp-2021-0001-001\",\"as_of\":\"2021-03-01\",\"values\":[{{\"metric\":\"households\",\
          \"value\":{i}}}],\"note\":\"Đã họp thôn\"}}}}"
     )
     .into_bytes()

@@ -240,7 +240,7 @@ fn task_log(dir: &std::path::Path, tasks: usize) -> (u64, usize) {
                 &chair,
                 40 + (t % 60) as i64,
                 "progress.reported",
-                json!({"task_id": task_id, "as_of": "2021-03-01",
+                json!({"task_id": task_id, "as_of": "2021-02-10",
                        "values": [{"metric": "ho", "value": 100 + (t * 31 % 300)}],
                        "confidence": "medium"}),
             ),
@@ -400,7 +400,7 @@ fn main() {
             "cycle + status=overdue",
             TaskFilter {
                 cycle: cycle(),
-                status: Some("overdue".to_owned()),
+                status: dotpha_views::query::StatusFilter::parse("overdue"),
                 ..TaskFilter::default()
             },
         ),
@@ -408,7 +408,7 @@ fn main() {
             "cycle + status=in_progress, limit 50",
             TaskFilter {
                 cycle: cycle(),
-                status: Some("in_progress".to_owned()),
+                status: dotpha_views::query::StatusFilter::parse("in_progress"),
                 limit: Some(50),
                 ..TaskFilter::default()
             },

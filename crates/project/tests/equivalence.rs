@@ -12,11 +12,14 @@
 
 use std::collections::BTreeMap;
 
-use dotpha_domain::{Date, Rating, State, Timestamp, decide, parse_submission, payload::StreamId};
+use dotpha_domain::{
+    Date, Rating, State, Timestamp, decide, parse_submission,
+    payload::{StreamId, TaskKind},
+};
 use dotpha_store::{Arrival, Ledger, Log, ReceiptStatus, RecordedEvent};
 use dotpha_views::{
     ReadModel,
-    query::{TaskFilter, Tree},
+    query::{StatusFilter, TaskFilter, Tree},
 };
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -614,15 +617,18 @@ fn answers(read: &ReadModel, history: &History) -> BTreeMap<String, Value> {
     let units: Vec<&str> = std::iter::once(ROOT)
         .chain(UNITS.iter().map(|u| u.0))
         .collect();
-    for tree in [Tree::Today, Tree::AsItWas] {
-        for unit in &units {
-            let mut subtree: Vec<String> = read
-                .subtree(unit, tree)
-                .expect("subtree")
-                .into_iter()
-                .collect();
-            subtree.sort();
-            put(format!("subtree {unit} {tree:?}"), json!(subtree));
+    for instant in INSTANTS {
+        let now = Timestamp::parse(instant).expect("instant").unix_millis();
+        for tree in [Tree::Today, Tree::AsItWas] {
+            for unit in &units {
+                let mut subtree: Vec<String> = read
+                    .subtree(unit, tree, now)
+                    .expect("subtree")
+                    .into_iter()
+                    .collect();
+                subtree.sort();
+                put(format!("{instant} subtree {unit} {tree:?}"), json!(subtree));
+            }
         }
     }
     for instant in INSTANTS {
@@ -661,7 +667,7 @@ fn answers(read: &ReadModel, history: &History) -> BTreeMap<String, Value> {
             filters.push((
                 format!("status {status}"),
                 TaskFilter {
-                    status: Some(status.into()),
+                    status: StatusFilter::parse(status),
                     ..TaskFilter::default()
                 },
             ));
@@ -709,8 +715,8 @@ fn answers(read: &ReadModel, history: &History) -> BTreeMap<String, Value> {
         filters.push((
             "kind new, overdue, in son-duong-moi".into(),
             TaskFilter {
-                kind: Some("new".into()),
-                status: Some("overdue".into()),
+                kind: TaskKind::parse("new"),
+                status: StatusFilter::parse("overdue"),
                 unit: Some(NEW_COMMUNE.into()),
                 ..TaskFilter::default()
             },

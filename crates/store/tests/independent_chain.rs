@@ -153,7 +153,7 @@ fn write_log(path: &Path) -> Head {
                 chair,
                 "progress.reported",
                 json!({
-                    "task_id": "ndp-2021-so-le", "as_of": "2021-06-30",
+                    "task_id": "ndp-2021-so-le", "as_of": "2021-02-28",
                     "values": [
                         {"metric": "households", "value": 394.5},
                         {"metric": "ratio", "value": 0.1},
@@ -170,7 +170,7 @@ fn write_log(path: &Path) -> Head {
                 chair,
                 "progress.reported",
                 json!({
-                    "task_id": "ndp-2021-so-le", "as_of": "2021-07-01",
+                    "task_id": "ndp-2021-so-le", "as_of": "2021-03-01",
                     "values": [{"metric": "tons", "value": 4.35},
                                {"metric": "households", "value": 9_007_199_254_740_993_u64}],
                     "percent_complete": 0.000_001,

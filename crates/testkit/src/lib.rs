@@ -170,7 +170,7 @@ impl Workload {
             &format!("chu-tich-{code}"),
             "progress.reported",
             json!({
-            "task_id": Workload::task(i, t), "as_of": "2021-06-01",
+            "task_id": Workload::task(i, t), "as_of": "2021-03-01",
             "values": [{"metric": "households", "value": value}],
             "confidence": "medium", "note": "Đã họp thôn, người dân đồng thuận"}),
         )

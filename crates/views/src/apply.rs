@@ -1,11 +1,15 @@
 //! Folding one event into the read tables. Pure SQL over what the event
-//! says: applying the same events always gives the same tables.
+//! says: applying the same events always gives the same tables. Every
+//! word stored comes from the domain's vocabulary (`as_str`), and every
+//! figure from its functions (`dotpha_domain::figures`).
 
 use std::collections::HashMap;
 
 use dotpha_domain::{
-    Payload, Rating, TaskStatus, Timestamp,
-    payload::{AssignedOrigin, Target},
+    Date, Payload, TaskStatus, Timestamp,
+    figures::{self, Reading},
+    payload::Target,
+    state::TaskOrigin,
     text::fold,
     wire::RecordedEvent,
 };
@@ -14,30 +18,59 @@ use serde_json::json;
 
 use crate::ViewError;
 
+/// The meta key holding the position of the last unit event applied: the
+/// unit tree's stamp, which readers compare to know when their cached tree
+/// is stale.
+pub(crate) const UNITS_POSITION: &str = "units_position";
+
 /// What applying needs to know besides the event, kept in memory so a task
 /// event does not look it up row by row: names for the search text, and
-/// each task's targets and last reported percentage for its completion.
+/// each task's status and completion inputs.
 #[derive(Default)]
 pub(crate) struct Cache {
     cadres: HashMap<String, (String, String)>,
     units: HashMap<String, String>,
-    completion: HashMap<String, Completion>,
+    tasks: HashMap<String, TaskInputs>,
 }
 
-/// A task's completion inputs: (metric, baseline, target, latest) per
-/// target, in order, and the last reported percentage.
-#[derive(Clone, Default)]
-pub(crate) struct Completion {
-    targets: Vec<(String, f64, f64, Option<f64>)>,
-    reported: Option<f64>,
+/// A value with the reading it was reported in.
+type Reported = Option<(Reading, f64)>;
+
+/// A task's status and its completion inputs: per target, in order,
+/// (metric, baseline, target, latest reported value); and the latest
+/// reported percentage.
+#[derive(Clone)]
+pub(crate) struct TaskInputs {
+    status: TaskStatus,
+    targets: Vec<(String, f64, f64, Reported)>,
+    reported: Reported,
 }
 
-impl Completion {
+impl TaskInputs {
     fn percent(&self) -> Option<f64> {
-        let targets: Vec<(f64, f64, Option<f64>)> =
-            self.targets.iter().map(|t| (t.1, t.2, t.3)).collect();
-        percent_complete(&targets, self.reported)
+        figures::completion(
+            self.targets.iter().map(|t| (t.1, t.2, t.3.map(|(_, v)| v))),
+            self.reported.map(|(_, v)| v),
+        )
     }
+}
+
+/// Keeps `value` as `slot`'s latest when its reading is later (the rule of
+/// [`Reading`]); returns whether it did.
+fn keep_latest(slot: &mut Reported, reading: Reading, value: f64) -> bool {
+    if slot.is_none_or(|(seen, _)| reading.is_later_than(seen)) {
+        *slot = Some((reading, value));
+        true
+    } else {
+        false
+    }
+}
+
+fn reading(as_of: Option<String>, position: Option<u64>) -> Option<Reading> {
+    Some(Reading {
+        as_of: Date::parse(&as_of?)?,
+        position: position?,
+    })
 }
 
 impl Cache {
@@ -75,25 +108,51 @@ impl Cache {
         Ok(found)
     }
 
-    fn completion(
+    /// The task's inputs, from the cache or the tables (`None` for a task
+    /// the read model does not hold).
+    fn task(
         &mut self,
         tx: &Transaction<'_>,
         task_id: &str,
-    ) -> Result<&mut Completion, rusqlite::Error> {
-        if !self.completion.contains_key(task_id) {
+    ) -> Result<Option<&mut TaskInputs>, rusqlite::Error> {
+        if !self.tasks.contains_key(task_id) {
+            let row = tx
+                .prepare_cached(
+                    "SELECT status, reported_percent, reported_as_of, reported_pos FROM tasks WHERE task_id = ?1",
+                )?
+                .query_row([task_id], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<f64>>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, Option<u64>>(3)?,
+                    ))
+                })
+                .optional()?;
+            let Some((status, percent, as_of, position)) = row else {
+                return Ok(None);
+            };
             let targets = tx
-                .prepare_cached("SELECT metric, baseline, target, latest FROM targets WHERE task_id = ?1 ORDER BY ord")?
-                .query_map([task_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .prepare_cached(
+                    "SELECT metric, baseline, target, latest, latest_as_of, latest_pos
+                     FROM targets WHERE task_id = ?1 ORDER BY ord",
+                )?
+                .query_map([task_id], |r| {
+                    let latest: Option<f64> = r.get(3)?;
+                    let at = reading(r.get(4)?, r.get(5)?);
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, at.zip(latest)))
+                })?
                 .collect::<Result<_, _>>()?;
-            let reported: Option<f64> = tx
-                .prepare_cached("SELECT reported_percent FROM tasks WHERE task_id = ?1")?
-                .query_row([task_id], |r| r.get(0))
-                .optional()?
-                .flatten();
-            self.completion
-                .insert(task_id.to_owned(), Completion { targets, reported });
+            self.tasks.insert(
+                task_id.to_owned(),
+                TaskInputs {
+                    status: TaskStatus::parse(&status).unwrap_or(TaskStatus::Registered),
+                    targets,
+                    reported: reading(as_of, position).zip(percent),
+                },
+            );
         }
-        Ok(self.completion.entry(task_id.to_owned()).or_default())
+        Ok(self.tasks.get_mut(task_id))
     }
 
     /// The folded text `q` searches: task id, title, assignee and unit names.
@@ -117,35 +176,16 @@ fn millis(text: &str) -> i64 {
     Timestamp::parse(text).map_or(0, |t| t.unix_millis())
 }
 
-/// The contract's completion: the mean over the targets of
-/// `clamp((latest - baseline) / (target - baseline), 0, 1) * 100` (a target
-/// with nothing reported counts as its baseline), or the last reported
-/// `percent_complete` when the task has no targets.
-pub(crate) fn percent_complete(
-    targets: &[(f64, f64, Option<f64>)],
-    reported: Option<f64>,
-) -> Option<f64> {
-    if targets.is_empty() {
-        return reported;
-    }
-    let sum: f64 = targets
-        .iter()
-        .map(|&(baseline, target, latest)| {
-            let latest = latest.unwrap_or(baseline);
-            ((latest - baseline) / (target - baseline)).clamp(0.0, 1.0)
-        })
-        .sum();
-    Some(sum / targets.len() as f64 * 100.0)
-}
-
 fn insert_targets(
     tx: &Transaction<'_>,
     cache: &mut Cache,
     task_id: &str,
+    status: TaskStatus,
     targets: &[Target],
 ) -> Result<(), rusqlite::Error> {
     let mut insert = tx.prepare_cached(
-        "INSERT INTO targets (task_id, ord, metric, label, baseline, target) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO targets (task_id, ord, metric, label, baseline, target, unit, min, max)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
     for (i, t) in targets.iter().enumerate() {
         insert.execute(params![
@@ -154,10 +194,14 @@ fn insert_targets(
             t.metric.as_str(),
             t.label.as_str(),
             t.baseline,
-            t.target
+            t.target,
+            t.unit.as_ref().map(|u| u.as_str()),
+            t.min,
+            t.max
         ])?;
     }
-    let completion = Completion {
+    let inputs = TaskInputs {
+        status,
         targets: targets
             .iter()
             .map(|t| (t.metric.to_string(), t.baseline, t.target, None))
@@ -165,8 +209,8 @@ fn insert_targets(
         reported: None,
     };
     tx.prepare_cached("UPDATE tasks SET percent_complete = ?2 WHERE task_id = ?1")?
-        .execute(params![task_id, completion.percent()])?;
-    cache.completion.insert(task_id.to_owned(), completion);
+        .execute(params![task_id, inputs.percent()])?;
+    cache.tasks.insert(task_id.to_owned(), inputs);
     Ok(())
 }
 
@@ -189,11 +233,12 @@ pub(crate) fn event(
                 p.code.as_str(),
                 p.name.as_str(),
                 fold(&p.name),
-                serde_json::to_value(p.kind).ok().and_then(|v| v.as_str().map(str::to_owned)),
+                p.kind.as_str(),
                 p.parent.as_ref().map(|s| s.as_str()),
                 p.valid_from.map(|d| d.to_string()),
             ])?;
             cache.units.insert(p.code.to_string(), p.name.to_string());
+            units_changed(tx, recorded.position)?;
         }
         Payload::UnitMerged(p) => {
             let mut close = tx.prepare_cached(
@@ -207,6 +252,7 @@ pub(crate) fn event(
                     p.legal_basis.as_ref().map(|t| t.as_str())
                 ])?;
             }
+            units_changed(tx, recorded.position)?;
         }
         Payload::CadreRegistered(p) => {
             tx.prepare_cached(
@@ -241,54 +287,50 @@ pub(crate) fn event(
         }
         Payload::TaskRegistered(p) => {
             let (unit, search) = cache.search(tx, &p.task_id, &p.title, &event.actor)?;
-            insert_task(
-                tx,
-                NewTask {
-                    task_id: &p.task_id,
-                    cycle: &p.cycle,
-                    title: &p.title,
-                    kind: kind_text(p.kind),
-                    category: &p.category,
-                    origin: "self_registered",
-                    backlog_ref: None,
-                    description: p.description.as_deref(),
-                    assignee: &event.actor,
-                    unit: &unit,
-                    status: TaskStatus::Registered,
-                    due: p.due,
-                    created_ms: at,
-                    search: &search,
-                },
-            )?;
-            insert_targets(tx, cache, &p.task_id, &p.targets)?;
+            let task = NewTask {
+                task_id: &p.task_id,
+                cycle: &p.cycle,
+                title: &p.title,
+                kind: p.kind.as_str(),
+                category: &p.category,
+                origin: TaskOrigin::SelfRegistered,
+                backlog_ref: None,
+                description: p.description.as_deref(),
+                assignee: &event.actor,
+                unit: &unit,
+                status: TaskStatus::Registered,
+                given_by: None,
+                due: p.due,
+                created_ms: at,
+                search: &search,
+            };
+            insert_task(tx, cache, task, &p.targets)?;
         }
         Payload::TaskAssigned(p) => {
             let (unit, search) = cache.search(tx, &p.task_id, &p.title, &p.assignee)?;
-            insert_task(
-                tx,
-                NewTask {
-                    task_id: &p.task_id,
-                    cycle: &p.cycle,
-                    title: &p.title,
-                    kind: kind_text(p.kind),
-                    category: &p.category,
-                    origin: match p.origin {
-                        AssignedOrigin::Committee => "committee",
-                        AssignedOrigin::Backlog => "backlog",
-                    },
-                    backlog_ref: p.backlog_ref.as_deref(),
-                    description: p.description.as_deref(),
-                    assignee: &p.assignee,
-                    unit: &unit,
-                    status: TaskStatus::Assigned,
-                    due: p.due,
-                    created_ms: at,
-                    search: &search,
-                },
-            )?;
-            insert_targets(tx, cache, &p.task_id, &p.targets)?;
+            let task = NewTask {
+                task_id: &p.task_id,
+                cycle: &p.cycle,
+                title: &p.title,
+                kind: p.kind.as_str(),
+                category: &p.category,
+                origin: p.origin.into(),
+                backlog_ref: p.backlog_ref.as_deref(),
+                description: p.description.as_deref(),
+                assignee: &p.assignee,
+                unit: &unit,
+                status: TaskStatus::Assigned,
+                given_by: Some(&event.unit),
+                due: p.due,
+                created_ms: at,
+                search: &search,
+            };
+            insert_task(tx, cache, task, &p.targets)?;
         }
-        Payload::TaskApproved(p) => set_status(tx, &p.task_id, TaskStatus::Assigned)?,
+        Payload::TaskApproved(p) => {
+            tx.prepare_cached("UPDATE tasks SET given_by = ?2 WHERE task_id = ?1")?
+                .execute(params![p.task_id.as_str(), event.unit.as_str()])?;
+        }
         Payload::PlanSubmitted(p) => {
             let revisions: i64 = tx
                 .prepare_cached("SELECT plan_revisions FROM tasks WHERE task_id = ?1")?
@@ -302,9 +344,7 @@ pub(crate) fn event(
                 "submitted_at": recorded.occurred_at,
             });
             tx.prepare_cached(
-                "UPDATE tasks SET plan = ?2, plan_revisions = plan_revisions + 1,
-                        status = CASE status WHEN 'assigned' THEN 'planned' ELSE status END
-                 WHERE task_id = ?1",
+                "UPDATE tasks SET plan = ?2, plan_revisions = plan_revisions + 1 WHERE task_id = ?1",
             )?
             .execute(params![p.task_id.as_str(), plan.to_string()])?;
         }
@@ -321,11 +361,12 @@ pub(crate) fn event(
             ])?;
         }
         Payload::ProgressReported(p) => {
+            let this = Reading {
+                as_of: p.as_of,
+                position: recorded.position,
+            };
             let mut value = tx.prepare_cached(
                 "INSERT INTO reported_values (task_id, metric, position, as_of, value) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
-            let mut latest = tx.prepare_cached(
-                "UPDATE targets SET latest = ?3 WHERE task_id = ?1 AND metric = ?2",
             )?;
             for v in &p.values {
                 value.execute(params![
@@ -335,49 +376,10 @@ pub(crate) fn event(
                     p.as_of.to_string(),
                     v.value
                 ])?;
-                latest.execute(params![p.task_id.as_str(), v.metric.as_str(), v.value])?;
             }
-            let report = json!({
-                "as_of": p.as_of.to_string(),
-                "values": p.values.iter().map(|v| json!({"metric": v.metric.as_str(), "value": v.value})).collect::<Vec<_>>(),
-                "percent_complete": p.percent_complete,
-                "confidence": p.confidence,
-                "note": p.note.as_deref(),
-                "reported_by": event.actor.as_str(),
-                "occurred_at": recorded.occurred_at,
-            });
-            let completion = cache.completion(tx, &p.task_id)?;
-            for v in &p.values {
-                if let Some(t) = completion
-                    .targets
-                    .iter_mut()
-                    .find(|t| t.0 == v.metric.as_str())
-                {
-                    t.3 = Some(v.value);
-                }
+            if let Some(inputs) = cache.task(tx, &p.task_id)? {
+                report(tx, inputs, p, this, recorded, &event.actor, at)?;
             }
-            if p.percent_complete.is_some() {
-                completion.reported = p.percent_complete;
-            }
-            let percent = completion.percent();
-            let confidence = p
-                .confidence
-                .and_then(|c| serde_json::to_value(c).ok())
-                .and_then(|v| v.as_str().map(str::to_owned));
-            tx.prepare_cached(
-                "UPDATE tasks SET last_report = ?2, last_report_ms = ?3, last_confidence = ?4,
-                        reported_percent = coalesce(?5, reported_percent), status = 'in_progress',
-                        percent_complete = ?6
-                 WHERE task_id = ?1",
-            )?
-            .execute(params![
-                p.task_id.as_str(),
-                report.to_string(),
-                at,
-                confidence,
-                p.percent_complete,
-                percent
-            ])?;
         }
         Payload::TaskReassigned(p) => {
             let title: Option<String> = tx
@@ -396,19 +398,25 @@ pub(crate) fn event(
                 search
             ])?;
         }
-        Payload::TaskCancelled(p) => set_status(tx, &p.task_id, TaskStatus::Cancelled)?,
+        Payload::TaskCancelled(_) => {}
         Payload::TaskEvaluated(p) => {
-            let rating = p
-                .rating
-                .or(p.score.map(Rating::for_score))
-                .map(Rating::as_str);
             tx.prepare_cached(
-                "UPDATE tasks SET status = 'evaluated', rating = ?2, score = ?3, evaluation_comment = ?4 WHERE task_id = ?1",
+                "UPDATE tasks SET rating = ?2, score = ?3, evaluation_comment = ?4, evaluated_by = ?5
+                 WHERE task_id = ?1",
             )?
-            .execute(params![p.task_id.as_str(), rating, p.score, p.comment.as_str()])?;
+            .execute(params![
+                p.task_id.as_str(),
+                p.given_rating().map(|r| r.as_str()),
+                p.score,
+                p.comment.as_str(),
+                event.unit.as_str()
+            ])?;
         }
     }
     if let Some(task_id) = event.payload.task_id() {
+        if TaskStatus::initial(event.event_type()).is_none() {
+            advance_status(tx, cache, task_id, &event.payload)?;
+        }
         let object = serde_json::to_string(recorded).map_err(|e| ViewError::Undecodable {
             position: recorded.position,
             reason: e.to_string(),
@@ -421,12 +429,106 @@ pub(crate) fn event(
     Ok(())
 }
 
-fn kind_text(kind: dotpha_domain::payload::TaskKind) -> &'static str {
-    match kind {
-        dotpha_domain::payload::TaskKind::Breakthrough => "breakthrough",
-        dotpha_domain::payload::TaskKind::New => "new",
-        dotpha_domain::payload::TaskKind::Difficult => "difficult",
+/// Folds a check-in into its task: each value becomes its target's latest
+/// when its reading is later (see [`Reading`]), the same for a reported
+/// percentage and for the report shown as the last one; then the
+/// completion.
+fn report(
+    tx: &Transaction<'_>,
+    inputs: &mut TaskInputs,
+    p: &dotpha_domain::payload::ProgressReported,
+    this: Reading,
+    recorded: &RecordedEvent,
+    actor: &str,
+    at: i64,
+) -> Result<(), rusqlite::Error> {
+    let mut latest = tx.prepare_cached(
+        "UPDATE targets SET latest = ?3, latest_as_of = ?4, latest_pos = ?5
+         WHERE task_id = ?1 AND metric = ?2",
+    )?;
+    for v in &p.values {
+        if let Some(t) = inputs.targets.iter_mut().find(|t| t.0 == v.metric.as_str())
+            && keep_latest(&mut t.3, this, v.value)
+        {
+            latest.execute(params![
+                p.task_id.as_str(),
+                v.metric.as_str(),
+                v.value,
+                p.as_of.to_string(),
+                recorded.position
+            ])?;
+        }
     }
+    if let Some(percent) = p.percent_complete
+        && keep_latest(&mut inputs.reported, this, percent)
+    {
+        tx.prepare_cached(
+            "UPDATE tasks SET reported_percent = ?2, reported_as_of = ?3, reported_pos = ?4
+             WHERE task_id = ?1",
+        )?
+        .execute(params![
+            p.task_id.as_str(),
+            percent,
+            p.as_of.to_string(),
+            recorded.position
+        ])?;
+    }
+    let percent = inputs.percent();
+    // The last report shown is the latest one by the same rule.
+    let (shown_as_of, shown_position): (Option<String>, Option<u64>) = tx
+        .prepare_cached("SELECT last_report_as_of, last_report_pos FROM tasks WHERE task_id = ?1")?
+        .query_row([p.task_id.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    if reading(shown_as_of, shown_position).is_none_or(|shown| this.is_later_than(shown)) {
+        let report = json!({
+            "as_of": p.as_of.to_string(),
+            "values": p.values.iter().map(|v| json!({"metric": v.metric.as_str(), "value": v.value})).collect::<Vec<_>>(),
+            "percent_complete": p.percent_complete,
+            "confidence": p.confidence.map(|c| c.as_str()),
+            "note": p.note.as_deref(),
+            "reported_by": actor,
+            "occurred_at": recorded.occurred_at,
+        });
+        tx.prepare_cached(
+            "UPDATE tasks SET last_report = ?2, last_confidence = ?3, last_report_as_of = ?4,
+                    last_report_pos = ?5
+             WHERE task_id = ?1",
+        )?
+        .execute(params![
+            p.task_id.as_str(),
+            report.to_string(),
+            p.confidence.map(|c| c.as_str()),
+            p.as_of.to_string(),
+            recorded.position
+        ])?;
+    }
+    // A check-in is a check-in whenever it describes: the clock of
+    // "stale" runs from the most recent one sent.
+    tx.prepare_cached(
+        "UPDATE tasks SET last_report_ms = max(coalesce(last_report_ms, ?2), ?2),
+                percent_complete = ?3
+         WHERE task_id = ?1",
+    )?
+    .execute(params![p.task_id.as_str(), at, percent])?;
+    Ok(())
+}
+
+/// Moves a task's status by the domain's transition for `payload`, storing
+/// with it what queries filter on: whether it is open and active.
+fn advance_status(
+    tx: &Transaction<'_>,
+    cache: &mut Cache,
+    task_id: &str,
+    payload: &Payload,
+) -> Result<(), rusqlite::Error> {
+    let Some(inputs) = cache.task(tx, task_id)? else {
+        return Ok(());
+    };
+    let next = inputs.status.after(payload.event_type());
+    if next != inputs.status {
+        inputs.status = next;
+        set_status(tx, task_id, next)?;
+    }
+    Ok(())
 }
 
 fn set_status(
@@ -434,8 +536,21 @@ fn set_status(
     task_id: &str,
     status: TaskStatus,
 ) -> Result<(), rusqlite::Error> {
-    tx.prepare_cached("UPDATE tasks SET status = ?2 WHERE task_id = ?1")?
-        .execute(params![task_id, status.as_str()])?;
+    tx.prepare_cached("UPDATE tasks SET status = ?2, open = ?3, active = ?4 WHERE task_id = ?1")?
+        .execute(params![
+            task_id,
+            status.as_str(),
+            status.is_open(),
+            status.is_active()
+        ])?;
+    Ok(())
+}
+
+fn units_changed(tx: &Transaction<'_>, position: u64) -> Result<(), rusqlite::Error> {
+    tx.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![UNITS_POSITION, position.to_string()])?;
     Ok(())
 }
 
@@ -445,22 +560,29 @@ struct NewTask<'a> {
     title: &'a str,
     kind: &'a str,
     category: &'a str,
-    origin: &'a str,
+    origin: TaskOrigin,
     backlog_ref: Option<&'a str>,
     description: Option<&'a str>,
     assignee: &'a str,
     unit: &'a str,
     status: TaskStatus,
-    due: dotpha_domain::Date,
+    given_by: Option<&'a str>,
+    due: Date,
     created_ms: i64,
     search: &'a str,
 }
 
-fn insert_task(tx: &Transaction<'_>, t: NewTask<'_>) -> Result<(), rusqlite::Error> {
+fn insert_task(
+    tx: &Transaction<'_>,
+    cache: &mut Cache,
+    t: NewTask<'_>,
+    targets: &[Target],
+) -> Result<(), rusqlite::Error> {
+    let status = t.status;
     tx.prepare_cached(
         "INSERT INTO tasks (task_id, cycle, title, kind, category, origin, backlog_ref, description, assignee, unit,
-                            status, due, due_end_ms, created_ms, search)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                            status, open, active, given_by, due, due_end_ms, created_ms, search)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
     )?
     .execute(params![
         t.task_id,
@@ -468,53 +590,19 @@ fn insert_task(tx: &Transaction<'_>, t: NewTask<'_>) -> Result<(), rusqlite::Err
         t.title,
         t.kind,
         t.category,
-        t.origin,
+        t.origin.as_str(),
         t.backlog_ref,
         t.description,
         t.assignee,
         t.unit,
-        t.status.as_str(),
+        status.as_str(),
+        status.is_open(),
+        status.is_active(),
+        t.given_by,
         t.due.to_string(),
         t.due.end_in_vietnam_millis(),
         t.created_ms,
         t.search
     ])?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::percent_complete;
-
-    #[test]
-    fn from_388_to_400_with_394_reported_is_half_way() {
-        assert_eq!(
-            percent_complete(&[(388.0, 400.0, Some(394.0))], None),
-            Some(50.0)
-        );
-    }
-
-    #[test]
-    fn completion_is_clamped_and_averaged_and_works_downwards() {
-        assert_eq!(
-            percent_complete(&[(0.0, 10.0, Some(20.0)), (0.0, 10.0, Some(-5.0))], None),
-            Some(50.0)
-        );
-        assert_eq!(
-            percent_complete(&[(12.0, 0.0, Some(3.0))], None),
-            Some(75.0),
-            "a decrease from 12 to 0"
-        );
-        assert_eq!(
-            percent_complete(&[(5.0, 10.0, None)], Some(90.0)),
-            Some(0.0),
-            "nothing reported yet"
-        );
-        assert_eq!(
-            percent_complete(&[], Some(42.0)),
-            Some(42.0),
-            "no targets: the reported percentage"
-        );
-        assert_eq!(percent_complete(&[], None), None);
-    }
+    insert_targets(tx, cache, t.task_id, status, targets)
 }

@@ -21,7 +21,7 @@ mod apply;
 pub mod query;
 mod schema;
 
-use std::path::Path;
+use std::{cell::RefCell, path::Path, sync::Arc};
 
 use dotpha_domain::wire::{GENESIS_HASH, RecordedEvent};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
@@ -98,6 +98,10 @@ pub struct ReadModel {
     path: String,
     applied: Applied,
     cache: apply::Cache,
+    /// The units (the domain's tree and their rows), read again only when
+    /// a unit event has been applied since: queries never reload the whole
+    /// table per call.
+    units_cache: RefCell<Option<Arc<query::Units>>>,
 }
 
 impl std::fmt::Debug for ReadModel {
@@ -206,6 +210,7 @@ impl ReadModel {
             path,
             applied,
             cache: apply::Cache::default(),
+            units_cache: RefCell::new(None),
         })
     }
 

@@ -1,40 +1,39 @@
 //! The questions the API asks of the read model. Flags that depend on the
-//! clock (overdue, due soon, stale) are judged at the instant the caller
-//! passes, in Asia/Ho_Chi_Minh: a task due on 2021-06-30 is overdue from
-//! 2021-06-30T17:00:00Z. [`ReadModel::clock_window`] lists the instants a
-//! flag can change at; the HTTP server serves a kept answer again while the
-//! clock stays between two of them, so a new clock-dependent flag must add
-//! its instants there.
+//! clock (overdue, due soon, stale, days left; `dotpha_domain::figures`)
+//! are judged at the instant the caller passes, in Asia/Ho_Chi_Minh: a task
+//! due on 2021-06-30 is overdue from 2021-06-30T17:00:00Z; the unit tree is
+//! read on that instant's day. [`ReadModel::clock_window`] lists the
+//! instants an answer can change at; the HTTP server serves a kept answer
+//! again while the clock stays between two of them, so a new
+//! clock-dependent figure must add its instants there.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::{
+    collections::{BTreeMap, HashMap, HashSet},
+    sync::Arc,
+};
 
-use dotpha_domain::text::fold;
+use dotpha_domain::{
+    Date, TaskStatus, Timestamp, UnitTree,
+    figures::{self, DAY_MS, DUE_SOON_DAYS, Flags, QuotaTally, STALE_DAYS},
+    text::fold,
+    vocabulary::{CompletionBand, Rating, TaskFlag, TaskKind},
+};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::{ReadModel, ViewError};
+use crate::{ReadModel, ViewError, apply::UNITS_POSITION};
 
-/// A task is due soon within this many days of its due date's end.
-pub const DUE_SOON_DAYS: i64 = 14;
-/// A task in progress with no check-in for this many days is stale.
-pub const STALE_DAYS: i64 = 30;
+pub use dotpha_domain::TreeView as Tree;
+
 /// Most tasks one list answer carries.
 pub const MAX_LIMIT: usize = 10_000;
 /// Tasks in one list answer unless asked otherwise.
 pub const DEFAULT_LIMIT: usize = 1_000;
 
-const DAY_MS: i64 = 86_400_000;
-
-/// Which tree a roll-up follows.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Tree {
-    /// Today's tree: a merged unit (and what lies below it) rolls up into
-    /// its successor.
-    #[default]
-    Today,
-    /// The tree as it was registered: merged units stay where they were.
-    AsItWas,
+/// The day `now_ms` falls on in Vietnam: the date the unit tree is read at.
+pub fn day_in_vietnam(now_ms: i64) -> Date {
+    Timestamp::from_unix_millis(now_ms).date_in_vietnam()
 }
 
 /// A task as lists show it.
@@ -72,6 +71,10 @@ pub struct TaskSummary {
     pub due_soon: bool,
     /// Active with no check-in for [`STALE_DAYS`].
     pub stale: bool,
+    /// Whole days left before the due date ends (0 on the due day itself,
+    /// negative: days late), judged at the same instant as the flags
+    /// ([`figures::days_left`]).
+    pub days_left: i64,
     /// Confidence of the last check-in.
     pub confidence: Option<String>,
     /// Rating, once evaluated.
@@ -91,9 +94,20 @@ pub struct TargetView {
     pub baseline: f64,
     /// Target.
     pub target: f64,
-    /// Latest reported value.
+    /// The unit values are counted in, when stated.
+    pub unit: Option<String>,
+    /// The smallest value the metric takes, when stated.
+    pub min: Option<f64>,
+    /// The largest value the metric takes, when stated.
+    pub max: Option<f64>,
+    /// Latest reported value: the one with the greatest `as_of`, ties to
+    /// the later report ([`figures::Reading`]).
     pub latest: Option<f64>,
-    /// Reported values, oldest first.
+    /// The `as_of` of the latest value.
+    pub latest_as_of: Option<String>,
+    /// How far the target is, 0 to 100 ([`figures::target_percent`]).
+    pub percent_complete: f64,
+    /// Reported values, oldest first: by `as_of`, then by log position.
     pub series: Vec<Point>,
 }
 
@@ -213,7 +227,7 @@ pub struct UnitLine {
     pub name: String,
     /// Its roll-up within the cycle.
     pub rollup: Rollup,
-    /// Mean completion of its tasks.
+    /// Mean completion of its tasks ([`figures::mean_completion`]).
     pub mean_percent: Option<f64>,
 }
 
@@ -224,6 +238,11 @@ pub struct Dashboard {
     pub cycle: Option<String>,
     /// Tasks of the cycle.
     pub tasks: u64,
+    /// Tasks neither evaluated nor cancelled: not rated yet.
+    pub open: u64,
+    /// The cycle's mean completion over the tasks that count (not
+    /// cancelled, with a completion; [`figures::mean_completion`]).
+    pub mean_percent: Option<f64>,
     /// Distinct assignees of the cycle's tasks.
     pub cadres: u64,
     /// By status.
@@ -234,8 +253,10 @@ pub struct Dashboard {
     pub overdue: u64,
     /// Tasks due soon.
     pub due_soon: u64,
-    /// Units where excellent ratings exceed 20% of good ones (Quy định
-    /// 366-QĐ/TW): the units are the assignees' bodies.
+    /// The evaluating bodies (the envelope `unit` of `task.evaluated`)
+    /// whose excellent ratings in the cycle exceed
+    /// [`figures::EXCELLENT_QUOTA_PERCENT`]% of their good ones
+    /// ([`QuotaTally`]), in code order.
     pub excellent_quota_exceeded: Vec<String>,
     /// How many tasks fall in 0-25, 25-50, 50-75, 75-100 and 100 percent.
     pub completion: BTreeMap<String, u64>,
@@ -266,6 +287,24 @@ pub struct CadreView {
     pub tasks: Vec<TaskSummary>,
 }
 
+/// What `status=` of a task list asks for: a status, or a flag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusFilter {
+    /// Tasks in this status.
+    Status(TaskStatus),
+    /// Tasks with this flag at the instant judged.
+    Flag(TaskFlag),
+}
+
+impl StatusFilter {
+    /// Reads `status=` as the vocabulary spells it.
+    pub fn parse(text: &str) -> Option<StatusFilter> {
+        TaskStatus::parse(text)
+            .map(StatusFilter::Status)
+            .or_else(|| TaskFlag::parse(text).map(StatusFilter::Flag))
+    }
+}
+
 /// Filters of a task list; every one optional.
 #[derive(Clone, Debug, Default)]
 pub struct TaskFilter {
@@ -274,11 +313,11 @@ pub struct TaskFilter {
     /// Only tasks whose unit lies within this one.
     pub unit: Option<String>,
     /// A status, or a derived flag: `overdue`, `due_soon`, `stale`.
-    pub status: Option<String>,
+    pub status: Option<StatusFilter>,
     /// Only this assignee.
     pub assignee: Option<String>,
     /// Only this kind.
-    pub kind: Option<String>,
+    pub kind: Option<TaskKind>,
     /// Words that must all appear in the task's id, title, assignee's or
     /// unit's name, regardless of case and diacritics.
     pub q: Option<String>,
@@ -292,19 +331,21 @@ pub struct TaskFilter {
 
 const SUMMARY_COLUMNS: &str = "t.task_id, t.title, t.cycle, t.assignee, coalesce(c.full_name, t.assignee), t.unit,
      coalesce(u.name, t.unit), t.kind, t.category, t.origin, t.status, t.percent_complete, t.due, t.due_end_ms,
-     t.last_report_ms, t.created_ms, t.last_confidence, t.rating, t.score";
+     coalesce(t.last_report_ms, t.created_ms), t.created_ms, t.last_confidence, t.rating, t.score";
 
 const SUMMARY_FROM: &str =
     "FROM tasks t LEFT JOIN cadres c ON c.id = t.assignee LEFT JOIN units u ON u.code = t.unit";
 
+/// A stored status (always one of the vocabulary's).
+fn status_of(text: &str) -> TaskStatus {
+    TaskStatus::parse(text).unwrap_or(TaskStatus::Registered)
+}
+
 fn summary(r: &rusqlite::Row<'_>, now_ms: i64) -> rusqlite::Result<TaskSummary> {
     let status: String = r.get(10)?;
     let due_end: i64 = r.get(13)?;
-    let last_report: Option<i64> = r.get(14)?;
-    let created: i64 = r.get(15)?;
-    let open = status != "evaluated" && status != "cancelled";
-    let overdue = open && now_ms >= due_end;
-    let active = matches!(status.as_str(), "assigned" | "planned" | "in_progress");
+    let last_check_in: i64 = r.get(14)?;
+    let flags = Flags::at(status_of(&status), due_end, last_check_in, now_ms);
     Ok(TaskSummary {
         task_id: r.get(0)?,
         title: r.get(1)?,
@@ -318,9 +359,10 @@ fn summary(r: &rusqlite::Row<'_>, now_ms: i64) -> rusqlite::Result<TaskSummary> 
         origin: r.get(9)?,
         percent_complete: r.get(11)?,
         due: r.get(12)?,
-        overdue,
-        due_soon: open && !overdue && due_end - now_ms <= DUE_SOON_DAYS * DAY_MS,
-        stale: active && now_ms - last_report.unwrap_or(created) >= STALE_DAYS * DAY_MS,
+        overdue: flags.overdue,
+        due_soon: flags.due_soon,
+        stale: flags.stale,
+        days_left: figures::days_left(due_end, now_ms),
         confidence: r.get(16)?,
         rating: r.get(17)?,
         score: r.get(18)?,
@@ -328,7 +370,9 @@ fn summary(r: &rusqlite::Row<'_>, now_ms: i64) -> rusqlite::Result<TaskSummary> 
     })
 }
 
-struct UnitRow {
+/// A unit's row, for names and views.
+#[derive(Clone, Debug)]
+pub(crate) struct UnitRow {
     name: String,
     kind: String,
     parent: Option<String>,
@@ -337,31 +381,92 @@ struct UnitRow {
     successor: Option<String>,
 }
 
+/// Every unit: the domain's tree and the rows, loaded once per change of
+/// the units (the stamp is the position of the last unit event applied).
+#[derive(Debug)]
+pub(crate) struct Units {
+    stamp: u64,
+    tree: UnitTree,
+    rows: HashMap<String, UnitRow>,
+}
+
 impl ReadModel {
-    fn units(&self) -> Result<HashMap<String, UnitRow>, ViewError> {
+    /// The units as of the read model's current state: the cached ones
+    /// while no unit event has been applied since they were read.
+    fn units(&self) -> Result<Arc<Units>, ViewError> {
+        let stamp: u64 = self
+            .connection()
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+            .query_row([UNITS_POSITION], |r| r.get::<_, String>(0))
+            .optional()?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        if let Some(units) = self.units_cache.borrow().as_ref()
+            && units.stamp == stamp
+        {
+            return Ok(units.clone());
+        }
         let mut stmt = self.connection().prepare_cached(
             "SELECT code, name, kind, parent, valid_from, valid_to, successor FROM units",
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                UnitRow {
-                    name: r.get(1)?,
-                    kind: r.get(2)?,
-                    parent: r.get(3)?,
-                    valid_from: r.get(4)?,
-                    valid_to: r.get(5)?,
-                    successor: r.get(6)?,
-                },
-            ))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let rows: HashMap<String, UnitRow> = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    UnitRow {
+                        name: r.get(1)?,
+                        kind: r.get(2)?,
+                        parent: r.get(3)?,
+                        valid_from: r.get(4)?,
+                        valid_to: r.get(5)?,
+                        successor: r.get(6)?,
+                    },
+                ))
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut tree = UnitTree::new();
+        for (code, row) in &rows {
+            tree.insert(code, row.parent.as_deref());
+        }
+        for (code, row) in &rows {
+            if let (Some(into), Some(on)) = (
+                &row.successor,
+                row.valid_to.as_deref().and_then(Date::parse),
+            ) {
+                tree.merge(code, into, on);
+            }
+        }
+        let units = Arc::new(Units { stamp, tree, rows });
+        *self.units_cache.borrow_mut() = Some(units.clone());
+        Ok(units)
     }
 
-    /// The codes of `root` and every unit below it in `tree`.
-    pub fn subtree(&self, root: &str, tree: Tree) -> Result<HashSet<String>, ViewError> {
-        let units = self.units()?;
-        Ok(subtree(&units, root, tree))
+    /// The unit tree, the domain's own type, as the read model holds it.
+    pub fn unit_tree(&self) -> Result<UnitTree, ViewError> {
+        Ok(self.units()?.tree.clone())
+    }
+
+    /// Whether `unit` lies within `ancestor` on the day of `now_ms` in
+    /// Vietnam ([`UnitTree::is_within`]): the question access checks ask.
+    pub fn is_within(&self, unit: &str, ancestor: &str, now_ms: i64) -> Result<bool, ViewError> {
+        Ok(self
+            .units()?
+            .tree
+            .is_within(unit, ancestor, day_in_vietnam(now_ms)))
+    }
+
+    /// The codes of `root` and every unit that rolls up into it in `tree`
+    /// on the day of `now_ms` ([`UnitTree::subtree`]).
+    pub fn subtree(
+        &self,
+        root: &str,
+        tree: Tree,
+        now_ms: i64,
+    ) -> Result<HashSet<String>, ViewError> {
+        Ok(self
+            .units()?
+            .tree
+            .subtree(root, tree, day_in_vietnam(now_ms)))
     }
 
     /// Tasks matching `filter`, soonest due first, and how many match in all.
@@ -380,45 +485,48 @@ impl ReadModel {
             args.push(Box::new(assignee.clone()));
             clauses.push(format!("t.assignee = ?{}", args.len()));
         }
-        if let Some(kind) = &filter.kind {
-            args.push(Box::new(kind.clone()));
+        if let Some(kind) = filter.kind {
+            args.push(Box::new(kind.as_str()));
             clauses.push(format!("t.kind = ?{}", args.len()));
         }
         if let Some(unit) = &filter.unit {
-            let codes: Vec<String> = self.subtree(unit, filter.tree)?.into_iter().collect();
+            let mut codes: Vec<String> = self
+                .subtree(unit, filter.tree, now_ms)?
+                .into_iter()
+                .collect();
+            codes.sort();
             args.push(Box::new(serde_json::to_string(&codes).unwrap_or_default()));
             clauses.push(format!(
                 "t.unit IN (SELECT value FROM json_each(?{}))",
                 args.len()
             ));
         }
-        match filter.status.as_deref() {
+        // The same tests as [`Flags::at`], over the stored `open` and
+        // `active` (computed by the domain's `TaskStatus`).
+        match filter.status {
             None => {}
-            Some("overdue") => {
+            Some(StatusFilter::Flag(TaskFlag::Overdue)) => {
                 args.push(Box::new(now_ms));
-                clauses.push(format!(
-                    "t.status NOT IN ('evaluated', 'cancelled') AND t.due_end_ms <= ?{}",
-                    args.len()
-                ));
+                clauses.push(format!("t.open AND t.due_end_ms <= ?{}", args.len()));
             }
-            Some("due_soon") => {
+            Some(StatusFilter::Flag(TaskFlag::DueSoon)) => {
                 args.push(Box::new(now_ms));
                 let n = args.len();
                 clauses.push(format!(
-                    "t.status NOT IN ('evaluated', 'cancelled') AND t.due_end_ms > ?{n} AND t.due_end_ms - ?{n} <= {}",
+                    "t.open AND t.due_end_ms > ?{n} AND t.due_end_ms - ?{n} <= {}",
                     DUE_SOON_DAYS * DAY_MS
                 ));
             }
-            Some("stale") => {
+            Some(StatusFilter::Flag(TaskFlag::Stale)) => {
                 args.push(Box::new(now_ms));
                 clauses.push(format!(
-                    "t.status IN ('assigned', 'planned', 'in_progress') AND ?{} - coalesce(t.last_report_ms, t.created_ms) >= {}",
+                    "t.active AND ?{} - coalesce(t.last_report_ms, t.created_ms) >= {}",
                     args.len(),
                     STALE_DAYS * DAY_MS
                 ));
             }
-            Some(status) => {
-                args.push(Box::new(status.to_owned()));
+            Some(StatusFilter::Status(status)) => {
+                args.push(Box::new(status.as_str()));
                 clauses.push(format!("t.status = ?{}", args.len()));
             }
         }
@@ -491,8 +599,11 @@ impl ReadModel {
             return Ok(None);
         };
         let mut series: HashMap<String, Vec<Point>> = HashMap::new();
+        // Oldest first by the rule of "latest" (figures::Reading): `as_of`,
+        // then log position.
         let mut stmt = conn.prepare_cached(
-            "SELECT metric, as_of, value, position FROM reported_values WHERE task_id = ?1 ORDER BY position",
+            "SELECT metric, as_of, value, position FROM reported_values WHERE task_id = ?1
+             ORDER BY as_of, position",
         )?;
         for point in stmt.query_map([task_id], |r| {
             Ok((
@@ -509,15 +620,22 @@ impl ReadModel {
         }
         let targets = conn
             .prepare_cached(
-                "SELECT metric, label, baseline, target, latest FROM targets WHERE task_id = ?1 ORDER BY ord",
+                "SELECT metric, label, baseline, target, unit, min, max, latest, latest_as_of
+                 FROM targets WHERE task_id = ?1 ORDER BY ord",
             )?
             .query_map([task_id], |r| {
+                let (baseline, target, latest) = (r.get(2)?, r.get(3)?, r.get(7)?);
                 Ok(TargetView {
                     metric: r.get(0)?,
                     label: r.get(1)?,
-                    baseline: r.get(2)?,
-                    target: r.get(3)?,
-                    latest: r.get(4)?,
+                    baseline,
+                    target,
+                    unit: r.get(4)?,
+                    min: r.get(5)?,
+                    max: r.get(6)?,
+                    latest,
+                    latest_as_of: r.get(8)?,
+                    percent_complete: figures::target_percent(baseline, target, latest),
                     series: Vec::new(),
                 })
             })?
@@ -581,7 +699,8 @@ impl ReadModel {
     fn scan(&self, cycle: Option<&str>, now_ms: i64) -> Result<HashMap<String, Tally>, ViewError> {
         let mut tallies: HashMap<String, Tally> = HashMap::new();
         let mut stmt = self.connection().prepare_cached(
-            "SELECT unit, assignee, status, rating, kind, origin, due_end_ms, last_report_ms, created_ms
+            "SELECT unit, assignee, status, rating, kind, origin, due_end_ms,
+                    coalesce(last_report_ms, created_ms)
              FROM tasks WHERE ?1 IS NULL OR cycle = ?1",
         )?;
         let mut rows = stmt.query(params![cycle])?;
@@ -589,23 +708,20 @@ impl ReadModel {
             let tally = tallies.entry(r.get(0)?).or_default();
             let rollup = &mut tally.rollup;
             let status: String = r.get(2)?;
+            let flags = Flags::at(status_of(&status), r.get(6)?, r.get(7)?, now_ms);
             rollup.tasks += 1;
             tally.cadres.insert(r.get::<_, String>(1)?);
-            *rollup.by_status.entry(status.clone()).or_default() += 1;
+            if status_of(&status).is_active() {
+                tally.active += 1;
+                tally.on_track += u64::from(!flags.overdue && !flags.stale);
+            }
+            *rollup.by_status.entry(status).or_default() += 1;
             if let Some(rating) = r.get::<_, Option<String>>(3)? {
                 *rollup.by_rating.entry(rating).or_default() += 1;
             }
             *rollup.by_kind.entry(r.get(4)?).or_default() += 1;
             *rollup.by_origin.entry(r.get(5)?).or_default() += 1;
-            let open = status != "evaluated" && status != "cancelled";
-            let overdue = open && now_ms >= r.get::<_, i64>(6)?;
-            rollup.overdue += u64::from(overdue);
-            if matches!(status.as_str(), "assigned" | "planned" | "in_progress") {
-                tally.active += 1;
-                let last: Option<i64> = r.get(7)?;
-                let stale = now_ms - last.unwrap_or(r.get(8)?) >= STALE_DAYS * DAY_MS;
-                tally.on_track += u64::from(!overdue && !stale);
-            }
+            rollup.overdue += u64::from(flags.overdue);
         }
         Ok(tallies)
     }
@@ -634,22 +750,23 @@ impl ReadModel {
         now_ms: i64,
     ) -> Result<Option<UnitView>, ViewError> {
         let units = self.units()?;
-        let Some(row) = units.get(code) else {
+        let Some(row) = units.rows.get(code) else {
             return Ok(None);
         };
-        let set = subtree(&units, code, tree);
+        let at = day_in_vietnam(now_ms);
+        let set = units.tree.subtree(code, tree, at);
         let mut children: Vec<UnitRef> = units
-            .iter()
-            .filter(|(c, u)| {
-                c.as_str() != code
-                    && (u.parent.as_deref() == Some(code)
-                        || (tree == Tree::Today && u.successor.as_deref() == Some(code)))
-            })
-            .map(|(c, u)| UnitRef {
-                code: c.clone(),
-                name: u.name.clone(),
-                kind: u.kind.clone(),
-                closed: u.valid_to.is_some(),
+            .tree
+            .children(code, tree, at)
+            .into_iter()
+            .filter_map(|c| {
+                let u = units.rows.get(c)?;
+                Some(UnitRef {
+                    code: c.to_owned(),
+                    name: u.name.clone(),
+                    kind: u.kind.clone(),
+                    closed: units.tree.closed_on(c, at).is_some(),
+                })
             })
             .collect();
         // Names repeat (two villages may share one), so the code settles the
@@ -695,75 +812,82 @@ impl ReadModel {
         let tallies = self.scan(Some(cycle.as_deref().unwrap_or("")), now_ms)?;
         let all = combine(tallies.values());
         let units = self.units()?;
-        let mut per_unit: BTreeMap<String, (f64, u64)> = BTreeMap::new();
-        let mut completion: BTreeMap<String, u64> = ["0-25", "25-50", "50-75", "75-100", "100"]
+        let mut completion: BTreeMap<String, u64> = CompletionBand::ALL
             .iter()
-            .map(|k| ((*k).to_owned(), 0))
+            .map(|band| (band.as_str().to_owned(), 0))
             .collect();
+        let mut per_unit: BTreeMap<String, Vec<(TaskStatus, Option<f64>)>> = BTreeMap::new();
+        let mut cycle_tasks: Vec<(TaskStatus, Option<f64>)> = Vec::new();
+        let mut quota: BTreeMap<String, QuotaTally> = BTreeMap::new();
         // A fixed order: floating-point sums depend on it, and the same read
         // model must always give the same mean, whatever plan SQLite picks.
         let mut stmt = self.connection().prepare_cached(
-            "SELECT unit, percent_complete, rating FROM tasks WHERE cycle = ?1 AND status <> 'cancelled'
+            "SELECT unit, status, percent_complete, rating, evaluated_by FROM tasks WHERE cycle = ?1
              ORDER BY task_id",
         )?;
         let mut rows = stmt.query([cycle.as_deref().unwrap_or("")])?;
-        let mut ratings: BTreeMap<String, (u64, u64)> = BTreeMap::new();
         while let Some(r) = rows.next()? {
             let unit: String = r.get(0)?;
-            let percent: Option<f64> = r.get(1)?;
-            let entry = per_unit.entry(unit.clone()).or_default();
-            if let Some(p) = percent {
-                entry.0 += p;
-                entry.1 += 1;
-                let bucket = match p {
-                    p if p >= 100.0 => "100",
-                    p if p >= 75.0 => "75-100",
-                    p if p >= 50.0 => "50-75",
-                    p if p >= 25.0 => "25-50",
-                    _ => "0-25",
-                };
-                *completion.entry(bucket.to_owned()).or_default() += 1;
+            let status = status_of(&r.get::<_, String>(1)?);
+            let percent: Option<f64> = r.get(2)?;
+            per_unit.entry(unit).or_default().push((status, percent));
+            cycle_tasks.push((status, percent));
+            if let Some(p) = figures::counts_in_mean(status, percent) {
+                *completion
+                    .entry(CompletionBand::of(p).as_str().to_owned())
+                    .or_default() += 1;
             }
-            match r.get::<_, Option<String>>(2)?.as_deref() {
-                Some("excellent") => ratings.entry(unit).or_default().0 += 1,
-                Some("good") => ratings.entry(unit).or_default().1 += 1,
-                _ => {}
+            let rating = r
+                .get::<_, Option<String>>(3)?
+                .as_deref()
+                .and_then(Rating::parse);
+            if let (Some(rating), Some(body)) = (rating, r.get::<_, Option<String>>(4)?) {
+                quota.entry(body).or_default().add(rating);
             }
         }
         drop(rows);
         drop(stmt);
-        let mut by_unit = Vec::new();
-        for (unit, (sum, n)) in &per_unit {
-            by_unit.push(UnitLine {
-                unit: unit.clone(),
-                name: units
-                    .get(unit)
-                    .map_or_else(|| unit.clone(), |u| u.name.clone()),
-                rollup: combine(tallies.get(unit)),
-                mean_percent: (*n > 0).then(|| sum / *n as f64),
-            });
-        }
-        let excellent_quota_exceeded = ratings
+        let by_unit = per_unit
             .into_iter()
-            .filter(|(_, (excellent, good))| *excellent as f64 > 0.2 * *good as f64)
-            .map(|(unit, _)| unit)
+            .map(|(unit, tasks)| UnitLine {
+                name: units
+                    .rows
+                    .get(&unit)
+                    .map_or_else(|| unit.clone(), |u| u.name.clone()),
+                rollup: combine(tallies.get(&unit)),
+                mean_percent: figures::mean_completion(tasks),
+                unit,
+            })
             .collect();
-        let list = |status: &str, limit| {
+        let excellent_quota_exceeded = quota
+            .into_iter()
+            .filter(|(_, tally)| tally.exceeded())
+            .map(|(body, _)| body)
+            .collect();
+        let list = |flag: TaskFlag, limit| {
             self.tasks(
                 &TaskFilter {
                     cycle: cycle.clone(),
-                    status: Some(status.to_owned()),
+                    status: Some(StatusFilter::Flag(flag)),
                     limit: Some(limit),
                     ..TaskFilter::default()
                 },
                 now_ms,
             )
         };
-        let (overdue_tasks, _) = list("overdue", 50)?;
-        let (due_soon_tasks, due_soon) = list("due_soon", 50)?;
+        let (overdue_tasks, _) = list(TaskFlag::Overdue, 50)?;
+        let (due_soon_tasks, due_soon) = list(TaskFlag::DueSoon, 50)?;
+        let open = all
+            .by_status
+            .iter()
+            .filter(|(status, _)| status_of(status).is_open())
+            .map(|(_, n)| n)
+            .sum();
         Ok(Dashboard {
             cycle,
             tasks: all.tasks,
+            open,
+            mean_percent: figures::mean_completion(cycle_tasks),
             cadres: all.cadres,
             by_status: all.by_status,
             by_rating: all.by_rating,
@@ -783,8 +907,10 @@ impl ReadModel {
     /// it equals the answer judged at `now_ms`. A flag changes only when the
     /// clock reaches a task's due end, 14 days before it, or 30 days after
     /// its last check-in (its creation before one); every task counts,
-    /// whatever its status, so the span is never too wide. `i64::MIN` and
-    /// `i64::MAX` stand for no bound.
+    /// whatever its status, so the span is never too wide. `days_left` and
+    /// the unit tree (merges take effect on a day) change at midnights in
+    /// Vietnam, so with tasks or merges the span never leaves the day of
+    /// `now_ms`. `i64::MIN` and `i64::MAX` stand for no bound.
     pub fn clock_window(&self, now_ms: i64) -> Result<(i64, i64), ViewError> {
         let (due_soon, stale) = (DUE_SOON_DAYS * DAY_MS, STALE_DAYS * DAY_MS);
         let bounds: [Option<i64>; 6] = self
@@ -821,7 +947,16 @@ impl ReadModel {
             .flatten()
             .min()
             .unwrap_or(i64::MAX);
-        Ok((from, until))
+        // `days_left` changes at every midnight in Vietnam, and the tree at
+        // a merge's first day (a midnight too): while there are tasks or
+        // merges, an answer holds for its day at most.
+        let dated = bounds.iter().any(Option::is_some)
+            || self.units()?.rows.values().any(|u| u.valid_to.is_some());
+        if !dated {
+            return Ok((from, until));
+        }
+        let day_end = day_in_vietnam(now_ms).end_in_vietnam_millis();
+        Ok((from.max(day_end - DAY_MS), until.min(day_end)))
     }
 
     /// A cadre and their tasks.
@@ -893,44 +1028,4 @@ fn combine<'a>(tallies: impl IntoIterator<Item = &'a Tally>) -> Rollup {
     out.cadres = cadres.len() as u64;
     out.on_track_share = (active > 0).then(|| on_track as f64 / active as f64);
     out
-}
-
-/// `root` and every unit from which `root` is reached going up the tree's
-/// edges (parent; and successor in today's tree).
-fn subtree(units: &HashMap<String, UnitRow>, root: &str, tree: Tree) -> HashSet<String> {
-    let mut inside: HashMap<&str, bool> = HashMap::new();
-    inside.insert(root, true);
-    fn reaches<'a>(
-        units: &'a HashMap<String, UnitRow>,
-        code: &'a str,
-        tree: Tree,
-        memo: &mut HashMap<&'a str, bool>,
-        depth: usize,
-    ) -> bool {
-        if let Some(&known) = memo.get(code) {
-            return known;
-        }
-        // Mark first: a corrupt cycle in the tree ends here instead of looping.
-        memo.insert(code, false);
-        let Some(unit) = units.get(code) else {
-            return false;
-        };
-        // Today a merged unit belongs to its successor alone; as it was, to
-        // its registered parent.
-        let up: Vec<&str> = match (tree, unit.successor.as_deref()) {
-            (Tree::Today, Some(successor)) => vec![successor],
-            _ => unit.parent.as_deref().into_iter().collect(),
-        };
-        let result = depth < units.len()
-            && up
-                .into_iter()
-                .any(|next| reaches(units, next, tree, memo, depth + 1));
-        memo.insert(code, result);
-        result
-    }
-    units
-        .keys()
-        .filter(|code| reaches(units, code, tree, &mut inside, 0))
-        .cloned()
-        .collect()
 }

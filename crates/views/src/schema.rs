@@ -3,7 +3,7 @@
 //! not a migration.
 
 /// The schema version; a read database of another version is rebuilt.
-pub const SCHEMA_VERSION: i32 = 3;
+pub const SCHEMA_VERSION: i32 = 4;
 
 /// Marks a SQLite file as a dotpha read model ("dotr").
 pub(crate) const APPLICATION_ID: i32 = 0x646f_7472;
@@ -51,13 +51,21 @@ CREATE TABLE tasks (
     assignee           TEXT NOT NULL,
     unit               TEXT NOT NULL,
     status             TEXT NOT NULL,
+    open               INTEGER NOT NULL,
+    active             INTEGER NOT NULL,
+    given_by           TEXT,
+    evaluated_by       TEXT,
     due                TEXT NOT NULL,
     due_end_ms         INTEGER NOT NULL,
     percent_complete   REAL,
     reported_percent   REAL,
+    reported_as_of     TEXT,
+    reported_pos       INTEGER,
     plan               TEXT,
     plan_revisions     INTEGER NOT NULL DEFAULT 0,
     last_report        TEXT,
+    last_report_as_of  TEXT,
+    last_report_pos    INTEGER,
     last_report_ms     INTEGER,
     last_confidence    TEXT,
     rating             TEXT,
@@ -68,6 +76,7 @@ CREATE TABLE tasks (
 );
 CREATE INDEX tasks_by_cycle ON tasks (cycle, status, due, task_id);
 CREATE INDEX tasks_by_cycle_due ON tasks (cycle, due, task_id);
+CREATE INDEX tasks_by_cycle_open ON tasks (cycle, open, due_end_ms);
 CREATE INDEX tasks_by_unit ON tasks (unit);
 CREATE INDEX tasks_by_assignee ON tasks (assignee);
 CREATE TABLE targets (
@@ -77,7 +86,12 @@ CREATE TABLE targets (
     label    TEXT NOT NULL,
     baseline REAL NOT NULL,
     target   REAL NOT NULL,
+    unit     TEXT,
+    min      REAL,
+    max      REAL,
     latest   REAL,
+    latest_as_of TEXT,
+    latest_pos   INTEGER,
     PRIMARY KEY (task_id, metric)
 );
 CREATE TABLE delegations (

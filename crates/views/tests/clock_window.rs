@@ -8,7 +8,7 @@ mod common;
 use common::{Scenario, ms};
 use dotpha_views::{
     ReadModel,
-    query::{Dashboard, TaskFilter, TaskSummary, Tree, UnitView},
+    query::{Dashboard, StatusFilter, TaskFilter, TaskSummary, Tree, UnitView},
 };
 use serde_json::json;
 
@@ -86,7 +86,7 @@ fn answers(read: &ReadModel, now: i64) -> Answers {
         .map(|status| {
             read.tasks(
                 &TaskFilter {
-                    status: status.map(str::to_owned),
+                    status: status.and_then(StatusFilter::parse),
                     ..TaskFilter::default()
                 },
                 now,

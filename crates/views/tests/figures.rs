@@ -9,7 +9,7 @@ use common::{Scenario, ms};
 use dotpha_store::ReceiptStatus;
 use dotpha_views::{
     ReadModel,
-    query::{TaskFilter, TaskSummary},
+    query::{StatusFilter, TaskFilter, TaskSummary},
 };
 use serde_json::json;
 
@@ -73,7 +73,7 @@ fn ids(tasks: &[TaskSummary]) -> Vec<&str> {
 
 fn with_status(status: &str) -> TaskFilter {
     TaskFilter {
-        status: Some(status.to_owned()),
+        status: Some(StatusFilter::parse(status).expect("a status or a flag")),
         ..TaskFilter::default()
     }
 }
@@ -394,22 +394,25 @@ fn a_rating_is_derived_from_a_score_by_the_hundred_point_bands() {
     assert_eq!(dashboard.by_status.get("evaluated"), Some(&9));
 }
 
+/// The excellent quota is counted per evaluating body, the envelope `unit`
+/// of `task.evaluated` (CONTRACT part A), not per task's unit. Changed by
+/// issue 11: the dashboard used to count the assignees' units.
 #[test]
-fn a_unit_with_more_excellent_ratings_than_a_fifth_of_its_good_ones_is_flagged() {
+fn a_body_whose_excellent_ratings_exceed_a_fifth_of_its_good_ones_is_flagged() {
     let mut s = district();
-    // Hợp Thành: 1 excellent, 2 good (1 > 0.4). Phúc Ứng: 1 excellent,
-    // 5 good (1 = 1.0, not above it).
-    let plan: [(&str, &str, &[u32]); 2] = [
-        ("hop-thanh", "hoang-the-manh", &[95, 80, 75]),
-        ("phuc-ung", "nguyen-van-binh", &[92, 85, 80, 78, 75, 71]),
-    ];
-    for (unit, assignee, scores) in plan {
-        for (i, score) in scores.iter().enumerate() {
-            let id = format!("{unit}-{i}");
+    s.cadre(
+        SECRETARY,
+        "bi-thu-hop-thanh",
+        "Bí thư Hợp Thành (dữ liệu mẫu)",
+        "hop-thanh",
+        true,
+    );
+    let evaluate =
+        |s: &mut Scenario, body: &str, judge: &str, id: &str, assignee: &str, score: u32| {
             s.assign(
-                ROOT,
-                SECRETARY,
-                &id,
+                body,
+                judge,
+                id,
                 "2021",
                 assignee,
                 "Nhiệm vụ đột phá",
@@ -417,24 +420,59 @@ fn a_unit_with_more_excellent_ratings_than_a_fifth_of_its_good_ones_is_flagged()
                 (0.0, 10.0),
             );
             s.submit(
-                ROOT,
-                SECRETARY,
+                body,
+                judge,
                 "task.evaluated",
                 json!({"task_id": id, "score": score, "comment": "Đánh giá cuối năm"}),
             );
-        }
+        };
+    // The district: Phúc Ứng's chair 1 excellent and 5 good, and one task of
+    // Hợp Thành excellent: 2 excellent beside 5 good (2 > 1).
+    for (i, score) in [92, 85, 80, 78, 75, 71].iter().enumerate() {
+        evaluate(
+            &mut s,
+            ROOT,
+            SECRETARY,
+            &format!("pu-{i}"),
+            "nguyen-van-binh",
+            *score,
+        );
     }
+    evaluate(&mut s, ROOT, SECRETARY, "ht-huyen", "ha-thi-lan", 95);
+    // Hợp Thành's committee: two good ratings of the tasks it gave.
+    evaluate(
+        &mut s,
+        "hop-thanh",
+        "bi-thu-hop-thanh",
+        "ht-xa-1",
+        "hoang-the-manh",
+        80,
+    );
+    evaluate(
+        &mut s,
+        "hop-thanh",
+        "bi-thu-hop-thanh",
+        "ht-xa-2",
+        "hoang-the-manh",
+        75,
+    );
+
     let read = s.read_model("read");
     let dashboard = read
         .dashboard(Some("2021"), ms("2021-12-31T00:00:00Z"))
         .unwrap();
-    assert_eq!(dashboard.excellent_quota_exceeded, vec!["hop-thanh"]);
+    assert_eq!(
+        dashboard.excellent_quota_exceeded,
+        vec![ROOT],
+        "the district, which rated 2 excellent beside 5 good; not Hợp Thành, whose \
+         tasks hold 1 excellent beside 2 good but whose committee rated none excellent"
+    );
     assert_eq!(dashboard.by_rating.get("excellent"), Some(&2));
     assert_eq!(dashboard.by_rating.get("good"), Some(&7));
     assert_eq!(dashboard.tasks, 9);
-    assert_eq!(dashboard.cadres, 2);
+    assert_eq!(dashboard.cadres, 3);
 
-    // The same unit alone with 1 excellent and 5 good is not flagged.
+    // The same body with 1 excellent and 5 good is not flagged.
     let mut s2 = district();
     for (i, score) in [95, 80, 75, 72, 71, 70].iter().enumerate() {
         let id = format!("t-{i}");
@@ -465,6 +503,147 @@ fn a_unit_with_more_excellent_ratings_than_a_fifth_of_its_good_ones_is_flagged()
     );
 }
 
+/// Reports may arrive out of order (a late figure for March after June's).
+/// The latest value is the one with the greatest `as_of`, ties going to the
+/// later report; series are ordered by `as_of`.
+#[test]
+fn the_latest_value_has_the_greatest_as_of_whatever_order_reports_arrive_in() {
+    let mut s = district();
+    s.assign(
+        ROOT,
+        SECRETARY,
+        "ndp-2021-07",
+        "2021",
+        "hoang-the-manh",
+        "Tăng số hộ phân loại rác",
+        "2021-11-30",
+        (0.0, 100.0),
+    );
+    let report = |s: &mut Scenario, sent: &str, as_of: &str, value: f64, confidence: &str| {
+        s.at(sent).submit(
+            "hop-thanh",
+            "hoang-the-manh",
+            "progress.reported",
+            json!({"task_id": "ndp-2021-07", "as_of": as_of,
+                   "values": [{"metric": "m", "value": value}], "confidence": confidence}),
+        );
+    };
+    report(
+        &mut s,
+        "2021-07-02T08:00:00+07:00",
+        "2021-06-30",
+        60.0,
+        "high",
+    );
+    report(
+        &mut s,
+        "2021-07-03T08:00:00+07:00",
+        "2021-03-31",
+        20.0,
+        "low",
+    );
+    let now = "2021-07-05T00:00:00Z";
+    let read = s.read_model("late-march");
+    let task = read.task("ndp-2021-07", ms(now)).unwrap().unwrap();
+    assert_eq!(
+        task.summary.percent_complete,
+        Some(60.0),
+        "June's value counts"
+    );
+    assert_eq!(task.targets[0].latest, Some(60.0));
+    assert_eq!(task.summary.confidence.as_deref(), Some("high"));
+    let series: Vec<(&str, f64)> = task.targets[0]
+        .series
+        .iter()
+        .map(|p| (p.as_of.as_str(), p.value))
+        .collect();
+    assert_eq!(series, vec![("2021-03-31", 20.0), ("2021-06-30", 60.0)]);
+    assert_eq!(
+        task.last_report.as_ref().map(|r| r["as_of"].clone()),
+        Some(json!("2021-06-30")),
+        "the last report is the latest one, not the last to arrive"
+    );
+    // A correction for June replaces June's figure: same `as_of`, later.
+    report(
+        &mut s,
+        "2021-07-04T08:00:00+07:00",
+        "2021-06-30",
+        50.0,
+        "medium",
+    );
+    let read = s.read_model("corrected");
+    let task = read.task("ndp-2021-07", ms(now)).unwrap().unwrap();
+    assert_eq!(task.summary.percent_complete, Some(50.0));
+    assert_eq!(task.targets[0].latest, Some(50.0));
+    assert_eq!(task.summary.confidence.as_deref(), Some("medium"));
+    let values: Vec<f64> = task.targets[0].series.iter().map(|p| p.value).collect();
+    assert_eq!(values, vec![20.0, 60.0, 50.0]);
+}
+
+/// The cycle's mean completion is the plain mean over the tasks that count:
+/// not cancelled, with a completion. One unit with a task at 100% and three
+/// cancelled, another with two at 0%: 33.3%, not 66.7% (issue 11).
+#[test]
+fn the_mean_completion_counts_tasks_that_are_not_cancelled_and_have_a_completion() {
+    let mut s = district();
+    let task = |s: &mut Scenario, id: &str, assignee: &str| {
+        s.assign(
+            ROOT,
+            SECRETARY,
+            id,
+            "2021",
+            assignee,
+            "Nhiệm vụ",
+            "2021-12-31",
+            (0.0, 10.0),
+        );
+    };
+    task(&mut s, "ht-done", "hoang-the-manh");
+    for i in 0..3 {
+        let id = format!("ht-cancelled-{i}");
+        task(&mut s, &id, "ha-thi-lan");
+        s.submit(
+            ROOT,
+            SECRETARY,
+            "task.cancelled",
+            json!({"task_id": id, "reason": "Không còn phù hợp"}),
+        );
+    }
+    task(&mut s, "pu-1", "nguyen-van-binh");
+    task(&mut s, "pu-2", "nguyen-van-binh");
+    // A task without targets and without a report has no completion.
+    s.submit(
+        ROOT,
+        SECRETARY,
+        "task.assigned",
+        json!({"task_id": "pu-no-figure", "cycle": "2021", "assignee": "nguyen-van-binh",
+               "title": "Nhiệm vụ không có chỉ tiêu", "kind": "new", "category": "Khác",
+               "due": "2021-12-31", "targets": [], "origin": "committee"}),
+    );
+    s.at("2021-06-01T08:00:00+07:00").submit(
+        "hop-thanh",
+        "hoang-the-manh",
+        "progress.reported",
+        json!({"task_id": "ht-done", "as_of": "2021-05-31", "values": [{"metric": "m", "value": 10}]}),
+    );
+    let read = s.read_model("read");
+    let d = read
+        .dashboard(Some("2021"), ms("2021-06-02T00:00:00Z"))
+        .unwrap();
+    let mean = d.mean_percent.expect("a mean");
+    assert!((mean - 100.0 / 3.0).abs() < 1e-9, "{mean}");
+    let line = |unit: &str| {
+        d.by_unit
+            .iter()
+            .find(|l| l.unit == unit)
+            .unwrap_or_else(|| panic!("a line for {unit}"))
+    };
+    assert_eq!(line("hop-thanh").mean_percent, Some(100.0));
+    assert_eq!(line("hop-thanh").rollup.tasks, 4);
+    assert_eq!(line("phuc-ung").mean_percent, Some(0.0));
+    assert_eq!(d.open, 4, "not rated yet: neither evaluated nor cancelled");
+}
+
 #[test]
 fn search_ignores_case_and_vietnamese_diacritics() {
     let mut s = district();
@@ -488,7 +667,15 @@ fn search_ignores_case_and_vietnamese_diacritics() {
         "2021-12-31",
         (0.0, 10.0),
     );
-    // Đỗ Xuân Phúc registers a task for himself and approves it.
+    // Đỗ Xuân Phúc registers a task for himself; another member of the
+    // district's committee approves it (nobody judges their own work).
+    s.cadre(
+        SECRETARY,
+        "pho-bi-thu",
+        "Phó Bí thư (dữ liệu mẫu)",
+        ROOT,
+        true,
+    );
     s.submit(
         ROOT,
         SECRETARY,
@@ -498,7 +685,7 @@ fn search_ignores_case_and_vietnamese_diacritics() {
     );
     s.submit(
         ROOT,
-        SECRETARY,
+        "pho-bi-thu",
         "task.approved",
         json!({"task_id": "cai-cach"}),
     );

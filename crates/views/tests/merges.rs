@@ -174,11 +174,16 @@ fn merged_communes_roll_up_into_the_new_commune_today_and_stay_in_the_district_a
     assert_eq!(then.rollup.tasks, 6);
     assert_eq!(then.children.len(), 5);
     assert!(
-        read.subtree(DISTRICT, Tree::AsItWas)
+        read.subtree(DISTRICT, Tree::AsItWas, now)
             .unwrap()
             .is_superset(&set(&MERGED))
     );
-    assert!(!read.subtree(DISTRICT, Tree::AsItWas).unwrap().contains(NEW));
+    assert!(
+        !read
+            .subtree(DISTRICT, Tree::AsItWas, now)
+            .unwrap()
+            .contains(NEW)
+    );
 
     // Today the merged communes belong to the new commune alone: the old
     // district keeps only what was not merged, so nothing is counted twice.
@@ -210,7 +215,7 @@ fn merged_communes_roll_up_into_the_new_commune_today_and_stay_in_the_district_a
     assert_eq!(hop_thanh.successor.as_deref(), Some(NEW));
     assert_eq!(hop_thanh.parent.as_deref(), Some(DISTRICT));
     assert_eq!(hop_thanh.rollup.tasks, 2);
-    let subtree_today = read.subtree(NEW, Tree::Today).unwrap();
+    let subtree_today = read.subtree(NEW, Tree::Today, now).unwrap();
     assert!(subtree_today.contains("thon-dong-dien"));
     assert!(!subtree_today.contains("dong-tho"));
     assert!(!subtree_today.contains(DISTRICT));
@@ -259,5 +264,57 @@ fn a_closed_unit_takes_no_new_units_or_cadres_but_its_successor_does() {
         today.children.first().map(|c| c.code.as_str()),
         Some("thon-moi"),
         "open children first"
+    );
+}
+
+/// The read model holds the domain's own unit tree, rebuilt from its
+/// tables, so reads, access checks and the rules answer "is X within Y?"
+/// alike on every day (issue 11: the read model had its own walk, without
+/// parents and without dates).
+#[test]
+fn the_read_model_and_the_rules_share_one_unit_tree() {
+    let s = merged();
+    let read = s.read_model("read");
+    let state = s.ledger.state();
+    assert_eq!(&read.unit_tree().unwrap(), state.tree());
+    let codes: Vec<String> = state.units().map(|u| u.code.to_string()).collect();
+    for instant in [
+        "2025-06-30T16:59:59Z",
+        "2025-06-30T17:00:00Z",
+        "2026-03-01T00:00:00Z",
+    ] {
+        let day = dotpha_views::query::day_in_vietnam(ms(instant));
+        for unit in &codes {
+            for ancestor in &codes {
+                assert_eq!(
+                    read.is_within(unit, ancestor, ms(instant)).unwrap(),
+                    state.tree().is_within(unit, ancestor, day),
+                    "{unit} within {ancestor} at {instant}"
+                );
+            }
+        }
+    }
+    // The day before the merge took effect, today's tree was the old one.
+    let eve = ms("2025-06-30T16:59:59Z");
+    assert!(
+        !read
+            .subtree(NEW, Tree::Today, eve)
+            .unwrap()
+            .contains("hop-thanh")
+    );
+    assert!(
+        read.subtree(DISTRICT, Tree::Today, eve)
+            .unwrap()
+            .contains("hop-thanh")
+    );
+    // From then on a merged commune lies within both, and rolls up into one.
+    let after = ms(NOW);
+    assert!(read.is_within("thon-dong-dien", NEW, after).unwrap());
+    assert!(read.is_within("thon-dong-dien", DISTRICT, after).unwrap());
+    assert!(
+        !read
+            .subtree(DISTRICT, Tree::Today, after)
+            .unwrap()
+            .contains("hop-thanh")
     );
 }

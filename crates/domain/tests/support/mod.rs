@@ -290,7 +290,7 @@ pub fn progress(envelope: &str, actor: &str, task_id: &str) -> Value {
         envelope,
         actor,
         "progress.reported",
-        json!({"task_id": task_id, "as_of": "2021-06-30", "values": [],
+        json!({"task_id": task_id, "as_of": "2021-03-01", "values": [],
                "percent_complete": 40, "confidence": "medium"}),
     )
 }
@@ -322,6 +322,10 @@ pub fn evaluate(envelope: &str, actor: &str, task_id: &str) -> Value {
     )
 }
 
+/// The day after the fixture's merges take effect (2025-07-01), at 08:30
+/// in Vietnam.
+pub const AFTER_MERGE: &str = "2025-07-02T08:30:00+07:00";
+
 /// Small edits of a submission by dotted path (`data.values`), so a test
 /// states only what differs from the ordinary case.
 pub trait Edit: Sized {
@@ -329,6 +333,11 @@ pub trait Edit: Sized {
     fn with(self, path: &str, value: Value) -> Self;
     /// Removes the member at `path`.
     fn without(self, path: &str) -> Self;
+    /// Sent at `instant` (its `occurred_at`): the rules judge dates, the
+    /// unit tree and closed units at the day it was sent.
+    fn sent_at(self, instant: &str) -> Self {
+        self.with("occurred_at", Value::String(instant.to_owned()))
+    }
 }
 
 impl Edit for Value {

@@ -31,6 +31,80 @@ function check(ok, what) {
 const started = Date.now();
 function log(text) { console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${text}`); }
 
+// How the page writes numbers (vi-VN, one decimal at most): the oracle for
+// comparing what it shows with what the API answers. The page computes no
+// figure; it only formats the API's.
+const fmtNum = (v, digits = 1) => (v === null || v === undefined ? '—' : Number(v).toLocaleString('vi-VN', { maximumFractionDigits: digits }));
+const fmtPct = (v) => (v === null || v === undefined ? '—' : fmtNum(v) + '%');
+async function apiGet(page, path) {
+  return page.evaluate(async (p) => {
+    const tok = localStorage.getItem('dotpha.token');
+    const r = await fetch(p, { headers: tok ? { Authorization: 'Bearer ' + tok } : {} });
+    return r.json();
+  }, path);
+}
+const text = async (locator) => ((await locator.textContent()) || '').trim();
+
+/** Every figure the overview of `cycle` shows equals the dashboard answer's. */
+async function overviewMatchesApi(page, cycle) {
+  const d = await apiGet(page, '/api/v1/dashboard?cycle=' + encodeURIComponent(cycle));
+  const kpi = (id) => text(page.locator(`[data-testid=${id}] .n`));
+  check(await kpi('kpi-tasks') === String(d.tasks), `tasks: ${await kpi('kpi-tasks')} vs ${d.tasks}`);
+  check(await kpi('kpi-cadres') === String(d.cadres), 'cadres');
+  check(await kpi('kpi-overdue') === String(d.overdue), 'overdue');
+  check(await kpi('kpi-due-soon') === String(d.due_soon), 'due soon');
+  check(await kpi('kpi-evaluated') === String(d.by_status.evaluated || 0), 'evaluated');
+  check(await kpi('kpi-mean') === fmtPct(d.mean_percent), `mean: ${await kpi('kpi-mean')} vs ${fmtPct(d.mean_percent)}`);
+  check(await text(page.locator('[data-testid=not-rated]')) === String(d.open), 'not rated yet');
+  for (const el of await page.locator('[data-testid=status-count]').all()) {
+    const status = await el.getAttribute('data-status');
+    check(await text(el.locator('b')) === String(d.by_status[status] || 0), 'status ' + status);
+  }
+  const ratings = await page.locator('[data-testid=ratings] tr td:nth-child(2)').allTextContents();
+  const expected = [...Object.values(RATING_ORDER).map((r) => String(d.by_rating[r] || 0)), String(d.open)];
+  check(JSON.stringify(ratings.map((t) => t.trim())) === JSON.stringify(expected), `ratings ${ratings} vs ${expected}`);
+  for (const el of await page.locator('[data-testid=completion-bucket]').all()) {
+    const band = await el.getAttribute('data-bucket');
+    check((await el.locator('text').first().textContent()) === String(d.completion[band]), 'band ' + band);
+  }
+  check(await page.locator('[data-testid=unit-bar]').count() === d.by_unit.length, 'one bar per unit');
+  for (const line of d.by_unit) {
+    const title = await text(page.locator(`[data-testid=unit-bar][data-unit="${line.unit}"] title`));
+    check(title.startsWith(`${line.name}: ${fmtPct(line.mean_percent)} · ${line.rollup.tasks} `), `unit ${line.unit}: ${title}`);
+  }
+  const flagged = await page.locator('[data-testid=quota-unit]').evaluateAll((els) => els.map((e) => e.dataset.unit));
+  check(JSON.stringify(flagged) === JSON.stringify(d.excellent_quota_exceeded), 'the quota flags ' + flagged);
+  for (const [list, tasks] of [['overdue-list', d.overdue_tasks], ['due-soon-list', d.due_soon_tasks]]) {
+    const shown = await page.locator(`[data-testid=${list}] [data-testid=task-row]`).all();
+    for (const [i, row] of shown.entries()) {
+      const task = tasks[i];
+      check((await row.getAttribute('data-task-id')) === task.task_id, `${list} order`);
+      check(await text(row.locator('[data-testid=task-percent]')) === fmtPct(task.percent_complete), `${list} percent`);
+      const days = task.days_left < 0 ? `quá ${-task.days_left} ngày` : `còn ${task.days_left} ngày`;
+      check((await text(row)).includes(days), `${list} ${task.task_id} shows ${days}`);
+    }
+  }
+  return d;
+}
+const RATING_ORDER = ['excellent', 'good', 'completed', 'not_completed'];
+
+/** Every figure the task page shows equals the task answer's, and each chart runs forward in time. */
+async function taskMatchesApi(page, taskId) {
+  const t = await apiGet(page, '/api/v1/tasks/' + encodeURIComponent(taskId));
+  check(await text(page.locator('#task-percent')) === fmtPct(t.percent_complete), 'the task\'s percent');
+  for (const x of t.targets) {
+    const card = page.locator(`[data-testid=target][data-metric="${x.metric}"]`);
+    check(await text(card.locator('[data-testid=target-latest]')) === fmtNum(x.latest, 2), 'latest of ' + x.metric);
+    const shown = await text(card.locator('[data-testid=target-percent]'));
+    check(shown === (x.latest === null ? '—' : fmtPct(x.percent_complete)), `percent of ${x.metric}: ${shown}`);
+    if (x.series.length > 1) {
+      const xs = await card.locator('[data-testid=series-chart] circle').evaluateAll((cs) => cs.map((c) => Number(c.getAttribute('cx'))));
+      check(xs.length === x.series.length && xs.every((v, i) => i === 0 || v >= xs[i - 1]), `the chart of ${x.metric} runs forward: ${xs}`);
+    }
+  }
+  return t;
+}
+
 const browser = await chromium.launch({
   executablePath,
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
@@ -70,7 +144,8 @@ try {
   await page.locator('[data-testid=unit-bar]').first().waitFor();
   check((await page.locator('h1').first().textContent()).includes('Tổng quan'), 'Vietnamese by default');
   check((await page.locator('[data-testid=kpi-tasks] .n').textContent()).trim() === '5', 'five tasks in the cycle');
-  check(await page.locator('[data-testid=quota-unit][data-unit=ban-to-chuc]').count() === 1, 'the excellent quota flags ban-to-chuc');
+  check(await page.locator('[data-testid=quota-unit][data-unit=son-duong]').count() === 1, 'the excellent quota flags the district, the evaluating body');
+  await overviewMatchesApi(page, '2021');
   check(await page.locator('[data-testid=unit-bar]').count() === 4, 'one bar per unit with tasks');
   check(await page.locator('[data-testid=completion-bucket]').count() === 5, 'five completion buckets');
   await page.waitForFunction(() => document.querySelector('#live').classList.contains('on'));
@@ -122,6 +197,7 @@ try {
     && [...document.querySelectorAll('[data-testid=history-event] .hash .small')].every((e) => e.textContent.includes('✓')));
   const before = (await page.locator('#task-percent').textContent()).trim();
   log('task page shows ' + before);
+  await taskMatchesApi(page, TASK);
   check(before !== '100%', 'the task is not complete yet');
   await page.screenshot({ path: join(shots, 'task.png'), fullPage: true });
   // A marker that a reload would wipe.
@@ -222,6 +298,19 @@ try {
   }
   log('phone ok');
   await phone.close();
+
+  // ---- the overview's figures come from the API (issue 11: the page
+  // weighted each unit's mean by a count that included cancelled tasks)
+  step = 'figures';
+  await page.goto(url + '/#/?cycle=2020');
+  await page.locator('[data-testid=unit-bar]').first().waitFor();
+  const d2020 = await overviewMatchesApi(page, '2020');
+  check(await text(page.locator('[data-testid=kpi-mean] .n')) === '33,3%',
+    `one unit with a task at 100% and three cancelled, another with two at 0%: 33,3%, not 66,7% (API: ${d2020.mean_percent})`);
+  await page.goto(url + '/#/task/ht-2020-bao-cao');
+  await page.locator('[data-testid=target-chart] svg circle').first().waitFor();
+  await taskMatchesApi(page, 'ht-2020-bao-cao');
+  log('figures ok');
 
   step = 'end';
   check(problems.length === 0, 'problems:\n  ' + problems.join('\n  '));
