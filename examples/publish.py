@@ -68,9 +68,14 @@ async def next_receipt(subscription, submission_id, timeout):
             return receipt
 
 
-async def ask_for_receipt(nc, submission_id):
-    """Asks the writer for the receipt; None when it has none (yet)."""
-    body = json.dumps({"submission_id": submission_id}).encode()
+async def ask_for_receipt(nc, unit, submission_id):
+    """Asks the writer for this unit's receipt; None when it has none (yet).
+
+    Naming the unit matters: a receipt is private to the unit it was decided
+    for, so a unit whose id was already used by another unit is answered its
+    own refusal (already_exists), never the other unit's receipt.
+    """
+    body = json.dumps({"submission_id": submission_id, "unit": unit}).encode()
     try:
         reply = await nc.request("dotpha.v1.receipt.get", body, timeout=REQUEST_TIMEOUT)
     except (NatsTimeout, NoRespondersError, NatsError):
@@ -127,7 +132,7 @@ async def publish(url, submission):
                 await asyncio.sleep(0.2 * attempt)
         receipt = await next_receipt(receipts, submission_id, RECEIPT_TIMEOUT)
         if receipt is None:
-            receipt = await ask_for_receipt(nc, submission_id)
+            receipt = await ask_for_receipt(nc, unit, submission_id)
         return receipt
     finally:
         await nc.close()

@@ -36,19 +36,36 @@ pub(crate) fn backup(data: &Path, to: &Path) -> Result<ExitCode> {
 /// not, or holds differently).
 pub(crate) fn restore(data: &Path, nats: &str, backup: &Path) -> Result<ExitCode> {
     // The writer's own lock: a restore under a running writer is refused.
-    let _lock = dotpha_ingest::lock_data_dir(data).context("stop dotpha ingest (or up) first")?;
+    let lock = dotpha_ingest::lock_data_dir(data).context("stop dotpha ingest (or up) first")?;
     // Verified once, before anything changes: a bad backup leaves the log
     // and the stream as they are.
     let verified = VerifiedBackup::open(backup)
         .with_context(|| format!("{}: not restoring it", backup.display()))?;
+    let shown = dotpha_bus::without_credentials(nats);
     runtime()?.block_on(async {
         let connection = dotpha_bus::connect(nats, "dotpha-restore", false)
             .await
-            .with_context(|| format!("the restore clears {EVENTS_STREAM} on NATS at {nats}"))?;
+            .with_context(|| format!("the restore clears {EVENTS_STREAM} on NATS at {shown}"))?;
         let js = connection.jetstream();
-        dotpha_bus::delete_events_stream(&js)
+        // The stream belongs to the writer holding the lease: a live writer
+        // of this NATS, on any machine, keeps the restore from clearing it.
+        let (_keep, not_stopping) = tokio::sync::watch::channel(false);
+        let lease = dotpha_ingest::fence(
+            &lock,
+            &js,
+            format!("dotpha restore of {}", log_path(data).display()),
+            not_stopping,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("stop that writer before restoring")?;
+        let cleared = dotpha_bus::delete_events_stream(&js)
             .await
-            .with_context(|| format!("clearing {EVENTS_STREAM}"))
+            .with_context(|| format!("clearing {EVENTS_STREAM}"));
+        if let Some(lease) = lease {
+            lease.release().await;
+        }
+        cleared
     })?;
     let suffix = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -9,8 +9,16 @@ use dotpha_ingest::{Config, Fault, IngestMetrics};
 use dotpha_store::ReceiptStatus;
 use tokio::sync::watch;
 
-/// Logs go to standard error, filtered by the `log` setting.
+/// Logs go to standard error, filtered by the `log` setting. The NATS
+/// client's own event lines ("event: IO error" at INFO, without the server)
+/// are left out unless the setting names `async_nats`: dotpha logs each
+/// such event itself, at WARN, naming the server.
 pub(crate) fn init_tracing(filter: &str) {
+    let filter = if filter.contains("async_nats") {
+        filter.to_owned()
+    } else {
+        format!("{filter},async_nats=warn")
+    };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -62,9 +70,15 @@ pub(crate) fn ingest(
             replicas,
             fault,
             transparency,
+            health: dotpha_ingest::Health::default(),
         };
-        dotpha_ingest::run(config, IngestMetrics::default(), shutdown).await?;
-        tracing::info!("writer stopped cleanly");
+        match dotpha_ingest::run(config, IngestMetrics::default(), shutdown).await {
+            Ok(()) => tracing::info!("writer stopped cleanly"),
+            Err(dotpha_ingest::IngestError::Stopped) => {
+                tracing::info!("stopped before the writer started");
+            }
+            Err(error) => return Err(error.into()),
+        }
         Ok(ExitCode::SUCCESS)
     })
 }

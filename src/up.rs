@@ -3,14 +3,16 @@
 //! data set loaded through the normal submission path.
 
 use std::{
-    net::{SocketAddr, TcpStream, ToSocketAddrs},
+    net::{SocketAddr, TcpStream},
+    os::unix::fs::{OpenOptionsExt, PermissionsExt},
     path::{Path, PathBuf},
     process::{Child, Command, ExitCode, Stdio},
     time::{Duration, Instant},
 };
 
 use anyhow::{Context, Result, bail};
-use dotpha_bus::{Publisher, PublisherOptions};
+use dotpha_bus::{Probe, Publisher, PublisherOptions};
+use dotpha_store::Log;
 use prometheus_client::registry::Registry;
 
 use crate::services::{init_tracing, runtime, shutdown_signal};
@@ -48,21 +50,14 @@ impl Drop for OwnNats {
     }
 }
 
-/// The address a `nats://host:port` URL names (the first one of a list).
+/// The address the first server of a `--nats` URL names.
 fn nats_address(url: &str) -> Result<SocketAddr> {
-    let first = url.split(',').next().unwrap_or(url).trim();
-    let host_port = first.strip_prefix("nats://").unwrap_or(first);
-    let host_port = host_port.rsplit('@').next().unwrap_or(host_port);
-    let with_port = if host_port.contains(':') {
-        host_port.to_owned()
-    } else {
-        format!("{host_port}:4222")
-    };
-    with_port
-        .to_socket_addrs()
-        .with_context(|| format!("--nats {url}: cannot resolve {with_port}"))?
+    dotpha_bus::addresses(url)
+        .map_err(|e| anyhow::anyhow!("--nats {}: {e}", dotpha_bus::without_credentials(url)))?
+        .into_iter()
         .next()
-        .with_context(|| format!("--nats {url}: no address"))
+        .map(|(_, address)| address)
+        .with_context(|| format!("--nats {}: no server", dotpha_bus::without_credentials(url)))
 }
 
 fn answers(address: SocketAddr) -> bool {
@@ -103,7 +98,12 @@ fn start_nats(address: SocketAddr, data: &Path) -> Result<OwnNats> {
     Ok(own)
 }
 
-/// Demo tokens, made once per data directory and kept in `DIR/tokens.json`.
+/// Owner-only: the tokens file holds secrets that let their holder act.
+const SECRET_MODE: u32 = 0o600;
+
+/// Demo tokens, made once per data directory and kept owner-only in
+/// `DIR/tokens.json`. A file found readable by others is made owner-only,
+/// with a warning (its tokens may have been read).
 fn demo_tokens(data: &Path) -> Result<(PathBuf, String)> {
     let path = data.join("tokens.json");
     if !path.exists() {
@@ -112,11 +112,60 @@ fn demo_tokens(data: &Path) -> Result<(PathBuf, String)> {
             .map(|(unit, cadre)| serde_json::json!({"token": format!("demo-{}", nuid::next()), "unit": unit, "cadre": cadre}))
             .collect();
         let text = serde_json::to_string_pretty(&serde_json::json!({ "tokens": grants }))?;
-        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(SECRET_MODE)
+            .open(&path)
+            .with_context(|| format!("writing {}", path.display()))?;
+        std::io::Write::write_all(&mut file, text.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let mode = std::fs::metadata(&path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .permissions()
+        .mode()
+        & 0o777;
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(SECRET_MODE))
+            .with_context(|| format!("making {} owner-only", path.display()))?;
+        tracing::warn!(
+            file = %path.display(),
+            "the tokens file was readable by others (mode {mode:o}); it is owner-only (600) now, but whoever read it may hold its tokens: delete it to get new ones"
+        );
     }
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     Ok((path, text))
+}
+
+/// The first event of `stream` in the log, when it has one.
+fn first_of(log: &Log, stream: &str) -> Option<serde_json::Value> {
+    let event = log.stream(stream).ok()?.into_iter().next()?;
+    serde_json::from_str(event.data.get()).ok()
+}
+
+/// Prints each token with the unit and the cadre it acts as, by name.
+fn print_tokens(path: &Path, tokens: &dotpha_http::Tokens, log: Option<&Log>) {
+    println!(
+        "tokens for acting from the page (kept owner-only in {}):",
+        path.display()
+    );
+    for grant in tokens.grants() {
+        let name = |stream: String, field: &str| {
+            log.and_then(|log| first_of(log, &stream))
+                .and_then(|data| data.get(field)?.as_str().map(str::to_owned))
+                .unwrap_or_else(|| "not registered in this log".to_owned())
+        };
+        println!(
+            "  {}  {} ({}), {} ({})",
+            grant.token,
+            name(format!("cadre-{}", grant.cadre), "full_name"),
+            grant.cadre,
+            name(format!("unit-{}", grant.unit), "name"),
+            grant.unit,
+        );
+    }
 }
 
 pub(crate) fn run(up: Up, log: &str) -> Result<ExitCode> {
@@ -135,6 +184,9 @@ pub(crate) fn run(up: Up, log: &str) -> Result<ExitCode> {
         )
     })?;
     let _ = std::fs::remove_file(&probe);
+    // First: a second `dotpha up` on this directory stops here, before it
+    // serves anything.
+    let lock = dotpha_ingest::lock_data_dir(&up.data).map_err(|e| anyhow::anyhow!("{e}"))?;
     let http: SocketAddr = up
         .http
         .parse()
@@ -144,11 +196,15 @@ pub(crate) fn run(up: Up, log: &str) -> Result<ExitCode> {
         format!("cannot listen on {http}: is another dotpha running? use --http ADDR")
     })?;
     listener.set_nonblocking(true)?;
+    let runtime = runtime()?;
     let address = nats_address(&up.nats)?;
-    let own_nats = if answers(address) {
-        None
-    } else {
-        Some(start_nats(address, &up.data)?)
+    let shown = dotpha_bus::without_credentials(&up.nats);
+    let own_nats = match runtime.block_on(dotpha_bus::probe(address)) {
+        Probe::Nats => None,
+        Probe::Nothing(_) => Some(start_nats(address, &up.data)?),
+        found @ Probe::NotNats(_) => bail!(
+            "--nats {shown}: {found}; point --nats at a NATS server, or at a free port for dotpha to start one there"
+        ),
     };
     // A server that answers is used as given (credentials, several URLs);
     // one started here listens on the first URL's address.
@@ -162,7 +218,7 @@ pub(crate) fn run(up: Up, log: &str) -> Result<ExitCode> {
         .map_err(|e| anyhow::anyhow!("{}: {e}", tokens_path.display()))?;
     let started_nats = own_nats.is_some();
 
-    let outcome = runtime()?.block_on(async move {
+    let outcome = runtime.block_on(async move {
         let shutdown = shutdown_signal()?;
         let mut registry = Registry::default();
         let ingest_metrics = dotpha_ingest::IngestMetrics::default();
@@ -170,15 +226,34 @@ pub(crate) fn run(up: Up, log: &str) -> Result<ExitCode> {
         let project_metrics = dotpha_project::ProjectMetrics::default();
         project_metrics.register(&mut registry);
         let health = dotpha_project::Health::default();
+        let parts = dotpha_ingest::Health::default();
+        let http_part = parts.part("http");
 
-        let writer = tokio::spawn(dotpha_ingest::run(
+        // Everything that keeps the writer from starting (another writer
+        // on this NATS, streams carrying another log) ends `up` here, at
+        // once, with its sentence.
+        let prepared = dotpha_ingest::prepare(
             dotpha_ingest::Config {
                 data_dir: up.data.clone(),
                 nats_url: nats_url.clone(),
                 replicas: up.replicas,
                 fault: None,
                 transparency: up.transparency.clone(),
+                health: parts.clone(),
             },
+            lock,
+            shutdown.clone(),
+        )
+        .await;
+        let prepared = match prepared {
+            Ok(prepared) => prepared,
+            // Ctrl-C while starting: nothing was started, nothing to stop.
+            Err(dotpha_ingest::IngestError::Stopped) => return Ok(ExitCode::SUCCESS),
+            Err(error) => bail!("{error}"),
+        };
+        let head = prepared.head();
+        let writer = tokio::spawn(dotpha_ingest::serve(
+            prepared,
             ingest_metrics,
             shutdown.clone(),
         ));
@@ -200,13 +275,25 @@ pub(crate) fn run(up: Up, log: &str) -> Result<ExitCode> {
             Some(publisher.clone()),
             registry,
             Some(health),
-            tokens,
-        );
-        let server = tokio::spawn(dotpha_http::serve(
-            tokio::net::TcpListener::from_std(listener)?,
-            state,
-            shutdown.clone(),
-        ));
+            tokens.clone(),
+        )
+        .with_parts(parts);
+        let server = tokio::spawn({
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            let shutdown = shutdown.clone();
+            async move {
+                http_part.running();
+                let served = dotpha_http::serve(listener, state, shutdown).await;
+                match &served {
+                    Ok(()) => http_part.stopped(),
+                    Err(error) => {
+                        tracing::error!(%error, "the HTTP server stopped");
+                        http_part.failed(error);
+                    }
+                }
+                served
+            }
+        });
 
         println!(
             // The address only: the URL may hold a password.
@@ -217,16 +304,12 @@ pub(crate) fn run(up: Up, log: &str) -> Result<ExitCode> {
                 ""
             }
         );
-        println!("tokens for acting from the page: {}", tokens_path.display());
-        for line in tokens_text
-            .lines()
-            .filter(|l| l.contains("\"token\"") || l.contains("\"cadre\""))
-        {
-            println!("  {}", line.trim());
-        }
+        let log_path = dotpha_ingest::log_path(&up.data);
         if up.demo {
-            load_demo(&publisher, shutdown.clone()).await?;
+            load_demo(&publisher, &log_path, head, shutdown.clone()).await?;
         }
+        let log = Log::open_read_only(&log_path).ok();
+        print_tokens(&tokens_path, &tokens, log.as_ref());
         println!("press Ctrl-C to stop");
         let mut stop = shutdown.clone();
         let _ = stop.wait_for(|s| *s).await;
@@ -237,26 +320,66 @@ pub(crate) fn run(up: Up, log: &str) -> Result<ExitCode> {
         println!("dotpha stopped cleanly");
         Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
     });
+    drop(runtime);
     drop(own_nats);
     outcome
 }
 
 /// Loads the demo data set through the normal submission path, in order,
-/// with a progress line; a second run finds every submission decided
-/// (duplicates) and adds nothing.
+/// with a progress line, when the log is empty (CONTRACT.md), or finishes
+/// a load that was interrupted (the log then holds only demo submissions
+/// and lacks some); a log holding the whole demo, or data of its own, is
+/// left alone and nothing is sent.
 async fn load_demo(
     publisher: &Publisher,
+    log_path: &Path,
+    head: u64,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Result<()> {
     use std::io::{IsTerminal, Write};
     let submissions = dotpha_demo::demo();
     let total = submissions.len();
+    let missing = if head == 0 {
+        submissions
+    } else {
+        let path = log_path.to_owned();
+        tokio::task::spawn_blocking(move || -> Result<Vec<_>> {
+            let log = Log::open_read_only(&path)?;
+            let mut missing = Vec::new();
+            for s in submissions {
+                if !log.is_decided(&s.submission_id)? {
+                    missing.push(s);
+                }
+            }
+            Ok(missing)
+        })
+        .await??
+    };
+    let loaded = total - missing.len();
+    if missing.is_empty() {
+        println!("demo data: already in the log ({total} submissions); nothing sent");
+        return Ok(());
+    }
+    if head > 0 && loaded == 0 {
+        println!(
+            "demo data: not loaded: the log already holds {head} events of its own, and the demo loads into an empty log only"
+        );
+        return Ok(());
+    }
+    if loaded > 0 {
+        println!(
+            "demo data: {loaded} of {total} already in the log; sending the other {}",
+            missing.len()
+        );
+    }
     let terminal = std::io::stderr().is_terminal();
+    let to_send = missing.len();
     let (mut accepted, mut duplicates, mut rejected) = (0, 0, 0);
-    for (i, s) in submissions.into_iter().enumerate() {
+    for (i, s) in missing.into_iter().enumerate() {
         if *shutdown.borrow() {
             bail!(
-                "stopped while loading the demo data ({i} of {total} loaded); run again to finish"
+                "stopped while loading the demo data ({} of {total} loaded); run again to finish",
+                loaded + i
             );
         }
         let receipt = publisher
@@ -273,15 +396,15 @@ async fn load_demo(
         }
         let done = i + 1;
         if terminal {
-            let filled = done * 30 / total.max(1);
+            let filled = done * 30 / to_send.max(1);
             eprint!(
-                "\rloading demo data [{}{}] {done}/{total}",
+                "\rloading demo data [{}{}] {done}/{to_send}",
                 "#".repeat(filled),
                 " ".repeat(30 - filled)
             );
             let _ = std::io::stderr().flush();
-        } else if done % 500 == 0 || done == total {
-            eprintln!("loading demo data: {done}/{total}");
+        } else if done % 500 == 0 || done == to_send {
+            eprintln!("loading demo data: {done}/{to_send}");
         }
     }
     if terminal {

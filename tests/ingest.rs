@@ -491,3 +491,173 @@ async fn one_writer_per_log_and_sigterm_stops_it_cleanly() {
     );
     assert!(writer.output().contains("writer stopped cleanly"));
 }
+
+/// The next receipt on a receipt subject.
+async fn next_receipt(subscription: &mut async_nats::Subscriber) -> dotpha_store::Receipt {
+    use futures::StreamExt;
+    let message = tokio::time::timeout(Duration::from_secs(20), subscription.next())
+        .await
+        .expect("a receipt comes")
+        .expect("a message");
+    serde_json::from_slice(&message.payload).expect("a receipt")
+}
+
+/// CONTRACT.md part C, "one decision per id, private to its sender": an id
+/// already decided for one unit, sent by another, is that unit's rejection
+/// (`already_exists`, field `submission_id`), on its own receipt subject,
+/// kept as its own dead letter; it learns nothing of the first decision,
+/// however it asks. A repeat from the first unit stays the duplicate it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_id_decided_for_one_unit_is_refused_to_another_privately_on_its_own_subject() {
+    use futures::StreamExt;
+
+    let nats = NatsServer::start();
+    let url = nats.url();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let writer = Writer::start(dir.path(), &url, None);
+    let publisher = publisher(&url).await;
+    let mut workload = Workload::new("private", 2, 1);
+    submit_in_order(&publisher, &workload.setup()).await;
+    let (a, b) = (Workload::commune(0), Workload::commune(1));
+    const ID: &str = "shared-id-0001";
+    let original = report(ID, 0, 0, 5);
+    let accepted = submit(&publisher, &original).await;
+    assert_eq!(accepted.status, ReceiptStatus::Accepted);
+
+    let client = async_nats::connect(&url).await.expect("connects");
+    let mut on_a = client
+        .subscribe(format!("dotpha.v1.receipt.{a}"))
+        .await
+        .expect("sub");
+    let mut on_b = client
+        .subscribe(format!("dotpha.v1.receipt.{b}"))
+        .await
+        .expect("sub");
+    client.flush().await.expect("flushed");
+
+    // B sends a report of its own under A's id, without the broker's
+    // deduplication (no Nats-Msg-Id), so the writer meets it.
+    let newcomer = report(ID, 1, 0, 7);
+    let subject_b = format!("dotpha.v1.submit.{b}");
+    publish_raw(&url, &subject_b, None, newcomer.body.clone()).await;
+    let refusal = next_receipt(&mut on_b).await;
+    assert_eq!(refusal.status, ReceiptStatus::Rejected);
+    let error = refusal.error.clone().expect("an error");
+    assert_eq!(error.code, "already_exists");
+    assert_eq!(error.field.as_deref(), Some("submission_id"));
+    assert_eq!(refusal.unit.as_deref(), Some(b.as_str()));
+    assert!(refusal.events.is_empty() && !refusal.duplicate);
+    let text = serde_json::to_string(&refusal).expect("json");
+    assert!(
+        !text.contains(&a) && !text.contains(&accepted.events[0].hash),
+        "nothing of the first decision: {text}"
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_secs(1), on_a.next())
+            .await
+            .is_err(),
+        "nothing is said on the first unit's subject"
+    );
+
+    // Kept as B's own dead letter; the first decision is untouched.
+    let log = writer.log();
+    let kept = |log: &dotpha_store::Log| {
+        log.dead_letters()
+            .expect("dead letters")
+            .into_iter()
+            .filter(|d| d.payload == newcomer.body)
+            .collect::<Vec<_>>()
+    };
+    let dead = kept(&log);
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0].subject, subject_b);
+    assert!(dead[0].reason.contains("already_exists"), "{dead:?}");
+    assert_eq!(log.receipt(ID).expect("read"), Some(accepted.clone()));
+
+    // receipt.get answers each unit its own: as B, B's refusal; as A, A's
+    // decision; from B's own inbox (`_INBOX_<unit>`, what `dotpha
+    // nats-config` lets only B's user read) without naming a unit, B's too.
+    let ask = |inbox: Option<&str>, question: Value| {
+        let url = url.clone();
+        let inbox = inbox.map(str::to_owned);
+        async move {
+            let mut options = async_nats::ConnectOptions::new();
+            if let Some(inbox) = inbox {
+                options = options.custom_inbox_prefix(inbox);
+            }
+            let client = options.connect(&url).await.expect("connects");
+            let reply = client
+                .request("dotpha.v1.receipt.get", question.to_string().into())
+                .await
+                .expect("answered");
+            serde_json::from_slice::<dotpha_store::Receipt>(&reply.payload).expect("a receipt")
+        }
+    };
+    assert_eq!(
+        ask(None, json!({"submission_id": ID, "unit": b})).await,
+        refusal
+    );
+    assert_eq!(
+        ask(None, json!({"submission_id": ID, "unit": a})).await,
+        accepted
+    );
+    let b_inbox = format!("_INBOX_{b}");
+    assert_eq!(
+        ask(Some(&b_inbox), json!({"submission_id": ID})).await,
+        refusal
+    );
+
+    // B's repeat: its refusal again, marked duplicate, nothing more kept.
+    publish_raw(&url, &subject_b, None, newcomer.body.clone()).await;
+    let again = next_receipt(&mut on_b).await;
+    assert!(again.duplicate);
+    assert_eq!(again.recorded_at, refusal.recorded_at);
+    // A's repeat: the original, as before.
+    publish_raw(
+        &url,
+        &format!("dotpha.v1.submit.{a}"),
+        None,
+        original.body.clone(),
+    )
+    .await;
+    let repeat = next_receipt(&mut on_a).await;
+    assert!(repeat.duplicate && repeat.status == ReceiptStatus::Accepted);
+    assert_eq!(repeat.events, accepted.events);
+
+    // Through a publisher, with the id as Nats-Msg-Id: the broker drops the
+    // publish as a repeat of the id, and B still gets its refusal. So does a
+    // third unit that never sent it before: only that the id is taken.
+    let via = publisher
+        .submit(&b, ID, newcomer.body.clone().into())
+        .await
+        .expect("answered");
+    assert_eq!(via, refusal);
+    let root = dotpha_testkit::ROOT;
+    let third = publisher
+        .submit(root, ID, newcomer.body.clone().into())
+        .await
+        .expect("answered");
+    assert_eq!(third.status, ReceiptStatus::Rejected);
+    assert_eq!(third.unit.as_deref(), Some(root));
+    assert_eq!(
+        third.error.map(|e| (e.code, e.field)),
+        Some((
+            "already_exists".to_owned(),
+            Some("submission_id".to_owned())
+        ))
+    );
+    let log = writer.log();
+    assert_eq!(
+        kept(&log).len(),
+        1,
+        "what never reached the writer is not recorded"
+    );
+    assert_eq!(
+        log_events(&log)
+            .iter()
+            .filter(|e| e.submission_id == ID)
+            .count(),
+        1
+    );
+    assert!(log.verify(None).expect("verify").ok);
+}

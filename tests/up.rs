@@ -1,20 +1,34 @@
 //! The README's first command, `./quickstart`, exactly as written (it
 //! installs what is missing, builds the release binary and runs `dotpha up
 //! --demo`): one process with its own nats-server, the demo data loaded
-//! through the submission path, the API answering; a second run adds
-//! nothing. And `dotpha up`'s one-line refusals of bad input.
+//! through the submission path, the API answering; a second run sends
+//! nothing. And `dotpha up` failing fast and saying why: its one-line
+//! refusals of bad input, a second `up` on one data directory, a `--nats`
+//! that is not NATS; `/healthz` naming every part, and a writer that dies
+//! making `up` unhealthy at once.
 
 mod support;
 
 use std::{
     io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
+    os::unix::fs::PermissionsExt,
+    path::{Path, PathBuf},
+    process::{Child, Command, ExitStatus, Stdio},
     sync::mpsc,
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use dotpha_testkit::nats::free_port;
 use support::http_get as get;
+
+/// A file's permission bits.
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path)
+        .expect("the file exists")
+        .permissions()
+        .mode()
+        & 0o777
+}
 
 /// Starts the README's `./quickstart` (arguments go to `dotpha up --demo`)
 /// and returns it with a receiver of its stdout lines. The script ends by
@@ -77,6 +91,14 @@ fn the_demo_comes_up_with_the_article_and_a_second_run_adds_nothing() {
         loaded.contains("1740 accepted, 0 already loaded, 0 rejected"),
         "{loaded}"
     );
+    // Each token with the cadre it acts as and the unit, by name; the file
+    // holding them is owner-only.
+    let manh = wait_for(&lines, "(hoang-the-manh)");
+    assert!(
+        manh.contains("Hoàng Thế Mạnh (hoang-the-manh)") && manh.contains("(hop-thanh)"),
+        "{manh}"
+    );
+    assert_eq!(mode(&dir.path().join("tokens.json")), 0o600);
 
     let head = dotpha_store::Log::open_read_only(dir.path().join("log.sqlite"))
         .expect("log")
@@ -118,10 +140,11 @@ fn the_demo_comes_up_with_the_article_and_a_second_run_adds_nothing() {
         "the nats-server dotpha started is stopped with it"
     );
 
+    // The demo loads into an empty log only: a second run sends nothing.
     let (mut again, lines) = up(dir.path(), nats, http);
     let loaded = wait_for(&lines, "demo data:");
     assert!(
-        loaded.contains("0 accepted, 1740 already loaded, 0 rejected"),
+        loaded.contains("already in the log (1740 submissions); nothing sent"),
         "{loaded}"
     );
     assert!(interrupt(&mut again).success());
@@ -294,4 +317,343 @@ fn settings_come_from_the_file_and_the_environment_overrides_it() {
         from_env.contains("a-file/from-env"),
         "DOTPHA_DATA wins over the file: {from_env}"
     );
+}
+
+/// How long a process that must stop by itself may take: far more than it
+/// needs, so a slow machine is no failure.
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// `dotpha up` (the test build) with its output lines on a channel and its
+/// standard error in a file.
+struct Running {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    stderr: PathBuf,
+    _stderr_dir: tempfile::TempDir,
+}
+
+impl Running {
+    fn start(command: &str, args: &[&str]) -> Running {
+        let stderr_dir = tempfile::tempdir().expect("temp dir");
+        let stderr = stderr_dir.path().join("stderr");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_dotpha"))
+            .arg(command)
+            .args(args)
+            .env("DOTPHA_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr).expect("stderr file"))
+            .spawn()
+            .expect("dotpha starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = sender.send(line);
+            }
+        });
+        Running {
+            child,
+            lines,
+            stderr,
+            _stderr_dir: stderr_dir,
+        }
+    }
+
+    fn up(data: &Path, nats: u16, http: u16, more: &[&str]) -> Running {
+        let mut args = vec![
+            "--data".to_owned(),
+            data.display().to_string(),
+            "--nats".to_owned(),
+            format!("nats://127.0.0.1:{nats}"),
+            "--http".to_owned(),
+            format!("127.0.0.1:{http}"),
+        ];
+        args.extend(more.iter().map(|a| (*a).to_owned()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Running::start("up", &args)
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// The next output line holding `needle`.
+    fn line(&self, needle: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let left = LIMIT.saturating_sub(started.elapsed());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(_) => panic!("never printed {needle:?}\n{}", self.stderr()),
+            }
+        }
+    }
+
+    /// Waits until standard error has a line holding every one of `needles`.
+    fn logged(&self, needles: &[&str]) -> String {
+        let started = Instant::now();
+        loop {
+            if let Some(line) = self
+                .stderr()
+                .lines()
+                .find(|l| needles.iter().all(|n| l.contains(n)))
+            {
+                return line.to_owned();
+            }
+            assert!(
+                started.elapsed() < LIMIT,
+                "never logged {needles:?}\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for it to exit by itself.
+    fn exit(&mut self) -> ExitStatus {
+        let started = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            if started.elapsed() > LIMIT {
+                let _ = self.child.kill();
+                panic!("it did not stop by itself\n{}", self.stderr());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    fn terminate(&mut self) -> ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().expect("it exits")
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if !self.running() {
+            return;
+        }
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// `/healthz` once it answers 200 with every part running.
+fn healthy(http: u16) -> serde_json::Value {
+    let started = Instant::now();
+    loop {
+        let (status, body) = get(http, "/healthz");
+        let health: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        let running = health["parts"]
+            .as_object()
+            .is_some_and(|parts| parts.values().all(|p| p["state"] == "running"));
+        if status == 200 && running {
+            return health;
+        }
+        assert!(
+            started.elapsed() < LIMIT,
+            "/healthz never said every part runs: {status} {body}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Its one-line error.
+fn one_line(stderr: &str) -> String {
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("dotpha: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "one line saying why: {stderr}");
+    errors[0].to_owned()
+}
+
+#[test]
+fn a_second_up_on_one_data_directory_stops_at_once_and_healthz_names_every_part() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (nats, http, other_http) = (free_port(), free_port(), free_port());
+    let mut first = Running::up(dir.path(), nats, http, &[]);
+    first.line("dotpha is up");
+
+    let mut second = Running::up(dir.path(), nats, other_http, &[]);
+    let status = second.exit();
+    assert!(!status.success(), "{status:?}");
+    let said = one_line(&second.stderr());
+    assert!(
+        said.contains("another dotpha writer is running on")
+            && said.contains(&dir.path().display().to_string()),
+        "{said}"
+    );
+    assert!(
+        !second.lines.try_iter().any(|l| l.contains("dotpha is up")),
+        "the second never claims to be up"
+    );
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", other_http)).is_err(),
+        "nor serves anything"
+    );
+    assert!(first.running());
+    let health = healthy(http);
+    for part in ["writer", "relay", "receipts", "projector", "http"] {
+        assert_eq!(
+            health["parts"][part]["state"], "running",
+            "{part}: {health:#}"
+        );
+    }
+    assert!(first.terminate().success(), "{}", first.stderr());
+}
+
+#[test]
+fn a_nats_url_where_nats_is_not_is_named_and_up_fails_within_seconds() {
+    // Something that accepts connections and says nothing, as an HTTP
+    // server does until it gets a request.
+    let impostor = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = impostor.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in impostor.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("nats://127.0.0.1:{port}");
+    let mut up = Running::up(dir.path(), port, free_port(), &[]);
+    let status = up.exit();
+    assert!(!status.success());
+    let said = one_line(&up.stderr());
+    assert!(
+        said.contains(&url) && said.contains("not a NATS server"),
+        "{said}"
+    );
+
+    // The separate writer waits for its NATS, saying at WARN what is at
+    // the URL, and stops cleanly when asked.
+    let data = dir.path().to_str().expect("utf-8 path");
+    let mut ingest = Running::start("ingest", &["--data", data, "--nats", &url]);
+    ingest.logged(&["WARN", &url, "not a NATS server"]);
+    assert!(ingest.terminate().success(), "{}", ingest.stderr());
+    let nothing = format!("nats://127.0.0.1:{}", free_port());
+    let mut ingest = Running::start("ingest", &["--data", data, "--nats", &nothing]);
+    ingest.logged(&["WARN", &nothing, "nothing answers"]);
+    assert!(ingest.terminate().success(), "{}", ingest.stderr());
+    assert!(
+        !ingest
+            .stderr()
+            .lines()
+            .any(|l| l.contains("IO error") && !l.contains(&nothing)),
+        "no line about the connection without the URL:\n{}",
+        ingest.stderr()
+    );
+}
+
+#[test]
+fn a_tokens_file_readable_by_others_is_made_owner_only_and_each_token_is_printed_by_name() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tokens = dir.path().join("tokens.json");
+    std::fs::write(
+        &tokens,
+        r#"{"tokens": [{"token": "tok-hop-thanh-000000001", "unit": "hop-thanh", "cadre": "hoang-the-manh"}]}"#,
+    )
+    .expect("write");
+    std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let (nats, http) = (free_port(), free_port());
+    let mut up = Running::up(dir.path(), nats, http, &[]);
+    up.line("dotpha is up");
+    let printed = up.line("tok-hop-thanh-000000001");
+    assert!(
+        printed.contains("(hoang-the-manh)") && printed.contains("(hop-thanh)"),
+        "{printed}"
+    );
+    assert_eq!(mode(&tokens), 0o600);
+    up.logged(&["WARN", "readable by others"]);
+    assert!(up.terminate().success(), "{}", up.stderr());
+}
+
+#[test]
+fn a_writer_that_dies_makes_up_unhealthy_at_once_and_is_logged_at_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (nats, http) = (free_port(), free_port());
+    let mut up = Running::up(dir.path(), nats, http, &[]);
+    up.line("dotpha is up");
+    healthy(http);
+
+    // Someone else takes the writer's lease: the writer stops.
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(support::take_the_lease(&format!("nats://127.0.0.1:{nats}")));
+    let started = Instant::now();
+    let health = loop {
+        let (status, body) = get(http, "/healthz");
+        if status == 503 {
+            break serde_json::from_str::<serde_json::Value>(&body).expect("json");
+        }
+        assert!(
+            started.elapsed() < LIMIT,
+            "/healthz stayed {status}: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(health["status"], "unhealthy");
+    assert_eq!(health["parts"]["writer"]["state"], "failed", "{health:#}");
+    assert!(
+        health["parts"]["writer"]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("lost its lease")),
+        "{health:#}"
+    );
+    assert_eq!(health["parts"]["http"]["state"], "running");
+    // Logged at ERROR when it happened, while up still runs.
+    up.logged(&["ERROR", "the writer stopped", "lost its lease"]);
+    assert!(up.running(), "up keeps serving reads, unhealthy");
+    assert!(
+        !up.terminate().success(),
+        "and says at exit that its writer failed"
+    );
+}
+
+#[test]
+fn the_demo_loads_into_an_empty_log_only() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (nats, http) = (free_port(), free_port());
+    let mut up = Running::up(dir.path(), nats, http, &[]);
+    up.line("dotpha is up");
+    let submission = r#"{"schema": "dotpha.submission.v1", "unit": "xa-khac", "actor": "quan-tri",
+        "type": "unit.registered",
+        "data": {"code": "xa-khac", "name": "Xã Khác", "kind": "commune", "parent": null}}"#;
+    let mut submit = Command::new(env!("CARGO_BIN_EXE_dotpha"))
+        .args(["submit", "--nats", &format!("nats://127.0.0.1:{nats}"), "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("dotpha submit runs");
+    std::io::Write::write_all(
+        &mut submit.stdin.take().expect("stdin"),
+        submission.as_bytes(),
+    )
+    .expect("written");
+    assert!(submit.wait().expect("exits").success(), "accepted");
+    assert!(up.terminate().success(), "{}", up.stderr());
+
+    let mut demo = Running::up(dir.path(), nats, http, &["--demo"]);
+    let said = demo.line("demo data:");
+    assert!(
+        said.contains("not loaded") && said.contains("empty log only"),
+        "{said}"
+    );
+    assert!(demo.terminate().success(), "{}", demo.stderr());
+    let head = dotpha_store::Log::open_read_only(dir.path().join("log.sqlite"))
+        .expect("log")
+        .current_head()
+        .expect("head");
+    assert_eq!(head.position, 1, "the log holds its own submission only");
 }

@@ -763,3 +763,21 @@ pub fn assert_holds_logged_events(log: &Log, message: &Message, receipt: &Receip
         message.submission_id
     );
 }
+
+/// Takes the writer's lease behind the running writer's back, as a writer
+/// that believed it dead would: writes the lease's key (`log` in the KV
+/// bucket `dotpha_writer`) with another holder, by a plain JetStream
+/// publish, as any NATS client could.
+pub async fn take_the_lease(url: &str) {
+    let client = async_nats::connect(url).await.expect("connects");
+    let intruder = json!({
+        "owner": "elsewhere:/srv/dotpha#x", "session": "intruder", "host": "elsewhere",
+        "pid": 1, "what": "dotpha writer of /srv/dotpha/log.sqlite", "renewals": 0,
+    });
+    jetstream::new(client)
+        .publish("$KV.dotpha_writer.log", intruder.to_string().into())
+        .await
+        .expect("published")
+        .await
+        .expect("the lease's stream holds it");
+}

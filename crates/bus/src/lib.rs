@@ -11,16 +11,19 @@
 
 mod connect;
 pub mod leaf;
+pub mod lease;
 pub mod nats_config;
 mod publisher;
 mod setup;
 pub mod subjects;
 
-pub use connect::{Connection, connect};
+pub use connect::{
+    Connection, PROBE_TIMEOUT, Probe, addresses, connect, probe, wait_for_nats, without_credentials,
+};
 pub use publisher::{PublishError, Publisher, PublisherOptions};
 pub use setup::{
     BusError, CHECKPOINT_DUPLICATE_WINDOW, CHECKPOINTS_KEPT, COSIGNATURES_MAX_AGE, DEAD_MAX_AGE,
-    DUPLICATE_WINDOW, FOLLOWER_IDLE, LastRelayed, MAX_REPLICAS, SUBMISSIONS_MAX_AGE,
-    WRITER_ACK_WAIT, WRITER_MAX_ACK_PENDING, delete_events_stream, ensure_streams, follower,
-    last_relayed, writer_consumer,
+    DUPLICATE_WINDOW, FOLLOWER_IDLE, LastRelayed, MAX_REPLICAS, RelayedEvent, SUBMISSIONS_MAX_AGE,
+    WRITER_ACK_WAIT, WRITER_MAX_ACK_PENDING, delete_events_stream, ensure_streams, first_relayed,
+    follower, last_relayed, writer_consumer,
 };

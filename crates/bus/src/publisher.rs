@@ -120,7 +120,9 @@ impl Publisher {
         // the stored original).
         let mut held_before: Option<bool> = None;
         let as_found = |mut r: Receipt, held_before: Option<bool>| {
-            if held_before == Some(true) {
+            // A refusal of an id another unit used is this sender's first
+            // answer, however often the broker saw the id before.
+            if held_before == Some(true) && !is_refused_repeat(&r) {
                 r.duplicate = true;
             }
             r
@@ -150,7 +152,7 @@ impl Publisher {
                         // The broker already held this id: the submission may
                         // be decided already, and its receipt long gone by.
                         held_before.get_or_insert(true);
-                        if let Ok(Some(r)) = self.receipt(submission_id).await {
+                        if let Ok(Some(r)) = self.receipt_for(unit, submission_id).await {
                             return Ok(as_found(r, held_before));
                         }
                     }
@@ -198,7 +200,7 @@ impl Publisher {
                     }
                 }
             }
-            if let Ok(Some(r)) = self.receipt(submission_id).await {
+            if let Ok(Some(r)) = self.receipt_for(unit, submission_id).await {
                 return Ok(as_found(r, held_before));
             }
         }
@@ -208,10 +210,29 @@ impl Publisher {
         })
     }
 
-    /// Asks the writer for the receipt of `submission_id`; `None` when the
-    /// log has not decided it.
+    /// Asks the writer for the receipt of `submission_id`, whatever unit it
+    /// was decided for (a trusted reader's question); `None` when the log
+    /// has not decided it.
     pub async fn receipt(&self, submission_id: &str) -> Result<Option<Receipt>, PublishError> {
-        let body = serde_json::json!({ "submission_id": submission_id }).to_string();
+        self.ask(serde_json::json!({ "submission_id": submission_id }))
+            .await
+    }
+
+    /// Asks the writer for `unit`'s receipt of `submission_id`: the decision
+    /// made for `unit`, or `unit`'s refusal when the id was decided for
+    /// another unit (it learns nothing of that decision); `None` when
+    /// nothing is decided under the id.
+    pub async fn receipt_for(
+        &self,
+        unit: &str,
+        submission_id: &str,
+    ) -> Result<Option<Receipt>, PublishError> {
+        self.ask(serde_json::json!({ "submission_id": submission_id, "unit": unit }))
+            .await
+    }
+
+    async fn ask(&self, question: serde_json::Value) -> Result<Option<Receipt>, PublishError> {
+        let body = question.to_string();
         let reply = tokio::time::timeout(
             self.options.ack_timeout,
             self.connection.client.request(RECEIPT_GET, body.into()),
@@ -227,4 +248,13 @@ impl Publisher {
         })?;
         Ok(serde_json::from_slice::<Receipt>(&reply.payload).ok())
     }
+}
+
+/// Whether `receipt` refuses an id that was decided for another unit
+/// (`already_exists` on the field `submission_id`).
+fn is_refused_repeat(receipt: &Receipt) -> bool {
+    receipt
+        .error
+        .as_ref()
+        .is_some_and(|e| e.code == "already_exists" && e.field.as_deref() == Some("submission_id"))
 }

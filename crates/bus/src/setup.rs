@@ -241,8 +241,9 @@ fn stream_differs(wanted: &Config, got: &Config) -> Option<String> {
 /// position with its decisions. A consumer's ack state cannot keep order
 /// across a crash (an unacked batch comes back after `ack_wait`, behind later
 /// messages), so the consumer is made anew at every start, beginning right
-/// after the committed position. Only one writer runs per log (a file lock),
-/// so nobody else uses this consumer.
+/// after the committed position. Only one writer runs per NATS deployment
+/// (it holds the writer's [`crate::lease`]), so nobody else uses this
+/// consumer.
 ///
 /// `last_read_tag` is the `Nats-Msg-Id` of the message at `start_sequence -
 /// 1` as the writer read it: when the stream now holds another message
@@ -352,6 +353,77 @@ pub struct LastRelayed {
     pub position: u64,
     /// Its `hash` (`None` when the stream is empty).
     pub hash: Option<String>,
+}
+
+/// An event on the events stream, as far as telling logs apart needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RelayedEvent {
+    /// Its stream sequence.
+    pub sequence: u64,
+    /// Its log position (`Nats-Msg-Id`).
+    pub position: u64,
+    /// Its `hash`.
+    pub hash: String,
+    /// Its `type`, `unit` and `recorded_at`, to name the log it belongs to.
+    pub summary: String,
+}
+
+/// The first event the events stream holds (`None` when it is empty or
+/// does not exist): with the log's event at the same position, it tells
+/// whether the stream carries this log's events or another's.
+pub async fn first_relayed(js: &jetstream::Context) -> Result<Option<RelayedEvent>, BusError> {
+    let Ok(mut stream) = js.get_stream(EVENTS_STREAM).await else {
+        return Ok(None);
+    };
+    let state = stream
+        .info()
+        .await
+        .map_err(|e| BusError::nats(EVENTS_STREAM, e))?
+        .state
+        .clone();
+    if state.messages == 0 {
+        return Ok(None);
+    }
+    let sequence = state.first_sequence;
+    let message = stream
+        .get_raw_message(sequence)
+        .await
+        .map_err(|e| BusError::nats("reading the first event on the bus", e))?;
+    let foreign = |what: &str| {
+        BusError::Config(format!(
+            "message {sequence} of {EVENTS_STREAM} has no {what}: something other than the relay published there"
+        ))
+    };
+    let position = message
+        .headers
+        .get(MSG_ID)
+        .and_then(|v| v.as_str().parse::<u64>().ok())
+        .ok_or_else(|| foreign(&format!("numeric {MSG_ID}")))?;
+    let event = serde_json::from_slice::<serde_json::Value>(&message.payload)
+        .map_err(|_| foreign("event object"))?;
+    let text = |name: &str| {
+        event
+            .get(name)
+            .and_then(|v| v.as_str())
+            .unwrap_or("?")
+            .to_owned()
+    };
+    let hash = event
+        .get("hash")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| foreign("event object with a hash"))?;
+    Ok(Some(RelayedEvent {
+        sequence,
+        position,
+        hash,
+        summary: format!(
+            "{} of {}, recorded {}",
+            text("type"),
+            text("unit"),
+            text("recorded_at")
+        ),
+    }))
 }
 
 /// What the events stream holds last, read once.

@@ -390,11 +390,18 @@ pub fn event_schema() -> Value {
 pub fn receipt_request_schema() -> Value {
     let mut generator = generator();
     let id = submission_id(&mut generator).to_value();
+    let mut unit = generator.subschema_for::<Slug>().to_value();
+    if let Some(unit) = unit.as_object_mut() {
+        unit.insert(
+            "description".into(),
+            json!("The unit asking (optional): a receipt is private to the unit it was decided for, so the answer is this unit's own: its decision, or its refusal (already_exists, field submission_id) of an id decided for another unit. A reply going to `_INBOX_<unit>.` asks as that unit."),
+        );
+    }
     let body = json!({
         "title": "dotpha receipt request, v1",
-        "description": "Asks the log for the receipt of a submission. The answer is a receipt (receipt.v1.json), or {\"error\": {\"code\", \"message\"}} with code `malformed` (no submission_id), `not_found` (not decided yet) or `unavailable`.",
+        "description": "Asks the log for the receipt of a submission. The answer is a receipt (receipt.v1.json), or {\"error\": {\"code\", \"message\"}} with code `malformed` (no submission_id), `not_found` (not decided yet), `forbidden` (a unit other than the reply inbox's) or `unavailable`.",
         "type": "object",
-        "properties": { "submission_id": id },
+        "properties": { "submission_id": id, "unit": unit },
         "required": ["submission_id"]
     });
     root("receipt-request.v1", body, &mut generator, Map::new())

@@ -69,6 +69,13 @@ impl Tokens {
         })
     }
 
+    /// Every grant, ordered by unit then cadre.
+    pub fn grants(&self) -> Vec<&Grant> {
+        let mut grants: Vec<&Grant> = self.by_secret.values().collect();
+        grants.sort_by(|a, b| (&a.unit, &a.cadre).cmp(&(&b.unit, &b.cadre)));
+        grants
+    }
+
     /// The grant of the request's bearer token, if it has a valid one.
     pub fn grant(&self, headers: &HeaderMap) -> Result<Option<&Grant>, ApiError> {
         let Some(value) = headers.get(axum::http::header::AUTHORIZATION) else {

@@ -60,6 +60,9 @@ struct Inner {
     publisher: Option<Publisher>,
     registry: Mutex<Registry>,
     health: Option<dotpha_project::Health>,
+    /// The other parts this process runs (writer, relay, receipt service,
+    /// HTTP), for `/healthz`.
+    parts: Option<dotpha_health::Health>,
     tokens: Tokens,
     /// Turns true when the server shuts down; ends the live streams, which
     /// would otherwise hold graceful shutdown open forever.
@@ -90,10 +93,24 @@ impl AppState {
                 publisher,
                 registry: Mutex::new(registry),
                 health,
+                parts: None,
                 tokens,
                 stopping: Mutex::new(None),
             }),
         }
+    }
+
+    /// The same server, also answering `/healthz` for `parts` (the other
+    /// parts this process runs). Call it on the value [`AppState::new`]
+    /// returned, before it is cloned.
+    pub fn with_parts(mut self, parts: dotpha_health::Health) -> AppState {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.parts = Some(parts),
+            None => tracing::error!(
+                "with_parts called on a shared server state; /healthz will not show the parts"
+            ),
+        }
+        self
     }
 
     /// Whether the server is shutting down.

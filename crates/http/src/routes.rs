@@ -375,20 +375,40 @@ async fn openapi() -> impl IntoResponse {
     )
 }
 
+/// Every part this process runs, each with its state and last error:
+/// `{"status": "ok"|"unhealthy", "parts": {"writer": {...}, "relay": ...,
+/// "receipts": ..., "projector": ..., "http": ...}, "projection": {...}}`;
+/// 503 when any part is unhealthy.
 async fn healthz(State(state): State<AppState>) -> Response {
-    match &state.inner.health {
-        Some(health) => {
-            let report = health.report();
-            let status = if report.healthy {
-                StatusCode::OK
-            } else {
-                StatusCode::SERVICE_UNAVAILABLE
-            };
-            (status, Json(json!({ "status": if report.healthy { "ok" } else { "unhealthy" }, "projection": report })))
-                .into_response()
-        }
-        None => Json(json!({ "status": "ok" })).into_response(),
+    let mut parts = match &state.inner.parts {
+        Some(parts) => parts.report().parts,
+        None => Default::default(),
+    };
+    // This server answers, so the HTTP part runs (unless it is stopping).
+    parts
+        .entry("http".to_owned())
+        .or_insert_with(|| dotpha_health::PartReport {
+            state: dotpha_health::PartState::Running,
+            for_seconds: 0,
+            healthy: true,
+            last_error: None,
+            last_error_seconds_ago: None,
+        });
+    let projection = state.inner.health.as_ref().map(|health| health.report());
+    if let Some(report) = &projection {
+        parts.insert("projector".to_owned(), report.part());
     }
+    let healthy = parts.values().all(|p| p.healthy);
+    let status = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let mut body = json!({ "status": if healthy { "ok" } else { "unhealthy" }, "parts": parts });
+    if let Some(report) = projection {
+        body["projection"] = json!(report);
+    }
+    (status, Json(body)).into_response()
 }
 
 async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
@@ -560,8 +580,16 @@ fn log_path(state: &AppState) -> std::path::PathBuf {
     state.inner.data_dir.join("log.sqlite")
 }
 
+/// `GET /api/v1/submissions/{id}[?unit=U]`: a receipt, private to the
+/// unit it was decided for (CONTRACT.md part C). Asked for a unit, the
+/// answer is that unit's: its decision, or its refusal of an id decided for
+/// another unit (`already_exists`, nothing of that other decision). The
+/// unit asked for is `?unit=`; with `--access`, it must be within the
+/// token's subtree, and without `?unit=` a decision outside that subtree is
+/// answered as asked for the token's own unit. On an open server (a
+/// trusted network) without `?unit=`, the decision recorded under the id.
 async fn receipt(Segment(id): Segment, read: Reading) -> Result<Response, ApiError> {
-    let (state, grant) = (read.state.clone(), read.grant.clone());
+    let (state, grant, now) = (read.state.clone(), read.grant.clone(), read.now);
     let prove = match read.params.get("proof").map(String::as_str) {
         None | Some("0") | Some("false") => false,
         Some("1") | Some("true") => true,
@@ -576,44 +604,91 @@ async fn receipt(Segment(id): Segment, read: Reading) -> Result<Response, ApiErr
             "{id:?} is not a submission id"
         )));
     }
-    let path = log_path(&state);
-    let found = if path.exists() {
-        let lookup = id.clone();
-        tokio::task::spawn_blocking(move || {
-            dotpha_store::Log::open_read_only(&path).and_then(|log| log.receipt(&lookup))
-        })
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| ApiError::unavailable(e.to_string()))?
-    } else {
-        let publisher = state.inner.publisher.as_ref().ok_or_else(|| {
-            ApiError::unavailable("neither the log nor NATS is reachable from this server")
-        })?;
-        publisher
-            .receipt(&id)
-            .await
-            .map_err(|e| ApiError::unavailable(e.to_string()))?
-    };
-    let receipt = found
-        .ok_or_else(|| ApiError::not_found(format!("submission {id} has not been decided")))?;
-    if let (Some(g), Some(unit)) = (&grant, &receipt.unit) {
-        let unit = unit.clone();
-        let g2 = g.clone();
-        let now = read.now;
-        let inside = state
+    let asked = slug_param(&read.params, "unit")?;
+    if let (Some(g), Some(unit)) = (&grant, &asked) {
+        let (g2, unit) = (g.clone(), unit.clone());
+        if !state
             .read(move |rm| within(rm, Some(&g2), &unit, now))
-            .await?;
-        if !inside {
+            .await?
+        {
             return Err(outside(Some(g)));
         }
     }
-    if prove {
-        let proof = crate::routes_log::receipt_proof(&state, &receipt).await?;
-        let mut shown = serde_json::to_value(&receipt).map_err(ApiError::internal)?;
-        shown["proof"] = proof.unwrap_or(Value::Null);
-        return Ok(Json(shown).into_response());
+    let not_found = || ApiError::not_found(format!("submission {id} has not been decided"));
+    let view = match (&asked, &grant) {
+        (Some(unit), _) => Some(unit.clone()),
+        (None, None) => None,
+        (None, Some(g)) => {
+            let Some(original) = lookup(&state, &id, None).await? else {
+                return Err(not_found());
+            };
+            let inside = match original.unit.clone() {
+                Some(unit) => {
+                    let g2 = g.clone();
+                    state
+                        .read(move |rm| within(rm, Some(&g2), &unit, now))
+                        .await?
+                }
+                None => false,
+            };
+            if inside {
+                return with_proof(&state, original, prove).await;
+            }
+            Some(g.unit.clone())
+        }
+    };
+    let receipt = lookup(&state, &id, view.as_deref())
+        .await?
+        .ok_or_else(not_found)?;
+    with_proof(&state, receipt, prove).await
+}
+
+/// The receipt, with its inclusion proof when `prove` (`?proof=1`).
+async fn with_proof(
+    state: &AppState,
+    receipt: dotpha_store::Receipt,
+    prove: bool,
+) -> Result<Response, ApiError> {
+    if !prove {
+        return Ok(Json(receipt).into_response());
     }
-    Ok(Json(receipt).into_response())
+    let proof = crate::routes_log::receipt_proof(state, &receipt).await?;
+    let mut shown = serde_json::to_value(&receipt).map_err(ApiError::internal)?;
+    shown["proof"] = proof.unwrap_or(Value::Null);
+    Ok(Json(shown).into_response())
+}
+
+/// The receipt of `id` from the log beside this server, or else over NATS
+/// (`receipt.get`): as recorded, or as `unit` is answered.
+async fn lookup(
+    state: &AppState,
+    id: &str,
+    unit: Option<&str>,
+) -> Result<Option<dotpha_store::Receipt>, ApiError> {
+    let path = log_path(state);
+    if path.exists() {
+        let (id, unit) = (id.to_owned(), unit.map(str::to_owned));
+        // A refusal answered now is stamped with the clock, not `?at=`.
+        let now = Timestamp::from_unix_millis(now_ms(&Params::new())?);
+        return tokio::task::spawn_blocking(move || {
+            let log = dotpha_store::Log::open_read_only(&path)?;
+            match unit {
+                None => log.receipt(&id),
+                Some(unit) => log.answer_for(&id, &unit, now.as_str()),
+            }
+        })
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::unavailable(e.to_string()));
+    }
+    let publisher = state.inner.publisher.as_ref().ok_or_else(|| {
+        ApiError::unavailable("neither the log nor NATS is reachable from this server")
+    })?;
+    match unit {
+        None => publisher.receipt(id).await,
+        Some(unit) => publisher.receipt_for(unit, id).await,
+    }
+    .map_err(|e| ApiError::unavailable(e.to_string()))
 }
 
 async fn verify(read: Reading) -> Result<Response, ApiError> {

@@ -635,3 +635,82 @@ async fn with_access_control_a_token_sees_and_acts_only_within_its_unit() {
     assert_eq!(task["targets"][0]["latest"], 40.0);
     app.stop().await;
 }
+
+/// CONTRACT.md part C, "one decision per id, private to its sender", as the
+/// page and the receipt route see it: a commune acting under an id another
+/// commune used is refused on the id, and asking for that id it is shown
+/// its own refusal, never the other commune's receipt; the district above
+/// both sees the decision; naming a unit outside the token's subtree is
+/// forbidden.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submission_id_is_private_to_the_unit_it_was_decided_for() {
+    let (app, _) = App::with_district(true).await;
+    let id = "shared-submission-0001";
+    let mine = json!({"task_id": HOP_THANH_TASK, "as_of": "2021-09-30",
+                      "values": [{"metric": "cam-ket-attp", "value": 41}]});
+    let (status, accepted) = app
+        .act_with(
+            Some(MANH),
+            "progress.reported",
+            mine,
+            json!({"submission_id": id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{accepted:#}");
+    let hash = accepted["events"][0]["hash"]
+        .as_str()
+        .expect("a hash")
+        .to_owned();
+
+    let theirs = json!({"task_id": "ndp-2021-04", "as_of": "2021-09-30", "values": []});
+    let (status, refused) = app
+        .act_with(
+            Some(TU_THINH),
+            "progress.reported",
+            theirs,
+            json!({"submission_id": id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused:#}");
+    assert_eq!(refused["error"]["code"], "already_exists");
+    assert_eq!(refused["error"]["field"], "submission_id");
+    assert_eq!(refused["unit"], "tu-thinh");
+    assert_eq!(refused["events"], json!([]));
+
+    let path = format!("/api/v1/submissions/{id}");
+    for token in [TU_THINH, PHUC_UNG] {
+        let (status, seen) = app.get_json(&path, Some(token)).await;
+        assert_eq!(status, StatusCode::OK, "{seen:#}");
+        assert_eq!(seen["status"], "rejected", "{seen:#}");
+        assert_eq!(seen["error"]["code"], "already_exists");
+        let text = seen.to_string();
+        assert!(
+            !text.contains("hop-thanh") && !text.contains(&hash),
+            "nothing of Hợp Thành's receipt: {text}"
+        );
+    }
+    for token in [MANH, SECRETARY] {
+        let (status, seen) = app.get_json(&path, Some(token)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(seen["status"], "accepted", "{seen:#}");
+        assert_eq!(seen["events"][0]["hash"], hash.as_str());
+    }
+    let (status, seen) = app
+        .get_json(&format!("{path}?unit=tu-thinh"), Some(SECRETARY))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        seen["status"], "rejected",
+        "the district asks as Tú Thịnh: {seen:#}"
+    );
+    let (status, body) = app
+        .get_json(&format!("{path}?unit=hop-thanh"), Some(TU_THINH))
+        .await;
+    assert_json_error(
+        status,
+        &body,
+        StatusCode::FORBIDDEN,
+        "asking as another unit",
+    );
+    app.stop().await;
+}

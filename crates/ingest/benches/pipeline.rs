@@ -162,6 +162,7 @@ async fn start_writer(url: &str) -> Pipeline {
         replicas: 1,
         fault: None,
         transparency: Default::default(),
+        health: dotpha_ingest::Health::default(),
     };
     let task = tokio::spawn(async move {
         dotpha_ingest::run(config, IngestMetrics::default(), receiver)

@@ -29,6 +29,8 @@ use std::{
 };
 
 use async_nats::jetstream;
+use dotpha_bus::lease::{Acquire, Claimant, Lease, LeaseError};
+pub use dotpha_health::{Health, Part};
 use tokio::sync::watch;
 
 pub use checkpoints::CHECKPOINT_INTERVAL;
@@ -64,6 +66,9 @@ pub struct Config {
     pub fault: Option<Fault>,
     /// The log's origin and the witnesses it keeps cosignatures of.
     pub transparency: Transparency,
+    /// Where the writer, the relay and the receipt service report how they
+    /// are (`/healthz` in `dotpha up`).
+    pub health: Health,
 }
 
 /// What stops the write side.
@@ -74,6 +79,30 @@ pub enum IngestError {
         "another dotpha writer is running on {0} (its lock file is held); only one writer may own a log"
     )]
     Locked(String),
+    /// Another writer holds the writer's lease on this NATS.
+    #[error(
+        "another dotpha writer is running on this NATS ({nats}): {holder}; only one writer may write a log, so this one does not start (stop that one first, or give this log a NATS of its own with --nats)"
+    )]
+    LeaseHeld {
+        /// The NATS URL, without credentials.
+        nats: String,
+        /// Who holds the lease.
+        holder: String,
+    },
+    /// `DOTPHA_EVENTS` carries another log's events.
+    #[error("{0}")]
+    ForeignLog(String),
+    /// Someone else took the lease while this writer ran.
+    #[error(
+        "this writer lost its lease: {0}; it stopped writing and answered nothing it decided after that"
+    )]
+    LeaseLost(String),
+    /// The lease lapsed (NATS away): the batch in hand waits for it.
+    #[error("{0}")]
+    LeaseLapsed(String),
+    /// Shutdown was asked for before the writer started.
+    #[error("stopped before the writer started")]
+    Stopped,
     /// The data directory cannot be used.
     #[error("data directory {path}: {reason}")]
     DataDir {
@@ -96,14 +125,37 @@ pub enum IngestError {
     Key(#[from] transparency::KeyError),
 }
 
+impl From<LeaseError> for IngestError {
+    fn from(error: LeaseError) -> IngestError {
+        match error {
+            LeaseError::Held { holder, .. } => IngestError::LeaseHeld {
+                nats: String::new(),
+                holder: holder.to_string(),
+            },
+            LeaseError::Lost { .. } => IngestError::LeaseLost(error.to_string()),
+            LeaseError::Lapsed(_) => IngestError::LeaseLapsed(error.to_string()),
+            LeaseError::Stopped => IngestError::Stopped,
+            LeaseError::Bus(error) => IngestError::Bus(error),
+        }
+    }
+}
+
 /// The log file in a data directory.
 pub fn log_path(data_dir: &Path) -> PathBuf {
     data_dir.join("log.sqlite")
 }
 
-/// Takes the data directory's writer lock for as long as the returned file
+/// The writer's lock on its data directory, held for as long as this value
 /// lives: a second writer on the same log refuses to start.
-pub fn lock_data_dir(data_dir: &Path) -> Result<File, IngestError> {
+#[derive(Debug)]
+pub struct DataDirLock {
+    _file: File,
+    dir: PathBuf,
+}
+
+/// Takes the data directory's writer lock for as long as the returned value
+/// lives: a second writer on the same log refuses to start.
+pub fn lock_data_dir(data_dir: &Path) -> Result<DataDirLock, IngestError> {
     let dir_error = |reason: String| IngestError::DataDir {
         path: data_dir.display().to_string(),
         reason,
@@ -117,7 +169,10 @@ pub fn lock_data_dir(data_dir: &Path) -> Result<File, IngestError> {
         .open(&path)
         .map_err(|e| dir_error(format!("cannot open {}: {e}", path.display())))?;
     match file.try_lock() {
-        Ok(()) => Ok(file),
+        Ok(()) => Ok(DataDirLock {
+            _file: file,
+            dir: data_dir.to_owned(),
+        }),
         Err(std::fs::TryLockError::WouldBlock) => {
             Err(IngestError::Locked(data_dir.display().to_string()))
         }
@@ -127,15 +182,104 @@ pub fn lock_data_dir(data_dir: &Path) -> Result<File, IngestError> {
     }
 }
 
-/// Runs the writer, the relay and the receipt service until `shutdown`
-/// turns true; then finishes the batch in hand (commit, ack, receipts),
-/// flushes, and returns.
-pub async fn run(
-    config: Config,
-    metrics: IngestMetrics,
+impl DataDirLock {
+    /// The lease owner this data directory stands for: its host, its full
+    /// path and a random id kept in `DIR/writer.id` (made once). Only the
+    /// holder of this lock can claim it, so a lease held under this owner by
+    /// another process belongs to a process that is gone.
+    fn owner(&self) -> Result<String, IngestError> {
+        let dir_error = |reason: String| IngestError::DataDir {
+            path: self.dir.display().to_string(),
+            reason,
+        };
+        let path = self.dir.join("writer.id");
+        let id = match std::fs::read_to_string(&path) {
+            Ok(id) if !id.trim().is_empty() => id.trim().to_owned(),
+            _ => {
+                let id = nuid::next().to_string();
+                std::fs::write(&path, &id)
+                    .map_err(|e| dir_error(format!("cannot write {}: {e}", path.display())))?;
+                id
+            }
+        };
+        let dir = std::fs::canonicalize(&self.dir).unwrap_or_else(|_| self.dir.clone());
+        Ok(format!(
+            "{}:{}#{id}",
+            dotpha_bus::lease::host_name(),
+            dir.display()
+        ))
+    }
+}
+
+/// Takes the writer's lease for an operation that must not run beside a
+/// live writer of this NATS (`dotpha restore` clears `DOTPHA_EVENTS`):
+/// refused with [`IngestError::LeaseHeld`] while another writer holds it.
+/// `None` when no writer ever ran on this NATS (there is no lease bucket).
+/// Release the lease when done.
+pub async fn fence(
+    lock: &DataDirLock,
+    js: &jetstream::Context,
+    what: String,
     shutdown: watch::Receiver<bool>,
-) -> Result<(), IngestError> {
-    let _lock = lock_data_dir(&config.data_dir)?;
+) -> Result<Option<Lease>, IngestError> {
+    let Ok(kv) = js.get_key_value(dotpha_bus::lease::LEASE_BUCKET).await else {
+        return Ok(None);
+    };
+    let claimant = Claimant {
+        owner: lock.owner()?,
+        what,
+    };
+    let lease = Lease::acquire(
+        kv,
+        dotpha_bus::lease::WRITER_KEY,
+        claimant,
+        Acquire::RefuseIfHeld,
+        shutdown,
+    )
+    .await?;
+    Ok(Some(lease))
+}
+
+/// A writer ready to run: its data directory locked, its log open, its
+/// streams set up, checked to carry this log's events, and the writer's
+/// lease held. Made by [`prepare`], run by [`serve`].
+pub struct Prepared {
+    config: Config,
+    _lock: DataDirLock,
+    ledger: dotpha_store::Ledger,
+    path: PathBuf,
+    connection: dotpha_bus::Connection,
+    js: jetstream::Context,
+    lease: Lease,
+    part: Part,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("log", &self.path)
+            .field("head", &self.head())
+            .finish()
+    }
+}
+
+impl Prepared {
+    /// The log's head position.
+    pub fn head(&self) -> u64 {
+        self.ledger.log().head().position
+    }
+}
+
+/// Opens the log, connects, sets the streams up, checks that
+/// `DOTPHA_EVENTS` carries this log's events, and takes the writer's lease
+/// (refusing when another live writer holds it). Everything that can stop a
+/// writer from starting fails here, before [`serve`].
+pub async fn prepare(
+    config: Config,
+    lock: DataDirLock,
+    shutdown: watch::Receiver<bool>,
+) -> Result<Prepared, IngestError> {
+    let part = config.health.part("writer");
     let path = log_path(&config.data_dir);
     let ledger = {
         let path = path.clone();
@@ -144,26 +288,181 @@ pub async fn run(
             .map_err(|e| IngestError::Task(e.to_string()))??
     };
     tracing::info!(log = %path.display(), head = ledger.log().head().position, "log opened");
-    let (key, witnesses) = transparency::load(&config.data_dir, &config.transparency)?;
+    let mut waiting = shutdown.clone();
+    if let Err(error) = dotpha_bus::wait_for_nats(&config.nats_url, &mut waiting).await {
+        return Err(if *shutdown.borrow() {
+            IngestError::Stopped
+        } else {
+            error.into()
+        });
+    }
     let connection = dotpha_bus::connect(&config.nats_url, "dotpha-ingest", true).await?;
     let js = jetstream::new(connection.client.clone());
-    retry_until(&shutdown, "setting up streams", || {
+    retry_until(&shutdown, &part, "setting up streams", || {
         dotpha_bus::ensure_streams(&js, config.replicas)
     })
     .await?;
+    let kv = retry_until(&shutdown, &part, "setting up the lease bucket", || {
+        dotpha_bus::lease::lease_bucket(&js, config.replicas)
+    })
+    .await?;
+    let first = retry_until(&shutdown, &part, "reading DOTPHA_EVENTS", || {
+        dotpha_bus::first_relayed(&js)
+    })
+    .await?;
+    let (ledger, identity) = check_identity(ledger, first, &config.nats_url).await?;
+    let claimant = Claimant {
+        owner: lock.owner()?,
+        what: format!("dotpha writer of {} ({identity})", path.display()),
+    };
+    let lease = retry_until(&shutdown, &part, "taking the writer's lease", || {
+        let attempt = Lease::acquire(
+            kv.clone(),
+            dotpha_bus::lease::WRITER_KEY,
+            claimant.clone(),
+            Acquire::RefuseIfHeld,
+            shutdown.clone(),
+        );
+        async move {
+            match attempt.await {
+                // NATS failed under the attempt (a cluster electing a
+                // leader): try again; anything else is the answer.
+                Err(LeaseError::Bus(error)) => Err(error),
+                answer => Ok(answer),
+            }
+        }
+    })
+    .await?
+    .map_err(|error| match IngestError::from(error) {
+        IngestError::LeaseHeld { holder, .. } => IngestError::LeaseHeld {
+            nats: dotpha_bus::without_credentials(&config.nats_url),
+            holder,
+        },
+        other => other,
+    })?;
+    tracing::info!(token = lease.token(), "holding the writer's lease");
+    Ok(Prepared {
+        config,
+        _lock: lock,
+        ledger,
+        path,
+        connection,
+        js,
+        lease,
+        part,
+    })
+}
 
+/// How a log is named in messages: its first event's hash, or "empty".
+fn identity_of(first: Option<&dotpha_store::RecordedEvent>) -> String {
+    match first {
+        Some(event) => format!("its event 1 has hash {}", event.hash),
+        None => "an empty log".to_owned(),
+    }
+}
+
+/// Refuses a log that is not the one whose events `DOTPHA_EVENTS` carries:
+/// the stream's first event must be the log's event at that position. An
+/// empty log facing a stream with events is a data directory that is not
+/// this deployment's (a forgotten `--data`): deciding the whole submission
+/// history again into it would fork the log.
+async fn check_identity(
+    ledger: dotpha_store::Ledger,
+    first: Option<dotpha_bus::RelayedEvent>,
+    nats_url: &str,
+) -> Result<(dotpha_store::Ledger, String), IngestError> {
+    let at = first.as_ref().map_or(1, |f| f.position);
+    let (ledger, logged, log_first) = tokio::task::spawn_blocking(move || {
+        let logged = ledger.log().events_from(at, 1);
+        let log_first = ledger.log().events_from(1, 1);
+        (ledger, logged, log_first)
+    })
+    .await
+    .map_err(|e| IngestError::Task(e.to_string()))?;
+    let (logged, log_first) = (logged?, log_first?);
+    let identity = identity_of(log_first.first());
+    let Some(first) = first else {
+        return Ok((ledger, identity));
+    };
+    let path = ledger.log().path().to_owned();
+    let theirs = format!(
+        "DOTPHA_EVENTS on {} carries another log's events: its event {} has hash {} ({})",
+        dotpha_bus::without_credentials(nats_url),
+        first.position,
+        first.hash,
+        first.summary
+    );
+    match logged.first() {
+        Some(event) if event.position == first.position && event.hash == first.hash => {
+            Ok((ledger, identity))
+        }
+        Some(event) if event.position == first.position => Err(IngestError::ForeignLog(format!(
+            "{theirs}, this log {path} has hash {} there: two logs cannot share one NATS, so this writer does not start (give this log its own NATS with --nats)",
+            event.hash
+        ))),
+        _ if ledger.log().head().position == 0 => Err(IngestError::ForeignLog(format!(
+            "{theirs}, and this log {path} is empty: is --data pointing at this deployment's data directory? This writer does not start, since deciding every submission again into a new log would fork it"
+        ))),
+        _ => {
+            tracing::warn!(
+                stream_first = first.position,
+                log_head = ledger.log().head().position,
+                "DOTPHA_EVENTS begins after this log's head; the relay checks the log against it once the log reaches it"
+            );
+            Ok((ledger, identity))
+        }
+    }
+}
+
+/// Runs the writer, the relay and the receipt service until `shutdown`
+/// turns true; then finishes the batch in hand (commit, ack, receipts),
+/// flushes, releases the lease, and returns. Fails when the writer stops
+/// by an error (the lease was taken, the log failed): the relay and the
+/// receipt service stop with it, and the error is logged when it happens.
+pub async fn serve(
+    prepared: Prepared,
+    metrics: IngestMetrics,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), IngestError> {
+    let Prepared {
+        config,
+        _lock,
+        ledger,
+        path,
+        connection,
+        js,
+        lease,
+        part: writer_part,
+    } = prepared;
+    let health = config.health.clone();
+    let (key, witnesses) = transparency::load(&config.data_dir, &config.transparency)?;
+    // The relay and the receipt service stop when asked, and when the
+    // writer stops by itself.
+    let (stop_parts, parts_shutdown) = watch::channel(false);
+    let forward = {
+        let mut shutdown = shutdown.clone();
+        let stop_parts = stop_parts.clone();
+        tokio::spawn(async move {
+            let _ = shutdown.wait_for(|s| *s).await;
+            let _ = stop_parts.send(true);
+        })
+    };
     let (head_sender, head) = watch::channel(ledger.log().head().position);
     let relay = tokio::spawn(relay::run(
         js.clone(),
         path.clone(),
         head,
         metrics.clone(),
-        shutdown.clone(),
+        lease.guard(),
+        health.part("relay"),
+        parts_shutdown.clone(),
     ));
     let receipts = tokio::spawn(receipts::serve(
         connection.client.clone(),
         path.clone(),
-        shutdown.clone(),
+        lease.guard(),
+        health.part("receipts"),
+        parts_shutdown.clone(),
     ));
     // The checkpointer stops only after the writer (its own signal), so the
     // last commit is signed before the process ends.
@@ -185,12 +484,12 @@ pub async fn run(
             witnesses,
             metrics: metrics.clone(),
         },
-        shutdown.clone(),
+        parts_shutdown.clone(),
     ));
     let proofs = tokio::spawn(proofs::serve(
         connection.client.clone(),
         logfile::SharedLog::new(path.clone(), false),
-        shutdown.clone(),
+        parts_shutdown,
     ));
 
     let (read_position, read_tag) = ledger.read_position_tag()?;
@@ -207,8 +506,19 @@ pub async fn run(
         fault: config.fault,
         shutdown,
         connects,
+        lease: lease.guard(),
+        part: writer_part.clone(),
     })
     .await;
+    match &outcome {
+        Ok(()) => writer_part.stopped(),
+        Err(error) => {
+            tracing::error!(%error, "the writer stopped");
+            writer_part.failed(error);
+        }
+    }
+    let _ = stop_parts.send(true);
+    forward.abort();
     // The writer has stopped; the relay drains what it committed and the
     // checkpointer signs it.
     let _ = stop_checkpoints.send(true);
@@ -218,13 +528,29 @@ pub async fn run(
     let _ = collector.await;
     let _ = proofs.await;
     let _ = connection.client.flush().await;
+    if outcome.is_ok() {
+        lease.release().await;
+    }
     outcome
 }
 
+/// [`lock_data_dir`], [`prepare`] and [`serve`]: `dotpha ingest`.
+pub async fn run(
+    config: Config,
+    metrics: IngestMetrics,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), IngestError> {
+    let lock = lock_data_dir(&config.data_dir)?;
+    let prepared = prepare(config, lock, shutdown.clone()).await?;
+    serve(prepared, metrics, shutdown).await
+}
+
 /// Retries `attempt` with capped backoff until it succeeds or shutdown is
-/// asked for (which returns the last error).
+/// asked for (which returns the last error), reporting each failure to
+/// `part`.
 pub(crate) async fn retry_until<T, E, F, Fut>(
     shutdown: &watch::Receiver<bool>,
+    part: &Part,
     what: &str,
     mut attempt: F,
 ) -> Result<T, E>
@@ -242,6 +568,7 @@ where
                     return Err(error);
                 }
                 tracing::warn!(%error, retry_in = ?delay, "{what} failed");
+                part.retrying(format!("{what}: {error}"));
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(MAX_BACKOFF);
             }

@@ -13,11 +13,14 @@ use std::{
 };
 
 use async_nats::jetstream::{self, message::PublishMessage};
-use dotpha_bus::subjects;
+use dotpha_bus::{
+    lease::{LeaseError, LeaseGuard},
+    subjects,
+};
 use dotpha_store::{Log, RecordedEvent};
 use tokio::sync::watch;
 
-use crate::{BACKOFF, IngestMetrics, MAX_BACKOFF};
+use crate::{BACKOFF, IngestMetrics, MAX_BACKOFF, Part};
 
 /// Events read from the log and published per round; all are in flight at
 /// once, then their acks are awaited together.
@@ -28,10 +31,27 @@ pub const RELAY_CHECKPOINT: &str = "relay.position";
 pub(crate) async fn run(
     js: jetstream::Context,
     path: PathBuf,
+    head: watch::Receiver<u64>,
+    metrics: IngestMetrics,
+    lease: LeaseGuard,
+    part: Part,
+    shutdown: watch::Receiver<bool>,
+) {
+    if relay(js, path, head, metrics, lease, &part, shutdown).await {
+        part.stopped();
+    }
+}
+
+/// The relay's loop; true when it stopped because it was asked to.
+async fn relay(
+    js: jetstream::Context,
+    path: PathBuf,
     mut head: watch::Receiver<u64>,
     metrics: IngestMetrics,
+    mut lease: LeaseGuard,
+    part: &Part,
     mut shutdown: watch::Receiver<bool>,
-) {
+) -> bool {
     let log: Arc<Mutex<Option<Log>>> = Arc::new(Mutex::new(None));
     let mut delay = BACKOFF;
     'sync: loop {
@@ -39,14 +59,16 @@ pub(crate) async fn run(
             Ok(last) => last,
             Err(error) => {
                 tracing::warn!(%error, retry_in = ?delay, "relay cannot read DOTPHA_EVENTS");
+                part.retrying(format!("reading DOTPHA_EVENTS: {error}"));
                 if sleep_or_stop(&mut shutdown, &mut delay).await {
-                    return;
+                    return true;
                 }
                 continue;
             }
         };
         let (mut sequence, mut position) = (last.sequence, last.position);
         tracing::info!(position, "relay resuming after this position");
+        part.running();
         // The stream's last event must be the log's event at that position
         // before anything is added after it: a log restored from a backup or
         // replaced holds other events there, and continuing would hand
@@ -69,8 +91,11 @@ pub(crate) async fn run(
                     Ok(()) => continues_the_log = true,
                     Err(problem) => {
                         tracing::error!(position, %problem, "relay stopped: DOTPHA_EVENTS does not continue this log");
+                        part.retrying(format!(
+                            "DOTPHA_EVENTS does not continue this log: {problem}"
+                        ));
                         if sleep_or_stop(&mut shutdown, &mut delay).await {
-                            return;
+                            return true;
                         }
                         continue 'sync;
                     }
@@ -78,13 +103,13 @@ pub(crate) async fn run(
             }
             if position >= target {
                 if *shutdown.borrow() {
-                    return;
+                    return true;
                 }
                 tokio::select! {
                     _ = head.changed() => continue,
                     _ = shutdown.changed() => {
                         // Drain what the writer committed before stopping.
-                        if position >= *head.borrow() { return; }
+                        if position >= *head.borrow() { return true; }
                         continue;
                     }
                 }
@@ -97,22 +122,36 @@ pub(crate) async fn run(
                         target,
                         "the log has no event after the relayed position"
                     );
+                    part.retrying(format!("the log has no event after position {position}"));
                     if sleep_or_stop(&mut shutdown, &mut delay).await {
-                        return;
+                        return true;
                     }
                     continue 'sync;
                 }
                 Err(error) => {
                     tracing::warn!(%error, "relay cannot read the log");
+                    part.retrying(format!("reading the log: {error}"));
                     if sleep_or_stop(&mut shutdown, &mut delay).await {
-                        return;
+                        return true;
                     }
                     continue;
                 }
             };
+            // Events go out only under the writer's lease: a writer that lost
+            // it must not add to the stream its successor continues.
+            match lease.wait_valid(&mut shutdown).await {
+                Ok(()) => {}
+                Err(LeaseError::Stopped) => return true,
+                Err(error) => {
+                    tracing::error!(%error, "relay stopped: the writer's lease is gone");
+                    part.failed(&error);
+                    return false;
+                }
+            }
             match publish(&js, &events, sequence).await {
                 Ok(()) => {
                     delay = BACKOFF;
+                    part.running();
                     let last = events.last().map_or(position, |e| e.position);
                     sequence += events.len() as u64;
                     position = last;
@@ -123,8 +162,9 @@ pub(crate) async fn run(
                 }
                 Err(error) => {
                     tracing::warn!(%error, "relay publish failed; re-reading DOTPHA_EVENTS to resume exactly");
+                    part.retrying(format!("publishing events: {error}"));
                     if sleep_or_stop(&mut shutdown, &mut delay).await {
-                        return;
+                        return true;
                     }
                     continue 'sync;
                 }

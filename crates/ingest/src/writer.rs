@@ -6,6 +6,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use async_nats::{Client, jetstream};
 use dotpha_bus::{
     leaf::{self, check_source},
+    lease::{LeaseError, LeaseGuard},
     subjects::{self, MSG_ID},
 };
 use dotpha_domain::Timestamp;
@@ -14,7 +15,7 @@ use futures::StreamExt;
 use tokio::sync::watch;
 use tracing::Instrument;
 
-use crate::{BACKOFF, IngestError, IngestMetrics, LINGER, MAX_BACKOFF, MAX_BATCH};
+use crate::{BACKOFF, IngestError, IngestMetrics, LINGER, MAX_BACKOFF, MAX_BATCH, Part};
 
 /// A crash to inject at a chosen point, so tests can prove recovery
 /// (`DOTPHA_FAULT` in the binary). The process aborts, as SIGKILL would end it.
@@ -54,9 +55,29 @@ pub(crate) struct Writer {
     pub(crate) shutdown: watch::Receiver<bool>,
     /// Changes when the NATS connection is re-established.
     pub(crate) connects: watch::Receiver<u64>,
+    /// The writer's lease: nothing is committed or answered without it.
+    pub(crate) lease: LeaseGuard,
+    /// Where the writer reports how it is.
+    pub(crate) part: Part,
 }
 
-fn now() -> Timestamp {
+/// Waits until the lease is valid again: `Ok(true)` to go on, `Ok(false)`
+/// when shutdown was asked for meanwhile, an error when it was lost.
+async fn hold_until_valid(writer: &mut Writer) -> Result<bool, IngestError> {
+    if let Err(error) = writer.lease.check() {
+        if let LeaseError::Lost { .. } = error {
+            return Err(error.into());
+        }
+        writer.part.retrying(&error);
+    }
+    match writer.lease.wait_valid(&mut writer.shutdown).await {
+        Ok(()) => Ok(true),
+        Err(LeaseError::Stopped) => Ok(false),
+        Err(error) => Err(error.into()),
+    }
+}
+
+pub(crate) fn now() -> Timestamp {
     let millis = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
@@ -68,6 +89,11 @@ pub(crate) async fn run(mut writer: Writer) -> Result<(), IngestError> {
     let mut delay = BACKOFF;
     'consumer: loop {
         if *writer.shutdown.borrow() {
+            return Ok(());
+        }
+        // Nothing is decided without the lease (it lapses while NATS is
+        // away, and comes back when a renewal gets through).
+        if !hold_until_valid(&mut writer).await? {
             return Ok(());
         }
         let read_position = writer.read_position;
@@ -86,6 +112,9 @@ pub(crate) async fn run(mut writer: Writer) -> Result<(), IngestError> {
             }
             Err(error) => {
                 tracing::warn!(%error, retry_in = ?delay, "cannot set up the writer's consumer");
+                writer
+                    .part
+                    .retrying(format!("setting up the writer's consumer: {error}"));
                 pause(&mut writer.shutdown, &mut delay).await;
                 continue;
             }
@@ -100,6 +129,9 @@ pub(crate) async fn run(mut writer: Writer) -> Result<(), IngestError> {
             Ok(m) => m,
             Err(error) => {
                 tracing::warn!(%error, retry_in = ?delay, "cannot pull submissions");
+                writer
+                    .part
+                    .retrying(format!("pulling submissions: {error}"));
                 pause(&mut writer.shutdown, &mut delay).await;
                 continue;
             }
@@ -108,10 +140,17 @@ pub(crate) async fn run(mut writer: Writer) -> Result<(), IngestError> {
             from_sequence = read_position + 1,
             "writer pulling submissions"
         );
+        writer.part.running();
         loop {
             let first = tokio::select! {
                 biased;
                 _ = writer.shutdown.changed() => return Ok(()),
+                // Taken by someone else while idle: stop now, not at the
+                // next submission.
+                _ = writer.lease.lost() => return Err(writer.lease.check().err().map_or_else(
+                    || IngestError::LeaseLost("taken by another process".to_owned()),
+                    IngestError::from,
+                )),
                 _ = writer.connects.changed() => {
                     // Reconnected, possibly to another server of a cluster
                     // after its own died: the pull may hang there without
@@ -128,6 +167,9 @@ pub(crate) async fn run(mut writer: Writer) -> Result<(), IngestError> {
                     // Heartbeats missed, server restarted, consumer gone:
                     // start again from what the log has committed.
                     tracing::warn!(%error, "pulling failed; resuming from the log's read position");
+                    writer
+                        .part
+                        .retrying(format!("pulling submissions: {error}"));
                     pause(&mut writer.shutdown, &mut delay).await;
                     continue 'consumer;
                 }
@@ -154,9 +196,17 @@ pub(crate) async fn run(mut writer: Writer) -> Result<(), IngestError> {
                 std::process::abort();
             }
             match step(&mut writer, batch, batches).await {
-                Ok(()) => delay = BACKOFF,
+                Ok(Step::Done) => delay = BACKOFF,
+                Ok(Step::Stopped) => return Ok(()),
+                Err(error @ IngestError::LeaseLost(_)) => return Err(error),
+                Err(IngestError::LeaseLapsed(why)) => {
+                    // Nothing of the batch was committed: it comes again.
+                    tracing::warn!(%why, "holding the batch in hand: the lease lapsed; resuming from the log's read position once it is renewed");
+                    continue 'consumer;
+                }
                 Err(error) => {
                     tracing::error!(%error, "a batch could not be committed; resuming from the log's read position");
+                    writer.part.retrying(format!("committing a batch: {error}"));
                     pause(&mut writer.shutdown, &mut delay).await;
                     continue 'consumer;
                 }
@@ -199,6 +249,8 @@ fn dead_letter(message: &async_nats::Message, sequence: u64, reason: String) -> 
         headers: headers_text(message),
         payload: message.payload.to_vec(),
         reason,
+        submission_id: None,
+        unit: None,
     }
 }
 
@@ -218,12 +270,21 @@ fn stream_sources(message: &async_nats::Message) -> Vec<&str> {
         .unwrap_or_default()
 }
 
+/// How a step ended.
+enum Step {
+    /// The batch is decided and answered (or was all decided before).
+    Done,
+    /// Shutdown was asked for while the batch waited for the lease, after
+    /// its commit: its answers are left to its redelivery.
+    Stopped,
+}
+
 /// Decides and commits one batch, then acks it and publishes its receipts.
 async fn step(
     writer: &mut Writer,
     batch: Vec<jetstream::Message>,
     number: u64,
-) -> Result<(), IngestError> {
+) -> Result<Step, IngestError> {
     let committed = writer.read_position;
     let mut arrivals = Vec::with_capacity(batch.len());
     let mut dead_letters = Vec::new();
@@ -288,6 +349,9 @@ async fn step(
             read_position: Some(read_position),
             read_tag: read_tag.clone(),
         };
+        // Right before the commit: a writer whose lease lapsed or was taken
+        // decides nothing.
+        writer.lease.check()?;
         let started = Instant::now();
         let recorded_at = now();
         let ledger = writer.ledger.take().ok_or_else(|| {
@@ -298,14 +362,19 @@ async fn step(
             move || {
                 let _entered = span.enter();
                 let mut ledger = ledger;
-                let outcome = ledger.commit(taken, &recorded_at);
+                let outcome = ledger.commit_batch(taken, &recorded_at);
                 (ledger, outcome)
             }
         })
         .await
         .map_err(|e| IngestError::Task(e.to_string()))?;
         writer.ledger = Some(ledger);
-        let receipts = outcome?;
+        let committed = outcome?;
+        let receipts = committed.receipts;
+        // Repeats of ids decided for another unit, refused: announced with
+        // the batch's own dead letters.
+        let mut dead_letters = dead_letters;
+        dead_letters.extend(committed.refusals);
         writer.read_position = read_position;
         writer.read_tag = read_tag;
         writer
@@ -320,6 +389,13 @@ async fn step(
             );
             std::process::abort();
         }
+        // Right before the answers: a receipt is a promise made under the
+        // lease. A lapsed lease holds them until it is renewed; a lost one
+        // sends none (the messages stay unacked).
+        if !hold_until_valid(writer).await? {
+            return Ok(Step::Stopped);
+        }
+        writer.part.running();
         acknowledge(&batch).instrument(span.clone()).await;
         answer(
             &writer.client,
@@ -339,7 +415,7 @@ async fn step(
     } else {
         acknowledge(&batch).instrument(span).await;
     }
-    Ok(())
+    Ok(Step::Done)
 }
 
 /// Acks a decided batch. The consumer's policy is ack-all, so acking the

@@ -71,6 +71,7 @@ struct State {
     head: u64,
     behind_since: Option<Instant>,
     error: Option<String>,
+    last_retry_error: Option<String>,
 }
 
 /// The worker's health, shared with whoever reports it.
@@ -90,6 +91,30 @@ pub struct HealthReport {
     pub behind_seconds: u64,
     /// Why the worker stopped, if it did.
     pub error: Option<String>,
+    /// The last error it retried after (NATS away), if any.
+    pub last_retry_error: Option<String>,
+}
+
+impl HealthReport {
+    /// The worker as one part of a process (`/healthz`): failed when it
+    /// stopped by an error, retrying when behind for too long, else running.
+    pub fn part(&self) -> dotpha_health::PartReport {
+        let state = if self.error.is_some() {
+            dotpha_health::PartState::Failed
+        } else if !self.healthy {
+            // Behind the log for too long: something keeps it from catching up.
+            dotpha_health::PartState::Retrying
+        } else {
+            dotpha_health::PartState::Running
+        };
+        dotpha_health::PartReport {
+            state,
+            for_seconds: self.behind_seconds,
+            healthy: self.healthy,
+            last_error: self.error.clone().or_else(|| self.last_retry_error.clone()),
+            last_error_seconds_ago: None,
+        }
+    }
 }
 
 impl Default for Health {
@@ -99,6 +124,7 @@ impl Default for Health {
             head: 0,
             behind_since: None,
             error: None,
+            last_retry_error: None,
         })))
     }
 }
@@ -124,6 +150,13 @@ impl Health {
         }
     }
 
+    /// Records an error the worker retries after.
+    pub fn retrying(&self, error: String) {
+        if let Ok(mut s) = self.0.lock() {
+            s.last_retry_error = Some(error);
+        }
+    }
+
     /// The current answer.
     pub fn report(&self) -> HealthReport {
         match self.0.lock() {
@@ -135,6 +168,7 @@ impl Health {
                     head_position: s.head,
                     behind_seconds: behind.as_secs(),
                     error: s.error.clone(),
+                    last_retry_error: s.last_retry_error.clone(),
                 }
             }
             Err(_) => HealthReport {
@@ -143,6 +177,7 @@ impl Health {
                 head_position: 0,
                 behind_seconds: 0,
                 error: Some("health state poisoned".to_owned()),
+                last_retry_error: None,
             },
         }
     }

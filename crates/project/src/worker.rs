@@ -99,6 +99,13 @@ async fn follow(
     health: &Health,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), ProjectError> {
+    // Say what is at the URL while waiting, instead of retrying silently.
+    if let Err(error) = dotpha_bus::wait_for_nats(&config.nats_url, &mut shutdown).await {
+        if *shutdown.borrow() {
+            return Ok(());
+        }
+        return Err(error.into());
+    }
     let connection = dotpha_bus::connect(
         &config.nats_url,
         &format!("dotpha-projector-{}", config.name),
@@ -149,6 +156,7 @@ async fn follow(
                 Ok(s) => s,
                 Err(error) => {
                     tracing::warn!(%error, "cannot read DOTPHA_EVENTS yet; retrying");
+                    health.retrying(format!("cannot read DOTPHA_EVENTS yet: {error}"));
                     pause(&mut shutdown).await;
                     continue 'restart;
                 }
@@ -157,6 +165,7 @@ async fn follow(
                 Ok(c) => c,
                 Err(error) => {
                     tracing::warn!(%error, "cannot create the projection consumer; retrying");
+                    health.retrying(format!("cannot create the projection consumer: {error}"));
                     pause(&mut shutdown).await;
                     continue 'restart;
                 }
@@ -170,6 +179,7 @@ async fn follow(
                 Ok(m) => m,
                 Err(error) => {
                     tracing::warn!(%error, "cannot follow DOTPHA_EVENTS; retrying");
+                    health.retrying(format!("cannot follow DOTPHA_EVENTS: {error}"));
                     pause(&mut shutdown).await;
                     continue 'restart;
                 }
@@ -196,6 +206,7 @@ async fn follow(
                     Some(Ok(m)) => m,
                     Some(Err(error)) => {
                         tracing::warn!(%error, "following DOTPHA_EVENTS failed; resuming from the read model");
+                    health.retrying(format!("following DOTPHA_EVENTS failed: {error}"));
                         pause(&mut shutdown).await;
                         continue 'restart;
                     }

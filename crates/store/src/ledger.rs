@@ -2,14 +2,53 @@
 //! arrivals, decides each against the state, and records all decisions of a
 //! batch in one transaction.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use dotpha_domain::{
-    Rejection, Slug, State, Submission, Timestamp, decide, parse_submission,
+    Rejection, RejectionCode, Slug, State, Submission, Timestamp, decide, parse_submission,
     submission::MAX_SUBMISSION_BYTES, values::is_submission_id,
 };
 
-use crate::{DeadLetter, Decision, Log, Outcome, Receipt, StoreError};
+use crate::{
+    DeadLetter, Decision, ErrorBody, Log, Outcome, RECEIPT_SCHEMA, Receipt, ReceiptStatus,
+    StoreError,
+};
+
+/// What the refusal of a repeated id from another unit says. It names
+/// nothing of the original decision: not its unit, its time or its outcome.
+pub const REFUSED_REPEAT_MESSAGE: &str =
+    "this submission_id was already used for another submission; a new submission needs a new id";
+
+/// The refusal `unit` receives for sending `submission_id` after it was
+/// decided for another unit (CONTRACT.md part C, "one decision per id,
+/// private to its sender"): rejected `already_exists` on the field
+/// `submission_id`, recorded at `recorded_at`, addressed to `unit`.
+pub fn refused_repeat(submission_id: &str, unit: &str, recorded_at: &str) -> Receipt {
+    Receipt {
+        schema: RECEIPT_SCHEMA.to_owned(),
+        submission_id: submission_id.to_owned(),
+        status: ReceiptStatus::Rejected,
+        duplicate: false,
+        events: Vec::new(),
+        error: Some(ErrorBody {
+            code: RejectionCode::AlreadyExists.as_str().to_owned(),
+            message: REFUSED_REPEAT_MESSAGE.to_owned(),
+            field: Some("submission_id".to_owned()),
+        }),
+        recorded_at: recorded_at.to_owned(),
+        unit: Some(unit.to_owned()),
+    }
+}
+
+/// What [`Ledger::commit_batch`] committed.
+#[derive(Clone, Debug, Default)]
+pub struct Committed {
+    /// A receipt per arrival, in order.
+    pub receipts: Vec<Receipt>,
+    /// The dead letters recorded for arrivals refused as repeats of an id
+    /// decided for another unit (beside the batch's own dead letters).
+    pub refusals: Vec<DeadLetter>,
+}
 
 /// The checkpoint holding the writer's read position in the submissions
 /// stream.
@@ -111,8 +150,15 @@ pub struct Ledger {
 }
 
 enum Slot {
+    /// Decided now: the decision at this index.
     Fresh(usize),
+    /// A repeat from the unit the id was decided for: the original receipt.
     Repeat(String),
+    /// A repeat of an id decided for another unit, refused now: the refusal
+    /// at this index.
+    Refused(usize),
+    /// A repeat of an earlier refusal of this unit: that refusal again.
+    RefusedAgain(String, String),
 }
 
 impl Ledger {
@@ -170,23 +216,77 @@ impl Ledger {
         batch: Batch,
         recorded_at: &Timestamp,
     ) -> Result<Vec<Receipt>, StoreError> {
+        Ok(self.commit_batch(batch, recorded_at)?.receipts)
+    }
+
+    /// [`Ledger::commit`], also returning the dead letters it recorded for
+    /// refused repeats, so the caller can announce them with the batch's.
+    ///
+    /// An id is decided once, for the unit that sent it first. The same id
+    /// again from that unit (a retry, a redelivery) is a repeat: it gets the
+    /// original receipt, marked `duplicate`. The same id from another unit
+    /// is not that unit's to repeat: it is refused `already_exists` (field
+    /// `submission_id`), recorded as the sender's own dead letter, and the
+    /// refusal learns nothing of the original; that unit's repeats get the
+    /// refusal again, marked `duplicate`.
+    pub fn commit_batch(
+        &mut self,
+        batch: Batch,
+        recorded_at: &Timestamp,
+    ) -> Result<Committed, StoreError> {
         let Batch {
             arrivals,
-            dead_letters,
+            mut dead_letters,
             read_position,
             read_tag,
         } = batch;
+        let recorded = recorded_at.as_str().to_owned();
         let mut decisions = Vec::with_capacity(arrivals.len());
         let mut slots = Vec::with_capacity(arrivals.len());
-        let mut in_batch = HashSet::new();
+        // The unit each id of this batch was decided for.
+        let mut in_batch: HashMap<String, Option<String>> = HashMap::new();
+        let mut refusals: Vec<DeadLetter> = Vec::new();
         for arrival in arrivals {
-            if in_batch.contains(&arrival.submission_id)
-                || self.log.is_decided(&arrival.submission_id)?
-            {
-                slots.push(Slot::Repeat(arrival.submission_id));
+            let unit = arrival.unit.as_ref().map(|u| u.as_str().to_owned());
+            let decided_for = match in_batch.get(&arrival.submission_id) {
+                Some(unit) => Some(unit.clone()),
+                None => self.log.decided_for(&arrival.submission_id)?,
+            };
+            if let Some(decided_for) = decided_for {
+                let slot = match unit {
+                    _ if decided_for == unit => Slot::Repeat(arrival.submission_id),
+                    // Without a readable unit there is no receipt subject to
+                    // answer on, and nobody to keep a refusal for.
+                    None => Slot::Repeat(arrival.submission_id),
+                    Some(unit) => {
+                        let earlier = refusals.iter().any(|r| {
+                            r.submission_id.as_deref() == Some(arrival.submission_id.as_str())
+                                && r.unit.as_deref() == Some(unit.as_str())
+                        });
+                        if earlier || self.log.refusal(&arrival.submission_id, &unit)?.is_some() {
+                            Slot::RefusedAgain(arrival.submission_id, unit)
+                        } else {
+                            refusals.push(DeadLetter {
+                                // An arrival does not carry its own sequence.
+                                stream_sequence: None,
+                                subject: format!("dotpha.v1.submit.{unit}"),
+                                headers: String::new(),
+                                payload: arrival.raw.into_bytes(),
+                                reason: format!(
+                                    "already_exists (submission_id): {} was already decided for another unit; refused, nothing decided",
+                                    arrival.submission_id
+                                ),
+                                submission_id: Some(arrival.submission_id),
+                                unit: Some(unit),
+                            });
+                            Slot::Refused(refusals.len() - 1)
+                        }
+                    }
+                };
+                slots.push(slot);
                 continue;
             }
-            in_batch.insert(arrival.submission_id.clone());
+            in_batch.insert(arrival.submission_id.clone(), unit);
             let outcome = match arrival.body.and_then(|s| decide(&self.state, &s)) {
                 Ok(events) => {
                     for event in &events {
@@ -206,6 +306,7 @@ impl Ledger {
                 submission,
             });
         }
+        dead_letters.extend(refusals.iter().cloned());
         let checkpoint = read_position.map(|p| (READ_POSITION, p, read_tag.as_deref()));
         let mut fresh =
             match self
@@ -221,19 +322,26 @@ impl Ledger {
                 }
             };
         let mut receipts = Vec::with_capacity(slots.len());
+        let again = |mut r: Receipt| {
+            r.duplicate = true;
+            r
+        };
         for slot in slots {
             let receipt = match slot {
                 Slot::Fresh(i) => fresh[i].take(),
-                Slot::Repeat(id) => self.log.receipt(&id)?.map(|mut r| {
-                    r.duplicate = true;
-                    r
-                }),
+                Slot::Repeat(id) => self.log.receipt(&id)?.map(again),
+                Slot::Refused(i) => refusals[i]
+                    .submission_id
+                    .as_deref()
+                    .zip(refusals[i].unit.as_deref())
+                    .map(|(id, unit)| refused_repeat(id, unit, &recorded)),
+                Slot::RefusedAgain(id, unit) => self.log.refusal(&id, &unit)?.map(again),
             };
             receipts.push(receipt.ok_or_else(|| StoreError::InvalidDecision {
                 submission_id: String::new(),
                 reason: "a receipt went missing between commit and answer".to_owned(),
             })?);
         }
-        Ok(receipts)
+        Ok(Committed { receipts, refusals })
     }
 }

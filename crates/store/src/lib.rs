@@ -31,7 +31,9 @@ use serde_json::value::RawValue;
 
 pub use backup::{Copied, VerifiedBackup, restore};
 pub use dotpha_domain::wire as records;
-pub use ledger::{Arrival, Batch, Ledger, READ_POSITION};
+pub use ledger::{
+    Arrival, Batch, Committed, Ledger, READ_POSITION, REFUSED_REPEAT_MESSAGE, refused_repeat,
+};
 pub use records::{
     EVENT_SCHEMA, ErrorBody, EventRef, GENESIS_HASH, RECEIPT_SCHEMA, Receipt, ReceiptStatus,
     RecordedEvent,
@@ -193,6 +195,23 @@ pub struct DeadLetter {
     pub payload: Vec<u8>,
     /// Why it could not be read.
     pub reason: String,
+    /// The submission id it was refused under, when it is a refused repeat
+    /// of an id decided for another unit (see [`refused_repeat`]).
+    pub submission_id: Option<String>,
+    /// The unit that sent it, with [`DeadLetter::submission_id`].
+    pub unit: Option<String>,
+}
+
+/// What a unit may learn of a submission id: see [`Log::receipt_for`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ForUnit {
+    /// Its own receipt: the decision made for it, or its recorded refusal.
+    Receipt(Receipt),
+    /// Decided for another unit, and nothing from this unit was recorded
+    /// under the id: whatever it sends with this id is refused.
+    TakenElsewhere,
+    /// Not decided at all (yet).
+    NotDecided,
 }
 
 /// The log, in one SQLite file.
@@ -510,8 +529,9 @@ impl Log {
         }
         if !dead_letters.is_empty() {
             let mut insert = tx.prepare_cached(
-                "INSERT INTO dead_letters (stream_sequence, subject, headers, payload, reason, recorded_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO dead_letters (stream_sequence, subject, headers, payload, reason, recorded_at,
+                                           submission_id, unit)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
             for d in dead_letters {
                 insert.execute(params![
@@ -520,7 +540,9 @@ impl Log {
                     d.headers,
                     d.payload,
                     d.reason,
-                    recorded
+                    recorded,
+                    d.submission_id,
+                    d.unit
                 ])?;
             }
         }
@@ -569,7 +591,8 @@ impl Log {
     /// The dead letters kept so far, oldest first.
     pub fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT stream_sequence, subject, headers, payload, reason FROM dead_letters ORDER BY seq",
+            "SELECT stream_sequence, subject, headers, payload, reason, submission_id, unit
+             FROM dead_letters ORDER BY seq",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok(DeadLetter {
@@ -578,6 +601,8 @@ impl Log {
                 headers: r.get(2)?,
                 payload: r.get(3)?,
                 reason: r.get(4)?,
+                submission_id: r.get(5)?,
+                unit: r.get(6)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -591,9 +616,73 @@ impl Log {
             .exists([submission_id])?)
     }
 
-    /// The receipt of a decided submission (not marked duplicate).
+    /// The unit `submission_id` was decided for: `None` when it is not
+    /// decided, `Some(None)` when it was decided without a readable unit.
+    pub fn decided_for(&self, submission_id: &str) -> Result<Option<Option<String>>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT unit FROM decisions WHERE submission_id = ?1")?
+            .query_row([submission_id], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// The receipt of a decided submission (not marked duplicate), whatever
+    /// unit it was decided for: an operator's or a trusted reader's view.
+    /// A unit asking after its own submission uses [`Log::receipt_for`].
     pub fn receipt(&self, submission_id: &str) -> Result<Option<Receipt>, StoreError> {
         read_receipt(&self.conn, submission_id)
+    }
+
+    /// What `unit` may learn of `submission_id` (CONTRACT.md part C: one
+    /// decision per id, private to its sender): the decision when it was
+    /// made for `unit`; the refusal recorded when `unit` sent an id already
+    /// decided for another unit; otherwise nothing of the other unit's
+    /// decision, only that the id is taken ([`ForUnit::TakenElsewhere`]).
+    pub fn receipt_for(&self, submission_id: &str, unit: &str) -> Result<ForUnit, StoreError> {
+        let Some(decided_for) = self.decided_for(submission_id)? else {
+            return Ok(ForUnit::NotDecided);
+        };
+        if decided_for.as_deref() == Some(unit) {
+            return Ok(read_receipt(&self.conn, submission_id)?
+                .map_or(ForUnit::NotDecided, ForUnit::Receipt));
+        }
+        Ok(match self.refusal(submission_id, unit)? {
+            Some(refusal) => ForUnit::Receipt(refusal),
+            None => ForUnit::TakenElsewhere,
+        })
+    }
+
+    /// The receipt `unit` is answered when it asks after `submission_id`
+    /// (`receipt.get`, `GET /api/v1/submissions/{id}?unit=`): its own
+    /// decision or recorded refusal; for an id decided for another unit and
+    /// nothing recorded from `unit` (the broker dropped its publish as a
+    /// repeat of the id), the same refusal, stamped `now`: whatever `unit`
+    /// sends with that id is refused, and that is all it learns.
+    pub fn answer_for(
+        &self,
+        submission_id: &str,
+        unit: &str,
+        now: &str,
+    ) -> Result<Option<Receipt>, StoreError> {
+        Ok(match self.receipt_for(submission_id, unit)? {
+            ForUnit::Receipt(receipt) => Some(receipt),
+            ForUnit::TakenElsewhere => Some(ledger::refused_repeat(submission_id, unit, now)),
+            ForUnit::NotDecided => None,
+        })
+    }
+
+    /// The refusal recorded when `unit` sent `submission_id` after it was
+    /// decided for another unit.
+    pub fn refusal(&self, submission_id: &str, unit: &str) -> Result<Option<Receipt>, StoreError> {
+        let recorded_at: Option<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT recorded_at FROM dead_letters WHERE submission_id = ?1 AND unit = ?2
+                 ORDER BY seq LIMIT 1",
+            )?
+            .query_row([submission_id, unit], |r| r.get(0))
+            .optional()?;
+        Ok(recorded_at.map(|at| ledger::refused_repeat(submission_id, unit, &at)))
     }
 
     /// Every event of `stream`, oldest first.

@@ -83,7 +83,16 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE checkpoints ADD COLUMN tag TEXT;
     "#,
-    // 4: the log as an RFC 9162 Merkle tree (CONTRACT.md part B): per event,
+    // 4: a submission refused because its id was already decided for another
+    // unit is kept as a dead letter of its own sender, found again by id and
+    // unit (CONTRACT.md part C: one decision per id, private to its sender).
+    r#"
+    ALTER TABLE dead_letters ADD COLUMN submission_id TEXT;
+    ALTER TABLE dead_letters ADD COLUMN unit TEXT;
+    CREATE INDEX dead_letters_by_submission ON dead_letters (submission_id, unit)
+        WHERE submission_id IS NOT NULL;
+    "#,
+    // 5: the log as an RFC 9162 Merkle tree (CONTRACT.md part B): per event,
     // the node hashes its leaf completes (32 bytes each, leaf hash first),
     // written with the event; the checkpoints the log signed; the witnesses'
     // cosignatures it received. The tree of an older log is filled from its

@@ -48,14 +48,14 @@ fn a_log_written_before_the_tree_gets_the_same_tree_when_opened() {
     let written = nodes(&path);
     let head = Log::open_read_only(&path).expect("open").head().position;
     assert_eq!(written.len() as u64, head, "one row per event");
-    // Make it a log of schema 3, as dotpha wrote it before the tree.
+    // Make it a log of schema 4, as dotpha wrote it before the tree.
     {
         let conn = Connection::open(&path).expect("open");
         conn.execute_batch(
             "DROP TRIGGER tree_nodes_no_update; DROP TRIGGER tree_nodes_no_delete;
              DROP TRIGGER tree_checkpoints_no_update; DROP TRIGGER tree_checkpoints_no_delete;
              DROP TABLE tree_nodes; DROP TABLE tree_checkpoints; DROP TABLE cosignatures;
-             PRAGMA user_version = 3;",
+             PRAGMA user_version = 4;",
         )
         .expect("downgrade");
     }

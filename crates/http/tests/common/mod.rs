@@ -78,6 +78,7 @@ impl App {
             replicas: 1,
             fault: None,
             transparency: Default::default(),
+            health: dotpha_ingest::Health::default(),
         };
         let down = shutdown.clone();
         tasks.push(tokio::spawn(async move {
