@@ -5,7 +5,7 @@ use std::{collections::HashMap, time::Instant};
 use axum::{
     Json, Router,
     extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State, rejection::QueryRejection},
-    http::{HeaderValue, StatusCode, Uri, header, request::Parts},
+    http::{HeaderValue, Method, StatusCode, Uri, header, request::Parts},
     response::{
         IntoResponse, Response,
         sse::{Event, KeepAlive, Sse},
@@ -55,6 +55,7 @@ pub const ROUTES: &[(&str, &str)] = &[
 
 /// Every route of the API and the page.
 pub fn router(state: AppState) -> Router {
+    let http_metrics = state.inner.http_metrics.clone();
     Router::new()
         .route("/", get(page))
         .route("/healthz", get(healthz))
@@ -76,15 +77,26 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/live", get(live))
         .merge(crate::export::routes())
         .merge(crate::routes_log::routes())
-        .fallback(|| async { ApiError::not_found("no such route") })
-        .method_not_allowed_fallback(|| async {
+        .route_layer(axum::middleware::from_fn_with_state(
+            http_metrics,
+            crate::layers::measure,
+        ))
+        .fallback(|method: Method, State(state): State<AppState>| async move {
+            crate::layers::unmatched(&state.inner.http_metrics, &method, StatusCode::NOT_FOUND);
+            ApiError::not_found("no such route")
+        })
+        .method_not_allowed_fallback(|method: Method, State(state): State<AppState>| async move {
+            let status = StatusCode::METHOD_NOT_ALLOWED;
+            crate::layers::unmatched(&state.inner.http_metrics, &method, status);
             ApiError {
-                status: StatusCode::METHOD_NOT_ALLOWED,
+                status,
                 code: "method_not_allowed",
                 message: "this route does not take that method".into(),
             }
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(crate::layers::validators))
+        .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
 }
 
