@@ -399,6 +399,14 @@ pub(crate) fn event(
             ])?;
         }
         Payload::TaskCancelled(_) => {}
+        // A milestone's completion and a product's review are the task's
+        // history (below); periods and assessments have no read model yet.
+        Payload::MilestoneCompleted(_)
+        | Payload::ProductReviewed(_)
+        | Payload::PeriodOpened(_)
+        | Payload::PeriodClosed(_)
+        | Payload::AssessmentSelfSubmitted(_)
+        | Payload::AssessmentDecided(_) => {}
         Payload::TaskEvaluated(p) => {
             tx.prepare_cached(
                 "UPDATE tasks SET rating = ?2, score = ?3, evaluation_comment = ?4, evaluated_by = ?5
