@@ -929,9 +929,23 @@ impl<'a> Rules<'a> {
         ))
     }
 
+    /// The task's work products can be completed and reviewed: it was
+    /// given (not awaiting approval) and not cancelled. An evaluated task
+    /// still takes them: a milestone's completion and a product's review
+    /// record what was done, the history a period's evaluation reads.
+    fn has_products(&self, task: &Task) -> Result<(), Rejection> {
+        match task.status {
+            TaskStatus::Registered => {
+                Err(self.bad_state(task, "it awaits the Standing Committee's approval"))
+            }
+            TaskStatus::Cancelled => Err(self.bad_state(task, "a cancelled task has no products")),
+            _ => Ok(()),
+        }
+    }
+
     fn milestone_completed(&self, p: &MilestoneCompleted) -> Result<Payload, Rejection> {
         let (task, _) = self.task(&p.task_id, Authority::AssigneeUnit)?;
-        self.workable(task)?;
+        self.has_products(task)?;
         self.planned_milestone(task, &p.milestone)?;
         if let Some(on) = task.completed.get(&p.milestone) {
             return Err(Rejection::at(
@@ -950,13 +964,7 @@ impl<'a> Rules<'a> {
 
     fn product_reviewed(&self, p: &ProductReviewed) -> Result<Payload, Rejection> {
         let (task, _) = self.task(&p.task_id, Authority::Judge)?;
-        if !task.status.is_active() {
-            let why = match task.status {
-                TaskStatus::Registered => "it awaits the Standing Committee's approval",
-                _ => "nothing but history may follow",
-            };
-            return Err(self.bad_state(task, why));
-        }
+        self.has_products(task)?;
         if let Some(title) = &p.milestone {
             self.planned_milestone(task, title)?;
         }

@@ -26,7 +26,7 @@ use crate::{
     payload::{MetricValue, Target},
     time::Date,
     values::{INVALID_VALUE, RequiredText, Slug},
-    vocabulary::{CeilingReason, Rating},
+    vocabulary::{CeilingReason, ProductStatus, Rating},
 };
 
 /// The scheme the figures of this module follow, written into every
@@ -295,6 +295,17 @@ impl Product {
     /// Whether it was done by its own due date (`p` = 1).
     pub fn is_on_time(&self) -> bool {
         self.p == Factor::ONE
+    }
+
+    /// On time, late or not done, from its factors.
+    pub fn status(&self) -> ProductStatus {
+        if !self.is_done() {
+            ProductStatus::NotDone
+        } else if self.is_on_time() {
+            ProductStatus::OnTime
+        } else {
+            ProductStatus::Late
+        }
     }
 }
 
@@ -590,12 +601,20 @@ pub struct DoneTracker {
 impl DoneTracker {
     /// A tracker for a task with these targets.
     pub fn new(targets: &[Target]) -> DoneTracker {
-        DoneTracker {
-            targets: targets
+        DoneTracker::for_targets(
+            targets
                 .iter()
-                .map(|t| (t.metric.clone(), t.baseline, t.target))
-                .collect(),
+                .map(|t| (t.metric.clone(), t.baseline, t.target)),
+        )
+    }
+
+    /// A tracker for a task whose targets are (metric, baseline, target),
+    /// in the task's order.
+    pub fn for_targets(targets: impl IntoIterator<Item = (Slug, f64, f64)>) -> DoneTracker {
+        let targets: Vec<(Slug, f64, f64)> = targets.into_iter().collect();
+        DoneTracker {
             latest: vec![None; targets.len()],
+            targets,
             ..DoneTracker::default()
         }
     }

@@ -349,6 +349,19 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// How a work product stands at the end of a period (from its factors:
+    /// `q` = 0 not done, `p` < 1 late, else on time).
+    pub enum ProductStatus: "product_status" in json {
+        /// Done by its own due date (`p` = 1).
+        OnTime = "on_time", "Đúng hạn", "On time";
+        /// Done by the period's end, after its own due date (`p` = 0.75).
+        Late = "late", "Chậm", "Late";
+        /// Not done by the period's end (`q` = 0).
+        NotDone = "not_done", "Chưa hoàn thành", "Not done";
+    }
+}
+
+vocabulary! {
     /// The statuses a task moves through.
     #[derive(PartialOrd, Ord)]
     pub enum TaskStatus: "task_status" {
@@ -462,6 +475,7 @@ pub fn tables() -> Vec<Table> {
         table::<PeriodKind>(),
         table::<Disqualification>(),
         table::<CeilingReason>(),
+        table::<ProductStatus>(),
     ]
 }
 
@@ -505,6 +519,7 @@ mod tests {
         serde_agrees::<PeriodKind>();
         serde_agrees::<Disqualification>();
         serde_agrees::<CeilingReason>();
+        serde_agrees::<ProductStatus>();
     }
 
     #[test]

@@ -271,6 +271,33 @@ mod milestones {
     }
 
     #[test]
+    fn an_evaluated_task_still_records_what_was_done() {
+        let evaluated = q2().and(&[evaluate(SON_DUONG, DISTRICT_SC, T_IN_PROGRESS)
+            .with("data.rating", json!("good"))
+            .sent_at("2021-07-01T08:00:00+07:00")]);
+        evaluated
+            .clone()
+            .when(milestone_done(
+                HOP_THANH,
+                HOANG_THE_MANH,
+                T_IN_PROGRESS,
+                M1,
+                "2021-05-10",
+            ))
+            .then_accepts();
+        evaluated
+            .when(review(SON_DUONG, DISTRICT_SC, T_IN_PROGRESS, Some(M1), 1))
+            .then_accepts();
+    }
+
+    #[test]
+    fn a_task_awaiting_approval_has_no_products_yet() {
+        Scenario::world()
+            .when(review(HOP_THANH, HT_SECRETARY, T_REGISTERED, None, 0))
+            .then_rejects(Code::InvalidState, Some("data.task_id"));
+    }
+
+    #[test]
     fn a_cancelled_task_completes_no_milestone() {
         q2().and(&[cancel(SON_DUONG, DISTRICT_SC, T_IN_PROGRESS)])
             .when(milestone_done(
