@@ -24,6 +24,7 @@
 mod apply;
 pub mod evaluation;
 pub mod query;
+pub mod reminders;
 mod schema;
 
 use std::{cell::RefCell, path::Path, sync::Arc};
