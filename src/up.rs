@@ -374,27 +374,18 @@ async fn load_demo(
     }
     let terminal = std::io::stderr().is_terminal();
     let to_send = missing.len();
-    let (mut accepted, mut duplicates, mut rejected) = (0, 0, 0);
-    for (i, s) in missing.into_iter().enumerate() {
-        if *shutdown.borrow() {
-            bail!(
-                "stopped while loading the demo data ({} of {total} loaded); run again to finish",
-                loaded + i
-            );
-        }
-        let receipt = publisher
-            .submit(&s.unit, &s.submission_id, s.body.into())
-            .await
-            .with_context(|| format!("demo submission {} was not delivered", s.submission_id))?;
-        match (receipt.duplicate, receipt.status) {
-            (true, _) => duplicates += 1,
-            (false, dotpha_store::ReceiptStatus::Accepted) => accepted += 1,
-            (false, dotpha_store::ReceiptStatus::Rejected) => {
-                rejected += 1;
-                tracing::warn!(submission_id = %s.submission_id, error = ?receipt.error, "a demo submission was rejected");
-            }
-        }
-        let done = i + 1;
+    let outgoing: Vec<dotpha_bus::Outgoing> = missing
+        .into_iter()
+        .map(|s| dotpha_bus::Outgoing {
+            unit: s.unit,
+            submission_id: s.submission_id,
+            body: s.body.into(),
+        })
+        .collect();
+    // In order, many in flight, as a bulk import sends: the writer decides
+    // them in the order given and answers each.
+    let mut shown = 0;
+    let sending = publisher.submit_all(&outgoing, |done| {
         if terminal {
             let filled = done * 30 / to_send.max(1);
             eprint!(
@@ -403,8 +394,27 @@ async fn load_demo(
                 " ".repeat(30 - filled)
             );
             let _ = std::io::stderr().flush();
-        } else if done % 500 == 0 || done == to_send {
+        } else if done >= shown + 500 || done == to_send {
+            shown = done;
             eprintln!("loading demo data: {done}/{to_send}");
+        }
+    });
+    let mut stopping = shutdown.clone();
+    let receipts = tokio::select! {
+        receipts = sending => receipts.context("the demo data was not delivered")?,
+        _ = stopping.wait_for(|s| *s) => bail!(
+            "stopped while loading the demo data; run again to finish ({loaded} of {total} were in the log before)"
+        ),
+    };
+    let (mut accepted, mut duplicates, mut rejected) = (0, 0, 0);
+    for receipt in &receipts {
+        match (receipt.duplicate, receipt.status) {
+            (true, _) => duplicates += 1,
+            (false, dotpha_store::ReceiptStatus::Accepted) => accepted += 1,
+            (false, dotpha_store::ReceiptStatus::Rejected) => {
+                rejected += 1;
+                tracing::warn!(submission_id = %receipt.submission_id, error = ?receipt.error, "a demo submission was rejected");
+            }
         }
     }
     if terminal {

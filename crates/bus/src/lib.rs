@@ -20,7 +20,7 @@ pub mod subjects;
 pub use connect::{
     Connection, PROBE_TIMEOUT, Probe, addresses, connect, probe, wait_for_nats, without_credentials,
 };
-pub use publisher::{PublishError, Publisher, PublisherOptions};
+pub use publisher::{IN_FLIGHT, Outgoing, PublishError, Publisher, PublisherOptions};
 pub use setup::{
     ALERTS_DUPLICATE_WINDOW, ALERTS_MAX_AGE, BusError, CHECKPOINT_DUPLICATE_WINDOW,
     CHECKPOINTS_KEPT, COSIGNATURES_MAX_AGE, DEAD_MAX_AGE, DUPLICATE_WINDOW, FOLLOWER_IDLE,
