@@ -493,22 +493,23 @@ pub async fn serve(
     ));
 
     let (read_position, read_tag) = ledger.read_position_tag()?;
-    let mut connects = connection.connects.clone();
-    connects.mark_unchanged();
-    let outcome = writer::run(writer::Writer {
-        ledger: Some(ledger),
-        read_position,
-        read_tag,
-        js,
-        client: connection.client.clone(),
-        head: head_sender,
-        metrics,
-        fault: config.fault,
-        shutdown,
-        connects,
-        lease: lease.guard(),
-        part: writer_part.clone(),
-    })
+    let outcome = writer::run(
+        writer::Writer {
+            ledger: Some(ledger),
+            read_position,
+            read_tag,
+            js,
+            client: connection.client.clone(),
+            head: head_sender,
+            metrics,
+            fault: config.fault,
+            shutdown,
+            batches: 0,
+            lease: lease.guard(),
+            part: writer_part.clone(),
+        },
+        connection.connects.clone(),
+    )
     .await;
     match &outcome {
         Ok(()) => writer_part.stopped(),
