@@ -277,7 +277,10 @@ mod tests {
         let first = data.lock().expect("the first takes it");
         let second = data.lock().expect_err("refused");
         assert_eq!(second.kind(), DataDirErrorKind::Locked);
-        assert!(second.to_string().contains("another dotpha writer"), "{second}");
+        assert!(
+            second.to_string().contains("another dotpha writer"),
+            "{second}"
+        );
         let id = first.writer_id().expect("made");
         assert_eq!(first.writer_id().expect("kept"), id);
         drop(first);
@@ -289,7 +292,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("a-file");
         std::fs::write(&file, b"").expect("write");
-        let error = DataDir::new(file.join("below")).create().expect_err("not a dir");
+        let error = DataDir::new(file.join("below"))
+            .create()
+            .expect_err("not a dir");
         assert_eq!(error.kind(), DataDirErrorKind::Io);
         assert!(std::error::Error::source(&error).is_some());
     }

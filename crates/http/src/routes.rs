@@ -139,14 +139,12 @@ fn number_param(params: &Params, name: &str) -> Result<Option<u64>, ApiError> {
 
 /// The instant flags are judged at: now, or `?at=` (RFC 3339) to look at
 /// the state as of another day.
-fn now_ms(params: &Params) -> Result<i64, ApiError> {
+fn now_ms(state: &AppState, params: &Params) -> Result<i64, ApiError> {
     match params.get("at") {
         Some(at) => Timestamp::parse(at)
             .map(|t| t.unix_millis())
             .ok_or_else(|| ApiError::bad_request(format!("at={at:?} is not an RFC 3339 instant"))),
-        None => Ok(std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64)),
+        None => Ok(state.inner.clock.unix_millis()),
     }
 }
 
@@ -169,7 +167,7 @@ impl FromRequestParts<AppState> for Reading {
         let query = Query::<Params>::from_request_parts(parts, state).await;
         let params = params(query)?;
         let grant = state.inner.tokens.read_scope(&parts.headers)?.cloned();
-        let now = now_ms(&params)?;
+        let now = now_ms(state, &params)?;
         Ok(Reading {
             state: state.clone(),
             params,
@@ -669,7 +667,7 @@ async fn lookup(
     if path.exists() {
         let (id, unit) = (id.to_owned(), unit.map(str::to_owned));
         // A refusal answered now is stamped with the clock, not `?at=`.
-        let now = Timestamp::from_unix_millis(now_ms(&Params::new())?);
+        let now = state.inner.clock.now();
         return tokio::task::spawn_blocking(move || {
             let log = dotpha_store::Log::open_read_only(&path)?;
             match unit {

@@ -1,7 +1,7 @@
 //! The log writer: pull a batch, decide it, commit it with the read
 //! position, then ack and answer.
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use async_nats::{Client, jetstream};
 use dotpha_bus::{
@@ -10,7 +10,7 @@ use dotpha_bus::{
     lease::{LeaseError, LeaseGuard},
     subjects::{self, MSG_ID},
 };
-use dotpha_domain::Timestamp;
+use dotpha_host::SharedClock;
 use dotpha_store::{Arrival, Batch, DeadLetter, Ledger, Receipt, ReceiptStatus};
 use tokio::sync::watch;
 use tracing::Instrument;
@@ -59,6 +59,8 @@ pub(crate) struct Writer {
     pub(crate) lease: LeaseGuard,
     /// Where the writer reports how it is.
     pub(crate) part: Part,
+    /// The clock `recorded_at` is read from.
+    pub(crate) clock: SharedClock,
 }
 
 /// Waits until the lease is valid again: `Ok(true)` to go on, `Ok(false)`
@@ -75,13 +77,6 @@ async fn hold_until_valid(writer: &mut Writer) -> Result<bool, IngestError> {
         Err(LeaseError::Stopped) => Ok(false),
         Err(error) => Err(error.into()),
     }
-}
-
-pub(crate) fn now() -> Timestamp {
-    let millis = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    Timestamp::from_unix_millis(millis)
 }
 
 /// How the writer pulls: batches of up to [`MAX_BATCH`] gathered for at
@@ -317,7 +312,7 @@ async fn step(
         // decides nothing.
         writer.lease.check()?;
         let started = Instant::now();
-        let recorded_at = now();
+        let recorded_at = writer.clock.now();
         let ledger = writer.ledger.take().ok_or_else(|| {
             IngestError::Task("the ledger was lost by an earlier failed commit".to_owned())
         })?;

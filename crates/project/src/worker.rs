@@ -5,6 +5,7 @@ use std::{path::PathBuf, time::Instant};
 use async_nats::jetstream;
 use dotpha_bus::{Flow, PullLoop, Puller, Setup, subjects::EVENTS_STREAM};
 use dotpha_domain::wire::RecordedEvent;
+use dotpha_host::DataDir;
 use dotpha_store::Log;
 use dotpha_views::{ReadModel, ViewError};
 use tokio::sync::watch;
@@ -43,30 +44,6 @@ fn open_local(config: &Config) -> Result<Local, ProjectError> {
     Ok(Local { read, file, log })
 }
 
-/// Takes `DIR/project-<name>.lock` for as long as the returned file lives:
-/// two workers with one name on one data directory would write one read
-/// model.
-fn lock_worker(config: &Config) -> Result<std::fs::File, ProjectError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| files_error(&config.data_dir, e))?;
-    let path = config
-        .data_dir
-        .join(format!("project-{}.lock", config.name));
-    let file = std::fs::File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| files_error(&path, e))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(ProjectError::Locked {
-            path: config.data_dir.display().to_string(),
-            name: config.name.clone(),
-        }),
-        Err(std::fs::TryLockError::Error(e)) => Err(files_error(&path, e)),
-    }
-}
-
 /// Runs the worker until `shutdown` turns true or an event cannot be applied.
 pub async fn run(
     config: Config,
@@ -77,7 +54,7 @@ pub async fn run(
     if dotpha_domain::Slug::parse(&config.name).is_none() {
         return Err(ProjectError::BadName(config.name));
     }
-    let _lock = lock_worker(&config)?;
+    let _lock = DataDir::new(&config.data_dir).lock_worker(&config.name)?;
     let outcome = follow(&config, &metrics, &health, shutdown).await;
     if let Err(error) = &outcome {
         tracing::error!(%error, "projection worker stopped");
