@@ -12,7 +12,7 @@ use std::{
 };
 
 use dotpha_domain::Timestamp;
-use dotpha_store::{Arrival, Ledger, Log, ReceiptStatus};
+use dotpha_store::{Log, ReceiptStatus};
 use dotpha_views::ReadModel;
 use futures::StreamExt;
 use support::*;
@@ -20,25 +20,7 @@ use support::*;
 /// Fills a fresh log in `dir` through the writer's core: the workload's
 /// setup and reports up to `events` events.
 fn prepopulate(dir: &Path, workload: &mut Workload, events: usize) -> u64 {
-    let mut messages = workload.setup();
-    while messages.len() < events {
-        messages.push(workload.next_report());
-    }
-    let mut ledger = Ledger::open(dir.join("log.sqlite")).expect("the log opens");
-    for (i, chunk) in messages.chunks(512).enumerate() {
-        let arrivals = chunk
-            .iter()
-            .map(|m| Arrival::read(&m.body, Some(&m.unit), Some(&m.submission_id)).expect("id"))
-            .collect();
-        let receipts = ledger
-            .submit_batch(
-                arrivals,
-                &Timestamp::from_unix_millis(1_614_650_000_000 + i as i64),
-            )
-            .expect("committed");
-        assert!(receipts.iter().all(|r| r.status == ReceiptStatus::Accepted));
-    }
-    ledger.log().head().position
+    decide_in_order(dir, &setup_and_reports(workload, events), 512)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

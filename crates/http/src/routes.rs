@@ -88,7 +88,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-type Params = HashMap<String, String>;
+pub(crate) type Params = HashMap<String, String>;
 
 fn params(query: Result<Query<Params>, QueryRejection>) -> Result<Params, ApiError> {
     query
@@ -127,7 +127,7 @@ fn slug_param(params: &Params, name: &str) -> Result<Option<String>, ApiError> {
     }
 }
 
-fn number_param(params: &Params, name: &str) -> Result<Option<u64>, ApiError> {
+pub(crate) fn number_param(params: &Params, name: &str) -> Result<Option<u64>, ApiError> {
     params
         .get(name)
         .map(|v| {
@@ -575,7 +575,7 @@ async fn cadre(Segment(id): Segment, read: Reading) -> Result<Response, ApiError
 }
 
 fn log_path(state: &AppState) -> std::path::PathBuf {
-    state.inner.data_dir.join("log.sqlite")
+    dotpha_host::DataDir::new(&state.inner.data_dir).log_path()
 }
 
 /// `GET /api/v1/submissions/{id}[?unit=U]`: a receipt, private to the
