@@ -34,9 +34,7 @@ enum Command {
     /// server (and a nats-server when none answers at --nats).
     Up {
         #[command(flatten)]
-        data: DataArg,
-        #[command(flatten)]
-        nats: NatsArg,
+        service: ServiceArgs,
         #[command(flatten)]
         http: HttpArg,
         #[command(flatten)]
@@ -52,9 +50,7 @@ enum Command {
     /// log, answer receipts, relay committed events.
     Ingest {
         #[command(flatten)]
-        data: DataArg,
-        #[command(flatten)]
-        nats: NatsArg,
+        service: ServiceArgs,
         #[command(flatten)]
         replicas: ReplicasArg,
         #[command(flatten)]
@@ -63,18 +59,14 @@ enum Command {
     /// Run a projection worker: keep the read model in step with the log.
     Project {
         #[command(flatten)]
-        data: DataArg,
-        #[command(flatten)]
-        nats: NatsArg,
+        service: ServiceArgs,
         #[command(flatten)]
         name: NameArg,
     },
     /// Serve the HTTP API and the dashboard page.
     Serve {
         #[command(flatten)]
-        data: DataArg,
-        #[command(flatten)]
-        nats: NatsArg,
+        service: ServiceArgs,
         #[command(flatten)]
         http: HttpArg,
         #[command(flatten)]
@@ -243,6 +235,15 @@ enum Command {
     },
 }
 
+/// `--data` and `--nats`: what every service is built over.
+#[derive(clap::Args, Debug)]
+struct ServiceArgs {
+    #[command(flatten)]
+    data: DataArg,
+    #[command(flatten)]
+    nats: NatsArg,
+}
+
 /// `--data`, shared by every subcommand that uses a data directory.
 #[derive(clap::Args, Debug)]
 struct DataArg {
@@ -332,14 +333,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let file = FileSettings::load(cli.config.as_deref())?;
     match cli.command {
         Command::Up {
-            data,
-            nats,
+            service,
             http,
             replicas,
             log_identity,
             demo,
         } => {
-            let mut settings = file.settings(data.data, nats.nats)?;
+            let mut settings = file.settings(service)?;
             settings.replicas = file.replicas(replicas.replicas)?;
             settings.transparency = file.transparency(log_identity.origin, log_identity.witnesses);
             up::run(
@@ -352,12 +352,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             )
         }
         Command::Ingest {
-            data,
-            nats,
+            service,
             replicas,
             log_identity,
         } => {
-            let mut settings = file.settings(data.data, nats.nats)?;
+            let mut settings = file.settings(service)?;
             settings.replicas = file.replicas(replicas.replicas)?;
             settings.transparency = file.transparency(log_identity.origin, log_identity.witnesses);
             services::ingest(settings, &file.log("info"))
@@ -401,8 +400,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             metrics,
             &file.log("info"),
         ),
-        Command::Project { data, nats, name } => {
-            let mut settings = file.settings(data.data, nats.nats)?;
+        Command::Project { service, name } => {
+            let mut settings = file.settings(service)?;
             settings.name = file.name(name.name);
             services::project(settings, &file.log("info"))
         }
@@ -434,14 +433,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             file.replicas(replicas.replicas)?,
         ),
         Command::Serve {
-            data,
-            nats,
+            service,
             http,
             name,
             tokens,
             access,
         } => {
-            let mut settings = file.settings(data.data, nats.nats)?;
+            let mut settings = file.settings(service)?;
             settings.name = file.name(name.name);
             settings.access = file.access(tokens, access)?;
             services::serve(settings, &file.http(http.http), &file.log("info"))

@@ -161,17 +161,13 @@ impl FileSettings {
         }
     }
 
-    /// The settings of a service over `data` and `nats` (flags or
+    /// The settings of a service over `--data` and `--nats` (flags or
     /// variables, when given), everything else from the file or its
     /// default; a subcommand then sets what its own flags say.
-    pub(crate) fn settings(
-        &self,
-        data: Option<PathBuf>,
-        nats: Option<String>,
-    ) -> Result<dotpha_app::Settings> {
+    pub(crate) fn settings(&self, given: crate::ServiceArgs) -> Result<dotpha_app::Settings> {
         Ok(dotpha_app::Settings {
-            data: dotpha_app::DataDir::new(self.data(data)),
-            nats: self.nats(nats),
+            data: dotpha_app::DataDir::new(self.data(given.data.data)),
+            nats: self.nats(given.nats.nats),
             name: self.name(None),
             replicas: self.replicas(None)?,
             transparency: self.transparency(None, Vec::new()),
