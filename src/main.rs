@@ -63,6 +63,25 @@ enum Command {
         #[command(flatten)]
         name: NameArg,
     },
+    /// Send each unit its daily e-mail digest of reminders (the `[notify]`
+    /// table of the configuration file: SMTP server, sender, addresses per
+    /// unit, hour).
+    Notify {
+        /// The data directory (which digests went out: DIR/notify) and NATS.
+        #[command(flatten)]
+        service: ServiceArgs,
+        /// Send the digests of one day now and exit, instead of every
+        /// morning.
+        #[arg(long)]
+        once: bool,
+        /// With --once, the day (YYYY-MM-DD, Vietnam) [default: today].
+        #[arg(long, requires = "once", value_name = "DAY")]
+        day: Option<String>,
+        /// With --once, send even to units whose digest of that day went
+        /// out already.
+        #[arg(long, requires = "once")]
+        again: bool,
+    },
     /// Serve the HTTP API and the dashboard page.
     Serve {
         #[command(flatten)]
@@ -405,6 +424,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
             settings.name = file.name(name.name);
             services::project(settings, &file.log("info"))
         }
+        Command::Notify {
+            service,
+            once,
+            day,
+            again,
+        } => services::notify(
+            dotpha_notify::Config {
+                data_dir: file.data(service.data.data),
+                nats_url: file.nats(service.nats.nats),
+                settings: file.notify()?,
+            },
+            once.then_some(services::Once { day, again }),
+            &file.log("info"),
+        ),
         Command::Rebuild { data, name } => {
             services::rebuild(&file.data(data.data), &file.name(name.name))
         }

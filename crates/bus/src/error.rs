@@ -62,12 +62,12 @@ impl BusError {
     }
 
     /// A wrong setting, or one the server did not keep.
-    pub(crate) fn config(context: impl Into<String>) -> BusError {
+    pub fn config(context: impl Into<String>) -> BusError {
         BusError::new(BusErrorKind::Config, context)
     }
 
     /// The server or the connection failed while doing `context`.
-    pub(crate) fn nats(context: impl Into<String>, source: impl Into<Source>) -> BusError {
+    pub fn nats(context: impl Into<String>, source: impl Into<Source>) -> BusError {
         BusError::with_source(BusErrorKind::Nats, context, source)
     }
 

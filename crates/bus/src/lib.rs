@@ -26,9 +26,9 @@ pub use error::{BusError, BusErrorKind, Source};
 pub use publisher::{PublishError, Publisher, PublisherOptions};
 pub use pull::{Flow, PullLoop, Puller, Setup};
 pub use setup::{
-    CHECKPOINT_DUPLICATE_WINDOW, CHECKPOINTS_KEPT, COSIGNATURES_MAX_AGE, DEAD_MAX_AGE,
-    DUPLICATE_WINDOW, FOLLOWER_IDLE, LastRelayed, MAX_REPLICAS, PROJECTOR_IDLE,
-    PROJECTOR_MAX_ACK_PENDING, RelayedEvent, SUBMISSIONS_MAX_AGE, WRITER_ACK_WAIT,
+    ALERTS_DUPLICATE_WINDOW, ALERTS_MAX_AGE, CHECKPOINT_DUPLICATE_WINDOW, CHECKPOINTS_KEPT,
+    COSIGNATURES_MAX_AGE, DEAD_MAX_AGE, DUPLICATE_WINDOW, FOLLOWER_IDLE, LastRelayed, MAX_REPLICAS,
+    PROJECTOR_IDLE, PROJECTOR_MAX_ACK_PENDING, RelayedEvent, SUBMISSIONS_MAX_AGE, WRITER_ACK_WAIT,
     WRITER_MAX_ACK_PENDING, delete_events_stream, delete_projector_consumer, ensure_streams,
     first_relayed, follower, last_relayed, projector_consumer, writer_consumer,
 };

@@ -15,6 +15,7 @@
 #![deny(unreachable_pub)]
 #![warn(missing_docs)]
 
+pub mod alerts;
 pub use dotpha_host::files;
 mod health;
 mod worker;

@@ -44,6 +44,16 @@ fn open_local(config: &Config) -> Result<Local, ProjectError> {
     Ok(Local { read, file, log })
 }
 
+/// Aborts a task when dropped: a part that lives exactly as long as the
+/// scope that started it.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Runs the worker until `shutdown` turns true or an event cannot be applied.
 pub async fn run(
     config: Config,
@@ -92,11 +102,20 @@ async fn follow(
         true,
     )
     .await?;
+    let js = jetstream::new(connection.client.clone());
+    // Reminders are published from what this worker applied; they stop
+    // with it.
+    let _alerts = AbortOnDrop(tokio::spawn(crate::alerts::run(
+        js.clone(),
+        config.clone(),
+        health.clone(),
+        shutdown.clone(),
+    )));
     let mut follower = Follower {
         config,
         metrics,
         health,
-        js: jetstream::new(connection.client.clone()),
+        js,
         // One consumer per process: workers of the same name on other
         // hosts (each with its own read model) must not delete each
         // other's consumer, which this one does whenever it starts over.
