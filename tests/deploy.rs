@@ -14,7 +14,7 @@ use std::{
 };
 
 use dotpha_testkit::{Workload, nats::free_port};
-use support::{NatsServer, http_get, last_position, publisher, submit_in_order};
+use support::{NatsServer, head_of, http_get, publisher, submit_in_order};
 
 const INSTALLED_BINARY: &str = "/usr/local/bin/dotpha";
 const INSTALLED_CONFIG: &str = "/etc/dotpha/dotpha.toml";
@@ -298,7 +298,7 @@ async fn the_units_run_the_whole_system_from_the_example_config_and_stop_cleanly
 
     let mut workload = Workload::new("deploy", 2, 3);
     let publisher = publisher(&nats.url()).await;
-    let head = last_position(&submit_in_order(&publisher, &workload.setup()).await);
+    let head = head_of(&submit_in_order(&publisher, &workload.setup()).await);
 
     let answer = tokio::task::spawn_blocking(move || {
         let deadline = Instant::now() + Duration::from_secs(30);

@@ -238,14 +238,11 @@ async fn workers_of_one_name_on_separate_hosts_each_follow_and_one_name_twice_on
     let mut messages = workload.setup();
     messages.extend((0..300).map(|_| workload.next_report()));
     let publisher = publisher(&url).await;
-    let receipts = submit_in_order(&publisher, &messages).await;
-    let head = head_of(&receipts);
-    wait_for_workers(
+    submit_and_follow(
+        &publisher,
+        &messages,
         &mut [&mut first, &mut second],
-        head,
         &writer,
-        &writer.nats_url,
-        Duration::from_secs(60),
     )
     .await;
 
@@ -258,16 +255,7 @@ async fn workers_of_one_name_on_separate_hosts_each_follow_and_one_name_twice_on
     assert!(second.terminate().success(), "{}", second.output());
     second.restart();
     let more: Vec<Message> = (0..100).map(|_| workload.next_report()).collect();
-    let receipts = submit_in_order(&publisher, &more).await;
-    let head = head_of(&receipts);
-    wait_for_workers(
-        &mut [&mut first, &mut second],
-        head,
-        &writer,
-        &writer.nats_url,
-        Duration::from_secs(60),
-    )
-    .await;
+    submit_and_follow(&publisher, &more, &mut [&mut first, &mut second], &writer).await;
     assert_eq!(
         first.output().matches("read model open").count(),
         opened,
@@ -280,4 +268,23 @@ async fn workers_of_one_name_on_separate_hosts_each_follow_and_one_name_twice_on
     assert!(second.terminate().success(), "{}", second.output());
     let consumers = stream.info().await.expect("info").state.consumer_count;
     assert_eq!(consumers, 0, "the workers removed their consumers");
+}
+
+/// Submits `messages` in order and waits until every worker has applied
+/// their events.
+async fn submit_and_follow(
+    publisher: &dotpha_bus::Publisher,
+    messages: &[Message],
+    workers: &mut [&mut Projector],
+    writer: &Writer,
+) {
+    let head = head_of(&submit_in_order(publisher, messages).await);
+    wait_for_workers(
+        workers,
+        head,
+        writer,
+        &writer.nats_url,
+        Duration::from_secs(60),
+    )
+    .await;
 }

@@ -372,15 +372,6 @@ pub async fn submit_in_order(publisher: &Publisher, messages: &[Message]) -> Vec
     receipts
 }
 
-/// The last position the events of `receipts` reached (0 for none).
-pub fn last_position(receipts: &[Receipt]) -> u64 {
-    receipts
-        .iter()
-        .flat_map(|r| r.events.iter().map(|e| e.position))
-        .max()
-        .unwrap_or(0)
-}
-
 /// Decides `messages` into the log in `data` directly through the writer's
 /// core (no NATS), `batch` at a time as the writer would, insisting that
 /// every one is accepted; returns the log's head.
