@@ -63,9 +63,7 @@ pub(crate) async fn act(
             "unit {unit:?} is not a unit code"
         )));
     }
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
+    let millis = state.inner.clock.unix_millis();
     // The token's unit and those within it, on the day the submission is
     // sent, by the same tree the rules decide with: what the door lets
     // through, the rules then judge.

@@ -48,6 +48,7 @@ fn start_writer() -> Writer {
         fault: None,
         transparency: Default::default(),
         health: dotpha_ingest::Health::default(),
+        clock: dotpha_host::SystemClock::shared(),
     };
     tokio::spawn(async move {
         dotpha_ingest::run(config, IngestMetrics::default(), receiver)

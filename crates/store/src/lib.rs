@@ -62,6 +62,13 @@ pub enum StoreError {
         /// Why it is not one.
         reason: String,
     },
+    /// The file exists but holds nothing yet (a writer starting beside the
+    /// reader may be creating it right now).
+    #[error("{path} is not a dotpha log: it is empty")]
+    EmptyLog {
+        /// The file.
+        path: String,
+    },
     /// The log was written by a newer dotpha.
     #[error(
         "{path} has schema version {found}, newer than this build's {supported}: upgrade dotpha"
@@ -271,10 +278,7 @@ impl Log {
         )?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         if schema::check(&conn, &path_text)? == 0 {
-            return Err(StoreError::NotALog {
-                path: path_text,
-                reason: "it is empty".to_owned(),
-            });
+            return Err(StoreError::EmptyLog { path: path_text });
         }
         Log::with_connection(conn, path_text)
     }
