@@ -10,6 +10,9 @@
 //!   of CONTRACT.md, serde only here at the edge).
 //! - [`submission`]: the envelope, strict parsing, the `Event` type.
 //! - [`decide`](mod@decide): the rules.
+//! - [`admit`]: the admission step, every write-time limit (text and event
+//!   sizes on the stored NFC form, leap seconds), run by `decide` and never
+//!   by readers of the log.
 //! - [`state`]: units, cadres, cycles, tasks; `apply`.
 //! - [`wire`]: the event object and the receipt, as emitted.
 //! - [`values`], [`time`], [`text`]: validated slugs and texts, dates and
@@ -27,6 +30,7 @@
 #![deny(unreachable_pub)]
 #![warn(missing_docs)]
 
+pub mod admit;
 pub mod decide;
 pub mod figures;
 pub mod payload;

@@ -92,7 +92,7 @@ impl JsonSchema for Text {
         json_schema!({
             "type": "string",
             "maxLength": MAX_TEXT_BYTES,
-            "description": format!("Human text, may be empty; stored NFC-normalized. The server's limit is {MAX_TEXT_BYTES} bytes of UTF-8; JSON Schema counts characters, so `maxLength` only states the looser limit of {MAX_TEXT_BYTES} characters.")
+            "description": format!("Human text, may be empty; stored NFC-normalized. The server's limit is {MAX_TEXT_BYTES} bytes of UTF-8, counted on the stored NFC form; JSON Schema counts characters, so `maxLength` only states the looser limit of {MAX_TEXT_BYTES} characters.")
         })
     }
 }
@@ -108,7 +108,7 @@ impl JsonSchema for RequiredText {
             "minLength": 1,
             "maxLength": MAX_TEXT_BYTES,
             "pattern": NOT_BLANK_PATTERN,
-            "description": format!("Human text that says something: not empty and not only whitespace; stored NFC-normalized. The server's limit is {MAX_TEXT_BYTES} bytes of UTF-8; `maxLength` only states the looser limit of {MAX_TEXT_BYTES} characters.")
+            "description": format!("Human text that says something: not empty and not only whitespace; stored NFC-normalized. The server's limit is {MAX_TEXT_BYTES} bytes of UTF-8, counted on the stored NFC form; `maxLength` only states the looser limit of {MAX_TEXT_BYTES} characters.")
         })
     }
 }

@@ -756,10 +756,10 @@ impl Log {
                         text(5),
                         text(6),
                     )
-                    .map_err(|reason| StoreError::Corrupt {
+                    .map_err(|e| StoreError::Corrupt {
                         path: self.path.clone(),
                         position: row.position,
-                        reason,
+                        reason: e.to_string(),
                     })?;
                     state.apply(&event);
                 }
