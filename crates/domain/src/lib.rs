@@ -38,6 +38,7 @@ pub mod rejection;
 #[cfg(feature = "schema")]
 pub mod schema;
 pub mod state;
+mod strict;
 pub mod submission;
 pub mod text;
 pub mod time;
