@@ -85,6 +85,9 @@ pub fn router(state: AppState) -> Router {
             }
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(
+            crate::contract_errors::json_errors,
+        ))
         .with_state(state)
 }
 
