@@ -481,3 +481,50 @@ fn a_log_already_holding_an_over_long_text_is_read_by_every_reader() {
         .remove(0);
     assert_eq!(receipt.status, ReceiptStatus::Accepted, "{receipt:?}");
 }
+
+/// A log written before leap seconds were checked holds a task event at
+/// `08:30:60+07:00`, a second that never was. Every reader still reads it,
+/// and `dotpha audit` shows it exactly as stored and hashed, never as
+/// another instant (`08:30:59`).
+#[test]
+fn an_instant_the_log_holds_is_shown_exactly_as_stored() {
+    const NOT_A_LEAP_SECOND: &str = "2021-03-02T08:30:60+07:00";
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("log.sqlite");
+    let mut log = Log::open(&path).expect("a new log");
+    let mut state = dotpha_domain::State::new();
+    for (n, submission) in history().into_iter().take(8).enumerate() {
+        let unit = submission["unit"].as_str().map(str::to_owned);
+        let parsed =
+            dotpha_domain::parse_submission(submission.to_string().as_bytes(), unit.as_deref())
+                .expect("reads");
+        let mut events = dotpha_domain::decide(&state, &parsed).expect("accepted");
+        if n == 7 {
+            // What an older writer, which did not check the second, stored.
+            events[0].occurred_at = Timestamp::parse(NOT_A_LEAP_SECOND).expect("grammar");
+        }
+        for event in &events {
+            state.apply(event);
+        }
+        log.append_batch(
+            &[Decision {
+                submission_id: parsed.submission_id.clone(),
+                unit: unit.clone(),
+                outcome: Outcome::Accepted(events),
+                submission: None,
+            }],
+            &recorded_at(),
+        )
+        .expect("appended");
+    }
+    drop(log);
+    read_back(dir.path(), None);
+    let audit = Command::new(env!("CARGO_BIN_EXE_dotpha"))
+        .args(["audit", REGISTERED, "--data"])
+        .arg(dir.path())
+        .output()
+        .expect("dotpha audit runs");
+    let shown = String::from_utf8_lossy(&audit.stdout);
+    assert!(shown.contains(NOT_A_LEAP_SECOND), "{shown}");
+    assert!(!shown.contains("08:30:59"), "{shown}");
+}
