@@ -83,6 +83,29 @@ enum Command {
         #[arg(long, env = "DOTPHA_NAME")]
         name: Option<String>,
     },
+    /// Send each unit its daily e-mail digest of reminders (the `[notify]`
+    /// table of the configuration file: SMTP server, sender, addresses per
+    /// unit, hour).
+    Notify {
+        /// The data directory: which digests went out (DIR/notify)
+        /// [default: ./data].
+        #[arg(long, env = "DOTPHA_DATA", value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// NATS server URL(s), comma-separated [default: nats://127.0.0.1:4222].
+        #[arg(long, env = "DOTPHA_NATS", value_name = "URL")]
+        nats: Option<String>,
+        /// Send the digests of one day now and exit, instead of every
+        /// morning.
+        #[arg(long)]
+        once: bool,
+        /// With --once, the day (YYYY-MM-DD, Vietnam) [default: today].
+        #[arg(long, requires = "once", value_name = "DAY")]
+        day: Option<String>,
+        /// With --once, send even to units whose digest of that day went
+        /// out already.
+        #[arg(long, requires = "once")]
+        again: bool,
+    },
     /// Serve the HTTP API and the dashboard page.
     Serve {
         /// The data directory (read model; and the log, when it is here)
@@ -392,6 +415,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
             file.data(data),
             file.nats(nats),
             file.name(name),
+            &file.log("info"),
+        ),
+        Command::Notify {
+            data,
+            nats,
+            once,
+            day,
+            again,
+        } => services::notify(
+            dotpha_notify::Config {
+                data_dir: file.data(data),
+                nats_url: file.nats(nats),
+                settings: file.notify()?,
+            },
+            once.then_some(services::Once { day, again }),
             &file.log("info"),
         ),
         Command::Rebuild { data, name } => services::rebuild(&file.data(data), &file.name(name)),

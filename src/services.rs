@@ -194,6 +194,55 @@ pub(crate) fn project(data: PathBuf, nats: String, name: String, log: &str) -> R
     })
 }
 
+/// `dotpha notify --once`: which day, and whether to send again.
+pub(crate) struct Once {
+    pub(crate) day: Option<String>,
+    pub(crate) again: bool,
+}
+
+/// `dotpha notify`: every morning, or one day's digests now (`--once`).
+pub(crate) fn notify(
+    config: dotpha_notify::Config,
+    once: Option<Once>,
+    log: &str,
+) -> Result<ExitCode> {
+    init_tracing(log);
+    let mailer = dotpha_notify::check(&config.settings)?;
+    runtime()?.block_on(async move {
+        let shutdown = shutdown_signal()?;
+        let Some(once) = once else {
+            dotpha_notify::run(config, shutdown).await?;
+            tracing::info!("notify stopped cleanly");
+            return Ok(ExitCode::SUCCESS);
+        };
+        let day = match &once.day {
+            Some(text) => dotpha_domain::Date::parse(text)
+                .with_context(|| format!("--day {text:?} is not a date (YYYY-MM-DD)"))?,
+            None => dotpha_domain::Timestamp::from_unix_millis(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as i64),
+            )
+            .date_in_vietnam(),
+        };
+        let mut waiting = shutdown.clone();
+        dotpha_bus::wait_for_nats(&config.nats_url, &mut waiting).await?;
+        let connection = dotpha_bus::connect(&config.nats_url, "dotpha-notify", true).await?;
+        let js = async_nats::jetstream::new(connection.client.clone());
+        let sent = dotpha_notify::send_day(&js, &mailer, &config.data_dir, day, once.again).await?;
+        for unit in &sent.sent {
+            println!("{day} {unit}: sent");
+        }
+        for unit in &sent.already {
+            println!("{day} {unit}: already sent (--again sends it again)");
+        }
+        for unit in &sent.nothing {
+            println!("{day} {unit}: nothing needs attention");
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
 pub(crate) fn rebuild(data: &std::path::Path, name: &str) -> Result<ExitCode> {
     use std::io::{IsTerminal, Write};
     let started = std::time::Instant::now();

@@ -36,10 +36,12 @@ pub(crate) struct FileSettings {
     origin: Option<String>,
     /// Verifier keys of the witnesses whose cosignatures the log keeps.
     witnesses: Option<Vec<String>>,
+    /// The daily e-mail digest of reminders (`dotpha notify`).
+    notify: Option<dotpha_notify::Settings>,
 }
 
 /// The keys the file may hold, for error messages.
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 11] = [
     "data",
     "nats",
     "http",
@@ -50,6 +52,7 @@ const KEYS: [&str; 10] = [
     "log",
     "origin",
     "witnesses",
+    "notify",
 ];
 
 /// Environment variables dotpha reads besides the settings' own.
@@ -83,6 +86,15 @@ impl FileSettings {
             }
         }
         Ok(settings)
+    }
+
+    /// The `[notify]` table, which `dotpha notify` cannot run without.
+    pub(crate) fn notify(&self) -> Result<dotpha_notify::Settings> {
+        self.notify.clone().ok_or_else(|| {
+            anyhow!(
+                "dotpha notify needs a [notify] table in the configuration file (--config): smtp, from and the addresses per unit; see deploy/dotpha.toml"
+            )
+        })
     }
 
     pub(crate) fn data(&self, given: Option<PathBuf>) -> PathBuf {

@@ -43,11 +43,18 @@ fn service_section(path: &Path) -> BTreeMap<String, String> {
     settings
 }
 
-/// The three units, by the subcommand they run.
+/// The commune's witness: its own user, key and directory, no configuration
+/// file (it is not a part of the district's system).
+const WITNESS_UNIT: &str = "dotpha-witness.service";
+
+/// The three units of the district's system, by the subcommand they run.
 fn units() -> BTreeMap<String, BTreeMap<String, String>> {
     let mut units = BTreeMap::new();
     for entry in std::fs::read_dir(deploy().join("systemd")).expect("deploy/systemd") {
         let path = entry.expect("entry").path();
+        if path.file_name().is_some_and(|n| n == WITNESS_UNIT) {
+            continue;
+        }
         if path.extension().is_some_and(|e| e == "service") {
             let service = service_section(&path);
             let exec: Vec<&str> = service["ExecStart"].split_whitespace().collect();
@@ -130,6 +137,50 @@ fn systemd_accepts_the_units_without_a_warning() {
     assert!(stderr.trim().is_empty(), "systemd warns: {stderr}");
 }
 
+/// The witness key's name in the test.
+const WITNESS_NAME: &str = "deploy.test/witness";
+
+/// The witness's unit, checked for what the README promises of it.
+fn witness_unit() -> BTreeMap<String, String> {
+    let unit = service_section(&deploy().join("systemd").join(WITNESS_UNIT));
+    assert_eq!(unit["KillSignal"], "SIGTERM");
+    assert_eq!(
+        unit["RestartPreventExitStatus"], "1",
+        "a fork (exit 1) waits for a person, it is not restarted over"
+    );
+    assert_eq!(unit["StateDirectoryMode"], "0700", "the key is owner-only");
+    unit
+}
+
+/// The origin the example configuration gives the log, or the default.
+fn deploy_origin() -> String {
+    let config = std::fs::read_to_string(deploy().join("dotpha.toml")).expect("config");
+    config
+        .lines()
+        .find_map(|line| line.strip_prefix("origin = \""))
+        .and_then(|rest| rest.strip_suffix('"'))
+        .map_or_else(dotpha_ingest::default_origin, str::to_owned)
+}
+
+/// Runs `dotpha ARGS` to completion and returns its standard output's
+/// first line.
+fn dotpha(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_dotpha"))
+        .args(args)
+        .output()
+        .expect("dotpha runs");
+    assert!(
+        out.status.success(),
+        "dotpha {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// One part, started from its unit's `ExecStart`.
 struct Part {
     name: String,
@@ -145,12 +196,29 @@ impl Part {
         env: &[(&str, String)],
         logs: &Path,
     ) -> Part {
+        Part::start_with(name, service, env, &[], logs)
+    }
+
+    /// Starts the unit with `words` of its `ExecStart` replaced as systemd
+    /// would (`${VAR}` from its EnvironmentFile) or as the host's paths are.
+    fn start_with(
+        name: &str,
+        service: &BTreeMap<String, String>,
+        env: &[(&str, String)],
+        words: &[(&str, String)],
+        logs: &Path,
+    ) -> Part {
         let exec: Vec<String> = service["ExecStart"]
             .split_whitespace()
             .map(|word| match word {
                 INSTALLED_BINARY => env!("CARGO_BIN_EXE_dotpha").to_owned(),
                 INSTALLED_CONFIG => deploy().join("dotpha.toml").display().to_string(),
-                other => other.to_owned(),
+                other => words
+                    .iter()
+                    .find_map(|(from, to)| {
+                        other.strip_prefix(from).map(|rest| format!("{to}{rest}"))
+                    })
+                    .unwrap_or_else(|| other.to_owned()),
             })
             .collect();
         let stderr = logs.join(format!("{name}.log"));
@@ -212,7 +280,20 @@ async fn the_units_run_the_whole_system_from_the_example_config_and_stop_cleanly
         ("DOTPHA_LOG", "warn".to_owned()),
     ];
     let logs = tempfile::tempdir().expect("log dir");
-    let ingest = Part::start("ingest", &units["ingest"], &env, logs.path());
+    // A commune's witness, with the key its unit file expects; the district
+    // keeps its cosignatures (the `witnesses` setting, here from the
+    // environment).
+    let witness_dir = tempfile::tempdir().expect("witness dir");
+    let witness_key = dotpha(&[
+        "key",
+        "--witness",
+        &witness_dir.path().join("key").display().to_string(),
+        "--name",
+        WITNESS_NAME,
+    ]);
+    let mut ingest_env = env.to_vec();
+    ingest_env.push(("DOTPHA_WITNESSES", witness_key));
+    let ingest = Part::start("ingest", &units["ingest"], &ingest_env, logs.path());
     let project = Part::start("project", &units["project"], &env, logs.path());
     let serve = Part::start("serve", &units["serve"], &env, logs.path());
 
@@ -252,6 +333,53 @@ async fn the_units_run_the_whole_system_from_the_example_config_and_stop_cleanly
         "every task registered through NATS is served"
     );
 
+    // The log's key exists once the writer started; the witness unit runs
+    // from its ExecStart with the operator's EnvironmentFile values.
+    let log_key = dotpha(&[
+        "key",
+        "--config",
+        &deploy().join("dotpha.toml").display().to_string(),
+        "--data",
+        &data.path().display().to_string(),
+    ]);
+    let witness = Part::start_with(
+        "witness",
+        &witness_unit(),
+        &[
+            ("DOTPHA_NATS", nats.url()),
+            ("DOTPHA_LOG", "warn".to_owned()),
+        ],
+        &[
+            ("${DOTPHA_LOG_KEY}", log_key),
+            (
+                "/var/lib/dotpha-witness",
+                witness_dir.path().display().to_string(),
+            ),
+        ],
+        logs.path(),
+    );
+    let cosigned = tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let (status, note) = http_get(http_port, "/api/v1/log/checkpoint");
+            if status == 200 && note.contains(&format!("\u{2014} {WITNESS_NAME} ")) {
+                return note;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the witness unit never cosigned a checkpoint: {status} {note}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    })
+    .await
+    .expect("the request ran");
+    assert!(
+        cosigned.starts_with(&format!("{}\n", deploy_origin())),
+        "{cosigned}"
+    );
+
+    witness.stop();
     serve.stop();
     project.stop();
     ingest.stop();

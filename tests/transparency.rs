@@ -744,3 +744,47 @@ async fn a_commune_witnesses_and_proves_with_its_own_nats_credentials() {
         witness.output()
     );
 }
+
+/// A key setting that cannot be used stops the writer before it waits for
+/// NATS or takes the lease: the operator learns it at once, not after the
+/// writer held the log's lease (here nothing answers at `--nats`, so a
+/// writer that got as far as NATS would wait there).
+#[test]
+fn a_bad_witness_key_stops_the_writer_before_anything_starts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let nowhere = format!("nats://127.0.0.1:{}", free_port());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dotpha"))
+        .args([
+            "ingest",
+            "--data",
+            arg(&data),
+            "--nats",
+            &nowhere,
+            "--origin",
+            ORIGIN,
+            "--witness",
+            "not-a-verifier-key",
+        ])
+        .env("DOTPHA_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("dotpha starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the writer kept running with an unusable witness key");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
+        .expect("stderr");
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("not-a-verifier-key"), "{stderr}");
+}

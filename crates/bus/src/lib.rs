@@ -22,8 +22,9 @@ pub use connect::{
 };
 pub use publisher::{PublishError, Publisher, PublisherOptions};
 pub use setup::{
-    BusError, CHECKPOINT_DUPLICATE_WINDOW, CHECKPOINTS_KEPT, COSIGNATURES_MAX_AGE, DEAD_MAX_AGE,
-    DUPLICATE_WINDOW, FOLLOWER_IDLE, LastRelayed, MAX_REPLICAS, RelayedEvent, SUBMISSIONS_MAX_AGE,
-    WRITER_ACK_WAIT, WRITER_MAX_ACK_PENDING, delete_events_stream, ensure_streams, first_relayed,
-    follower, last_relayed, writer_consumer,
+    ALERTS_DUPLICATE_WINDOW, ALERTS_MAX_AGE, BusError, CHECKPOINT_DUPLICATE_WINDOW,
+    CHECKPOINTS_KEPT, COSIGNATURES_MAX_AGE, DEAD_MAX_AGE, DUPLICATE_WINDOW, FOLLOWER_IDLE,
+    LastRelayed, MAX_REPLICAS, RelayedEvent, SUBMISSIONS_MAX_AGE, WRITER_ACK_WAIT,
+    WRITER_MAX_ACK_PENDING, delete_events_stream, ensure_streams, first_relayed, follower,
+    last_relayed, writer_consumer,
 };

@@ -3,6 +3,7 @@
 //! to its own `dotpha.v1.submit.<unit>`, ask `dotpha.v1.receipt.get`, and
 //! read only its own receipts and its own inbox prefix (`_INBOX_<unit>`), so
 //! a commune can neither act for nor listen to another. A unit's user may
+//! also listen to its own reminders (`dotpha.v1.alert.<unit>`). A unit's user may
 //! also run a witness and ask for proofs (CONTRACT.md part B): follow
 //! `DOTPHA_CHECKPOINTS` through a consumer of its own, ask
 //! `dotpha.v1.proof.*`, and publish cosignatures (the log keeps only those
@@ -103,6 +104,7 @@ impl NatsConfig {
             let mut publish = vec![format!("dotpha.v1.submit.{unit}"), RECEIPT_GET.to_owned()];
             let mut subscribe = vec![
                 format!("dotpha.v1.receipt.{unit}"),
+                crate::subjects::alert(unit),
                 format!("_INBOX_{unit}.>"),
             ];
             if self.leafnodes.is_some() {
@@ -232,7 +234,7 @@ mod tests {
         assert!(!text.contains("DOTPHA_EVENTS"));
         assert_eq!(text.matches("dotpha.v1.submit.").count(), 1);
         assert!(text.contains(
-            r#"subscribe: { allow: ["dotpha.v1.receipt.hop-thanh", "_INBOX_hop-thanh.>"] }"#
+            r#"subscribe: { allow: ["dotpha.v1.receipt.hop-thanh", "dotpha.v1.alert.hop-thanh", "_INBOX_hop-thanh.>"] }"#
         ));
         assert!(
             text.contains(r#"password: "p@ss\"word""#),
@@ -258,7 +260,7 @@ mod tests {
             r#"publish: { allow: ["dotpha.v1.submit.hop-thanh", "dotpha.v1.receipt.get", "$JSC.R.>", "dotpha.v1.leaf.hop-thanh.>", "#
         ));
         assert!(text.contains(
-            r#"subscribe: { allow: ["dotpha.v1.receipt.hop-thanh", "_INBOX_hop-thanh.>", "$JS.hop-thanh.API.>", "dotpha.v1.submit.hop-thanh", "$JS.FC.DOTPHA_OUTBOX.>"] }"#
+            r#"subscribe: { allow: ["dotpha.v1.receipt.hop-thanh", "dotpha.v1.alert.hop-thanh", "_INBOX_hop-thanh.>", "$JS.hop-thanh.API.>", "dotpha.v1.submit.hop-thanh", "$JS.FC.DOTPHA_OUTBOX.>"] }"#
         ));
     }
 

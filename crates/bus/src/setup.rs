@@ -11,9 +11,9 @@ use async_nats::jetstream::{
 };
 
 use crate::subjects::{
-    CHECKPOINT, CHECKPOINTS_STREAM, COSIGNATURES_STREAM, COSIGNATURES_SUBJECTS, DEAD_STREAM,
-    DEAD_SUBJECTS, EVENTS_STREAM, EVENTS_SUBJECTS, MSG_ID, SUBMISSIONS_STREAM,
-    SUBMISSIONS_SUBJECTS, WRITER_CONSUMER,
+    ALERTS_STREAM, ALERTS_SUBJECTS, CHECKPOINT, CHECKPOINTS_STREAM, COSIGNATURES_STREAM,
+    COSIGNATURES_SUBJECTS, DEAD_STREAM, DEAD_SUBJECTS, EVENTS_STREAM, EVENTS_SUBJECTS, MSG_ID,
+    SUBMISSIONS_STREAM, SUBMISSIONS_SUBJECTS, WRITER_CONSUMER,
 };
 
 /// What can go wrong on the bus.
@@ -59,10 +59,19 @@ pub const CHECKPOINT_DUPLICATE_WINDOW: Duration = Duration::from_secs(60);
 /// keeps them for good).
 pub const COSIGNATURES_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
 
+/// How long reminders stay on the bus: a month of a commune's feed (they are
+/// recomputed from the read model every day, so nothing is lost after).
+pub const ALERTS_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
+/// The deduplication window of `DOTPHA_ALERTS`: a whole day in Vietnam and
+/// a margin, so a reminder (its `Nats-Msg-Id` names its day) is kept once
+/// per day however many projection workers publish it and however often
+/// they restart.
+pub const ALERTS_DUPLICATE_WINDOW: Duration = Duration::from_secs(26 * 3600);
+
 /// Most replicas a JetStream stream may have.
 pub const MAX_REPLICAS: usize = 5;
 
-fn stream_configs(replicas: usize) -> [Config; 5] {
+fn stream_configs(replicas: usize) -> [Config; 6] {
     [
         Config {
             name: SUBMISSIONS_STREAM.to_owned(),
@@ -117,6 +126,19 @@ fn stream_configs(replicas: usize) -> [Config; 5] {
             max_age: COSIGNATURES_MAX_AGE,
             duplicate_window: DUPLICATE_WINDOW,
             description: Some("dotpha: witnesses' cosignatures of checkpoints".to_owned()),
+            num_replicas: replicas,
+            ..Default::default()
+        },
+        Config {
+            name: ALERTS_STREAM.to_owned(),
+            subjects: vec![ALERTS_SUBJECTS.to_owned()],
+            storage: StorageType::File,
+            retention: RetentionPolicy::Limits,
+            max_age: ALERTS_MAX_AGE,
+            duplicate_window: ALERTS_DUPLICATE_WINDOW,
+            description: Some(
+                "dotpha: reminders of what needs attention, per unit and day".to_owned(),
+            ),
             num_replicas: replicas,
             ..Default::default()
         },

@@ -32,6 +32,17 @@ pub const PROOF_INCLUSION: &str = "dotpha.v1.proof.inclusion";
 /// Where a consistency proof is asked for: `{"from": M, "to": N}`.
 pub const PROOF_CONSISTENCY: &str = "dotpha.v1.proof.consistency";
 
+/// The stream keeping reminders (`dotpha.alert.v1`), a commune's feed of
+/// what needs attention.
+pub const ALERTS_STREAM: &str = "DOTPHA_ALERTS";
+/// Subjects of [`ALERTS_STREAM`].
+pub const ALERTS_SUBJECTS: &str = "dotpha.v1.alert.>";
+
+/// Where a unit's reminders are published.
+pub fn alert(unit: &str) -> String {
+    format!("dotpha.v1.alert.{unit}")
+}
+
 /// Where the witness named `witness` publishes its cosigned notes.
 pub fn cosignature(witness: &str) -> String {
     format!("dotpha.v1.cosignature.{witness}")

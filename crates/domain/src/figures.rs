@@ -6,7 +6,7 @@
 
 use crate::{
     time::Date,
-    vocabulary::{Rating, TaskStatus},
+    vocabulary::{AlertKind, Rating, TaskStatus},
 };
 
 // ------------------------------------------------------------ completion
@@ -129,6 +129,59 @@ impl Flags {
     }
 }
 
+/// Reminders warn of a due date (a task's or a milestone's) this many days
+/// ahead: a week, as government task trackers do. The dashboard's `due_soon`
+/// flag looks further ahead ([`DUE_SOON_DAYS`]) because a person scanning a
+/// list wants more warning than a message pushed to them every day.
+pub const REMINDER_DAYS: i64 = 7;
+
+/// One reminder a task warrants at `now_ms`: its kind and, for
+/// [`AlertKind::MilestoneDue`], the index of the milestone in the current
+/// plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reminder {
+    /// What it warns of.
+    pub kind: AlertKind,
+    /// The milestone's index in the current plan's `milestones`.
+    pub milestone: Option<usize>,
+}
+
+/// The reminders a task warrants at `now_ms`, from the same inputs as
+/// [`Flags::at`] and the end (in Vietnam) of each open milestone's due date
+/// in plan order (`None` for a milestone already completed): overdue (as
+/// [`Flags::overdue`]), due soon (open, not overdue, due within
+/// [`REMINDER_DAYS`]), no report (as [`Flags::stale`]), and each open
+/// milestone due from today to [`REMINDER_DAYS`] ahead while the task is
+/// open. Empty for a task that is done with (evaluated, cancelled).
+pub fn reminders(
+    status: TaskStatus,
+    due_end_ms: i64,
+    last_check_in_ms: i64,
+    milestones_due_end_ms: &[Option<i64>],
+    now_ms: i64,
+) -> Vec<Reminder> {
+    let flags = Flags::at(status, due_end_ms, last_check_in_ms, now_ms);
+    let soon = |end_ms: i64| end_ms > now_ms && end_ms - now_ms <= REMINDER_DAYS * DAY_MS;
+    let mut out = Vec::new();
+    let mut push = |kind, milestone| out.push(Reminder { kind, milestone });
+    if flags.overdue {
+        push(AlertKind::Overdue, None);
+    } else if status.is_open() && soon(due_end_ms) {
+        push(AlertKind::DueSoon, None);
+    }
+    if flags.stale {
+        push(AlertKind::NoReport, None);
+    }
+    if status.is_open() {
+        for (i, end) in milestones_due_end_ms.iter().enumerate() {
+            if end.is_some_and(soon) {
+                push(AlertKind::MilestoneDue, Some(i));
+            }
+        }
+    }
+    out
+}
+
 /// Whole days left before the due date ends, at `now_ms`: 0 on the due day
 /// itself (Vietnam time), 1 the day before; once it has passed, minus the
 /// days late (-1 on the day after).
@@ -216,6 +269,71 @@ impl QuotaTally {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reminders_warn_a_week_ahead_once_overdue_and_of_silence() {
+        let due = 100 * DAY_MS;
+        let r = |status, now, last, milestones: &[Option<i64>]| {
+            reminders(status, due, last, milestones, now)
+                .into_iter()
+                .map(|r| (r.kind, r.milestone))
+                .collect::<Vec<_>>()
+        };
+        // Eight days ahead: nothing; seven: due soon (the dashboard's flag
+        // already shows at fourteen).
+        assert_eq!(
+            r(TaskStatus::Planned, due - 8 * DAY_MS, due - DAY_MS * 8, &[]),
+            []
+        );
+        assert!(Flags::at(TaskStatus::Planned, due, due, due - 8 * DAY_MS).due_soon);
+        assert_eq!(
+            r(TaskStatus::Planned, due - 7 * DAY_MS, due - 7 * DAY_MS, &[]),
+            [(AlertKind::DueSoon, None)]
+        );
+        // From the end of the due date on: overdue, never also due soon.
+        assert_eq!(
+            r(TaskStatus::InProgress, due, due, &[]),
+            [(AlertKind::Overdue, None)]
+        );
+        // Thirty days without a report while in progress.
+        assert_eq!(
+            r(
+                TaskStatus::InProgress,
+                due - 20 * DAY_MS,
+                due - 50 * DAY_MS,
+                &[]
+            ),
+            [(AlertKind::NoReport, None)]
+        );
+        // Open milestones due within the week, by their index; a completed
+        // one (None) and a passed one are not reminded of.
+        let now = due - 30 * DAY_MS;
+        assert_eq!(
+            r(
+                TaskStatus::InProgress,
+                now,
+                now,
+                &[
+                    Some(now - DAY_MS),
+                    None,
+                    Some(now + 3 * DAY_MS),
+                    Some(now + 9 * DAY_MS)
+                ]
+            ),
+            [(AlertKind::MilestoneDue, Some(2))]
+        );
+        // A task done with warrants nothing.
+        assert_eq!(
+            r(
+                TaskStatus::Evaluated,
+                due + DAY_MS,
+                0,
+                &[Some(due + DAY_MS * 2)]
+            ),
+            []
+        );
+        assert_eq!(r(TaskStatus::Cancelled, due - DAY_MS, 0, &[]), []);
+    }
 
     #[test]
     fn from_388_to_400_with_394_reported_is_half_way() {

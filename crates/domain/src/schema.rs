@@ -24,7 +24,7 @@ use crate::{
     submission::{Envelope, SUBMISSION_SCHEMA},
     time::{Date, Timestamp},
     values::{MAX_TEXT_BYTES, RequiredText, Slug, Text},
-    wire::{EVENT_SCHEMA, RECEIPT_SCHEMA, Receipt, RecordedEvent},
+    wire::{ALERT_SCHEMA, Alert, EVENT_SCHEMA, RECEIPT_SCHEMA, Receipt, RecordedEvent},
 };
 
 /// The JSON Schema dialect of every generated schema.
@@ -183,6 +183,11 @@ pub(crate) fn submission_schema_tag(_: &mut SchemaGenerator) -> Schema {
 /// `schema` of an event object: exactly [`EVENT_SCHEMA`].
 pub(crate) fn event_schema_tag(_: &mut SchemaGenerator) -> Schema {
     json_schema!({ "const": EVENT_SCHEMA })
+}
+
+/// `schema` of an alert: exactly [`ALERT_SCHEMA`].
+pub(crate) fn alert_schema_tag(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "const": ALERT_SCHEMA })
 }
 
 /// `schema` of a receipt: exactly [`RECEIPT_SCHEMA`].
@@ -376,6 +381,14 @@ pub fn receipt_schema() -> Value {
     let mut generator = generator();
     let body = Receipt::json_schema(&mut generator).to_value();
     root("receipt.v1", body, &mut generator, Map::new())
+}
+
+/// The schema of a reminder on `DOTPHA_ALERTS`: `alert.v1.json`. Open,
+/// like the receipt.
+pub fn alert_schema() -> Value {
+    let mut generator = generator();
+    let body = Alert::json_schema(&mut generator).to_value();
+    root("alert.v1", body, &mut generator, Map::new())
 }
 
 /// The schema of an event object: `event.v1.json`. Open, like the receipt.

@@ -71,6 +71,11 @@ impl Date {
         Date { year, month, day }
     }
 
+    /// The date as people in Vietnam write it: `30/06/2021`.
+    pub fn vietnamese(self) -> String {
+        format!("{:02}/{:02}/{:04}", self.day, self.month, self.year)
+    }
+
     /// The instant this date ends in Vietnam (its last millisecond, plus one),
     /// in milliseconds since the Unix epoch: a task due on this date becomes
     /// overdue at that instant.

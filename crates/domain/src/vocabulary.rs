@@ -282,6 +282,21 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// What a reminder warns of (`dotpha.alert/v1`, `schemas/alert.json`).
+    pub enum AlertKind: "alert_kind" in json {
+        /// The task's due date is within [`crate::figures::REMINDER_DAYS`].
+        DueSoon = "due_soon", "Sắp đến hạn", "Due soon";
+        /// The task's due date has passed and it is not evaluated.
+        Overdue = "overdue", "Quá hạn", "Overdue";
+        /// No progress report for [`crate::figures::STALE_DAYS`] days.
+        NoReport = "no_report", "Lâu chưa báo cáo", "No recent report";
+        /// A milestone of the current plan is due within
+        /// [`crate::figures::REMINDER_DAYS`].
+        MilestoneDue = "milestone_due", "Mốc kế hoạch sắp đến hạn", "Milestone due";
+    }
+}
+
+vocabulary! {
     /// The four levels of the rating.
     #[derive(PartialOrd, Ord)]
     pub enum Rating: "rating" in json {
@@ -407,6 +422,7 @@ pub fn tables() -> Vec<Table> {
         table::<TaskStatus>(),
         table::<TaskFlag>(),
         table::<CompletionBand>(),
+        table::<AlertKind>(),
     ]
 }
 

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Event, EventType, Payload, Slug, Timestamp};
+use crate::{Date, Event, EventType, Payload, Slug, Timestamp};
 use serde_json::value::RawValue;
 
 /// The `schema` of every event object.
@@ -261,4 +261,63 @@ pub fn decode_event(
         submission_id: submission_id.to_owned(),
         payload,
     })
+}
+
+/// The `schema` of every reminder on `DOTPHA_ALERTS`.
+pub const ALERT_SCHEMA: &str = "dotpha.alert.v1";
+
+/// A reminder: what needs attention about one task on one day (Vietnam),
+/// published once per task, kind (and milestone) and day on
+/// `dotpha.v1.alert.<unit>` of JetStream stream `DOTPHA_ALERTS` with
+/// `Nats-Msg-Id` = [`Alert::alert_id`], so a commune's systems can route it
+/// (to Zalo, SMS, e-mail). `schemas/alert.v1.json`. Readers ignore members
+/// they do not know.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(title = "dotpha alert, v1"))]
+pub struct Alert {
+    /// Always [`ALERT_SCHEMA`].
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::alert_schema_tag")
+    )]
+    pub schema: String,
+    /// `<day>.<task_id>.<kind>`, and `.<n>` for the n-th milestone (from
+    /// 1): the same alert on the same day has the same id.
+    pub alert_id: String,
+    /// The day in Vietnam (UTC+7) the alert is for.
+    pub day: Date,
+    /// What it warns of.
+    pub kind: crate::vocabulary::AlertKind,
+    /// The unit of the task's assignee; the subject's last token.
+    #[cfg_attr(feature = "schema", schemars(with = "Slug"))]
+    pub unit: String,
+    /// That unit's name.
+    pub unit_name: String,
+    /// The task.
+    #[cfg_attr(feature = "schema", schemars(with = "Slug"))]
+    pub task_id: String,
+    /// The task's title.
+    pub title: String,
+    /// The assignee's cadre id.
+    #[cfg_attr(feature = "schema", schemars(with = "Slug"))]
+    pub assignee: String,
+    /// The assignee's full name.
+    pub assignee_name: String,
+    /// For `milestone_due`, the milestone's title as in the current plan;
+    /// otherwise null.
+    pub milestone: Option<String>,
+    /// The due date warned of: the milestone's for `milestone_due`, else
+    /// the task's.
+    pub due: Date,
+    /// Whole days left before that due date ends (0 on the day itself,
+    /// negative: days late).
+    pub days_left: i64,
+    /// For `no_report`, the date of the last report (or of the task's
+    /// creation, before one); otherwise null.
+    pub last_report_on: Option<Date>,
+    /// The read model's log position the alert was judged at.
+    pub position: u64,
+    /// One sentence for a person, in Vietnamese.
+    pub text: String,
 }

@@ -252,6 +252,8 @@ pub struct Prepared {
     js: jetstream::Context,
     lease: Lease,
     part: Part,
+    key: dotpha_tlog::LogKey,
+    witnesses: Vec<dotpha_tlog::CosignatureVerifier>,
 }
 
 impl std::fmt::Debug for Prepared {
@@ -281,6 +283,9 @@ pub async fn prepare(
 ) -> Result<Prepared, IngestError> {
     let part = config.health.part("writer");
     let path = log_path(&config.data_dir);
+    // A key or witness list that cannot be used stops the writer here, not
+    // after it took the lease.
+    let (key, witnesses) = transparency::load(&config.data_dir, &config.transparency)?;
     let ledger = {
         let path = path.clone();
         tokio::task::spawn_blocking(move || dotpha_store::Ledger::open(path))
@@ -350,6 +355,8 @@ pub async fn prepare(
         js,
         lease,
         part,
+        key,
+        witnesses,
     })
 }
 
@@ -433,9 +440,10 @@ pub async fn serve(
         js,
         lease,
         part: writer_part,
+        key,
+        witnesses,
     } = prepared;
     let health = config.health.clone();
-    let (key, witnesses) = transparency::load(&config.data_dir, &config.transparency)?;
     // The relay and the receipt service stop when asked, and when the
     // writer stops by itself.
     let (stop_parts, parts_shutdown) = watch::channel(false);

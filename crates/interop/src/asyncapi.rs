@@ -7,11 +7,13 @@ use dotpha_domain::{
     EventType,
     schema::{SLUG_PATTERN, SUBMISSION_ID_PATTERN},
     submission::SUBMISSION_SCHEMA,
-    wire::{EVENT_SCHEMA, RECEIPT_SCHEMA},
+    wire::{ALERT_SCHEMA, EVENT_SCHEMA, RECEIPT_SCHEMA},
 };
 use serde_json::{Map, Value, json};
 
-use crate::{EVENT_PATH, RECEIPT_PATH, RECEIPT_REQUEST_PATH, SUBMISSION_PATH, submission_path};
+use crate::{
+    ALERT_PATH, EVENT_PATH, RECEIPT_PATH, RECEIPT_REQUEST_PATH, SUBMISSION_PATH, submission_path,
+};
 
 /// Message id of the submission of one type: `submit.progress.reported`.
 fn submit_message_id(event_type: EventType) -> String {
@@ -104,6 +106,17 @@ pub fn asyncapi() -> Value {
             "contentType": "application/json",
             "headers": { "$ref": "#/components/schemas/eventHeaders" },
             "payload": reference(&format!("./{EVENT_PATH}"))
+        }),
+    );
+    messages.insert(
+        "alert".to_owned(),
+        json!({
+            "name": "alert",
+            "title": "Reminder",
+            "summary": format!("What needs attention about one task on one day ({ALERT_SCHEMA}): due soon, overdue, no recent report, a milestone due."),
+            "contentType": "application/json",
+            "headers": { "$ref": "#/components/schemas/alertHeaders" },
+            "payload": reference(&format!("./{ALERT_PATH}"))
         }),
     );
     let hex_hashes =
@@ -291,6 +304,16 @@ pub fn asyncapi() -> Value {
                 },
                 "messages": { "event": reference("#/components/messages/event") }
             },
+            "alert": {
+                "address": subjects::alert("{unit}"),
+                "title": "Reminders",
+                "description": format!(
+                    "JetStream stream {} (subjects `{}`): each task's reminders of the day (Vietnam), once per task, kind (and milestone) and day, on the subject of the assignee's unit, with the header `{}: <alert_id>`. A unit's user may subscribe to its own subject.",
+                    subjects::ALERTS_STREAM, subjects::ALERTS_SUBJECTS, subjects::MSG_ID
+                ),
+                "parameters": { "unit": unit_parameter.clone() },
+                "messages": { "alert": reference("#/components/messages/alert") }
+            },
             "checkpoint": {
                 "address": subjects::CHECKPOINT,
                 "title": "Signed checkpoints",
@@ -374,6 +397,12 @@ pub fn asyncapi() -> Value {
                 "channel": reference("#/channels/event"),
                 "messages": [reference("#/channels/event/messages/event")]
             },
+            "receiveAlerts": {
+                "action": "receive",
+                "title": "Receive reminders",
+                "channel": reference("#/channels/alert"),
+                "messages": [reference("#/channels/alert/messages/alert")]
+            },
             "receiveCheckpoints": {
                 "action": "receive",
                 "title": "Receive signed checkpoints",
@@ -434,6 +463,16 @@ pub fn asyncapi() -> Value {
                             "type": "string",
                             "pattern": "^(0|[1-9][0-9]*)$",
                             "description": "The checkpoint's tree size."
+                        }
+                    }
+                },
+                "alertHeaders": {
+                    "type": "object",
+                    "required": [subjects::MSG_ID],
+                    "properties": {
+                        (subjects::MSG_ID): {
+                            "type": "string",
+                            "description": "The alert's alert_id (<day>.<task_id>.<kind>[.<milestone number>]): JetStream drops a repeat within the stream's duplicate window, so each alert is published once a day."
                         }
                     }
                 },

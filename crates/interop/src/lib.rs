@@ -79,6 +79,8 @@ pub const RECEIPT_PATH: &str = "receipt.v1.json";
 pub const RECEIPT_REQUEST_PATH: &str = "receipt-request.v1.json";
 /// Path of the event object's schema.
 pub const EVENT_PATH: &str = "event.v1.json";
+/// Path of the reminder's schema (`DOTPHA_ALERTS`).
+pub const ALERT_PATH: &str = "alert.v1.json";
 /// Path of the AsyncAPI document.
 pub const ASYNCAPI_PATH: &str = "asyncapi.json";
 
@@ -97,6 +99,7 @@ pub fn documents() -> Vec<Document> {
         schema::receipt_request_schema(),
     ));
     documents.push(Document::new(EVENT_PATH, schema::event_schema()));
+    documents.push(Document::new(ALERT_PATH, schema::alert_schema()));
     documents.push(Document::new(ASYNCAPI_PATH, asyncapi()));
     documents
 }

@@ -15,6 +15,7 @@
 #![deny(unreachable_pub)]
 #![warn(missing_docs)]
 
+pub mod alerts;
 pub mod files;
 mod health;
 mod worker;

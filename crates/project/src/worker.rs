@@ -74,6 +74,16 @@ fn lock_worker(config: &Config) -> Result<std::fs::File, ProjectError> {
     }
 }
 
+/// Aborts a task when dropped: a part that lives exactly as long as the
+/// scope that started it.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Runs the worker until `shutdown` turns true or an event cannot be applied.
 pub async fn run(
     config: Config,
@@ -113,6 +123,14 @@ async fn follow(
     )
     .await?;
     let js = jetstream::new(connection.client.clone());
+    // Reminders are published from what this worker applied; they stop
+    // with it.
+    let _alerts = AbortOnDrop(tokio::spawn(crate::alerts::run(
+        js.clone(),
+        config.clone(),
+        health.clone(),
+        shutdown.clone(),
+    )));
     let mut connects = connection.connects.clone();
     connects.mark_unchanged();
     // One consumer per process: workers of the same name on other hosts

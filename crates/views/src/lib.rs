@@ -19,6 +19,7 @@
 
 mod apply;
 pub mod query;
+pub mod reminders;
 mod schema;
 
 use std::{cell::RefCell, path::Path, sync::Arc};
