@@ -443,11 +443,12 @@ fn a_log_already_holding_an_over_long_text_is_read_by_every_reader() {
         parent: None,
         valid_from: None,
     });
+    let actor = Slug::parse(BOOTSTRAP).expect("slug");
     let event = dotpha_domain::Event {
-        stream: payload.stream().to_string(),
+        stream: payload.stream(&actor).to_string(),
         version: 1,
         unit: root,
-        actor: Slug::parse(BOOTSTRAP).expect("slug"),
+        actor,
         occurred_at,
         submission_id: "readers-old-0001".to_owned(),
         payload,

@@ -14,6 +14,7 @@ mod answers;
 pub mod contract_errors;
 pub mod error;
 mod export;
+pub mod layers;
 mod routes;
 mod routes_act;
 mod routes_log;
@@ -60,6 +61,8 @@ struct Inner {
     answers: answers::Answers,
     publisher: Option<Publisher>,
     registry: Mutex<Registry>,
+    /// Requests by route, method and status; latency by route.
+    http_metrics: layers::HttpMetrics,
     health: Option<dotpha_project::Health>,
     /// The other parts this process runs (writer, relay, receipt service,
     /// HTTP), for `/healthz`.
@@ -76,10 +79,12 @@ impl AppState {
         data_dir: PathBuf,
         name: String,
         publisher: Option<Publisher>,
-        registry: Registry,
+        mut registry: Registry,
         health: Option<dotpha_project::Health>,
         tokens: Tokens,
     ) -> AppState {
+        let http_metrics = layers::HttpMetrics::default();
+        http_metrics.register(&mut registry);
         AppState {
             inner: Arc::new(Inner {
                 data_dir,
@@ -93,6 +98,7 @@ impl AppState {
                 answers: answers::Answers::default(),
                 publisher,
                 registry: Mutex::new(registry),
+                http_metrics,
                 health,
                 parts: None,
                 tokens,
