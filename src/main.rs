@@ -242,7 +242,7 @@ enum Command {
         /// The backup file, as `dotpha backup` wrote it.
         backup: PathBuf,
     },
-    /// Show a task's full history: who did what, when (UTC+7).
+    /// Show a task's full history: who did what, when (each instant exactly as recorded).
     Audit {
         /// The task's id.
         task_id: String,

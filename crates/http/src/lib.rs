@@ -11,6 +11,7 @@
 
 pub mod access;
 mod answers;
+pub mod contract_errors;
 pub mod error;
 mod export;
 pub mod layers;
@@ -222,7 +223,7 @@ pub async fn serve(
     if let Ok(mut stopping) = state.inner.stopping.lock() {
         *stopping = Some(shutdown.clone());
     }
-    axum::serve(listener, router(state))
+    axum::serve(contract_errors::ContractListener(listener), router(state))
         .with_graceful_shutdown(async move {
             let _ = shutdown.wait_for(|stop| *stop).await;
         })

@@ -108,6 +108,11 @@ pub fn router(state: AppState) -> Router {
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(crate::layers::validators))
+        // Outside every layer that can answer an error, inside compression
+        // (it reads plain-text error bodies to keep their words).
+        .layer(axum::middleware::from_fn(
+            crate::contract_errors::json_errors,
+        ))
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
 }
