@@ -42,7 +42,7 @@ pub mod rejection;
 #[cfg(feature = "schema")]
 pub mod schema;
 pub mod state;
-mod strict;
+pub mod strict;
 pub mod submission;
 pub mod text;
 pub mod time;

@@ -5,8 +5,9 @@
 //! `{"metric": "m", "value": 31, "value": 5}` would silently report 5. This
 //! reads the text into a [`Value`] in one pass, as `serde_json::from_str`
 //! does (same numbers, same depth limit), and stops at the first repeat.
-//! Only submissions are read this way: the log's events were written by
-//! dotpha in canonical form and are read as they are.
+//! Only what people send is read this way (submissions; the forms of the
+//! HTTP acting route): the log's events were written by dotpha in canonical
+//! form and are read as they are.
 
 use std::fmt;
 
@@ -14,11 +15,13 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 /// Why the text was refused.
-#[derive(Debug)]
-pub(crate) enum StrictError {
+#[derive(Debug, thiserror::Error)]
+pub enum StrictError {
     /// Not JSON at all (or nested too deep).
-    Syntax(serde_json::Error),
+    #[error("not JSON: {0}")]
+    Syntax(#[source] serde_json::Error),
     /// A member name repeated within one object.
+    #[error("the member name at {path} is repeated in its object")]
     Repeated {
         /// The repeated member's path, e.g. `data.values[0].value`.
         path: String,
@@ -26,7 +29,7 @@ pub(crate) enum StrictError {
 }
 
 /// Reads `text` as one JSON value, refusing repeated member names.
-pub(crate) fn from_str(text: &str) -> Result<Value, StrictError> {
+pub fn from_str(text: &str) -> Result<Value, StrictError> {
     let mut repeated = None;
     let mut path = String::new();
     let mut de = serde_json::Deserializer::from_str(text);

@@ -5,10 +5,11 @@
 
 use axum::{
     Json,
-    extract::{State, rejection::JsonRejection},
-    http::{HeaderMap, StatusCode},
+    extract::{State, rejection::BytesRejection},
+    http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
+use bytes::Bytes;
 use dotpha_domain::{Timestamp, values::is_submission_id};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -30,20 +31,11 @@ pub(crate) struct Act {
     unit: Option<String>,
 }
 
-pub(crate) async fn act(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Json<Act>, JsonRejection>,
-) -> Result<Response, ApiError> {
-    let grant = state
-        .inner
-        .tokens
-        .grant(&headers)?
-        .cloned()
-        .ok_or_else(|| ApiError::unauthorized("acting needs Authorization: Bearer <token>"))?;
-    // A body over the limit is 413, as a proxy would say; one that is not
-    // JSON by its type 415; others are 400.
-    let Json(act) = body.map_err(|e| match e.status() {
+/// Reads a form strictly, as the writer reads a submission: a member name
+/// repeated anywhere (`{"value": 31, "value": 5}`) is refused with its path,
+/// never silently reduced to the last one (CONTRACT.md part C).
+fn read_form(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Act, ApiError> {
+    let bytes = body.map_err(|e| match e.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError {
             status: StatusCode::PAYLOAD_TOO_LARGE,
             code: "too_large",
@@ -53,13 +45,58 @@ pub(crate) async fn act(
                 crate::MAX_BODY_BYTES
             ),
         },
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError {
-            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            code: "unsupported_media_type",
-            message: e.body_text(),
-        },
         _ => ApiError::bad_request(e.body_text()),
     })?;
+    // As axum's `Json` decides: `application/json` or `application/*+json`,
+    // parameters aside.
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .is_some_and(|t| {
+            t == "application/json" || (t.starts_with("application/") && t.ends_with("+json"))
+        });
+    if !json {
+        return Err(ApiError {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code: "unsupported_media_type",
+            message: "send the form as JSON (Content-Type: application/json)".to_owned(),
+        });
+    }
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|e| ApiError::bad_request(format!("the form is not UTF-8: {e}")))?;
+    let value = dotpha_domain::strict::from_str(text).map_err(|e| ApiError {
+        status: StatusCode::BAD_REQUEST,
+        code: "malformed",
+        message: e.to_string(),
+    })?;
+    serde_json::from_value(value).map_err(|e| ApiError {
+        status: StatusCode::BAD_REQUEST,
+        code: "malformed",
+        message: format!("the form: {e}"),
+    })
+}
+
+pub(crate) async fn act(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let grant = state
+        .inner
+        .tokens
+        .grant(&headers)?
+        .cloned()
+        .ok_or_else(|| ApiError::unauthorized("acting needs Authorization: Bearer <token>"))?;
+    // A body over the limit is 413, as a proxy would say; one that is not
+    // JSON by its type 415; others are 400.
+    let act = read_form(&headers, body)?;
     let publisher = state.inner.publisher.clone().ok_or_else(|| {
         ApiError::unavailable("this server has no NATS connection to submit through")
     })?;

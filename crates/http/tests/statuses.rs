@@ -137,6 +137,21 @@ async fn every_error_status_has_the_contracts_body() {
     for (what, request, status) in cases {
         assert_contract_error(what, &raw(&server, request).await, *status);
     }
+    // A form is read as strictly as a submission: a repeated member name,
+    // at any depth, is refused with its path, never reduced to the last.
+    let form = r#"{"type": "progress.reported", "data": {"task_id": "t-1", "as_of": "2026-11-30", "values": [{"metric": "m", "value": 31, "value": 5}]}}"#;
+    let repeated = format!(
+        "POST /api/v1/submissions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer bi-mat-thu-nghiem\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
+        form.len()
+    );
+    let answer = raw(&server, repeated.as_bytes()).await;
+    assert_contract_error("a form with a repeated name", &answer, 400);
+    assert!(
+        answer.2.contains("malformed") && answer.2.contains("data.values[0].value"),
+        "{}",
+        answer.2
+    );
+
     let body = "x".repeat(2 * 1024 * 1024);
     let too_big = format!(
         "POST /api/v1/submissions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer bi-mat-thu-nghiem\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
