@@ -193,6 +193,52 @@ fn history() -> Vec<Value> {
             json!({"into": COMMUNE, "from": [OTHER_COMMUNE], "effective_on": "2025-07-01",
                  "legal_basis": "Nghị quyết 1684/NQ-UBTVQH15"}),
         ),
+        // Evaluation by period (CONTRACT.md part A).
+        s(
+            17,
+            ROOT,
+            DISTRICT_SC,
+            "period.opened",
+            json!({"period": "2021-q1", "kind": "quarter", "starts_on": "2021-01-01",
+                 "ends_on": "2021-03-31"}),
+        ),
+        s(
+            18,
+            COMMUNE,
+            CHAIR,
+            "milestone.completed",
+            json!({"task_id": REGISTERED, "milestone": "Hoàn thành ký cam kết",
+                 "completed_on": "2021-03-01", "note": "Đã ký với 12 cơ sở"}),
+        ),
+        s(
+            19,
+            ROOT,
+            DISTRICT_SC,
+            "product.reviewed",
+            json!({"task_id": REGISTERED, "major_errors": 0, "comment": "Đạt yêu cầu"}),
+        ),
+        s(
+            20,
+            COMMUNE,
+            CHAIR,
+            "assessment.self_submitted",
+            json!({"period": "2021-q1", "general_points": 25, "note": "Tự đánh giá quý I"}),
+        ),
+        s(
+            21,
+            ROOT,
+            DISTRICT_SC,
+            "assessment.decided",
+            json!({"cadre": CHAIR, "period": "2021-q1", "peer_group": "chu-tich-xa",
+                 "general_points": 26, "task_points": 60, "comment": "Hoàn thành tốt"}),
+        ),
+        s(
+            22,
+            ROOT,
+            DISTRICT_SC,
+            "period.closed",
+            json!({"period": "2021-q1"}),
+        ),
     ]
 }
 
@@ -222,6 +268,11 @@ const TEXT_FIELDS: &[(usize, &str)] = &[
     (14, "data.reason"),
     (15, "data.comment"),
     (16, "data.legal_basis"),
+    (18, "data.milestone"),
+    (18, "data.note"),
+    (19, "data.comment"),
+    (20, "data.note"),
+    (21, "data.comment"),
 ];
 
 /// Sets the member at a path like `data.targets[0].label`.
@@ -246,14 +297,39 @@ fn recorded_at() -> Timestamp {
 
 /// Sends `history` with `text` at `field` through the writer's path, then
 /// reads the log back with every reader. Panics when a reader fails.
-fn run(field: (usize, &str), text: &str) {
+/// Texts that must be equal in two steps (a milestone is completed by its
+/// title in the plan): when either is the field under test, both get the
+/// text, and each may be refused for it as the field under test may.
+const LINKED: &[(Field, Field)] = &[((10, "data.milestones[0].title"), (18, "data.milestone"))];
+
+/// A text field: the step of [`history`] and the member's path in it.
+type Field = (usize, &'static str);
+
+/// The field step `n` gets the text in, when the field under test is
+/// `field`: the field itself, or its partner in [`LINKED`].
+fn text_field_of(field: (usize, &'static str), n: usize) -> Option<&'static str> {
+    if field.0 == n {
+        return Some(field.1);
+    }
+    LINKED.iter().find_map(|&(a, b)| {
+        if a == field && b.0 == n {
+            Some(b.1)
+        } else if b == field && a.0 == n {
+            Some(a.1)
+        } else {
+            None
+        }
+    })
+}
+
+fn run(field: (usize, &'static str), text: &str) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("log.sqlite");
     let mut ledger = Ledger::open(&path).expect("a new log");
     let stored = nfc(text);
-    let (target, at) = field;
     for (n, mut submission) in history().into_iter().enumerate() {
-        if n == target {
+        let at = text_field_of(field, n);
+        if let Some(at) = at {
             set(&mut submission, at, text);
         }
         let unit = submission["unit"].as_str().map(str::to_owned);
@@ -263,14 +339,14 @@ fn run(field: (usize, &str), text: &str) {
             .submit_batch(vec![arrival], &recorded_at())
             .expect("committed")
             .remove(0);
-        if n != target {
+        let Some(at) = at else {
             assert_eq!(
                 receipt.status,
                 ReceiptStatus::Accepted,
                 "history step {n}: {receipt:?}"
             );
             continue;
-        }
+        };
         if receipt.status == ReceiptStatus::Rejected {
             let error = receipt.error.expect("a rejection says why");
             assert_eq!(

@@ -920,15 +920,29 @@ impl<'a> Rules<'a> {
         if task.has_milestone(title) {
             return Ok(());
         }
-        let titles: Vec<&str> = task.milestones.iter().map(|m| m.title.as_str()).collect();
+        // A rejection is kept forever: name the plan's milestones, each cut
+        // to a readable length, not whatever size the texts have.
+        let titles: Vec<String> = task
+            .milestones
+            .iter()
+            .take(MILESTONES_NAMED)
+            .map(|m| excerpt(m.title.as_str()))
+            .collect();
+        let more = task.milestones.len().saturating_sub(MILESTONES_NAMED);
         Err(invalid(
             "data.milestone",
             if titles.is_empty() {
                 format!("task {} has no milestone in its current plan", task.id)
             } else {
                 format!(
-                    "task {} has no milestone {title:?} in its current plan; its milestones are {titles:?}",
-                    task.id
+                    "task {} has no milestone {:?} in its current plan; its milestones are {titles:?}{}",
+                    task.id,
+                    excerpt(title),
+                    if more > 0 {
+                        format!(" and {more} more")
+                    } else {
+                        String::new()
+                    }
                 )
             },
         ))
@@ -1119,4 +1133,17 @@ fn target_range(i: usize, t: &Target) -> Result<(), Rejection> {
         }
     }
     Ok(())
+}
+
+/// How many of a plan's milestones a rejection names.
+const MILESTONES_NAMED: usize = 10;
+/// How many characters of a text a rejection's message quotes.
+const EXCERPT_CHARS: usize = 80;
+
+/// `text` cut to [`EXCERPT_CHARS`] characters, with "…" when cut.
+fn excerpt(text: &str) -> String {
+    match text.char_indices().nth(EXCERPT_CHARS) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
 }
