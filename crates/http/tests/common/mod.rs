@@ -192,6 +192,11 @@ impl App {
         }
     }
 
+    /// The log file the writer keeps (`DIR/log.sqlite`).
+    pub fn log_path(&self) -> std::path::PathBuf {
+        self._dir.path().join("log.sqlite")
+    }
+
     /// Stops the services and waits for them.
     pub async fn stop(mut self) {
         let _ = self.stop.send(true);
