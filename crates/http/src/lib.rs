@@ -13,6 +13,7 @@ pub mod access;
 mod answers;
 pub mod error;
 mod export;
+mod export_period;
 pub mod layers;
 mod routes;
 mod routes_act;
