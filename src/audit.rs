@@ -3,7 +3,7 @@
 use std::{path::Path, process::ExitCode};
 
 use anyhow::{Context, Result, bail};
-use dotpha_domain::{Payload, State, Timestamp, payload::Target, time::Date};
+use dotpha_domain::{Payload, State, payload::Target, time::Date};
 use dotpha_store::{Log, RecordedEvent};
 
 pub(crate) fn run(path: &Path, task_id: &str, json: bool) -> Result<ExitCode> {
@@ -24,7 +24,10 @@ pub(crate) fn run(path: &Path, task_id: &str, json: bool) -> Result<ExitCode> {
     }
     // Names live in other streams; fold the log once to show people, not ids.
     let state = log.load_state()?;
-    println!("Task {task_id}: {} events (times in UTC+7)", events.len());
+    println!(
+        "Task {task_id}: {} events (instants as recorded, RFC 3339)",
+        events.len()
+    );
     for event in &events {
         println!("{}", line(&state, event)?);
     }
@@ -55,8 +58,10 @@ fn line(state: &State, event: &RecordedEvent) -> Result<String> {
     let domain = event
         .decode()
         .map_err(|reason| anyhow::anyhow!("event at position {}: {reason}", event.position))?;
-    let when = Timestamp::parse(&event.occurred_at)
-        .map_or_else(|| event.occurred_at.clone(), |t| t.in_vietnam());
+    // Every instant is shown exactly as the log holds it (and as it was
+    // hashed): re-rendering could turn a stored `08:30:60` into another
+    // instant.
+    let when = &event.occurred_at;
     let what = match &domain.payload {
         Payload::TaskRegistered(p) => format!(
             "registered \"{}\" ({:?}, {}), due {}; targets: {}",
@@ -133,14 +138,13 @@ fn line(state: &State, event: &RecordedEvent) -> Result<String> {
         other => format!("{}", other.event_type()),
     };
     Ok(format!(
-        "{when}  v{:<3} #{:<7} {:<18} by {} for {}: {what}\n    recorded {} (UTC+7), hash {}",
+        "{when}  v{:<3} #{:<7} {:<18} by {} for {}: {what}\n    recorded {}, hash {}",
         event.version,
         event.position,
         event.event_type,
         name(state, &event.actor),
         event.unit,
-        Timestamp::parse(&event.recorded_at)
-            .map_or_else(|| event.recorded_at.clone(), |t| t.in_vietnam()),
+        event.recorded_at,
         event.hash
     ))
 }

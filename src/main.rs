@@ -33,20 +33,12 @@ enum Command {
     /// Run everything in one process: writer, projection worker, HTTP
     /// server (and a nats-server when none answers at --nats).
     Up {
-        /// The data directory (log, read model, NATS store when started
-        /// here) [default: ./data].
-        #[arg(long, env = "DOTPHA_DATA", value_name = "DIR")]
-        data: Option<PathBuf>,
-        /// NATS server URL [default: nats://127.0.0.1:4222].
-        #[arg(long, env = "DOTPHA_NATS", value_name = "URL")]
-        nats: Option<String>,
-        /// Address the HTTP server listens on [default: 127.0.0.1:8080].
-        #[arg(long, env = "DOTPHA_HTTP", value_name = "ADDR")]
-        http: Option<String>,
-        /// How many NATS servers keep each stream (3 on a 3-node cluster)
-        /// [default: 1].
-        #[arg(long, env = "DOTPHA_REPLICAS")]
-        replicas: Option<u8>,
+        #[command(flatten)]
+        service: ServiceArgs,
+        #[command(flatten)]
+        http: HttpArg,
+        #[command(flatten)]
+        replicas: ReplicasArg,
         #[command(flatten)]
         log_identity: LogIdentity,
         /// Load the demo data set (Sơn Dương, 2021) through the normal
@@ -57,43 +49,27 @@ enum Command {
     /// Run the log writer: decide submissions from NATS, commit them to the
     /// log, answer receipts, relay committed events.
     Ingest {
-        /// The data directory holding log.sqlite [default: ./data].
-        #[arg(long, env = "DOTPHA_DATA", value_name = "DIR")]
-        data: Option<PathBuf>,
-        /// NATS server URL(s), comma-separated [default: nats://127.0.0.1:4222].
-        #[arg(long, env = "DOTPHA_NATS", value_name = "URL")]
-        nats: Option<String>,
-        /// How many NATS servers keep each stream: 1 for a single server,
-        /// 3 for a 3-node cluster (deploy/nats/cluster) [default: 1].
-        #[arg(long, env = "DOTPHA_REPLICAS")]
-        replicas: Option<u8>,
+        #[command(flatten)]
+        service: ServiceArgs,
+        #[command(flatten)]
+        replicas: ReplicasArg,
         #[command(flatten)]
         log_identity: LogIdentity,
     },
     /// Run a projection worker: keep the read model in step with the log.
     Project {
-        /// The data directory (read model; and the log, when it is here)
-        /// [default: ./data].
-        #[arg(long, env = "DOTPHA_DATA", value_name = "DIR")]
-        data: Option<PathBuf>,
-        /// NATS server URL(s), comma-separated [default: nats://127.0.0.1:4222].
-        #[arg(long, env = "DOTPHA_NATS", value_name = "URL")]
-        nats: Option<String>,
-        /// The worker's name; several independent workers may run [default: main].
-        #[arg(long, env = "DOTPHA_NAME")]
-        name: Option<String>,
+        #[command(flatten)]
+        service: ServiceArgs,
+        #[command(flatten)]
+        name: NameArg,
     },
     /// Send each unit its daily e-mail digest of reminders (the `[notify]`
     /// table of the configuration file: SMTP server, sender, addresses per
     /// unit, hour).
     Notify {
-        /// The data directory: which digests went out (DIR/notify)
-        /// [default: ./data].
-        #[arg(long, env = "DOTPHA_DATA", value_name = "DIR")]
-        data: Option<PathBuf>,
-        /// NATS server URL(s), comma-separated [default: nats://127.0.0.1:4222].
-        #[arg(long, env = "DOTPHA_NATS", value_name = "URL")]
-        nats: Option<String>,
+        /// The data directory (which digests went out: DIR/notify) and NATS.
+        #[command(flatten)]
+        service: ServiceArgs,
         /// Send the digests of one day now and exit, instead of every
         /// morning.
         #[arg(long)]
@@ -108,20 +84,12 @@ enum Command {
     },
     /// Serve the HTTP API and the dashboard page.
     Serve {
-        /// The data directory (read model; and the log, when it is here)
-        /// [default: ./data].
-        #[arg(long, env = "DOTPHA_DATA", value_name = "DIR")]
-        data: Option<PathBuf>,
-        /// NATS server URL(s), for acting and receipts [default:
-        /// nats://127.0.0.1:4222].
-        #[arg(long, env = "DOTPHA_NATS", value_name = "URL")]
-        nats: Option<String>,
-        /// Address to listen on [default: 127.0.0.1:8080].
-        #[arg(long, env = "DOTPHA_HTTP", value_name = "ADDR")]
-        http: Option<String>,
-        /// Which worker's read model to serve [default: main].
-        #[arg(long, env = "DOTPHA_NAME")]
-        name: Option<String>,
+        #[command(flatten)]
+        service: ServiceArgs,
+        #[command(flatten)]
+        http: HttpArg,
+        #[command(flatten)]
+        name: NameArg,
         /// Tokens that may act (POST), JSON: {"tokens": [{"token", "unit", "cadre"}]}.
         #[arg(long, value_name = "FILE", env = "DOTPHA_TOKENS")]
         tokens: Option<PathBuf>,
@@ -134,9 +102,8 @@ enum Command {
     /// dotpha's services and one per publishing unit, limited to its own
     /// subjects. Passwords are kept in DIR/nats-users.json and reused.
     NatsConfig {
-        /// The data directory holding log.sqlite [default: ./data].
-        #[arg(long, env = "DOTPHA_DATA", value_name = "DIR")]
-        data: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataArg,
         /// Address nats-server listens on.
         #[arg(long, default_value = "127.0.0.1:4222")]
         listen: String,
@@ -164,32 +131,26 @@ enum Command {
     /// leaf's JetStream domain when its link is up. Exit 1 when an outbox
     /// could not be reached (run again once its link is up).
     LeafSources {
-        /// The hub's NATS URL (as the services' user) [default:
-        /// nats://127.0.0.1:4222].
-        #[arg(long, env = "DOTPHA_NATS", value_name = "URL")]
-        nats: Option<String>,
-        /// The streams' replicas, as `dotpha ingest` is given them [default: 1].
-        #[arg(long, env = "DOTPHA_REPLICAS")]
-        replicas: Option<u8>,
+        #[command(flatten)]
+        nats: NatsArg,
+        #[command(flatten)]
+        replicas: ReplicasArg,
         /// The unit codes of the communes on leaf nodes.
         units: Vec<String>,
     },
     /// Rebuild the read model from the log into a new file and swap it in
     /// atomically; readers keep reading the old one meanwhile.
     Rebuild {
-        /// The data directory holding log.sqlite [default: ./data].
-        #[arg(long, env = "DOTPHA_DATA", value_name = "DIR")]
-        data: Option<PathBuf>,
-        /// Which worker's read model [default: main].
-        #[arg(long, env = "DOTPHA_NAME")]
-        name: Option<String>,
+        #[command(flatten)]
+        data: DataArg,
+        #[command(flatten)]
+        name: NameArg,
     },
     /// Publish one submission, wait for its receipt and print it. Exit 0
     /// accepted, 1 rejected, 2 could not deliver.
     Submit {
-        /// NATS server URL(s), comma-separated [default: nats://127.0.0.1:4222].
-        #[arg(long, env = "DOTPHA_NATS", value_name = "URL")]
-        nats: Option<String>,
+        #[command(flatten)]
+        nats: NatsArg,
         /// A JSON file holding the submission, or - for standard input. A
         /// missing submission_id or occurred_at is filled in.
         file: String,
@@ -205,9 +166,8 @@ enum Command {
     },
     /// Check the log's hash chain and append-only invariants offline.
     Verify {
-        /// The data directory holding log.sqlite [default: ./data].
-        #[arg(long, env = "DOTPHA_DATA", value_name = "DIR")]
-        data: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataArg,
         /// A head recorded earlier, POSITION:HASH; fail if the log no longer
         /// holds that event with that hash (a truncated or rewritten log).
         #[arg(long, value_name = "POSITION:HASH", value_parser = parse_head)]
@@ -228,9 +188,8 @@ enum Command {
     /// Print the log's signed-note verifier key (made on first use, kept
     /// owner-only in DIR/log.key); with --witness, a witness's instead.
     Key {
-        /// The data directory [default: ./data].
-        #[arg(long, env = "DOTPHA_DATA", value_name = "DIR")]
-        data: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataArg,
         /// The origin to name a new key with [default: <host>/dotpha].
         #[arg(long, env = "DOTPHA_ORIGIN")]
         origin: Option<String>,
@@ -247,9 +206,8 @@ enum Command {
     /// accepted and cosign it; on a rollback or a fork keep both notes as
     /// evidence and exit 1.
     Witness {
-        /// NATS server URL(s) [default: nats://127.0.0.1:4222].
-        #[arg(long, env = "DOTPHA_NATS", value_name = "URL")]
-        nats: Option<String>,
+        #[command(flatten)]
+        nats: NatsArg,
         /// The log's verifier key (`dotpha key` prints it).
         #[arg(long, value_name = "VKEY")]
         log_key: String,
@@ -268,9 +226,8 @@ enum Command {
     /// Copy the log to FILE while the writer runs (a consistent snapshot),
     /// verify the copy and print its head.
     Backup {
-        /// The data directory holding log.sqlite [default: ./data].
-        #[arg(long, env = "DOTPHA_DATA", value_name = "DIR")]
-        data: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataArg,
         /// Where to write the copy; it must not exist.
         to: PathBuf,
     },
@@ -278,26 +235,75 @@ enum Command {
     /// stopped). The replaced log is set aside, never deleted; DOTPHA_EVENTS
     /// is cleared so the relay refills it from the restored log.
     Restore {
-        /// The data directory holding log.sqlite [default: ./data].
-        #[arg(long, env = "DOTPHA_DATA", value_name = "DIR")]
-        data: Option<PathBuf>,
-        /// NATS server URL(s), comma-separated [default: nats://127.0.0.1:4222].
-        #[arg(long, env = "DOTPHA_NATS", value_name = "URL")]
-        nats: Option<String>,
+        #[command(flatten)]
+        data: DataArg,
+        #[command(flatten)]
+        nats: NatsArg,
         /// The backup file, as `dotpha backup` wrote it.
         backup: PathBuf,
     },
-    /// Show a task's full history: who did what, when (UTC+7).
+    /// Show a task's full history: who did what, when (each instant exactly as recorded).
     Audit {
         /// The task's id.
         task_id: String,
-        /// The data directory holding log.sqlite [default: ./data].
-        #[arg(long, env = "DOTPHA_DATA", value_name = "DIR")]
-        data: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataArg,
         /// Print the event objects as JSON.
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `--data` and `--nats`: what every service is built over.
+#[derive(clap::Args, Debug)]
+struct ServiceArgs {
+    #[command(flatten)]
+    data: DataArg,
+    #[command(flatten)]
+    nats: NatsArg,
+}
+
+/// `--data`, shared by every subcommand that uses a data directory.
+#[derive(clap::Args, Debug)]
+struct DataArg {
+    /// The data directory: the log (log.sqlite), the read models, the
+    /// log's key [default: ./data].
+    #[arg(long, env = "DOTPHA_DATA", value_name = "DIR")]
+    data: Option<PathBuf>,
+}
+
+/// `--nats`, shared by every subcommand that talks to NATS.
+#[derive(clap::Args, Debug)]
+struct NatsArg {
+    /// NATS server URL(s), comma-separated [default: nats://127.0.0.1:4222].
+    #[arg(long, env = "DOTPHA_NATS", value_name = "URL")]
+    nats: Option<String>,
+}
+
+/// `--http`, the address the HTTP server listens on.
+#[derive(clap::Args, Debug)]
+struct HttpArg {
+    /// Address the HTTP server listens on [default: 127.0.0.1:8080].
+    #[arg(long, env = "DOTPHA_HTTP", value_name = "ADDR")]
+    http: Option<String>,
+}
+
+/// `--replicas`, for every subcommand that sets the streams up.
+#[derive(clap::Args, Debug)]
+struct ReplicasArg {
+    /// How many NATS servers keep each stream: 1 for a single server, 3
+    /// for a 3-node cluster (deploy/nats/cluster) [default: 1].
+    #[arg(long, env = "DOTPHA_REPLICAS")]
+    replicas: Option<u8>,
+}
+
+/// `--name`, which projection worker (and read model).
+#[derive(clap::Args, Debug)]
+struct NameArg {
+    /// The projection worker's name: several independent workers may run,
+    /// each with its own read model [default: main].
+    #[arg(long, env = "DOTPHA_NAME")]
+    name: Option<String>,
 }
 
 /// The log's identity in the transparency-log sense (CONTRACT.md part B).
@@ -346,42 +352,41 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let file = FileSettings::load(cli.config.as_deref())?;
     match cli.command {
         Command::Up {
-            data,
-            nats,
+            service,
             http,
             replicas,
             log_identity,
             demo,
-        } => up::run(
-            up::Up {
-                data: file.data(data),
-                nats: file.nats(nats),
-                http: file.http(http),
-                replicas: file.replicas(replicas)?,
-                transparency: file.transparency(log_identity.origin, log_identity.witnesses),
-                demo,
-            },
-            &file.log("info"),
-        ),
+        } => {
+            let mut settings = file.settings(service)?;
+            settings.replicas = file.replicas(replicas.replicas)?;
+            settings.transparency = file.transparency(log_identity.origin, log_identity.witnesses);
+            up::run(
+                up::Up {
+                    settings,
+                    http: file.http(http.http),
+                    demo,
+                },
+                &file.log("info"),
+            )
+        }
         Command::Ingest {
-            data,
-            nats,
+            service,
             replicas,
             log_identity,
-        } => services::ingest(
-            file.data(data),
-            file.nats(nats),
-            file.replicas(replicas)?,
-            file.transparency(log_identity.origin, log_identity.witnesses),
-            &file.log("info"),
-        ),
+        } => {
+            let mut settings = file.settings(service)?;
+            settings.replicas = file.replicas(replicas.replicas)?;
+            settings.transparency = file.transparency(log_identity.origin, log_identity.witnesses);
+            services::ingest(settings, &file.log("info"))
+        }
         Command::Submit {
             nats,
             file: input,
             prove,
             log_key,
         } => services::submit(
-            &file.nats(nats),
+            &file.nats(nats.nats),
             &input,
             prove.then_some(transparency::Prove { log_key }),
             &file.log("warn"),
@@ -393,7 +398,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             name,
         } => match witness {
             Some(path) => transparency::witness_key(&path, name.as_deref()),
-            None => transparency::log_key(&file.data(data), &file.transparency(origin, Vec::new())),
+            None => transparency::log_key(
+                &file.data(data.data),
+                &file.transparency(origin, Vec::new()),
+            ),
         },
         Command::Witness {
             nats,
@@ -403,7 +411,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             metrics,
         } => transparency::witness(
             dotpha_witness::Config {
-                nats_url: file.nats(nats),
+                nats_url: file.nats(nats.nats),
                 log_key,
                 key_file: key,
                 data_dir: data.unwrap_or_else(|| PathBuf::from("./witness")),
@@ -411,28 +419,28 @@ fn run(cli: Cli) -> Result<ExitCode> {
             metrics,
             &file.log("info"),
         ),
-        Command::Project { data, nats, name } => services::project(
-            file.data(data),
-            file.nats(nats),
-            file.name(name),
-            &file.log("info"),
-        ),
+        Command::Project { service, name } => {
+            let mut settings = file.settings(service)?;
+            settings.name = file.name(name.name);
+            services::project(settings, &file.log("info"))
+        }
         Command::Notify {
-            data,
-            nats,
+            service,
             once,
             day,
             again,
         } => services::notify(
             dotpha_notify::Config {
-                data_dir: file.data(data),
-                nats_url: file.nats(nats),
+                data_dir: file.data(service.data.data),
+                nats_url: file.nats(service.nats.nats),
                 settings: file.notify()?,
             },
             once.then_some(services::Once { day, again }),
             &file.log("info"),
         ),
-        Command::Rebuild { data, name } => services::rebuild(&file.data(data), &file.name(name)),
+        Command::Rebuild { data, name } => {
+            services::rebuild(&file.data(data.data), &file.name(name.name))
+        }
         Command::NatsConfig {
             data,
             listen,
@@ -442,7 +450,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             leaf,
             hub,
         } => {
-            let data = file.data(data);
+            let data = file.data(data.data);
             match (leaf, hub) {
                 (Some(unit), Some(hub)) => natsconf::leaf(&data, &unit, &hub, &listen, store, out),
                 _ => natsconf::run(&data, &listen, store, out, leafnodes),
@@ -452,31 +460,26 @@ fn run(cli: Cli) -> Result<ExitCode> {
             nats,
             replicas,
             units,
-        } => natsconf::leaf_sources(&file.nats(nats), &units, file.replicas(replicas)?),
+        } => natsconf::leaf_sources(
+            &file.nats(nats.nats),
+            &units,
+            file.replicas(replicas.replicas)?,
+        ),
         Command::Serve {
-            data,
-            nats,
+            service,
             http,
             name,
             tokens,
             access,
         } => {
-            let (tokens, access) = file.token_files(tokens, access)?;
-            services::serve(
-                services::Serve {
-                    data: file.data(data),
-                    nats: file.nats(nats),
-                    http: file.http(http),
-                    name: file.name(name),
-                    tokens,
-                    access,
-                },
-                &file.log("info"),
-            )
+            let mut settings = file.settings(service)?;
+            settings.name = file.name(name.name);
+            settings.access = file.access(tokens, access)?;
+            services::serve(settings, &file.http(http.http), &file.log("info"))
         }
-        Command::Backup { data, to } => operate::backup(&file.data(data), &to),
+        Command::Backup { data, to } => operate::backup(&file.data(data.data), &to),
         Command::Restore { data, nats, backup } => {
-            operate::restore(&file.data(data), &file.nats(nats), &backup)
+            operate::restore(&file.data(data.data), &file.nats(nats.nats), &backup)
         }
         Command::Verify {
             data,
@@ -486,19 +489,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
             json,
         } => match checkpoint {
             Some(note) => transparency::verify_checkpoint(
-                &file.data(data),
+                &file.data(data.data),
                 expect_head.as_ref(),
                 &note,
                 log_key,
                 json,
             ),
-            None => verify(&file.data(data), expect_head.as_ref(), json),
+            None => verify(&file.data(data.data), expect_head.as_ref(), json),
         },
         Command::Audit {
             task_id,
             data,
             json,
-        } => audit::run(&log_path(&file.data(data)), &task_id, json),
+        } => audit::run(&log_path(&file.data(data.data)), &task_id, json),
     }
 }
 

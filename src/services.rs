@@ -1,11 +1,12 @@
 //! The long-running and networked subcommands: `ingest` and `submit`.
 
-use std::{path::PathBuf, process::ExitCode, time::Duration};
+use std::{process::ExitCode, time::Duration};
 
 use anyhow::{Context, Result, bail};
+use dotpha_app::{App, Settings};
 use dotpha_bus::{Publisher, PublisherOptions};
 use dotpha_domain::{Timestamp, values::is_submission_id};
-use dotpha_ingest::{Config, Fault, IngestMetrics};
+use dotpha_ingest::Fault;
 use dotpha_store::ReceiptStatus;
 use tokio::sync::watch;
 
@@ -48,13 +49,7 @@ pub(crate) fn shutdown_signal() -> Result<watch::Receiver<bool>> {
     Ok(receiver)
 }
 
-pub(crate) fn ingest(
-    data: PathBuf,
-    nats: String,
-    replicas: usize,
-    transparency: dotpha_ingest::Transparency,
-    log: &str,
-) -> Result<ExitCode> {
+pub(crate) fn ingest(settings: Settings, log: &str) -> Result<ExitCode> {
     init_tracing(log);
     let fault = match std::env::var("DOTPHA_FAULT") {
         Ok(text) => Some(Fault::parse(&text).with_context(|| {
@@ -62,17 +57,10 @@ pub(crate) fn ingest(
         })?),
         Err(_) => None,
     };
+    let app = App::new(settings).with_fault(fault);
     runtime()?.block_on(async move {
         let shutdown = shutdown_signal()?;
-        let config = Config {
-            data_dir: data,
-            nats_url: nats,
-            replicas,
-            fault,
-            transparency,
-            health: dotpha_ingest::Health::default(),
-        };
-        match dotpha_ingest::run(config, IngestMetrics::default(), shutdown).await {
+        match app.ingest(shutdown).await {
             Ok(()) => tracing::info!("writer stopped cleanly"),
             Err(dotpha_ingest::IngestError::Stopped) => {
                 tracing::info!("stopped before the writer started");
@@ -173,22 +161,12 @@ pub(crate) fn submit(
     })
 }
 
-pub(crate) fn project(data: PathBuf, nats: String, name: String, log: &str) -> Result<ExitCode> {
+pub(crate) fn project(settings: Settings, log: &str) -> Result<ExitCode> {
     init_tracing(log);
+    let app = App::new(settings);
     runtime()?.block_on(async move {
         let shutdown = shutdown_signal()?;
-        let config = dotpha_project::Config {
-            data_dir: data,
-            nats_url: nats,
-            name,
-        };
-        dotpha_project::run(
-            config,
-            dotpha_project::ProjectMetrics::default(),
-            dotpha_project::Health::default(),
-            shutdown,
-        )
-        .await?;
+        app.project(shutdown).await?;
         tracing::info!("projection worker stopped cleanly");
         Ok(ExitCode::SUCCESS)
     })
@@ -276,54 +254,19 @@ pub(crate) fn rebuild(data: &std::path::Path, name: &str) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Options of `dotpha serve`.
-pub(crate) struct Serve {
-    pub(crate) data: PathBuf,
-    pub(crate) nats: String,
-    pub(crate) http: String,
-    pub(crate) name: String,
-    pub(crate) tokens: Option<PathBuf>,
-    pub(crate) access: Option<PathBuf>,
-}
-
-pub(crate) fn serve(options: Serve, log: &str) -> Result<ExitCode> {
+/// `dotpha serve` on `http`.
+pub(crate) fn serve(settings: Settings, http: &str, log: &str) -> Result<ExitCode> {
     init_tracing(log);
-    let Serve {
-        data,
-        nats,
-        http,
-        name,
-        tokens,
-        access,
-    } = options;
-    let tokens = match (&tokens, &access) {
-        (Some(path), _) | (_, Some(path)) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            dotpha_http::Tokens::parse(&text, access.is_some())
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
-        }
-        (None, None) => dotpha_http::Tokens::default(),
-    };
+    let app = App::new(settings);
+    // A bad tokens file fails before anything listens.
+    app.tokens()?;
     runtime()?.block_on(async move {
         let shutdown = shutdown_signal()?;
-        let listener = tokio::net::TcpListener::bind(&http)
+        let listener = tokio::net::TcpListener::bind(http)
             .await
             .with_context(|| format!("cannot listen on {http} (in use? use --http ADDR)"))?;
-        let connection = dotpha_bus::connect(&nats, "dotpha-serve", true).await?;
-        let publisher = Publisher::new(connection, PublisherOptions::default());
-        let state = dotpha_http::AppState::new(
-            data,
-            name,
-            Some(publisher),
-            prometheus_client::registry::Registry::default(),
-            None,
-            tokens,
-        );
         tracing::info!("serving on http://{http}/");
-        dotpha_http::serve(listener, state, shutdown)
-            .await
-            .context("serving HTTP")?;
+        app.serve(listener, shutdown).await?;
         Ok(ExitCode::SUCCESS)
     })
 }

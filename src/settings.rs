@@ -173,6 +173,34 @@ impl FileSettings {
         }
     }
 
+    /// The settings of a service over `--data` and `--nats` (flags or
+    /// variables, when given), everything else from the file or its
+    /// default; a subcommand then sets what its own flags say.
+    pub(crate) fn settings(&self, given: crate::ServiceArgs) -> Result<dotpha_app::Settings> {
+        Ok(dotpha_app::Settings {
+            data: dotpha_app::DataDir::new(self.data(given.data.data)),
+            nats: self.nats(given.nats.nats),
+            name: self.name(None),
+            replicas: self.replicas(None)?,
+            transparency: self.transparency(None, Vec::new()),
+            access: self.access(None, None)?,
+        })
+    }
+
+    /// Who may act through HTTP: `--tokens` or `--access` (or the file's
+    /// `tokens` or `access`), at most one of them.
+    pub(crate) fn access(
+        &self,
+        tokens: Option<PathBuf>,
+        access: Option<PathBuf>,
+    ) -> Result<dotpha_app::Access> {
+        Ok(match self.token_files(tokens, access)? {
+            (Some(tokens), _) => dotpha_app::Access::Tokens(tokens),
+            (_, Some(access)) => dotpha_app::Access::Closed(access),
+            (None, None) => dotpha_app::Access::Open,
+        })
+    }
+
     /// The log filter: `DOTPHA_LOG`, then the file's `log`, then `RUST_LOG`.
     pub(crate) fn log(&self, default: &str) -> String {
         std::env::var("DOTPHA_LOG")

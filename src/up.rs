@@ -11,9 +11,9 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail};
-use dotpha_bus::{Probe, Publisher, PublisherOptions};
+use dotpha_app::{Access, App, AppError, DataDir, Settings};
+use dotpha_bus::{Probe, Publisher};
 use dotpha_store::Log;
-use prometheus_client::registry::Registry;
 
 use crate::services::{init_tracing, runtime, shutdown_signal};
 
@@ -22,11 +22,9 @@ const NATS_START: Duration = Duration::from_secs(15);
 
 /// Options of `dotpha up`.
 pub(crate) struct Up {
-    pub(crate) data: PathBuf,
-    pub(crate) nats: String,
+    /// The settings of the services (tokens: the demo's, made here).
+    pub(crate) settings: Settings,
     pub(crate) http: String,
-    pub(crate) replicas: usize,
-    pub(crate) transparency: dotpha_ingest::Transparency,
     pub(crate) demo: bool,
 }
 
@@ -65,13 +63,13 @@ fn answers(address: SocketAddr) -> bool {
 }
 
 /// Starts nats-server with JetStream under `DIR/nats` on `address`.
-fn start_nats(address: SocketAddr, data: &Path) -> Result<OwnNats> {
+fn start_nats(address: SocketAddr, data: &DataDir) -> Result<OwnNats> {
     if !address.ip().is_loopback() {
         bail!(
             "nothing answers at {address} and dotpha only starts its own nats-server on a loopback address; start NATS there or pass --nats nats://127.0.0.1:4222"
         );
     }
-    let store = data.join("nats");
+    let store = data.nats_store();
     std::fs::create_dir_all(&store)
         .with_context(|| format!("cannot create {}", store.display()))?;
     let child = Command::new("nats-server")
@@ -104,8 +102,8 @@ const SECRET_MODE: u32 = 0o600;
 /// Demo tokens, made once per data directory and kept owner-only in
 /// `DIR/tokens.json`. A file found readable by others is made owner-only,
 /// with a warning (its tokens may have been read).
-fn demo_tokens(data: &Path) -> Result<(PathBuf, String)> {
-    let path = data.join("tokens.json");
+fn demo_tokens(data: &DataDir) -> Result<PathBuf> {
+    let path = data.tokens_path();
     if !path.exists() {
         let grants: Vec<serde_json::Value> = dotpha_demo::TOKEN_HOLDERS
             .iter()
@@ -134,9 +132,7 @@ fn demo_tokens(data: &Path) -> Result<(PathBuf, String)> {
             "the tokens file was readable by others (mode {mode:o}); it is owner-only (600) now, but whoever read it may hold its tokens: delete it to get new ones"
         );
     }
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    Ok((path, text))
+    Ok(path)
 }
 
 /// The first event of `stream` in the log, when it has one.
@@ -170,131 +166,60 @@ fn print_tokens(path: &Path, tokens: &dotpha_http::Tokens, log: Option<&Log>) {
 
 pub(crate) fn run(up: Up, log: &str) -> Result<ExitCode> {
     init_tracing(log);
-    std::fs::create_dir_all(&up.data).with_context(|| {
-        format!(
-            "cannot create the data directory {} (choose another with --data DIR)",
-            up.data.display()
-        )
-    })?;
-    let probe = up.data.join(".write-test");
-    std::fs::write(&probe, b"").with_context(|| {
-        format!(
-            "the data directory {} is not writable (fix its permissions or choose another with --data DIR)",
-            up.data.display()
-        )
-    })?;
-    let _ = std::fs::remove_file(&probe);
+    let Up {
+        mut settings,
+        http,
+        demo,
+    } = up;
+    let data = settings.data.clone();
+    data.create()
+        .context("choose another data directory with --data DIR")?;
     // First: a second `dotpha up` on this directory stops here, before it
     // serves anything.
-    let lock = dotpha_ingest::lock_data_dir(&up.data).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let http: SocketAddr = up
-        .http
+    let lock = data.lock()?;
+    let http: SocketAddr = http
         .parse()
-        .with_context(|| format!("--http {}: not an address like 127.0.0.1:8080", up.http))?;
+        .with_context(|| format!("--http {http}: not an address like 127.0.0.1:8080"))?;
     // Bind first: a port in use fails before anything else starts.
     let listener = std::net::TcpListener::bind(http).with_context(|| {
         format!("cannot listen on {http}: is another dotpha running? use --http ADDR")
     })?;
     listener.set_nonblocking(true)?;
     let runtime = runtime()?;
-    let address = nats_address(&up.nats)?;
-    let shown = dotpha_bus::without_credentials(&up.nats);
+    let address = nats_address(&settings.nats)?;
+    let shown = dotpha_bus::without_credentials(&settings.nats);
     let own_nats = match runtime.block_on(dotpha_bus::probe(address)) {
         Probe::Nats => None,
-        Probe::Nothing(_) => Some(start_nats(address, &up.data)?),
+        Probe::Nothing(_) => Some(start_nats(address, &data)?),
         found @ Probe::NotNats(_) => bail!(
             "--nats {shown}: {found}; point --nats at a NATS server, or at a free port for dotpha to start one there"
         ),
     };
     // A server that answers is used as given (credentials, several URLs);
     // one started here listens on the first URL's address.
-    let nats_url = if own_nats.is_some() {
-        format!("nats://{address}")
-    } else {
-        up.nats.clone()
-    };
-    let (tokens_path, tokens_text) = demo_tokens(&up.data)?;
-    let tokens = dotpha_http::Tokens::parse(&tokens_text, false)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", tokens_path.display()))?;
+    if own_nats.is_some() {
+        settings.nats = format!("nats://{address}");
+    }
+    let tokens_path = demo_tokens(&data)?;
+    settings.access = Access::Tokens(tokens_path.clone());
+    let app = App::new(settings);
+    let tokens = app.tokens()?;
     let started_nats = own_nats.is_some();
 
     let outcome = runtime.block_on(async move {
         let shutdown = shutdown_signal()?;
-        let mut registry = Registry::default();
-        let ingest_metrics = dotpha_ingest::IngestMetrics::default();
-        ingest_metrics.register(&mut registry);
-        let project_metrics = dotpha_project::ProjectMetrics::default();
-        project_metrics.register(&mut registry);
-        let health = dotpha_project::Health::default();
-        let parts = dotpha_ingest::Health::default();
-        let http_part = parts.part("http");
-
+        let listener = tokio::net::TcpListener::from_std(listener)?;
         // Everything that keeps the writer from starting (another writer
         // on this NATS, streams carrying another log) ends `up` here, at
         // once, with its sentence.
-        let prepared = dotpha_ingest::prepare(
-            dotpha_ingest::Config {
-                data_dir: up.data.clone(),
-                nats_url: nats_url.clone(),
-                replicas: up.replicas,
-                fault: None,
-                transparency: up.transparency.clone(),
-                health: parts.clone(),
-            },
-            lock,
-            shutdown.clone(),
-        )
-        .await;
-        let prepared = match prepared {
-            Ok(prepared) => prepared,
+        let running = match app.start_locked(lock, listener, shutdown.clone()).await {
+            Ok(running) => running,
             // Ctrl-C while starting: nothing was started, nothing to stop.
-            Err(dotpha_ingest::IngestError::Stopped) => return Ok(ExitCode::SUCCESS),
+            Err(AppError::Ingest(dotpha_ingest::IngestError::Stopped)) => {
+                return Ok(ExitCode::SUCCESS);
+            }
             Err(error) => bail!("{error}"),
         };
-        let head = prepared.head();
-        let writer = tokio::spawn(dotpha_ingest::serve(
-            prepared,
-            ingest_metrics,
-            shutdown.clone(),
-        ));
-        let projector = tokio::spawn(dotpha_project::run(
-            dotpha_project::Config {
-                data_dir: up.data.clone(),
-                nats_url: nats_url.clone(),
-                name: "main".to_owned(),
-            },
-            project_metrics,
-            health.clone(),
-            shutdown.clone(),
-        ));
-        let connection = dotpha_bus::connect(&nats_url, "dotpha-up", true).await?;
-        let publisher = Publisher::new(connection, PublisherOptions::default());
-        let state = dotpha_http::AppState::new(
-            up.data.clone(),
-            "main".to_owned(),
-            Some(publisher.clone()),
-            registry,
-            Some(health),
-            tokens.clone(),
-        )
-        .with_parts(parts);
-        let server = tokio::spawn({
-            let listener = tokio::net::TcpListener::from_std(listener)?;
-            let shutdown = shutdown.clone();
-            async move {
-                http_part.running();
-                let served = dotpha_http::serve(listener, state, shutdown).await;
-                match &served {
-                    Ok(()) => http_part.stopped(),
-                    Err(error) => {
-                        tracing::error!(%error, "the HTTP server stopped");
-                        http_part.failed(error);
-                    }
-                }
-                served
-            }
-        });
-
         println!(
             // The address only: the URL may hold a password.
             "dotpha is up: http://{http}/  (NATS nats://{address}{})",
@@ -304,19 +229,21 @@ pub(crate) fn run(up: Up, log: &str) -> Result<ExitCode> {
                 ""
             }
         );
-        let log_path = dotpha_ingest::log_path(&up.data);
-        if up.demo {
-            load_demo(&publisher, &log_path, head, shutdown.clone()).await?;
+        if demo {
+            load_demo(
+                &running.publisher,
+                &data.log_path(),
+                running.head,
+                shutdown.clone(),
+            )
+            .await?;
         }
-        let log = Log::open_read_only(&log_path).ok();
+        let log = data.log().ok();
         print_tokens(&tokens_path, &tokens, log.as_ref());
         println!("press Ctrl-C to stop");
         let mut stop = shutdown.clone();
         let _ = stop.wait_for(|s| *s).await;
-        let (w, p, s) = tokio::join!(writer, projector, server);
-        w.context("the writer task")??;
-        p.context("the projection task")??;
-        s.context("the HTTP task")?.context("serving HTTP")?;
+        running.wait().await?;
         println!("dotpha stopped cleanly");
         Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
     });
@@ -374,27 +301,18 @@ async fn load_demo(
     }
     let terminal = std::io::stderr().is_terminal();
     let to_send = missing.len();
-    let (mut accepted, mut duplicates, mut rejected) = (0, 0, 0);
-    for (i, s) in missing.into_iter().enumerate() {
-        if *shutdown.borrow() {
-            bail!(
-                "stopped while loading the demo data ({} of {total} loaded); run again to finish",
-                loaded + i
-            );
-        }
-        let receipt = publisher
-            .submit(&s.unit, &s.submission_id, s.body.into())
-            .await
-            .with_context(|| format!("demo submission {} was not delivered", s.submission_id))?;
-        match (receipt.duplicate, receipt.status) {
-            (true, _) => duplicates += 1,
-            (false, dotpha_store::ReceiptStatus::Accepted) => accepted += 1,
-            (false, dotpha_store::ReceiptStatus::Rejected) => {
-                rejected += 1;
-                tracing::warn!(submission_id = %s.submission_id, error = ?receipt.error, "a demo submission was rejected");
-            }
-        }
-        let done = i + 1;
+    let outgoing: Vec<dotpha_bus::Outgoing> = missing
+        .into_iter()
+        .map(|s| dotpha_bus::Outgoing {
+            unit: s.unit,
+            submission_id: s.submission_id,
+            body: s.body.into(),
+        })
+        .collect();
+    // In order, many in flight, as a bulk import sends: the writer decides
+    // them in the order given and answers each.
+    let mut shown = 0;
+    let sending = publisher.submit_all(&outgoing, |done| {
         if terminal {
             let filled = done * 30 / to_send.max(1);
             eprint!(
@@ -403,8 +321,27 @@ async fn load_demo(
                 " ".repeat(30 - filled)
             );
             let _ = std::io::stderr().flush();
-        } else if done % 500 == 0 || done == to_send {
+        } else if done >= shown + 500 || done == to_send {
+            shown = done;
             eprintln!("loading demo data: {done}/{to_send}");
+        }
+    });
+    let mut stopping = shutdown.clone();
+    let receipts = tokio::select! {
+        receipts = sending => receipts.context("the demo data was not delivered")?,
+        _ = stopping.wait_for(|s| *s) => bail!(
+            "stopped while loading the demo data; run again to finish ({loaded} of {total} were in the log before)"
+        ),
+    };
+    let (mut accepted, mut duplicates, mut rejected) = (0, 0, 0);
+    for receipt in &receipts {
+        match (receipt.duplicate, receipt.status) {
+            (true, _) => duplicates += 1,
+            (false, dotpha_store::ReceiptStatus::Accepted) => accepted += 1,
+            (false, dotpha_store::ReceiptStatus::Rejected) => {
+                rejected += 1;
+                tracing::warn!(submission_id = %receipt.submission_id, error = ?receipt.error, "a demo submission was rejected");
+            }
         }
     }
     if terminal {

@@ -13,9 +13,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use dotpha_store::ReceiptStatus;
 use dotpha_testkit::{Workload, nats::free_port};
-use support::{NatsServer, http_get, publisher, submit};
+use support::{NatsServer, head_of, http_get, publisher, submit_in_order};
 
 const INSTALLED_BINARY: &str = "/usr/local/bin/dotpha";
 const INSTALLED_CONFIG: &str = "/etc/dotpha/dotpha.toml";
@@ -299,18 +298,7 @@ async fn the_units_run_the_whole_system_from_the_example_config_and_stop_cleanly
 
     let mut workload = Workload::new("deploy", 2, 3);
     let publisher = publisher(&nats.url()).await;
-    let mut head = 0;
-    for message in workload.setup() {
-        let receipt = submit(&publisher, &message).await;
-        assert_eq!(
-            receipt.status,
-            ReceiptStatus::Accepted,
-            "{}: {:?}",
-            message.submission_id,
-            receipt.error
-        );
-        head = head.max(receipt.events.iter().map(|e| e.position).max().unwrap_or(0));
-    }
+    let head = head_of(&submit_in_order(&publisher, &workload.setup()).await);
 
     let answer = tokio::task::spawn_blocking(move || {
         let deadline = Instant::now() + Duration::from_secs(30);

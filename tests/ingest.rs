@@ -12,20 +12,7 @@ use support::*;
 
 /// Builds a submission the way a commune's publisher would.
 fn submission(id: &str, unit: &str, actor: &str, kind: &str, data: Value) -> Message {
-    let body = json!({
-        "schema": "dotpha.submission.v1",
-        "submission_id": id,
-        "unit": unit,
-        "actor": actor,
-        "occurred_at": "2021-03-02T08:30:00+07:00",
-        "type": kind,
-        "data": data,
-    });
-    Message {
-        unit: unit.to_owned(),
-        submission_id: id.to_owned(),
-        body: body.to_string().into_bytes(),
-    }
+    Message::submission(id, unit, actor, kind, data)
 }
 
 /// The district of the article, far enough for every task step.

@@ -237,13 +237,7 @@ async fn a_commune_keeps_submitting_while_its_link_is_down() {
             Some(receipt) => receipt.clone(),
             None => submit(&publisher, message).await,
         };
-        assert_eq!(
-            receipt.status,
-            ReceiptStatus::Accepted,
-            "{}: {:?}",
-            message.submission_id,
-            receipt.error
-        );
+        assert_accepted(message, &receipt);
     }
     let events = wait_for_log(&writer, Duration::from_secs(30), |events| {
         let ids: std::collections::HashSet<&str> =

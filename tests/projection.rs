@@ -12,7 +12,7 @@ use std::{
 };
 
 use dotpha_domain::Timestamp;
-use dotpha_store::{Arrival, Ledger, Log, ReceiptStatus};
+use dotpha_store::{Log, ReceiptStatus};
 use dotpha_views::ReadModel;
 use futures::StreamExt;
 use support::*;
@@ -20,25 +20,7 @@ use support::*;
 /// Fills a fresh log in `dir` through the writer's core: the workload's
 /// setup and reports up to `events` events.
 fn prepopulate(dir: &Path, workload: &mut Workload, events: usize) -> u64 {
-    let mut messages = workload.setup();
-    while messages.len() < events {
-        messages.push(workload.next_report());
-    }
-    let mut ledger = Ledger::open(dir.join("log.sqlite")).expect("the log opens");
-    for (i, chunk) in messages.chunks(512).enumerate() {
-        let arrivals = chunk
-            .iter()
-            .map(|m| Arrival::read(&m.body, Some(&m.unit), Some(&m.submission_id)).expect("id"))
-            .collect();
-        let receipts = ledger
-            .submit_batch(
-                arrivals,
-                &Timestamp::from_unix_millis(1_614_650_000_000 + i as i64),
-            )
-            .expect("committed");
-        assert!(receipts.iter().all(|r| r.status == ReceiptStatus::Accepted));
-    }
-    ledger.log().head().position
+    decide_in_order(dir, &setup_and_reports(workload, events), 512)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -256,14 +238,11 @@ async fn workers_of_one_name_on_separate_hosts_each_follow_and_one_name_twice_on
     let mut messages = workload.setup();
     messages.extend((0..300).map(|_| workload.next_report()));
     let publisher = publisher(&url).await;
-    let receipts = submit_in_order(&publisher, &messages).await;
-    let head = head_of(&receipts);
-    wait_for_workers(
+    submit_and_follow(
+        &publisher,
+        &messages,
         &mut [&mut first, &mut second],
-        head,
         &writer,
-        &writer.nats_url,
-        Duration::from_secs(60),
     )
     .await;
 
@@ -276,16 +255,7 @@ async fn workers_of_one_name_on_separate_hosts_each_follow_and_one_name_twice_on
     assert!(second.terminate().success(), "{}", second.output());
     second.restart();
     let more: Vec<Message> = (0..100).map(|_| workload.next_report()).collect();
-    let receipts = submit_in_order(&publisher, &more).await;
-    let head = head_of(&receipts);
-    wait_for_workers(
-        &mut [&mut first, &mut second],
-        head,
-        &writer,
-        &writer.nats_url,
-        Duration::from_secs(60),
-    )
-    .await;
+    submit_and_follow(&publisher, &more, &mut [&mut first, &mut second], &writer).await;
     assert_eq!(
         first.output().matches("read model open").count(),
         opened,
@@ -298,4 +268,23 @@ async fn workers_of_one_name_on_separate_hosts_each_follow_and_one_name_twice_on
     assert!(second.terminate().success(), "{}", second.output());
     let consumers = stream.info().await.expect("info").state.consumer_count;
     assert_eq!(consumers, 0, "the workers removed their consumers");
+}
+
+/// Submits `messages` in order and waits until every worker has applied
+/// their events.
+async fn submit_and_follow(
+    publisher: &dotpha_bus::Publisher,
+    messages: &[Message],
+    workers: &mut [&mut Projector],
+    writer: &Writer,
+) {
+    let head = head_of(&submit_in_order(publisher, messages).await);
+    wait_for_workers(
+        workers,
+        head,
+        writer,
+        &writer.nats_url,
+        Duration::from_secs(60),
+    )
+    .await;
 }

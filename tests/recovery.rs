@@ -17,8 +17,7 @@ use std::{
 };
 
 use async_nats::jetstream::{self, message::PublishMessage};
-use dotpha_domain::Timestamp;
-use dotpha_store::{Arrival, Ledger, Receipt, ReceiptStatus};
+use dotpha_store::{Receipt, ReceiptStatus};
 use support::*;
 
 /// How long a crashed writer may take to die by itself.
@@ -299,14 +298,7 @@ async fn nats_killed_and_restarted_mid_load_loses_doubles_and_reorders_nothing()
         publishers.push(tokio::spawn(async move {
             let publisher = publisher(&url).await;
             for message in &mine {
-                let receipt = submit(&publisher, message).await;
-                assert_eq!(
-                    receipt.status,
-                    ReceiptStatus::Accepted,
-                    "{}: {:?}",
-                    message.submission_id,
-                    receipt.error
-                );
+                submit_accepted(&publisher, message).await;
                 answered.fetch_add(1, Ordering::Relaxed);
             }
         }));
@@ -361,31 +353,8 @@ async fn nats_killed_and_restarted_mid_load_loses_doubles_and_reorders_nothing()
 /// Fills a fresh log in `dir` directly (no NATS): a workload's setup and
 /// enough reports for `events` events in all.
 fn prepopulate(dir: &std::path::Path, events: usize) -> usize {
-    let mut workload = Workload::new("backlog", 4, 5);
-    let mut messages = workload.setup();
-    while messages.len() < events {
-        messages.push(workload.next_report());
-    }
-    let mut ledger = Ledger::open(dir.join("log.sqlite")).expect("the log opens");
-    for (i, chunk) in messages.chunks(512).enumerate() {
-        let arrivals = chunk
-            .iter()
-            .map(|m| {
-                Arrival::read(&m.body, Some(&m.unit), Some(&m.submission_id)).expect("readable")
-            })
-            .collect();
-        let receipts = ledger
-            .submit_batch(
-                arrivals,
-                &Timestamp::from_unix_millis(1_614_650_000_000 + i as i64),
-            )
-            .expect("committed");
-        assert!(
-            receipts.iter().all(|r| r.status == ReceiptStatus::Accepted),
-            "the backlog is all accepted"
-        );
-    }
-    ledger.log().head().position as usize
+    let messages = setup_and_reports(&mut Workload::new("backlog", 4, 5), events);
+    decide_in_order(dir, &messages, 512) as usize
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

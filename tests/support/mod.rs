@@ -342,22 +342,72 @@ pub fn assert_stream_matches_log(relayed: &[(String, RecordedEvent)], log: &[Rec
     }
 }
 
+/// Submits a workload message and insists that it is accepted; returns its
+/// receipt.
+pub async fn submit_accepted(publisher: &Publisher, message: &Message) -> Receipt {
+    let receipt = submit(publisher, message).await;
+    assert_accepted(message, &receipt);
+    receipt
+}
+
+/// Asserts that `receipt`, the answer to `message`, is an acceptance.
+pub fn assert_accepted(message: &Message, receipt: &Receipt) {
+    assert_eq!(
+        receipt.status,
+        ReceiptStatus::Accepted,
+        "{}: {:?}",
+        message.submission_id,
+        receipt.error
+    );
+}
+
 /// Submits `messages` one after another (each waits for the one before it
-/// to be decided, as setup messages must) and asserts each is accepted.
+/// to be decided, as setup messages must), insisting that each is
+/// accepted; returns their receipts.
 pub async fn submit_in_order(publisher: &Publisher, messages: &[Message]) -> Vec<Receipt> {
     let mut receipts = Vec::with_capacity(messages.len());
     for message in messages {
-        let receipt = submit(publisher, message).await;
-        assert_eq!(
-            receipt.status,
-            ReceiptStatus::Accepted,
-            "{}: {:?}",
-            message.submission_id,
-            receipt.error
-        );
-        receipts.push(receipt);
+        receipts.push(submit_accepted(publisher, message).await);
     }
     receipts
+}
+
+/// Decides `messages` into the log in `data` directly through the writer's
+/// core (no NATS), `batch` at a time as the writer would, insisting that
+/// every one is accepted; returns the log's head.
+pub fn decide_in_order(data: &Path, messages: &[Message], batch: usize) -> u64 {
+    let mut ledger = dotpha_app::DataDir::new(data)
+        .ledger()
+        .expect("the log opens");
+    for (i, chunk) in messages.chunks(batch).enumerate() {
+        let arrivals = chunk
+            .iter()
+            .map(|m| {
+                dotpha_store::Arrival::read(&m.body, Some(&m.unit), Some(&m.submission_id))
+                    .expect("readable")
+            })
+            .collect();
+        let receipts = ledger
+            .submit_batch(
+                arrivals,
+                &Timestamp::from_unix_millis(1_614_650_000_000 + i as i64),
+            )
+            .expect("committed");
+        assert!(
+            receipts.iter().all(|r| r.status == ReceiptStatus::Accepted),
+            "every message is accepted"
+        );
+    }
+    ledger.log().head().position
+}
+
+/// A workload's setup and then reports, `events` messages at least.
+pub fn setup_and_reports(workload: &mut Workload, events: usize) -> Vec<Message> {
+    let mut messages = workload.setup();
+    while messages.len() < events {
+        messages.push(workload.next_report());
+    }
+    messages
 }
 
 /// A progress report on task `t` of commune `i` of a [`Workload`], with one
@@ -746,13 +796,7 @@ pub fn head_of(receipts: &[Receipt]) -> u64 {
 /// Asserts that a publisher's receipt for `message` is an acceptance naming
 /// the events the log recorded for it.
 pub fn assert_holds_logged_events(log: &Log, message: &Message, receipt: &Receipt) {
-    assert_eq!(
-        receipt.status,
-        ReceiptStatus::Accepted,
-        "{}: {:?}",
-        message.submission_id,
-        receipt.error
-    );
+    assert_accepted(message, receipt);
     let recorded = log
         .receipt(&message.submission_id)
         .expect("read")

@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_nats::{Client, ConnectOptions, Event};
 use tokio::{io::AsyncReadExt, sync::watch};
 
-use crate::setup::BusError;
+use crate::BusError;
 
 /// A client and what its connection has reported.
 #[derive(Clone, Debug)]
@@ -55,7 +55,7 @@ pub(crate) async fn connect_with_inbox(
         .split(',')
         .map(|s| s.trim().parse::<async_nats::ServerAddr>())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| BusError::Config(format!("NATS URL {url:?}: {e}")))?;
+        .map_err(|e| BusError::config(format!("NATS URL {url:?}: {e}")))?;
     let mut options = ConnectOptions::new().name(name);
     // A commune's user may subscribe only under its own inbox prefix (so it
     // cannot read other communes' replies): `_INBOX_<user>`, as
@@ -106,7 +106,7 @@ pub(crate) async fn connect_with_inbox(
         })
         .connect(servers)
         .await
-        .map_err(|e| BusError::Nats(format!("connecting to {}: {e}", without_credentials(url))))?;
+        .map_err(|e| BusError::nats(format!("connecting to {}", without_credentials(url)), e))?;
     Ok(Connection {
         client,
         permission_errors,
@@ -206,11 +206,11 @@ pub fn addresses(url: &str) -> Result<Vec<(String, std::net::SocketAddr)>, BusEr
         let address = with_port
             .to_socket_addrs()
             .map_err(|e| {
-                BusError::Config(format!("NATS URL {url:?}: cannot resolve {with_port}: {e}"))
+                BusError::config(format!("NATS URL {url:?}: cannot resolve {with_port}: {e}"))
             })?
             .next()
             .ok_or_else(|| {
-                BusError::Config(format!("NATS URL {url:?}: {with_port} has no address"))
+                BusError::config(format!("NATS URL {url:?}: {with_port} has no address"))
             })?;
         let scheme = one.split_once("://").map_or("nats", |(scheme, _)| scheme);
         out.push((format!("{scheme}://{with_port}"), address));
@@ -245,9 +245,10 @@ pub async fn wait_for_nats(
         }
         let now = seen.join("; ");
         if *shutdown.borrow() {
-            return Err(BusError::Nats(format!(
-                "stopped while waiting for NATS: {now}"
-            )));
+            return Err(BusError::new(
+                crate::BusErrorKind::Stopped,
+                format!("stopped while waiting for NATS: {now}"),
+            ));
         }
         // Said once per change, then every so often, not at every retry.
         if said.as_deref() != Some(now.as_str()) || delay >= Duration::from_secs(5) {

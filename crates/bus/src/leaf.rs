@@ -20,8 +20,9 @@ use async_nats::jetstream::{
 };
 
 use crate::{
+    BusError,
     connect::connect_with_inbox,
-    setup::{BusError, DUPLICATE_WINDOW, SUBMISSIONS_MAX_AGE},
+    setup::{DUPLICATE_WINDOW, SUBMISSIONS_MAX_AGE},
     subjects::{SUBMISSIONS_STREAM, submit},
 };
 
@@ -155,21 +156,21 @@ pub async fn ensure_outbox(js: &jetstream::Context, unit: &str) -> Result<(), Bu
         Ok(_) => js
             .update_stream(wanted.clone())
             .await
-            .map_err(|e| BusError::Nats(format!("updating the outbox of {unit}: {e}")))?,
+            .map_err(|e| BusError::nats(format!("updating the outbox of {unit}"), e))?,
         Err(_) => js
             .create_stream(wanted.clone())
             .await
-            .map_err(|e| BusError::Nats(format!("creating the outbox of {unit}: {e}")))?
+            .map_err(|e| BusError::nats(format!("creating the outbox of {unit}"), e))?
             .info()
             .await
-            .map_err(|e| BusError::Nats(format!("reading the outbox of {unit}: {e}")))?
+            .map_err(|e| BusError::nats(format!("reading the outbox of {unit}"), e))?
             .clone(),
     };
     if got.config.subjects != wanted.subjects
         || got.config.max_age != wanted.max_age
         || got.config.storage != wanted.storage
     {
-        return Err(BusError::Config(format!(
+        return Err(BusError::config(format!(
             "the outbox of {unit} was not configured as asked: {:?}",
             got.config
         )));
@@ -184,12 +185,17 @@ pub async fn ensure_leaf_sources(
     js: &jetstream::Context,
     units: &[String],
 ) -> Result<(), BusError> {
-    let nats = |e: &dyn std::fmt::Display| BusError::Nats(format!("{SUBMISSIONS_STREAM}: {e}"));
+    let nats = |e: crate::Source| BusError::nats(SUBMISSIONS_STREAM, e);
     let mut stream = js
         .get_stream(SUBMISSIONS_STREAM)
         .await
-        .map_err(|e| nats(&e))?;
-    let mut config = stream.info().await.map_err(|e| nats(&e))?.config.clone();
+        .map_err(|e| nats(e.into()))?;
+    let mut config = stream
+        .info()
+        .await
+        .map_err(|e| nats(e.into()))?
+        .config
+        .clone();
     let mut wanted: Vec<Source> = units.iter().map(|u| leaf_source(u)).collect();
     wanted.sort_by_key(source_key);
     wanted.dedup_by(|a, b| source_key(a) == source_key(b));
@@ -207,7 +213,7 @@ pub async fn ensure_leaf_sources(
     } else {
         Some(wanted.clone())
     };
-    let got = js.update_stream(config).await.map_err(|e| nats(&e))?;
+    let got = js.update_stream(config).await.map_err(|e| nats(e.into()))?;
     let mut kept = got.config.sources.unwrap_or_default();
     kept.sort_by_key(source_key);
     if !kept
@@ -215,7 +221,7 @@ pub async fn ensure_leaf_sources(
         .map(source_key)
         .eq(wanted.iter().map(source_key))
     {
-        return Err(BusError::Config(format!(
+        return Err(BusError::config(format!(
             "{SUBMISSIONS_STREAM} did not keep the leaf sources: {kept:?}"
         )));
     }
@@ -237,7 +243,7 @@ pub async fn ensure_leaf_communes(
 ) -> Result<Vec<(String, BusError)>, BusError> {
     for unit in units {
         if dotpha_domain::Slug::parse(unit).is_none() {
-            return Err(BusError::Config(format!("{unit:?} is not a unit code")));
+            return Err(BusError::config(format!("{unit:?} is not a unit code")));
         }
     }
     let connection = crate::connect(url, "dotpha-leaf-sources", false).await?;

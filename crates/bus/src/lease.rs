@@ -46,7 +46,7 @@ use async_nats::jetstream::{
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::setup::{BusError, MAX_REPLICAS};
+use crate::{BusError, setup::MAX_REPLICAS};
 
 /// The bucket holding dotpha's leases; its stream is `KV_dotpha_writer`.
 pub const LEASE_BUCKET: &str = "dotpha_writer";
@@ -187,26 +187,25 @@ fn bucket_config(replicas: usize) -> Config {
 /// 2.9 answers in a shape the client rejects.
 pub async fn lease_bucket(js: &jetstream::Context, replicas: usize) -> Result<Store, BusError> {
     if !(1..=MAX_REPLICAS).contains(&replicas) {
-        return Err(BusError::Config(format!(
+        return Err(BusError::config(format!(
             "{replicas} stream replicas: JetStream keeps 1 to {MAX_REPLICAS}"
         )));
     }
     let wanted = bucket_config(replicas);
     let name = wanted.name.clone();
-    let nats =
-        |what: &str, e: &dyn std::fmt::Display| BusError::Nats(format!("{what} {name}: {e}"));
+    let nats = |what: &str, e: crate::Source| BusError::nats(format!("{what} {name}"), e);
     let config = match js.get_stream(&name).await {
         Ok(mut stream) => {
             let current = stream
                 .info()
                 .await
-                .map_err(|e| nats("reading", &e))?
+                .map_err(|e| nats("reading", e.into()))?
                 .config
                 .clone();
             if current.num_replicas.max(1) != replicas || current.allow_direct {
                 js.update_stream(wanted.clone())
                     .await
-                    .map_err(|e| nats("updating", &e))?
+                    .map_err(|e| nats("updating", e.into()))?
                     .config
             } else {
                 current
@@ -215,7 +214,7 @@ pub async fn lease_bucket(js: &jetstream::Context, replicas: usize) -> Result<St
         Err(_) => js
             .create_stream(wanted.clone())
             .await
-            .map_err(|e| nats("creating", &e))?
+            .map_err(|e| nats("creating", e.into()))?
             .cached_info()
             .config
             .clone(),
@@ -227,7 +226,7 @@ pub async fn lease_bucket(js: &jetstream::Context, replicas: usize) -> Result<St
         && !config.allow_direct
         && config.num_replicas.max(1) == replicas;
     if !kept {
-        return Err(BusError::Config(format!(
+        return Err(BusError::config(format!(
             "stream {name} was not configured as asked (subjects {:?}, {} per subject, rollup {}, deny delete {}, direct {}, replicas {}); \
              the server may be too old or the stream was made by something else",
             config.subjects,
@@ -240,7 +239,7 @@ pub async fn lease_bucket(js: &jetstream::Context, replicas: usize) -> Result<St
     }
     js.get_key_value(LEASE_BUCKET)
         .await
-        .map_err(|e| nats("opening the bucket of", &e))
+        .map_err(|e| nats("opening the bucket of", e.into()))
 }
 
 /// The host's name, for [`Holder::host`] and owners.
@@ -272,7 +271,7 @@ async fn read(kv: &Store, key: &str) -> Result<Option<Seen>, BusError> {
     let entry = kv
         .entry(key)
         .await
-        .map_err(|e| BusError::Nats(format!("reading the lease {key:?}: {e}")))?;
+        .map_err(|e| BusError::nats(format!("reading the lease {key:?}"), e))?;
     Ok(entry.map(|entry| Seen {
         revision: entry.revision,
         holder: match entry.operation {

@@ -10,21 +10,25 @@
 #![warn(missing_docs)]
 
 mod connect;
+mod error;
 pub mod leaf;
 pub mod lease;
 pub mod nats_config;
 mod publisher;
+pub mod pull;
 mod setup;
 pub mod subjects;
 
 pub use connect::{
     Connection, PROBE_TIMEOUT, Probe, addresses, connect, probe, wait_for_nats, without_credentials,
 };
-pub use publisher::{PublishError, Publisher, PublisherOptions};
+pub use error::{BusError, BusErrorKind, Source};
+pub use publisher::{IN_FLIGHT, Outgoing, PublishError, Publisher, PublisherOptions};
+pub use pull::{Flow, PullLoop, Puller, Setup};
 pub use setup::{
-    ALERTS_DUPLICATE_WINDOW, ALERTS_MAX_AGE, BusError, CHECKPOINT_DUPLICATE_WINDOW,
-    CHECKPOINTS_KEPT, COSIGNATURES_MAX_AGE, DEAD_MAX_AGE, DUPLICATE_WINDOW, FOLLOWER_IDLE,
-    LastRelayed, MAX_REPLICAS, RelayedEvent, SUBMISSIONS_MAX_AGE, WRITER_ACK_WAIT,
-    WRITER_MAX_ACK_PENDING, delete_events_stream, ensure_streams, first_relayed, follower,
-    last_relayed, writer_consumer,
+    ALERTS_DUPLICATE_WINDOW, ALERTS_MAX_AGE, CHECKPOINT_DUPLICATE_WINDOW, CHECKPOINTS_KEPT,
+    COSIGNATURES_MAX_AGE, DEAD_MAX_AGE, DUPLICATE_WINDOW, FOLLOWER_IDLE, LastRelayed, MAX_REPLICAS,
+    PROJECTOR_IDLE, PROJECTOR_MAX_ACK_PENDING, RelayedEvent, SUBMISSIONS_MAX_AGE, WRITER_ACK_WAIT,
+    WRITER_MAX_ACK_PENDING, delete_events_stream, delete_projector_consumer, ensure_streams,
+    first_relayed, follower, last_relayed, projector_consumer, writer_consumer,
 };

@@ -43,6 +43,22 @@ impl Default for PublisherOptions {
     }
 }
 
+/// PubAcks [`Publisher::submit_all`] keeps pending: enough to keep the
+/// writer's batches full (it takes up to 512 at a time), few enough that a
+/// failure resends little.
+pub const IN_FLIGHT: usize = 1024;
+
+/// One submission for [`Publisher::submit_all`].
+#[derive(Clone, Debug)]
+pub struct Outgoing {
+    /// The unit it is sent for (the subject's last token).
+    pub unit: String,
+    /// Its id (`Nats-Msg-Id`).
+    pub submission_id: String,
+    /// The submission's JSON.
+    pub body: Bytes,
+}
+
 /// Why a submission has no receipt.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -208,6 +224,163 @@ impl Publisher {
             attempts: self.options.attempts,
             last,
         })
+    }
+
+    /// Sends `items` in their order and holds a receipt for each, as a bulk
+    /// import does: the first alone, then the rest on this one connection
+    /// with up to [`IN_FLIGHT`] PubAcks pending, each expecting the one
+    /// before it to be the stream's last message, so JetStream stores them,
+    /// and the writer decides them, in the order given even when a publish
+    /// fails or another publisher sends meanwhile; receipts are gathered as
+    /// they come (one subscription per unit). An item whose PubAck failed or
+    /// came back a duplicate, and every item after it that was not yet
+    /// acknowledged, an item whose receipt did not come within the receipt
+    /// time-out after the last one heard, are each sent again alone with
+    /// [`Publisher::submit`] (same id: decided once), in order. `progress`
+    /// hears how many receipts are held after each one. The receipts come
+    /// back in the order of `items`.
+    pub async fn submit_all(
+        &self,
+        items: &[Outgoing],
+        mut progress: impl FnMut(usize),
+    ) -> Result<Vec<Receipt>, PublishError> {
+        if let Some(bad) = items
+            .iter()
+            .find(|i| dotpha_domain::Slug::parse(&i.unit).is_none())
+        {
+            return Err(PublishError::Invalid(format!(
+                "{:?} is not a unit code",
+                bad.unit
+            )));
+        }
+        let client = &self.connection.client;
+        let mut units: Vec<&str> = items.iter().map(|i| i.unit.as_str()).collect();
+        units.sort_unstable();
+        units.dedup();
+        let mut subscriptions = Vec::with_capacity(units.len());
+        for unit in units {
+            subscriptions.push(client.subscribe(receipt(unit)).await.map_err(|e| {
+                PublishError::Undelivered {
+                    attempts: 0,
+                    last: format!("subscribing to receipts: {e}"),
+                }
+            })?);
+        }
+        let mut heard = futures::stream::select_all(subscriptions);
+        let _ = client.flush().await;
+        let index: std::collections::HashMap<&str, usize> = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| (item.submission_id.as_str(), i))
+            .collect();
+        let mut receipts: Vec<Option<Receipt>> = vec![None; items.len()];
+        // Items acknowledged by the broker as new, whose receipt is awaited.
+        let mut awaited = vec![false; items.len()];
+        // A receipt heard for one of the items (it may come before the
+        // item's PubAck is read): where it goes.
+        let take = |message: async_nats::Message, receipts: &mut Vec<Option<Receipt>>| {
+            let r = serde_json::from_slice::<Receipt>(&message.payload).ok()?;
+            let &i = index.get(r.submission_id.as_str())?;
+            if receipts[i].is_some() {
+                return None;
+            }
+            receipts[i] = Some(r);
+            Some(i)
+        };
+        // The first one alone: it waits for the writer and its streams, and
+        // leaves its id as the stream's last.
+        let Some(first) = items.first() else {
+            return Ok(Vec::new());
+        };
+        receipts[0] = Some(
+            self.submit(&first.unit, &first.submission_id, first.body.clone())
+                .await?,
+        );
+        let mut held = 1usize;
+        progress(held);
+        // Phase 1: publish in order, IN_FLIGHT PubAcks at a time, listening
+        // meanwhile; stop at the first item that needs the slow path. Each
+        // expects the one before it to be the stream's last message
+        // (`Nats-Expected-Last-Msg-Id`), so the server stores none out of
+        // order: once one fails, every later one fails too, and they all
+        // take the slow path, in order.
+        let mut acks = futures::stream::FuturesOrdered::new();
+        let mut next = 1usize;
+        let mut slow_from = items.len();
+        loop {
+            while next < items.len() && acks.len() < IN_FLIGHT && slow_from == items.len() {
+                let item = &items[next];
+                let publish = PublishMessage::build()
+                    .payload(item.body.clone())
+                    .message_id(&item.submission_id)
+                    .expected_last_message_id(&items[next - 1].submission_id);
+                match self.js.send_publish(submit(&item.unit), publish).await {
+                    Ok(ack) => {
+                        let deadline = Instant::now() + self.options.ack_timeout;
+                        let i = next;
+                        acks.push_back(async move {
+                            (i, timeout_at(deadline, ack.into_future()).await)
+                        });
+                        next += 1;
+                    }
+                    Err(_) => slow_from = next,
+                }
+            }
+            if acks.is_empty() {
+                break;
+            }
+            tokio::select! {
+                Some((i, outcome)) = acks.next() => match outcome {
+                    Ok(Ok(ack)) if !ack.duplicate => awaited[i] = true,
+                    // A duplicate, a failure, a time-out: this one and all
+                    // after it take the slow path.
+                    _ => slow_from = slow_from.min(i),
+                },
+                Some(message) = heard.next() => {
+                    if take(message, &mut receipts).is_some() {
+                        held += 1;
+                        progress(held);
+                    }
+                }
+            }
+        }
+        if let Some(error) = self.permission_error() {
+            return Err(PublishError::Permission(error));
+        }
+        // Phase 2: the receipts of what the broker took, until all are held
+        // or none came for a receipt time-out.
+        let mut missing = (0..slow_from)
+            .filter(|&i| awaited[i] && receipts[i].is_none())
+            .count();
+        while missing > 0 {
+            let deadline = Instant::now() + self.options.receipt_timeout;
+            match timeout_at(deadline, heard.next()).await {
+                Ok(Some(message)) => {
+                    if let Some(i) = take(message, &mut receipts) {
+                        held += 1;
+                        progress(held);
+                        if i < slow_from && awaited[i] {
+                            missing -= 1;
+                        }
+                    }
+                }
+                Ok(None) | Err(_) => break,
+            }
+        }
+        drop(heard);
+        // Phase 3: one at a time, in order, whatever has no receipt yet.
+        for (i, item) in items.iter().enumerate() {
+            if receipts[i].is_some() {
+                continue;
+            }
+            let r = self
+                .submit(&item.unit, &item.submission_id, item.body.clone())
+                .await?;
+            receipts[i] = Some(r);
+            held += 1;
+            progress(held);
+        }
+        Ok(receipts.into_iter().flatten().collect())
     }
 
     /// Asks the writer for the receipt of `submission_id`, whatever unit it

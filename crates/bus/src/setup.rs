@@ -10,28 +10,14 @@ use async_nats::jetstream::{
     stream::{Config, RetentionPolicy, StorageType},
 };
 
-use crate::subjects::{
-    ALERTS_STREAM, ALERTS_SUBJECTS, CHECKPOINT, CHECKPOINTS_STREAM, COSIGNATURES_STREAM,
-    COSIGNATURES_SUBJECTS, DEAD_STREAM, DEAD_SUBJECTS, EVENTS_STREAM, EVENTS_SUBJECTS, MSG_ID,
-    SUBMISSIONS_STREAM, SUBMISSIONS_SUBJECTS, WRITER_CONSUMER,
+use crate::{
+    BusError,
+    subjects::{
+        ALERTS_STREAM, ALERTS_SUBJECTS, CHECKPOINT, CHECKPOINTS_STREAM, COSIGNATURES_STREAM,
+        COSIGNATURES_SUBJECTS, DEAD_STREAM, DEAD_SUBJECTS, EVENTS_STREAM, EVENTS_SUBJECTS, MSG_ID,
+        SUBMISSIONS_STREAM, SUBMISSIONS_SUBJECTS, WRITER_CONSUMER,
+    },
 };
-
-/// What can go wrong on the bus.
-#[derive(Debug, thiserror::Error)]
-pub enum BusError {
-    /// A setting is wrong, or the server did not keep it.
-    #[error("NATS configuration: {0}")]
-    Config(String),
-    /// The server or the connection failed.
-    #[error("NATS: {0}")]
-    Nats(String),
-}
-
-impl BusError {
-    fn nats(what: &str, e: impl std::fmt::Display) -> BusError {
-        BusError::Nats(format!("{what}: {e}"))
-    }
-}
 
 /// How long submissions wait in the broker for the writer. Publishers retry
 /// until they hold a receipt, so this bounds storage, not durability.
@@ -156,7 +142,7 @@ fn stream_configs(replicas: usize) -> [Config; 6] {
 /// server refuses more than one replica, and that is reported as an error.
 pub async fn ensure_streams(js: &jetstream::Context, replicas: usize) -> Result<(), BusError> {
     if !(1..=MAX_REPLICAS).contains(&replicas) {
-        return Err(BusError::Config(format!(
+        return Err(BusError::config(format!(
             "{replicas} stream replicas: JetStream keeps 1 to {MAX_REPLICAS}"
         )));
     }
@@ -166,7 +152,7 @@ pub async fn ensure_streams(js: &jetstream::Context, replicas: usize) -> Result<
                 let current = stream
                     .info()
                     .await
-                    .map_err(|e| BusError::nats(&wanted.name, e))?
+                    .map_err(|e| BusError::nats(wanted.name.clone(), e))?
                     .config
                     .clone();
                 if stream_differs(&wanted, &current).is_some() {
@@ -176,12 +162,12 @@ pub async fn ensure_streams(js: &jetstream::Context, replicas: usize) -> Result<
                     update.sources = current.sources.clone();
                     js.update_stream(update)
                         .await
-                        .map_err(|e| BusError::nats(&wanted.name, e))?
+                        .map_err(|e| BusError::nats(wanted.name.clone(), e))?
                 } else {
                     stream
                         .info()
                         .await
-                        .map_err(|e| BusError::nats(&wanted.name, e))?
+                        .map_err(|e| BusError::nats(wanted.name.clone(), e))?
                         .clone()
                 }
             }
@@ -189,16 +175,16 @@ pub async fn ensure_streams(js: &jetstream::Context, replicas: usize) -> Result<
                 let mut stream = js
                     .create_stream(wanted.clone())
                     .await
-                    .map_err(|e| BusError::nats(&format!("creating stream {}", wanted.name), e))?;
+                    .map_err(|e| BusError::nats(format!("creating stream {}", wanted.name), e))?;
                 stream
                     .info()
                     .await
-                    .map_err(|e| BusError::nats(&wanted.name, e))?
+                    .map_err(|e| BusError::nats(wanted.name.clone(), e))?
                     .clone()
             }
         };
         if let Some(difference) = stream_differs(&wanted, &info.config) {
-            return Err(BusError::Config(format!(
+            return Err(BusError::config(format!(
                 "stream {} was not configured as asked ({difference}); the server may be too old or the stream \
                  was created by something else",
                 wanted.name
@@ -313,7 +299,7 @@ pub async fn writer_consumer(
     };
     match stream.delete_consumer(WRITER_CONSUMER).await {
         Ok(_) => {}
-        Err(e) if e.to_string().contains("not found") => {}
+        Err(e) if is_not_found(&e) => {}
         Err(e) => return Err(BusError::nats("removing the old writer consumer", e)),
     }
     let wanted = pull::Config {
@@ -329,27 +315,156 @@ pub async fn writer_consumer(
         filter_subject: SUBMISSIONS_SUBJECTS.to_owned(),
         ..Default::default()
     };
+    let consumer = create_checked(&stream, wanted, "the writer consumer").await?;
+    Ok((consumer, start_sequence))
+}
+
+/// Creates the consumer `wanted` on `stream` and reads its configuration
+/// back: a server that dropped a setting (nats-server 2.9 ignores some of
+/// newer servers silently) is a [`BusErrorKind::Config`] error naming it.
+async fn create_checked(
+    stream: &jetstream::stream::Stream,
+    wanted: pull::Config,
+    what: &str,
+) -> Result<PullConsumer, BusError> {
     let mut consumer: PullConsumer = stream
         .create_consumer(wanted.clone())
         .await
-        .map_err(|e| BusError::nats("creating the writer consumer", e))?;
+        .map_err(|e| BusError::nats(format!("creating {what}"), e))?;
     let got = consumer
         .info()
         .await
-        .map_err(|e| BusError::nats("reading the writer consumer", e))?
+        .map_err(|e| BusError::nats(format!("reading {what}"), e))?
         .config
         .clone();
-    let same = got.deliver_policy == wanted.deliver_policy
-        && got.ack_policy == wanted.ack_policy
-        && got.ack_wait == wanted.ack_wait
-        && got.max_ack_pending == wanted.max_ack_pending
-        && got.filter_subject == wanted.filter_subject;
-    if !same {
-        return Err(BusError::Config(format!(
-            "the writer consumer was not configured as asked: got {got:?}"
+    if let Some(difference) = consumer_differs(&wanted, &got) {
+        return Err(BusError::config(format!(
+            "{what} was not configured as asked ({difference}); the server may be too old"
         )));
     }
-    Ok((consumer, start_sequence))
+    Ok(consumer)
+}
+
+/// The first setting of `wanted` that `got` (as the server returned it)
+/// does not hold. A zero `ack_wait` or `inactive_threshold` asks for the
+/// server's default, which it then reports.
+fn consumer_differs(wanted: &pull::Config, got: &jetstream::consumer::Config) -> Option<String> {
+    if got.deliver_policy != wanted.deliver_policy {
+        return Some(format!(
+            "deliver_policy {:?}, wanted {:?}",
+            got.deliver_policy, wanted.deliver_policy
+        ));
+    }
+    if got.ack_policy != wanted.ack_policy {
+        return Some(format!(
+            "ack_policy {:?}, wanted {:?}",
+            got.ack_policy, wanted.ack_policy
+        ));
+    }
+    if !wanted.ack_wait.is_zero() && got.ack_wait != wanted.ack_wait {
+        return Some(format!(
+            "ack_wait {:?}, wanted {:?}",
+            got.ack_wait, wanted.ack_wait
+        ));
+    }
+    if got.max_ack_pending != wanted.max_ack_pending {
+        return Some(format!(
+            "max_ack_pending {}, wanted {}",
+            got.max_ack_pending, wanted.max_ack_pending
+        ));
+    }
+    if got.filter_subject != wanted.filter_subject {
+        return Some(format!(
+            "filter_subject {:?}, wanted {:?}",
+            got.filter_subject, wanted.filter_subject
+        ));
+    }
+    if !wanted.inactive_threshold.is_zero() && got.inactive_threshold != wanted.inactive_threshold {
+        return Some(format!(
+            "inactive_threshold {:?}, wanted {:?}",
+            got.inactive_threshold, wanted.inactive_threshold
+        ));
+    }
+    None
+}
+
+/// How long the server keeps a projection consumer nobody pulls from (its
+/// worker died without deleting it).
+pub const PROJECTOR_IDLE: Duration = Duration::from_secs(300);
+/// Unacked events a projection worker may hold (a few batches).
+pub const PROJECTOR_MAX_ACK_PENDING: i64 = 4096;
+
+/// A projection worker's consumer of `DOTPHA_EVENTS`, named `name` (one
+/// per process, so workers of one name on other hosts never delete each
+/// other's), delivering from the first event a read model lacks: the one
+/// after `stream_sequence` when the read model recorded it, and otherwise
+/// the one after `position` (the relay publishes position p at sequence p
+/// plus an offset; the stream's last message gives it).
+///
+/// The read model, not the broker, knows where it stopped (it commits its
+/// stream sequence with each batch), so the consumer is made anew at every
+/// start; the server drops one left by a dead worker after
+/// [`PROJECTOR_IDLE`]. Its configuration is read back and checked.
+pub async fn projector_consumer(
+    js: &jetstream::Context,
+    name: &str,
+    position: u64,
+    stream_sequence: Option<u64>,
+) -> Result<PullConsumer, BusError> {
+    let start_sequence = match stream_sequence {
+        Some(sequence) => sequence + 1,
+        None => {
+            let last = last_relayed(js).await?;
+            if position >= last.position {
+                last.sequence + 1
+            } else {
+                last.sequence
+                    .saturating_sub(last.position - (position + 1))
+                    .max(1)
+            }
+        }
+    };
+    let stream = js
+        .get_stream(EVENTS_STREAM)
+        .await
+        .map_err(|e| BusError::nats(EVENTS_STREAM, e))?;
+    match stream.delete_consumer(name).await {
+        Ok(_) => {}
+        Err(e) if is_not_found(&e) => {}
+        Err(e) => {
+            return Err(BusError::nats(
+                format!("removing the old consumer {name}"),
+                e,
+            ));
+        }
+    }
+    let wanted = pull::Config {
+        durable_name: Some(name.to_owned()),
+        description: Some("dotpha: a projection worker".to_owned()),
+        deliver_policy: DeliverPolicy::ByStartSequence { start_sequence },
+        ack_policy: AckPolicy::All,
+        filter_subject: EVENTS_SUBJECTS.to_owned(),
+        max_ack_pending: PROJECTOR_MAX_ACK_PENDING,
+        inactive_threshold: PROJECTOR_IDLE,
+        ..Default::default()
+    };
+    create_checked(&stream, wanted, &format!("the projection consumer {name}")).await
+}
+
+/// Deletes a projection worker's consumer (a clean stop leaves none).
+pub async fn delete_projector_consumer(js: &jetstream::Context, name: &str) {
+    if let Ok(stream) = js.get_stream(EVENTS_STREAM).await {
+        let _ = stream.delete_consumer(name).await;
+    }
+}
+
+/// Whether deleting a consumer failed only because there was none.
+fn is_not_found(error: &jetstream::stream::ConsumerError) -> bool {
+    matches!(
+        error.kind(),
+        jetstream::stream::ConsumerErrorKind::JetStream(e)
+            if e.error_code() == jetstream::ErrorCode::CONSUMER_NOT_FOUND
+    )
 }
 
 /// Deletes the events stream (after the log was restored from a backup, it
@@ -361,7 +476,7 @@ pub async fn delete_events_stream(js: &jetstream::Context) -> Result<bool, BusEr
     }
     js.delete_stream(EVENTS_STREAM)
         .await
-        .map_err(|e| BusError::nats(&format!("deleting {EVENTS_STREAM}"), e))?;
+        .map_err(|e| BusError::nats(format!("deleting {EVENTS_STREAM}"), e))?;
     Ok(true)
 }
 
@@ -412,7 +527,7 @@ pub async fn first_relayed(js: &jetstream::Context) -> Result<Option<RelayedEven
         .await
         .map_err(|e| BusError::nats("reading the first event on the bus", e))?;
     let foreign = |what: &str| {
-        BusError::Config(format!(
+        BusError::config(format!(
             "message {sequence} of {EVENTS_STREAM} has no {what}: something other than the relay published there"
         ))
     };
@@ -472,7 +587,7 @@ pub async fn last_relayed(js: &jetstream::Context) -> Result<LastRelayed, BusErr
         .await
         .map_err(|e| BusError::nats("reading the last event on the bus", e))?;
     let foreign = |what: &str| {
-        BusError::Config(format!(
+        BusError::config(format!(
             "message {last} of {EVENTS_STREAM} has no {what}: something other than the relay published there"
         ))
     };
@@ -522,5 +637,5 @@ pub async fn follower(
             ..Default::default()
         })
         .await
-        .map_err(|e| BusError::nats(&format!("creating consumer {name}"), e))
+        .map_err(|e| BusError::nats(format!("creating consumer {name}"), e))
 }

@@ -4,7 +4,9 @@
 //! always gets the same answer: the envelope's unit and actor exist; the
 //! actor may act for that unit; the things the submission names exist; the
 //! actor has the authority the contract gives; `expected_version`; the
-//! target's state; finally the values.
+//! target's state; finally the values, and last the admission step
+//! ([`crate::admit`]): the write-time limits, on the events as they will be
+//! stored.
 //!
 //! Dates are judged at the submission's own date: the day of its
 //! `occurred_at` in Vietnam (UTC+7). The unit tree is read as it stands on
@@ -28,6 +30,7 @@
 //! from the cadre's products at that moment (`State::products`).
 
 use crate::{
+    admit::admit,
     evaluation::{Assessment, MAX_GENERAL_POINTS, MAX_TASK_POINTS, Points, SCHEME},
     figures::evaluation_rating,
     payload::*,
@@ -57,7 +60,7 @@ pub fn decide(state: &State, submission: &Submission) -> Result<Vec<Event>, Reje
     };
     let stream = payload.stream(&submission.actor);
     let version = state.stream_version(&stream) + 1;
-    Ok(vec![Event {
+    let events = vec![Event {
         stream: stream.to_string(),
         version,
         unit: submission.unit.clone(),
@@ -65,7 +68,9 @@ pub fn decide(state: &State, submission: &Submission) -> Result<Vec<Event>, Reje
         occurred_at: submission.occurred_at.clone(),
         submission_id: submission.submission_id.clone(),
         payload,
-    }])
+    }];
+    admit(submission, &events)?;
+    Ok(events)
 }
 
 /// The first submission of an empty log must register the root unit; its

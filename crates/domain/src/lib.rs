@@ -10,6 +10,9 @@
 //!   of CONTRACT.md, serde only here at the edge).
 //! - [`submission`]: the envelope, strict parsing, the `Event` type.
 //! - [`decide`](mod@decide): the rules.
+//! - [`admit`]: the admission step, every write-time limit (text and event
+//!   sizes on the stored NFC form, leap seconds), run by `decide` and never
+//!   by readers of the log.
 //! - [`state`]: units, cadres, cycles, tasks, periods, assessments; `apply`.
 //! - [`wire`]: the event object and the receipt, as emitted.
 //! - [`values`], [`time`], [`text`]: validated slugs and texts, dates and
@@ -30,6 +33,7 @@
 #![deny(unreachable_pub)]
 #![warn(missing_docs)]
 
+pub mod admit;
 pub mod decide;
 pub mod evaluation;
 pub mod figures;
@@ -38,6 +42,7 @@ pub mod rejection;
 #[cfg(feature = "schema")]
 pub mod schema;
 pub mod state;
+mod strict;
 pub mod submission;
 pub mod text;
 pub mod time;

@@ -93,7 +93,7 @@ impl JsonSchema for Text {
         json_schema!({
             "type": "string",
             "maxLength": MAX_TEXT_BYTES,
-            "description": format!("Human text, may be empty; stored NFC-normalized. The server's limit is {MAX_TEXT_BYTES} bytes of UTF-8; JSON Schema counts characters, so `maxLength` only states the looser limit of {MAX_TEXT_BYTES} characters.")
+            "description": format!("Human text, may be empty; stored NFC-normalized. The server's limit is {MAX_TEXT_BYTES} bytes of UTF-8, counted on the stored NFC form; JSON Schema counts characters, so `maxLength` only states the looser limit of {MAX_TEXT_BYTES} characters.")
         })
     }
 }
@@ -109,7 +109,7 @@ impl JsonSchema for RequiredText {
             "minLength": 1,
             "maxLength": MAX_TEXT_BYTES,
             "pattern": NOT_BLANK_PATTERN,
-            "description": format!("Human text that says something: not empty and not only whitespace; stored NFC-normalized. The server's limit is {MAX_TEXT_BYTES} bytes of UTF-8; `maxLength` only states the looser limit of {MAX_TEXT_BYTES} characters.")
+            "description": format!("Human text that says something: not empty and not only whitespace; stored NFC-normalized. The server's limit is {MAX_TEXT_BYTES} bytes of UTF-8, counted on the stored NFC form; `maxLength` only states the looser limit of {MAX_TEXT_BYTES} characters.")
         })
     }
 }
@@ -138,7 +138,7 @@ impl JsonSchema for Timestamp {
         json_schema!({
             "type": "string",
             "pattern": timestamp_pattern(),
-            "description": "An RFC 3339 instant with an offset (Z or ±HH:MM), e.g. 2021-03-02T08:30:00+07:00; at most nine fraction digits; a second of 60 is read as 59.999. The day must exist (2021-02-29 does not), which the pattern leaves to the server. No `format: date-time`: validators that assert it refuse a leap second anywhere but 23:59:60 UTC, which the server reads."
+            "description": "An RFC 3339 instant with an offset (Z or ±HH:MM), e.g. 2021-03-02T08:30:00+07:00; at most nine fraction digits; a second of 60 is accepted only at a leap second that happened (23:59:60 UTC on a date of the IERS table) and read as 59.999. The day must exist (2021-02-29 does not) and the leap second must have happened, which the pattern leaves to the server."
         })
     }
 }

@@ -6,6 +6,7 @@ use serde_json::Value;
 use crate::{
     payload::{EventType, Payload, StreamId},
     rejection::{Rejection, RejectionCode},
+    strict::{self, StrictError},
     time::Timestamp,
     values::{INVALID_VALUE, Slug, is_submission_id},
 };
@@ -123,9 +124,9 @@ pub(crate) struct Envelope {
 /// Reads a submission from the bytes a publisher sent on the subject whose
 /// last token is `subject_unit` (`None` when it did not come over NATS).
 ///
-/// Reading is strict: an unknown or missing field is `malformed`, a
-/// well-typed value that breaks its rule is `invalid_value`, each with the
-/// field's path.
+/// Reading is strict all the way down: a repeated member name at any depth,
+/// an unknown or missing field is `malformed`, a well-typed value that
+/// breaks its rule is `invalid_value`, each with the field's path.
 pub fn parse_submission(
     bytes: &[u8],
     subject_unit: Option<&str>,
@@ -150,12 +151,16 @@ pub fn parse_submission(
             format!("not UTF-8: {e}"),
         ))
     })?;
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        fail(Rejection::new(
-            RejectionCode::Malformed,
-            format!("not JSON: {e}"),
-        ))
-    })?;
+    let value: Value = match strict::from_str(text) {
+        Ok(value) => value,
+        Err(StrictError::Syntax(e)) => {
+            return Err(fail(Rejection::new(
+                RejectionCode::Malformed,
+                format!("not JSON: {e}"),
+            )));
+        }
+        Err(StrictError::Repeated { path }) => return Err(repeated(text, path)),
+    };
     let Value::Object(object) = &value else {
         return Err(fail(Rejection::new(
             RejectionCode::Malformed,
@@ -252,6 +257,31 @@ pub fn parse_submission(
         expected_version: envelope.expected_version,
         payload,
     })
+}
+
+/// A submission with a repeated member name at `path`: `malformed` there.
+/// The id and unit are still read (the last of each, as JSON readers do)
+/// so the sender gets its receipt, unless the repeated name is that member
+/// itself, whose value is then unknown.
+fn repeated(text: &str, path: String) -> Unreadable {
+    let lenient: Option<Value> = serde_json::from_str(text).ok();
+    let member = |key: &str| {
+        (path != key)
+            .then(|| lenient.as_ref()?.get(key)?.as_str())
+            .flatten()
+    };
+    let name = path.rsplit(['.', ']']).next().unwrap_or(&path).to_owned();
+    Unreadable {
+        submission_id: member("submission_id")
+            .filter(|id| is_submission_id(id))
+            .map(str::to_owned),
+        unit: member("unit").and_then(Slug::parse),
+        rejection: Rejection::at(
+            RejectionCode::Malformed,
+            path,
+            format!("member `{name}` is repeated; a name appears at most once in an object"),
+        ),
+    }
 }
 
 /// Reads a submission's `data` as the payload of `event_type`, naming the
@@ -455,6 +485,26 @@ mod tests {
         let e = read(&v).expect_err("bad id");
         assert_eq!(e.rejection.code, RejectionCode::Malformed);
         assert_eq!(e.submission_id, None);
+    }
+
+    #[test]
+    fn a_repeated_member_name_is_malformed_at_its_path() {
+        let text = r#"{"schema": "dotpha.submission.v1", "submission_id": "01HZX3K9Q6W2V7M8N4T5R1Y0AB",
+            "unit": "hop-thanh", "actor": "hoang-the-manh", "occurred_at": "2021-03-02T08:30:00+07:00",
+            "type": "progress.reported", "data": {"task_id": "ndp-2021-07", "as_of": "2021-03-01",
+            "values": [{"metric": "m", "value": 31, "value": 5}]}}"#;
+        let e = parse_submission(text.as_bytes(), Some("hop-thanh")).expect_err("repeated");
+        assert_eq!(e.rejection.code, RejectionCode::Malformed);
+        assert_eq!(e.rejection.field.as_deref(), Some("data.values[0].value"));
+        assert_eq!(
+            e.submission_id.as_deref(),
+            Some("01HZX3K9Q6W2V7M8N4T5R1Y0AB"),
+            "the sender still gets its receipt"
+        );
+        let text = r#"{"submission_id": "01HZX3K9Q6W2V7M8N4T5R1Y0AB", "submission_id": "01HZX3K9Q6W2V7M8N4T5R1Y0AC"}"#;
+        let e = parse_submission(text.as_bytes(), None).expect_err("repeated id");
+        assert_eq!(e.rejection.field.as_deref(), Some("submission_id"));
+        assert_eq!(e.submission_id, None, "which id it is, nobody knows");
     }
 
     #[test]

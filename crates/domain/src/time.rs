@@ -136,7 +136,9 @@ impl Timestamp {
         let hour = i64::from(digits(&b[11..13])?);
         let minute = i64::from(digits(&b[14..16])?);
         let second = i64::from(digits(&b[17..19])?);
-        // 60 is allowed for a leap second and read as 59.999.
+        // 60 is allowed for a leap second and read as 59.999. Whether that
+        // leap second happened is a write-time rule (`crate::admit`): the log
+        // may hold any instant this grammar reads.
         if hour > 23 || minute > 59 || second > 60 {
             return None;
         }
@@ -196,6 +198,21 @@ impl Timestamp {
             text: format_millis(unix_millis, VIETNAM_OFFSET_SECONDS, "+07:00"),
             unix_millis,
         }
+    }
+
+    /// When the text names second 60 (a leap second): the UTC day and the
+    /// minute of that day (0 to 1439) it falls in; `None` for any other
+    /// second. A real leap second is at minute 1439 (23:59 UTC) of a day
+    /// the IERS inserted one ([`crate::admit::LEAP_SECOND_DATES`]).
+    pub fn second_60_at_utc(&self) -> Option<(Date, i64)> {
+        if self.text.get(17..19) != Some("60") {
+            return None;
+        }
+        let second = self.unix_millis.div_euclid(1000);
+        Some((
+            Date::from_days_since_epoch(second.div_euclid(86_400)),
+            second.rem_euclid(86_400) / 60,
+        ))
     }
 
     /// The text as sent.

@@ -1,9 +1,16 @@
 //! Validated values that arrive in submissions: slugs, texts, dates, instants.
 //!
-//! Each one checks itself while being deserialized, so a typed submission can
-//! only hold valid values. A value that is well-typed JSON but breaks its rule
-//! fails with a message starting with [`INVALID_VALUE`], which the parser turns
-//! into the `invalid_value` code; every other serde failure is `malformed`.
+//! Each one checks its grammar while being deserialized (a slug's letters, a
+//! date that exists, an instant's RFC 3339 form) and normalizes text to NFC:
+//! rules that never change, so the same check serves submissions and the log
+//! read back. A value that is well-typed JSON but breaks its rule fails with a
+//! message starting with [`INVALID_VALUE`], which the parser turns into the
+//! `invalid_value` code; every other serde failure is `malformed`.
+//!
+//! Write-time limits (a text's length, an event's size, a leap second that
+//! exists) are not here: they are the admission step's ([`crate::admit`]),
+//! run at decide time on what will be stored, and never re-applied to what
+//! the log holds.
 
 use std::{borrow::Borrow, fmt, ops::Deref};
 
@@ -20,8 +27,10 @@ use crate::{
 /// out-of-range errors ("invalid value: integer `-1`...") share it on purpose.
 pub const INVALID_VALUE: &str = "invalid value: ";
 
-/// Longest human text accepted in one field, in bytes. A title or a note is a
-/// few hundred bytes; this only stops a runaway publisher from filling the log.
+/// Longest string a submission may store in one field, in bytes of its NFC
+/// form (what the log holds). A title or a note is a few hundred bytes; this
+/// only stops a runaway publisher from filling the log. A write-time rule,
+/// checked by [`crate::admit`]: readers of the log never apply it.
 pub const MAX_TEXT_BYTES: usize = 16 * 1024;
 
 fn invalid<E: de::Error>(message: impl fmt::Display) -> E {
@@ -99,26 +108,27 @@ pub fn is_submission_id(text: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
 }
 
-/// Human text, NFC-normalized, at most [`MAX_TEXT_BYTES`]; may be empty.
+/// Human text, NFC-normalized; may be empty.
+///
+/// Reading a `Text` only normalizes it, so whatever the log holds reads back.
+/// The length limit ([`MAX_TEXT_BYTES`]) is a write-time rule: the admission
+/// step ([`crate::admit`]) checks it on the NFC form, at decide time.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Text(String);
 
 impl Text {
-    /// Normalizes `text`; `None` when it is too long.
-    pub fn new(text: &str) -> Option<Text> {
-        (text.len() <= MAX_TEXT_BYTES).then(|| Text(nfc(text)))
+    /// Normalizes `text` to NFC.
+    pub fn new(text: &str) -> Text {
+        Text(nfc(text))
     }
 
     /// Normalizes an owned `text`, reusing it when it is already NFC (the
     /// usual case, and always the case when reading the log back).
-    pub fn from_string(text: String) -> Option<Text> {
-        if text.len() > MAX_TEXT_BYTES {
-            return None;
-        }
-        Some(match is_nfc_quick(text.chars()) {
+    pub fn from_string(text: String) -> Text {
+        match is_nfc_quick(text.chars()) {
             IsNormalized::Yes => Text(text),
             _ => Text(nfc(&text)),
-        })
+        }
     }
 
     /// The text.
@@ -148,9 +158,7 @@ impl Serialize for Text {
 
 impl<'de> Deserialize<'de> for Text {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Text, D::Error> {
-        let text = String::deserialize(d)?;
-        Text::new(&text)
-            .ok_or_else(|| invalid(format_args!("text longer than {MAX_TEXT_BYTES} bytes")))
+        String::deserialize(d).map(Text::from_string)
     }
 }
 
@@ -159,12 +167,10 @@ impl<'de> Deserialize<'de> for Text {
 pub struct RequiredText(Text);
 
 impl RequiredText {
-    /// Normalizes `text`; `None` when it is blank or too long.
+    /// Normalizes `text`; `None` when it is blank.
     pub fn new(text: &str) -> Option<RequiredText> {
-        if text.trim().is_empty() {
-            return None;
-        }
-        Text::new(text).map(RequiredText)
+        let text = Text::new(text);
+        (!text.trim().is_empty()).then_some(RequiredText(text))
     }
 
     /// The text.

@@ -177,11 +177,41 @@ pub struct Receipt {
     pub unit: Option<String>,
 }
 
+/// Why an event the log holds could not be decoded. Decoding checks only
+/// grammar, never a write-time limit ([`crate::admit`]), so this means a
+/// record from a newer writer or a damaged log, never a limit that changed.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// The type is not one this build knows (a newer writer's).
+    #[error("unknown event type {0:?}")]
+    UnknownType(String),
+    /// The data does not have its type's shape.
+    #[error("data of {event_type} cannot be read: {source}")]
+    Data {
+        /// The event's type.
+        event_type: EventType,
+        /// What serde found.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// An envelope member (`unit`, `actor`, `occurred_at`) breaks its
+    /// grammar.
+    #[error("{member} {value:?} is not {expected}")]
+    Member {
+        /// The member's name.
+        member: &'static str,
+        /// Its stored text.
+        value: String,
+        /// What it should be.
+        expected: &'static str,
+    },
+}
+
 impl RecordedEvent {
     /// The domain event this record holds, for folding into state or a read
     /// model. Fails on a record this build cannot read (a type from a newer
     /// writer, or corrupt data), naming what is wrong.
-    pub fn decode(&self) -> Result<Event, String> {
+    pub fn decode(&self) -> Result<Event, DecodeError> {
         decode_event(
             &self.stream,
             self.version,
@@ -195,7 +225,9 @@ impl RecordedEvent {
     }
 }
 
-/// Decodes an event from its stored members (see [`RecordedEvent::decode`]).
+/// Decodes an event from its stored members (see [`RecordedEvent::decode`]):
+/// the one decoder every reader of the log uses (the writer's fold, the
+/// projection, audit, verify).
 #[allow(clippy::too_many_arguments)]
 pub fn decode_event(
     stream: &str,
@@ -206,19 +238,26 @@ pub fn decode_event(
     occurred_at: &str,
     submission_id: &str,
     data: &str,
-) -> Result<Event, String> {
-    let kind =
-        EventType::parse(event_type).ok_or_else(|| format!("unknown event type {event_type:?}"))?;
+) -> Result<Event, DecodeError> {
+    let kind = EventType::parse(event_type)
+        .ok_or_else(|| DecodeError::UnknownType(event_type.to_owned()))?;
     let mut de = serde_json::Deserializer::from_str(data);
-    let payload = Payload::from_data(kind, &mut de)
-        .map_err(|e| format!("data of {event_type} cannot be read: {e}"))?;
+    let payload = Payload::from_data(kind, &mut de).map_err(|source| DecodeError::Data {
+        event_type: kind,
+        source,
+    })?;
+    let member = |member, value: &str, expected| DecodeError::Member {
+        member,
+        value: value.to_owned(),
+        expected,
+    };
     Ok(Event {
         stream: stream.to_owned(),
         version,
-        unit: Slug::parse(unit).ok_or_else(|| format!("unit {unit:?} is not a slug"))?,
-        actor: Slug::parse(actor).ok_or_else(|| format!("actor {actor:?} is not a slug"))?,
+        unit: Slug::parse(unit).ok_or_else(|| member("unit", unit, "a slug"))?,
+        actor: Slug::parse(actor).ok_or_else(|| member("actor", actor, "a slug"))?,
         occurred_at: Timestamp::parse(occurred_at)
-            .ok_or_else(|| format!("occurred_at {occurred_at:?} is not an instant"))?,
+            .ok_or_else(|| member("occurred_at", occurred_at, "an RFC 3339 instant"))?,
         submission_id: submission_id.to_owned(),
         payload,
     })

@@ -3306,6 +3306,85 @@ mod normalization {
     }
 }
 
+// ============================================================ admission
+
+/// Write-time limits hold for what is stored (CONTRACT.md part C): the NFC
+/// form, checked at decide time by the admission step.
+mod admission {
+    use super::*;
+    use dotpha_domain::{admit::MAX_EVENT_DATA_BYTES, values::MAX_TEXT_BYTES};
+
+    /// U+0958 DEVANAGARI LETTER QA is a composition exclusion: NFC turns its
+    /// 3 bytes into U+0915 U+093C, 6 bytes.
+    const QA: char = '\u{0958}';
+
+    #[test]
+    fn a_name_that_nfc_lengthens_past_the_limit_is_rejected_at_its_path() {
+        // Issue 10's input: 16,383 bytes as sent, 32,766 as stored.
+        let name: String = std::iter::repeat_n(QA, 5461).collect();
+        assert!(name.len() <= MAX_TEXT_BYTES);
+        Scenario::empty()
+            .when(unit(
+                SON_DUONG, BOOTSTRAP, SON_DUONG, &name, "district", None,
+            ))
+            .then_rejects(Code::InvalidValue, Some("data.name"));
+    }
+
+    #[test]
+    fn a_text_that_nfc_shortens_under_the_limit_is_accepted() {
+        // Vietnamese typed decomposed: 5 bytes as sent ("e" + two marks),
+        // 3 stored ("ễ").
+        let sent: String = "e\u{0302}\u{0303}".repeat(MAX_TEXT_BYTES / 3);
+        assert!(sent.len() > MAX_TEXT_BYTES);
+        let accepted = Scenario::world()
+            .when(progress(HOP_THANH, HOANG_THE_MANH, T_IN_PROGRESS).with("data.note", json!(sent)))
+            .then_accepts();
+        let stored = accepted.data()["note"].as_str().map(str::len);
+        assert_eq!(stored, Some(MAX_TEXT_BYTES / 3 * 3));
+    }
+
+    #[test]
+    fn a_deep_text_is_named_by_its_path() {
+        let long: String = std::iter::repeat_n(QA, MAX_TEXT_BYTES / 6 + 1).collect();
+        Scenario::world()
+            .when(plan(HOP_THANH, HOANG_THE_MANH, T_IN_PROGRESS).with(
+                "data.milestones",
+                json!([
+                    {"title": "Khảo sát", "due": "2021-05-01"},
+                    {"title": "Thí điểm", "due": "2021-07-01"},
+                    {"title": long, "due": "2021-10-01"}
+                ]),
+            ))
+            .then_rejects(Code::InvalidValue, Some("data.milestones[2].title"));
+    }
+
+    #[test]
+    fn an_event_too_large_to_relay_is_rejected() {
+        // Each solution is within the text limit, the whole is not within
+        // the event's, though the submission is within its own limit as
+        // sent: U+1D160 MUSICAL SYMBOL EIGHTH NOTE is 4 bytes as sent and
+        // 12 as stored (U+1D158 U+1D165 U+1D16E).
+        let solution: String = std::iter::repeat_n('\u{1D160}', MAX_TEXT_BYTES / 12).collect();
+        let count = MAX_EVENT_DATA_BYTES / (3 * solution.len()) + 1;
+        Scenario::world()
+            .when(
+                plan(HOP_THANH, HOANG_THE_MANH, T_IN_PROGRESS)
+                    .with("data.solutions", json!(vec![solution; count])),
+            )
+            .then_rejects(Code::InvalidValue, Some("data"));
+    }
+
+    #[test]
+    fn second_60_is_accepted_only_at_a_leap_second() {
+        Scenario::world()
+            .when(
+                progress(HOP_THANH, HOANG_THE_MANH, T_IN_PROGRESS)
+                    .with("occurred_at", json!("2021-03-02T08:30:60+07:00")),
+            )
+            .then_rejects(Code::InvalidValue, Some("occurred_at"));
+    }
+}
+
 // ============================================================ the codes
 
 /// One specification per rejection code of the contract, in its order; the

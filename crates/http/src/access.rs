@@ -35,32 +35,53 @@ pub struct Tokens {
     pub reads_need_token: bool,
 }
 
+/// Why a tokens file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum TokensError {
+    /// Not JSON of the tokens file's shape.
+    #[error("not a tokens file: {0}")]
+    NotATokensFile(#[source] serde_json::Error),
+    /// A token shorter than [`MIN_TOKEN_LEN`].
+    #[error("the token for {cadre} is shorter than {MIN_TOKEN_LEN} characters")]
+    TooShort {
+        /// The cadre it acts as.
+        cadre: String,
+    },
+    /// A unit or cadre that is not a slug.
+    #[error("unit {unit:?} and cadre {cadre:?} must be slugs")]
+    NotSlugs {
+        /// The grant's unit.
+        unit: String,
+        /// The grant's cadre.
+        cadre: String,
+    },
+    /// One token given twice.
+    #[error("a token is listed twice")]
+    Repeated,
+}
+
 /// Shortest token accepted: a guessable token is no access control.
 pub const MIN_TOKEN_LEN: usize = 16;
 
 impl Tokens {
     /// Reads `{"tokens": [{"token", "unit", "cadre"}]}`.
-    pub fn parse(text: &str, reads_need_token: bool) -> Result<Tokens, String> {
-        let file: File =
-            serde_json::from_str(text).map_err(|e| format!("not a tokens file: {e}"))?;
+    pub fn parse(text: &str, reads_need_token: bool) -> Result<Tokens, TokensError> {
+        let file: File = serde_json::from_str(text).map_err(TokensError::NotATokensFile)?;
         let mut by_secret = HashMap::new();
         for grant in file.tokens {
             if grant.token.len() < MIN_TOKEN_LEN {
-                return Err(format!(
-                    "the token for {} is shorter than {MIN_TOKEN_LEN} characters",
-                    grant.cadre
-                ));
+                return Err(TokensError::TooShort { cadre: grant.cadre });
             }
             if dotpha_domain::Slug::parse(&grant.unit).is_none()
                 || dotpha_domain::Slug::parse(&grant.cadre).is_none()
             {
-                return Err(format!(
-                    "unit {:?} and cadre {:?} must be slugs",
-                    grant.unit, grant.cadre
-                ));
+                return Err(TokensError::NotSlugs {
+                    unit: grant.unit,
+                    cadre: grant.cadre,
+                });
             }
             if by_secret.insert(grant.token.clone(), grant).is_some() {
-                return Err("a token is listed twice".to_owned());
+                return Err(TokensError::Repeated);
             }
         }
         Ok(Tokens {

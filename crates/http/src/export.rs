@@ -283,11 +283,17 @@ pub(crate) fn csv_field(text: &str) -> String {
     }
 }
 
-/// Text a spreadsheet would run as a formula (`=`, `+`, `-`, `@` first) gets
-/// a leading apostrophe: titles and comments come from publishers, and a
-/// table opened in an office must not execute what someone typed.
+/// First characters that make a spreadsheet read a cell as a formula, or
+/// that hide one behind an invisible start (OWASP's CSV injection list, plus
+/// line feed and NUL, which some importers strip before looking).
+pub(crate) const FORMULA_STARTS: [char; 8] = ['=', '+', '-', '@', '\t', '\r', '\n', '\0'];
+
+/// Text a spreadsheet would run as a formula ([`FORMULA_STARTS`] first)
+/// gets a leading apostrophe: titles and comments come from publishers, and
+/// a table opened in an office must not execute what someone typed. The one
+/// place cells of the export are neutralized (CSV and XLSX alike).
 pub(crate) fn defuse(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    if text.starts_with(FORMULA_STARTS) {
         format!("'{text}")
     } else {
         text.to_owned()
@@ -478,6 +484,29 @@ mod tests {
         assert_eq!(defuse("=1+1"), "'=1+1");
         assert_eq!(defuse("-5 hộ"), "'-5 hộ");
         assert_eq!(defuse("Thôn Đồng Diễn"), "Thôn Đồng Diễn");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_dangerous_first_character_is_neutralized(
+            first in proptest::sample::select(FORMULA_STARTS.to_vec()),
+            rest in "\\PC{0,12}",
+        ) {
+            let cell = format!("{first}{rest}");
+            let defused = defuse(&cell);
+            proptest::prop_assert_eq!(defused.strip_prefix('\''), Some(cell.as_str()));
+        }
+
+        #[test]
+        fn other_text_is_left_alone(text in "[^=+\\-@\t\r\n\x00][^\x00]{0,12}") {
+            proptest::prop_assert_eq!(defuse(&text), text);
+        }
+    }
+
+    #[test]
+    fn a_line_feed_or_nul_first_is_defused() {
+        assert_eq!(defuse("\n=1+1"), "'\n=1+1");
+        assert_eq!(defuse("\0=1+1"), "'\0=1+1");
     }
 
     #[test]

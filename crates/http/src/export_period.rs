@@ -416,9 +416,9 @@ fn products_sheet(workbook: &mut Workbook, rows: &[Row], f: &Formats) -> Result<
             let product = &p.product;
             sheet.write_number_with_format(r, 0, f64::from(r), &f.integer)?;
             sheet.write_string_with_format(r, 1, &row.line.full_name, &f.text)?;
-            sheet.write_string_with_format(r, 2, Cell::text(&p.title).as_csv(), &f.text)?;
+            sheet.write_string_with_format(r, 2, &p.title, &f.text)?;
             let milestone = product.milestone.as_ref().map(|m| m.as_str()).unwrap_or("");
-            sheet.write_string_with_format(r, 3, Cell::text(milestone).as_csv(), &f.text)?;
+            sheet.write_string_with_format(r, 3, milestone, &f.text)?;
             sheet.write_datetime_with_format(r, 4, excel_date(product.due)?, &f.date)?;
             match product.done_on {
                 Some(d) => sheet.write_datetime_with_format(r, 5, excel_date(d)?, &f.date)?,

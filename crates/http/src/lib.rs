@@ -11,6 +11,7 @@
 
 pub mod access;
 mod answers;
+pub mod contract_errors;
 pub mod error;
 mod export;
 mod export_period;
@@ -29,7 +30,7 @@ use dotpha_bus::Publisher;
 use dotpha_views::ReadModel;
 use prometheus_client::registry::Registry;
 
-pub use access::Tokens;
+pub use access::{Tokens, TokensError};
 pub use error::ApiError;
 pub use routes::{POSITION_HEADER, ROUTES, VOCABULARY_PLACEHOLDER, page_html, router};
 
@@ -68,6 +69,8 @@ struct Inner {
     /// HTTP), for `/healthz`.
     parts: Option<dotpha_health::Health>,
     tokens: Tokens,
+    /// The clock reads are judged at and submissions stamped with.
+    clock: dotpha_host::SharedClock,
     /// Turns true when the server shuts down; ends the live streams, which
     /// would otherwise hold graceful shutdown open forever.
     stopping: Mutex<Option<tokio::sync::watch::Receiver<bool>>>,
@@ -102,9 +105,23 @@ impl AppState {
                 health,
                 parts: None,
                 tokens,
+                clock: dotpha_host::SystemClock::shared(),
                 stopping: Mutex::new(None),
             }),
         }
+    }
+
+    /// The same server, reading the time from `clock` (the system's by
+    /// default). Call it on the value [`AppState::new`] returned, before it
+    /// is cloned.
+    pub fn with_clock(mut self, clock: dotpha_host::SharedClock) -> AppState {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.clock = clock,
+            None => {
+                tracing::error!("with_clock called on a shared server state; it keeps its clock")
+            }
+        }
+        self
     }
 
     /// The same server, also answering `/healthz` for `parts` (the other
@@ -207,7 +224,7 @@ pub async fn serve(
     if let Ok(mut stopping) = state.inner.stopping.lock() {
         *stopping = Some(shutdown.clone());
     }
-    axum::serve(listener, router(state))
+    axum::serve(contract_errors::ContractListener(listener), router(state))
         .with_graceful_shutdown(async move {
             let _ = shutdown.wait_for(|stop| *stop).await;
         })

@@ -109,11 +109,16 @@ pub fn router(state: AppState) -> Router {
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(crate::layers::validators))
+        // Outside every layer that can answer an error, inside compression
+        // (it reads plain-text error bodies to keep their words).
+        .layer(axum::middleware::from_fn(
+            crate::contract_errors::json_errors,
+        ))
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
 }
 
-type Params = HashMap<String, String>;
+pub(crate) type Params = HashMap<String, String>;
 
 fn params(query: Result<Query<Params>, QueryRejection>) -> Result<Params, ApiError> {
     query
@@ -152,7 +157,7 @@ fn slug_param(params: &Params, name: &str) -> Result<Option<String>, ApiError> {
     }
 }
 
-fn number_param(params: &Params, name: &str) -> Result<Option<u64>, ApiError> {
+pub(crate) fn number_param(params: &Params, name: &str) -> Result<Option<u64>, ApiError> {
     params
         .get(name)
         .map(|v| {
@@ -164,14 +169,12 @@ fn number_param(params: &Params, name: &str) -> Result<Option<u64>, ApiError> {
 
 /// The instant flags are judged at: now, or `?at=` (RFC 3339) to look at
 /// the state as of another day.
-fn now_ms(params: &Params) -> Result<i64, ApiError> {
+fn now_ms(state: &AppState, params: &Params) -> Result<i64, ApiError> {
     match params.get("at") {
         Some(at) => Timestamp::parse(at)
             .map(|t| t.unix_millis())
             .ok_or_else(|| ApiError::bad_request(format!("at={at:?} is not an RFC 3339 instant"))),
-        None => Ok(std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64)),
+        None => Ok(state.inner.clock.unix_millis()),
     }
 }
 
@@ -194,7 +197,7 @@ impl FromRequestParts<AppState> for Reading {
         let query = Query::<Params>::from_request_parts(parts, state).await;
         let params = params(query)?;
         let grant = state.inner.tokens.read_scope(&parts.headers)?.cloned();
-        let now = now_ms(&params)?;
+        let now = now_ms(state, &params)?;
         Ok(Reading {
             state: state.clone(),
             params,
@@ -677,7 +680,7 @@ async fn cadre_assessments(Segment(id): Segment, read: Reading) -> Result<Respon
 }
 
 fn log_path(state: &AppState) -> std::path::PathBuf {
-    state.inner.data_dir.join("log.sqlite")
+    dotpha_host::DataDir::new(&state.inner.data_dir).log_path()
 }
 
 /// `GET /api/v1/submissions/{id}[?unit=U]`: a receipt, private to the
@@ -769,7 +772,7 @@ async fn lookup(
     if path.exists() {
         let (id, unit) = (id.to_owned(), unit.map(str::to_owned));
         // A refusal answered now is stamped with the clock, not `?at=`.
-        let now = Timestamp::from_unix_millis(now_ms(&Params::new())?);
+        let now = state.inner.clock.now();
         return tokio::task::spawn_blocking(move || {
             let log = dotpha_store::Log::open_read_only(&path)?;
             match unit {

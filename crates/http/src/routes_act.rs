@@ -41,7 +41,8 @@ pub(crate) async fn act(
         .grant(&headers)?
         .cloned()
         .ok_or_else(|| ApiError::unauthorized("acting needs Authorization: Bearer <token>"))?;
-    // A body over the limit is 413, as a proxy would say; others are 400.
+    // A body over the limit is 413, as a proxy would say; one that is not
+    // JSON by its type 415; others are 400.
     let Json(act) = body.map_err(|e| match e.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError {
             status: StatusCode::PAYLOAD_TOO_LARGE,
@@ -51,6 +52,11 @@ pub(crate) async fn act(
                 e.body_text(),
                 crate::MAX_BODY_BYTES
             ),
+        },
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code: "unsupported_media_type",
+            message: e.body_text(),
         },
         _ => ApiError::bad_request(e.body_text()),
     })?;
@@ -63,9 +69,7 @@ pub(crate) async fn act(
             "unit {unit:?} is not a unit code"
         )));
     }
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
+    let millis = state.inner.clock.unix_millis();
     // The token's unit and those within it, on the day the submission is
     // sent, by the same tree the rules decide with: what the door lets
     // through, the rules then judge.

@@ -4,12 +4,11 @@
 //! sizes up to that checkpoint's, which checkpoints attest the log (for the
 //! page), and a receipt's inclusion proof (`?proof=1`).
 
-use std::{collections::HashMap, time::Instant};
+use std::time::Instant;
 
 use axum::{
     Json, Router,
-    extract::{Query, State, rejection::QueryRejection},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -17,7 +16,11 @@ use dotpha_store::{Log, Receipt, StoreError, StoredCheckpoint};
 use dotpha_tlog::{InclusionProof, TreeError};
 use serde_json::{Value, json};
 
-use crate::{AppState, MIN_POSITION_WAIT, error::ApiError};
+use crate::{
+    AppState, MIN_POSITION_WAIT,
+    error::ApiError,
+    routes::{Params, Reading, number_param},
+};
 
 /// The routes this module serves (they are in [`crate::ROUTES`] too).
 pub(crate) fn routes() -> Router<AppState> {
@@ -29,26 +32,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/log/proof/consistency", get(consistency))
 }
 
-type Params = HashMap<String, String>;
-
-fn params(query: Result<Query<Params>, QueryRejection>) -> Result<Params, ApiError> {
-    query
-        .map(|q| q.0)
-        .map_err(|e| ApiError::bad_request(format!("bad query string: {e}")))
-}
-
-fn number(params: &Params, name: &str) -> Result<Option<u64>, ApiError> {
-    params
-        .get(name)
-        .map(|v| {
-            v.parse::<u64>()
-                .map_err(|_| ApiError::bad_request(format!("{name}={v:?} is not a whole number")))
-        })
-        .transpose()
-}
-
 fn required(params: &Params, name: &str) -> Result<u64, ApiError> {
-    number(params, name)?.ok_or_else(|| ApiError::bad_request(format!("{name} is required")))
+    number_param(params, name)?.ok_or_else(|| ApiError::bad_request(format!("{name} is required")))
 }
 
 /// The store's refusals as the API's errors: a request outside the tree is
@@ -75,7 +60,7 @@ async fn with_log<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&Log) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let path = state.inner.data_dir.join("log.sqlite");
+    let path = dotpha_host::DataDir::new(&state.inner.data_dir).log_path();
     if !path.exists() {
         return Err(ApiError::unavailable(
             "the log is not on this machine; ask the server where the writer runs",
@@ -98,8 +83,7 @@ fn text(body: String) -> Response {
         .into_response()
 }
 
-async fn key(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    state.inner.tokens.read_scope(&headers)?;
+async fn key(Reading { state, .. }: Reading) -> Result<Response, ApiError> {
     let vkey = dotpha_tlog::keyfile::read_verifier_key(&state.inner.data_dir).ok_or_else(|| {
         ApiError::unavailable(
             "the log's key is not on this machine yet (the writer makes it at its first start)",
@@ -121,11 +105,7 @@ fn latest_note(log: &Log) -> Result<Option<(StoredCheckpoint, String, usize)>, S
     Ok(Some((latest, note, cosignatures.len())))
 }
 
-async fn checkpoint(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    state.inner.tokens.read_scope(&headers)?;
+async fn checkpoint(Reading { state, .. }: Reading) -> Result<Response, ApiError> {
     match with_log(&state, latest_note).await? {
         Some((_, note, _)) => Ok(text(note)),
         None => Err(ApiError {
@@ -136,24 +116,14 @@ async fn checkpoint(
     }
 }
 
-async fn attestations(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    state.inner.tokens.read_scope(&headers)?;
+async fn attestations(Reading { state, .. }: Reading) -> Result<Response, ApiError> {
     let checkpoints = with_log(&state, |log| log.attestations()).await?;
     Ok(Json(json!({ "checkpoints": checkpoints })).into_response())
 }
 
-async fn inclusion(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    query: Result<Query<Params>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    state.inner.tokens.read_scope(&headers)?;
-    let params = params(query)?;
+async fn inclusion(Reading { state, params, .. }: Reading) -> Result<Response, ApiError> {
     let position = required(&params, "position")?;
-    let size = number(&params, "size")?;
+    let size = number_param(&params, "size")?;
     let (proof, _) = with_log(&state, move |log| {
         log.signed_inclusion_proof(position, size)
     })
@@ -161,13 +131,7 @@ async fn inclusion(
     Ok(Json(proof).into_response())
 }
 
-async fn consistency(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    query: Result<Query<Params>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    state.inner.tokens.read_scope(&headers)?;
-    let params = params(query)?;
+async fn consistency(Reading { state, params, .. }: Reading) -> Result<Response, ApiError> {
     let (from, to) = (required(&params, "from")?, required(&params, "to")?);
     let proof = with_log(&state, move |log| log.signed_consistency_proof(from, to)).await?;
     Ok(Json(proof).into_response())

@@ -163,6 +163,7 @@ async fn start_writer(url: &str) -> Pipeline {
         fault: None,
         transparency: Default::default(),
         health: dotpha_ingest::Health::default(),
+        clock: dotpha_host::SystemClock::shared(),
     };
     let task = tokio::spawn(async move {
         dotpha_ingest::run(config, IngestMetrics::default(), receiver)

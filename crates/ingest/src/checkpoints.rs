@@ -9,14 +9,15 @@
 //! is retried until the broker holds the note; a restart publishes the
 //! latest stored note again (the broker drops the repeat by its id).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_nats::jetstream::{self, message::PublishMessage};
 use dotpha_bus::subjects::CHECKPOINT;
-use dotpha_domain::Timestamp;
 use dotpha_store::StoredCheckpoint;
 use dotpha_tlog::{LogKey, tree::to_hex};
 use tokio::{sync::watch, time::Instant};
+
+use dotpha_host::SharedClock;
 
 use crate::{BACKOFF, IngestMetrics, MAX_BACKOFF, logfile::SharedLog};
 
@@ -24,17 +25,15 @@ use crate::{BACKOFF, IngestMetrics, MAX_BACKOFF, logfile::SharedLog};
 /// and the checkpoint that covers it.
 pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 
-fn now() -> Timestamp {
-    let millis = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    Timestamp::from_unix_millis(millis)
-}
-
 /// Signs the tree at the log's current head, records the note and returns
 /// it (or the latest stored one, when the head has not moved past it).
-async fn sign(log: &SharedLog, key: &LogKey) -> Result<StoredCheckpoint, String> {
+async fn sign(
+    log: &SharedLog,
+    key: &LogKey,
+    clock: &SharedClock,
+) -> Result<StoredCheckpoint, String> {
     let key = key.clone();
+    let signed_at = clock.now();
     log.call(move |log| {
         let (size, root) = log.head_root()?;
         if let Some(latest) = log.latest_checkpoint()?
@@ -52,7 +51,7 @@ async fn sign(log: &SharedLog, key: &LogKey) -> Result<StoredCheckpoint, String>
             tree_size: size,
             root_hash: to_hex(&root),
             note,
-            signed_at: now().as_str().to_owned(),
+            signed_at: signed_at.as_str().to_owned(),
         };
         log.record_checkpoint(&checkpoint)?;
         Ok(checkpoint)
@@ -81,6 +80,7 @@ pub(crate) async fn run(
     key: LogKey,
     mut head: watch::Receiver<u64>,
     metrics: IngestMetrics,
+    clock: SharedClock,
     mut shutdown: watch::Receiver<bool>,
 ) {
     // The latest stored note goes out again first: it may not have reached
@@ -129,7 +129,7 @@ pub(crate) async fn run(
                     }
                 }
             }
-            match sign(&log, &key).await {
+            match sign(&log, &key, &clock).await {
                 Ok(checkpoint) => {
                     last_signing = Some(Instant::now());
                     if signed != Some(checkpoint.tree_size) {

@@ -12,10 +12,11 @@ use std::collections::HashSet;
 
 use async_nats::jetstream::{self, consumer::DeliverPolicy};
 use dotpha_bus::subjects::{COSIGNATURES_STREAM, COSIGNATURES_SUBJECTS};
-use dotpha_domain::Timestamp;
 use dotpha_tlog::{CosignatureVerifier, LogVerifier, cosign::verified_cosignatures};
 use futures::StreamExt;
 use tokio::sync::watch;
+
+use dotpha_host::SharedClock;
 
 use crate::{BACKOFF, IngestMetrics, logfile::SharedLog};
 
@@ -23,19 +24,13 @@ use crate::{BACKOFF, IngestMetrics, logfile::SharedLog};
 /// `DOTPHA_COSIGNATURES` (a stream sequence).
 pub const COSIGNATURES_READ: &str = "cosignatures.read_position";
 
-fn now() -> String {
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    Timestamp::from_unix_millis(millis).as_str().to_owned()
-}
-
 pub(crate) struct Collector {
     pub(crate) js: jetstream::Context,
     pub(crate) log: SharedLog,
     pub(crate) verifier: LogVerifier,
     pub(crate) witnesses: Vec<CosignatureVerifier>,
     pub(crate) metrics: IngestMetrics,
+    pub(crate) clock: SharedClock,
 }
 
 pub(crate) async fn run(collector: Collector, mut shutdown: watch::Receiver<bool>) {
@@ -161,7 +156,7 @@ async fn take(collector: &Collector, subject: &str, note: &[u8], unknown: &mut H
             (verifier.witness().to_owned(), line.clone(), timestamp)
         })
         .collect();
-    let received_at = now();
+    let received_at = collector.clock.now().as_str().to_owned();
     let outcome = collector
         .log
         .call(move |log| {

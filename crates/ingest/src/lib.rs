@@ -23,7 +23,6 @@ mod transparency;
 mod writer;
 
 use std::{
-    fs::File,
     path::{Path, PathBuf},
     time::Duration,
 };
@@ -31,6 +30,8 @@ use std::{
 use async_nats::jetstream;
 use dotpha_bus::lease::{Acquire, Claimant, Lease, LeaseError};
 pub use dotpha_health::{Health, Part};
+pub use dotpha_host::DataDirLock;
+use dotpha_host::{DataDir, DataDirError, SharedClock};
 use tokio::sync::watch;
 
 pub use checkpoints::CHECKPOINT_INTERVAL;
@@ -69,16 +70,17 @@ pub struct Config {
     /// Where the writer, the relay and the receipt service report how they
     /// are (`/healthz` in `dotpha up`).
     pub health: Health,
+    /// The clock `recorded_at` and checkpoints are stamped by.
+    pub clock: SharedClock,
 }
 
 /// What stops the write side.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
-    /// Another writer holds the data directory.
-    #[error(
-        "another dotpha writer is running on {0} (its lock file is held); only one writer may own a log"
-    )]
-    Locked(String),
+    /// The data directory cannot be used, or another writer holds it
+    /// ([`dotpha_host::DataDirErrorKind::Locked`]).
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
     /// Another writer holds the writer's lease on this NATS.
     #[error(
         "another dotpha writer is running on this NATS ({nats}): {holder}; only one writer may write a log, so this one does not start (stop that one first, or give this log a NATS of its own with --nats)"
@@ -103,14 +105,6 @@ pub enum IngestError {
     /// Shutdown was asked for before the writer started.
     #[error("stopped before the writer started")]
     Stopped,
-    /// The data directory cannot be used.
-    #[error("data directory {path}: {reason}")]
-    DataDir {
-        /// The directory.
-        path: String,
-        /// What is wrong.
-        reason: String,
-    },
     /// The log failed.
     #[error(transparent)]
     Store(#[from] dotpha_store::StoreError),
@@ -142,73 +136,28 @@ impl From<LeaseError> for IngestError {
 
 /// The log file in a data directory.
 pub fn log_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("log.sqlite")
-}
-
-/// The writer's lock on its data directory, held for as long as this value
-/// lives: a second writer on the same log refuses to start.
-#[derive(Debug)]
-pub struct DataDirLock {
-    _file: File,
-    dir: PathBuf,
+    DataDir::new(data_dir).log_path()
 }
 
 /// Takes the data directory's writer lock for as long as the returned value
 /// lives: a second writer on the same log refuses to start.
 pub fn lock_data_dir(data_dir: &Path) -> Result<DataDirLock, IngestError> {
-    let dir_error = |reason: String| IngestError::DataDir {
-        path: data_dir.display().to_string(),
-        reason,
-    };
-    std::fs::create_dir_all(data_dir).map_err(|e| dir_error(format!("cannot create it: {e}")))?;
-    let path = data_dir.join("writer.lock");
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| dir_error(format!("cannot open {}: {e}", path.display())))?;
-    match file.try_lock() {
-        Ok(()) => Ok(DataDirLock {
-            _file: file,
-            dir: data_dir.to_owned(),
-        }),
-        Err(std::fs::TryLockError::WouldBlock) => {
-            Err(IngestError::Locked(data_dir.display().to_string()))
-        }
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(dir_error(format!("cannot lock {}: {e}", path.display())))
-        }
-    }
+    Ok(DataDir::new(data_dir).lock()?)
 }
 
-impl DataDirLock {
-    /// The lease owner this data directory stands for: its host, its full
-    /// path and a random id kept in `DIR/writer.id` (made once). Only the
-    /// holder of this lock can claim it, so a lease held under this owner by
-    /// another process belongs to a process that is gone.
-    fn owner(&self) -> Result<String, IngestError> {
-        let dir_error = |reason: String| IngestError::DataDir {
-            path: self.dir.display().to_string(),
-            reason,
-        };
-        let path = self.dir.join("writer.id");
-        let id = match std::fs::read_to_string(&path) {
-            Ok(id) if !id.trim().is_empty() => id.trim().to_owned(),
-            _ => {
-                let id = nuid::next().to_string();
-                std::fs::write(&path, &id)
-                    .map_err(|e| dir_error(format!("cannot write {}: {e}", path.display())))?;
-                id
-            }
-        };
-        let dir = std::fs::canonicalize(&self.dir).unwrap_or_else(|_| self.dir.clone());
-        Ok(format!(
-            "{}:{}#{id}",
-            dotpha_bus::lease::host_name(),
-            dir.display()
-        ))
-    }
+/// The lease owner a data directory stands for: its host, its full path
+/// and the id kept in `DIR/writer.id`. Only the holder of the directory's
+/// lock can claim it, so a lease held under this owner by another process
+/// belongs to a process that is gone.
+fn owner(lock: &DataDirLock) -> Result<String, IngestError> {
+    let id = lock.writer_id()?;
+    let dir = lock.dir().path();
+    let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned());
+    Ok(format!(
+        "{}:{}#{id}",
+        dotpha_bus::lease::host_name(),
+        dir.display()
+    ))
 }
 
 /// Takes the writer's lease for an operation that must not run beside a
@@ -226,7 +175,7 @@ pub async fn fence(
         return Ok(None);
     };
     let claimant = Claimant {
-        owner: lock.owner()?,
+        owner: owner(lock)?,
         what,
     };
     let lease = Lease::acquire(
@@ -317,7 +266,7 @@ pub async fn prepare(
     .await?;
     let (ledger, identity) = check_identity(ledger, first, &config.nats_url).await?;
     let claimant = Claimant {
-        owner: lock.owner()?,
+        owner: owner(&lock)?,
         what: format!("dotpha writer of {} ({identity})", path.display()),
     };
     let lease = retry_until(&shutdown, &part, "taking the writer's lease", || {
@@ -470,6 +419,7 @@ pub async fn serve(
         path.clone(),
         lease.guard(),
         health.part("receipts"),
+        config.clock.clone(),
         parts_shutdown.clone(),
     ));
     // The checkpointer stops only after the writer (its own signal), so the
@@ -481,6 +431,7 @@ pub async fn serve(
         key.clone(),
         head_sender.subscribe(),
         metrics.clone(),
+        config.clock.clone(),
         checkpoints_stop,
     ));
     let collector = tokio::spawn(cosignatures::run(
@@ -491,6 +442,7 @@ pub async fn serve(
                 .map_err(transparency::KeyError::Note)?,
             witnesses,
             metrics: metrics.clone(),
+            clock: config.clock.clone(),
         },
         parts_shutdown.clone(),
     ));
@@ -501,22 +453,24 @@ pub async fn serve(
     ));
 
     let (read_position, read_tag) = ledger.read_position_tag()?;
-    let mut connects = connection.connects.clone();
-    connects.mark_unchanged();
-    let outcome = writer::run(writer::Writer {
-        ledger: Some(ledger),
-        read_position,
-        read_tag,
-        js,
-        client: connection.client.clone(),
-        head: head_sender,
-        metrics,
-        fault: config.fault,
-        shutdown,
-        connects,
-        lease: lease.guard(),
-        part: writer_part.clone(),
-    })
+    let outcome = writer::run(
+        writer::Writer {
+            ledger: Some(ledger),
+            read_position,
+            read_tag,
+            js,
+            client: connection.client.clone(),
+            head: head_sender,
+            metrics,
+            fault: config.fault,
+            shutdown,
+            batches: 0,
+            lease: lease.guard(),
+            part: writer_part.clone(),
+            clock: config.clock.clone(),
+        },
+        connection.connects.clone(),
+    )
     .await;
     match &outcome {
         Ok(()) => writer_part.stopped(),

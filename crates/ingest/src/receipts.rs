@@ -23,6 +23,7 @@ use dotpha_bus::{
     subjects::RECEIPT_GET,
 };
 use dotpha_domain::Slug;
+use dotpha_host::SharedClock;
 use dotpha_store::Log;
 use futures::StreamExt;
 use serde_json::json;
@@ -38,6 +39,7 @@ pub(crate) async fn serve(
     path: PathBuf,
     lease: LeaseGuard,
     part: Part,
+    clock: SharedClock,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut requests = match client.queue_subscribe(RECEIPT_GET, QUEUE.to_owned()).await {
@@ -77,6 +79,7 @@ pub(crate) async fn serve(
             Ok(question) => {
                 let log = log.clone();
                 let path = path.clone();
+                let now = clock.now();
                 let found = tokio::task::spawn_blocking(move || {
                     let mut guard = log
                         .lock()
@@ -85,7 +88,7 @@ pub(crate) async fn serve(
                         *guard = Some(Log::open_read_only(&path).map_err(|e| e.to_string())?);
                     }
                     match guard.as_ref() {
-                        Some(log) => question.answer(log).map_err(|e| e.to_string()),
+                        Some(log) => question.answer(log, &now).map_err(|e| e.to_string()),
                         None => Err("no log".to_owned()),
                     }
                 })
@@ -160,10 +163,14 @@ impl Question {
     }
 
     /// The receipt this question may be answered with.
-    fn answer(&self, log: &Log) -> Result<Option<dotpha_store::Receipt>, dotpha_store::StoreError> {
+    fn answer(
+        &self,
+        log: &Log,
+        now: &dotpha_domain::Timestamp,
+    ) -> Result<Option<dotpha_store::Receipt>, dotpha_store::StoreError> {
         match &self.unit {
             None => log.receipt(&self.submission_id),
-            Some(unit) => log.answer_for(&self.submission_id, unit, crate::writer::now().as_str()),
+            Some(unit) => log.answer_for(&self.submission_id, unit, now.as_str()),
         }
     }
 }

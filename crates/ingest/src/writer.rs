@@ -1,17 +1,17 @@
 //! The log writer: pull a batch, decide it, commit it with the read
 //! position, then ack and answer.
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use async_nats::{Client, jetstream};
 use dotpha_bus::{
+    Flow, PullLoop, Puller, Setup,
     leaf::{self, check_source},
     lease::{LeaseError, LeaseGuard},
     subjects::{self, MSG_ID},
 };
-use dotpha_domain::Timestamp;
+use dotpha_host::SharedClock;
 use dotpha_store::{Arrival, Batch, DeadLetter, Ledger, Receipt, ReceiptStatus};
-use futures::StreamExt;
 use tokio::sync::watch;
 use tracing::Instrument;
 
@@ -53,12 +53,14 @@ pub(crate) struct Writer {
     pub(crate) metrics: IngestMetrics,
     pub(crate) fault: Option<Fault>,
     pub(crate) shutdown: watch::Receiver<bool>,
-    /// Changes when the NATS connection is re-established.
-    pub(crate) connects: watch::Receiver<u64>,
+    /// Batches pulled so far (for [`Fault::BeforeCommit`]).
+    pub(crate) batches: u64,
     /// The writer's lease: nothing is committed or answered without it.
     pub(crate) lease: LeaseGuard,
     /// Where the writer reports how it is.
     pub(crate) part: Part,
+    /// The clock `recorded_at` is read from.
+    pub(crate) clock: SharedClock,
 }
 
 /// Waits until the lease is valid again: `Ok(true)` to go on, `Ok(false)`
@@ -77,150 +79,107 @@ async fn hold_until_valid(writer: &mut Writer) -> Result<bool, IngestError> {
     }
 }
 
-pub(crate) fn now() -> Timestamp {
-    let millis = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    Timestamp::from_unix_millis(millis)
+/// How the writer pulls: batches of up to [`MAX_BATCH`] gathered for at
+/// most [`LINGER`], a heartbeat so a pull left on a dead server fails, and
+/// backoff from [`BACKOFF`] to [`MAX_BACKOFF`].
+const PULL: PullLoop = PullLoop {
+    max_batch: MAX_BATCH,
+    linger: LINGER,
+    heartbeat: Some(std::time::Duration::from_secs(5)),
+    backoff: BACKOFF,
+    max_backoff: MAX_BACKOFF,
+};
+
+/// Runs the writer until shutdown (`Ok`) or until it must stop (its lease
+/// lost, its ledger gone).
+pub(crate) async fn run(
+    mut writer: Writer,
+    connects: watch::Receiver<u64>,
+) -> Result<(), IngestError> {
+    let shutdown = writer.shutdown.clone();
+    PULL.run(&mut writer, connects, shutdown).await
 }
 
-pub(crate) async fn run(mut writer: Writer) -> Result<(), IngestError> {
-    let mut batches = 0u64;
-    let mut delay = BACKOFF;
-    'consumer: loop {
-        if *writer.shutdown.borrow() {
-            return Ok(());
+impl Puller for Writer {
+    type Error = IngestError;
+
+    fn what(&self) -> &'static str {
+        "submissions"
+    }
+
+    /// Nothing is decided without the lease (it lapses while NATS is away,
+    /// and comes back when a renewal gets through); the consumer starts
+    /// right after the committed read position.
+    async fn consumer(&mut self) -> Result<Setup, IngestError> {
+        if !hold_until_valid(self).await? {
+            return Ok(Setup::Stop);
         }
-        // Nothing is decided without the lease (it lapses while NATS is
-        // away, and comes back when a renewal gets through).
-        if !hold_until_valid(&mut writer).await? {
-            return Ok(());
-        }
-        let read_position = writer.read_position;
-        let consumer = match dotpha_bus::writer_consumer(
-            &writer.js,
-            read_position + 1,
-            writer.read_tag.as_deref(),
+        match dotpha_bus::writer_consumer(
+            &self.js,
+            self.read_position + 1,
+            self.read_tag.as_deref(),
         )
         .await
         {
-            Ok((c, start)) => {
+            Ok((consumer, start)) => {
                 // A reset stream is read from its start: nothing before
                 // `start` counts as already decided any more.
-                writer.read_position = writer.read_position.min(start.saturating_sub(1));
-                c
+                self.read_position = self.read_position.min(start.saturating_sub(1));
+                Ok(Setup::Ready(Box::new(consumer)))
             }
-            Err(error) => {
-                tracing::warn!(%error, retry_in = ?delay, "cannot set up the writer's consumer");
-                writer
-                    .part
-                    .retrying(format!("setting up the writer's consumer: {error}"));
-                pause(&mut writer.shutdown, &mut delay).await;
-                continue;
-            }
-        };
-        let mut messages = match consumer
-            .stream()
-            .max_messages_per_batch(MAX_BATCH)
-            .heartbeat(std::time::Duration::from_secs(5))
-            .messages()
-            .await
-        {
-            Ok(m) => m,
-            Err(error) => {
-                tracing::warn!(%error, retry_in = ?delay, "cannot pull submissions");
-                writer
-                    .part
-                    .retrying(format!("pulling submissions: {error}"));
-                pause(&mut writer.shutdown, &mut delay).await;
-                continue;
-            }
-        };
+            Err(error) => Ok(Setup::Retry(format!(
+                "setting up the writer's consumer: {error}"
+            ))),
+        }
+    }
+
+    fn pulling(&mut self) {
         tracing::info!(
-            from_sequence = read_position + 1,
+            from_sequence = self.read_position + 1,
             "writer pulling submissions"
         );
-        writer.part.running();
-        loop {
-            let first = tokio::select! {
-                biased;
-                _ = writer.shutdown.changed() => return Ok(()),
-                // Taken by someone else while idle: stop now, not at the
-                // next submission.
-                _ = writer.lease.lost() => return Err(writer.lease.check().err().map_or_else(
-                    || IngestError::LeaseLost("taken by another process".to_owned()),
-                    IngestError::from,
-                )),
-                _ = writer.connects.changed() => {
-                    // Reconnected, possibly to another server of a cluster
-                    // after its own died: the pull may hang there without
-                    // an error (seen with nats-server 2.9 and async-nats
-                    // 0.51), so pull anew from the committed position.
-                    tracing::warn!("NATS reconnected; pulling anew from the log's read position");
-                    continue 'consumer;
-                }
-                next = messages.next() => next,
-            };
-            let first = match first {
-                Some(Ok(message)) => message,
-                Some(Err(error)) => {
-                    // Heartbeats missed, server restarted, consumer gone:
-                    // start again from what the log has committed.
-                    tracing::warn!(%error, "pulling failed; resuming from the log's read position");
-                    writer
-                        .part
-                        .retrying(format!("pulling submissions: {error}"));
-                    pause(&mut writer.shutdown, &mut delay).await;
-                    continue 'consumer;
-                }
-                None => continue 'consumer,
-            };
-            let mut batch = vec![first];
-            let deadline = tokio::time::Instant::now() + LINGER;
-            while batch.len() < MAX_BATCH {
-                match tokio::time::timeout_at(deadline, messages.next()).await {
-                    Ok(Some(Ok(message))) => batch.push(message),
-                    Ok(Some(Err(error))) => {
-                        tracing::warn!(%error, "pulling failed mid-batch; deciding what arrived");
-                        break;
-                    }
-                    Ok(None) | Err(_) => break,
-                }
+        self.part.running();
+    }
+
+    async fn batch(&mut self, batch: Vec<jetstream::Message>) -> Result<Flow, IngestError> {
+        self.batches += 1;
+        let number = self.batches;
+        if self.fault == Some(Fault::BeforeCommit(number)) {
+            tracing::error!(
+                number,
+                "injected fault: aborting while holding an undecided batch"
+            );
+            std::process::abort();
+        }
+        match step(self, batch, number).await {
+            Ok(Step::Done) => Ok(Flow::Next),
+            Ok(Step::Stopped) => Ok(Flow::Stop),
+            Err(error @ IngestError::LeaseLost(_)) => Err(error),
+            Err(IngestError::LeaseLapsed(why)) => {
+                // Nothing of the batch was committed: it comes again.
+                tracing::warn!(%why, "holding the batch in hand: the lease lapsed; resuming from the log's read position once it is renewed");
+                Ok(Flow::Restart)
             }
-            batches += 1;
-            if writer.fault == Some(Fault::BeforeCommit(batches)) {
-                tracing::error!(
-                    batches,
-                    "injected fault: aborting while holding an undecided batch"
-                );
-                std::process::abort();
-            }
-            match step(&mut writer, batch, batches).await {
-                Ok(Step::Done) => delay = BACKOFF,
-                Ok(Step::Stopped) => return Ok(()),
-                Err(error @ IngestError::LeaseLost(_)) => return Err(error),
-                Err(IngestError::LeaseLapsed(why)) => {
-                    // Nothing of the batch was committed: it comes again.
-                    tracing::warn!(%why, "holding the batch in hand: the lease lapsed; resuming from the log's read position once it is renewed");
-                    continue 'consumer;
-                }
-                Err(error) => {
-                    tracing::error!(%error, "a batch could not be committed; resuming from the log's read position");
-                    writer.part.retrying(format!("committing a batch: {error}"));
-                    pause(&mut writer.shutdown, &mut delay).await;
-                    continue 'consumer;
-                }
+            Err(error) => {
+                tracing::error!(%error, "a batch could not be committed; resuming from the log's read position");
+                Ok(Flow::Retry(format!("committing a batch: {error}")))
             }
         }
     }
-}
 
-async fn pause(shutdown: &mut watch::Receiver<bool>, delay: &mut std::time::Duration) {
-    tokio::select! {
-        _ = shutdown.changed() => {}
-        _ = tokio::time::sleep(*delay) => {}
+    fn retrying(&mut self, why: &str) {
+        self.part.retrying(why);
     }
-    *delay = (*delay * 2).min(MAX_BACKOFF);
+
+    /// Taken by someone else while idle: stop now, not at the next
+    /// submission.
+    async fn interrupted(&mut self) -> IngestError {
+        self.lease.lost().await;
+        self.lease.check().err().map_or_else(
+            || IngestError::LeaseLost("taken by another process".to_owned()),
+            IngestError::from,
+        )
+    }
 }
 
 fn headers_text(message: &async_nats::Message) -> String {
@@ -353,7 +312,7 @@ async fn step(
         // decides nothing.
         writer.lease.check()?;
         let started = Instant::now();
-        let recorded_at = now();
+        let recorded_at = writer.clock.now();
         let ledger = writer.ledger.take().ok_or_else(|| {
             IngestError::Task("the ledger was lost by an earlier failed commit".to_owned())
         })?;

@@ -222,7 +222,7 @@ pub async fn alerts_of_day(js: &jetstream::Context, day: Date) -> Result<Vec<Ale
         let mut pending = consumer
             .info()
             .await
-            .map_err(|e| dotpha_bus::BusError::Nats(format!("{ALERTS_STREAM}: {e}")))?
+            .map_err(|e| dotpha_bus::BusError::nats(ALERTS_STREAM, e))?
             .num_pending;
         let mut alerts = Vec::new();
         while pending > 0 {
@@ -232,11 +232,11 @@ pub async fn alerts_of_day(js: &jetstream::Context, day: Date) -> Result<Vec<Ale
                 .expires(READ_TIMEOUT)
                 .messages()
                 .await
-                .map_err(|e| dotpha_bus::BusError::Nats(format!("{ALERTS_STREAM}: {e}")))?;
+                .map_err(|e| dotpha_bus::BusError::nats(ALERTS_STREAM, e))?;
             let mut got = 0u64;
             while let Some(message) = batch.next().await {
                 let message =
-                    message.map_err(|e| dotpha_bus::BusError::Nats(format!("{ALERTS_STREAM}: {e}")))?;
+                    message.map_err(|e| dotpha_bus::BusError::nats(ALERTS_STREAM, e))?;
                 got += 1;
                 match serde_json::from_slice::<Alert>(&message.payload) {
                     Ok(alert) if alert.day == day => alerts.push(alert),

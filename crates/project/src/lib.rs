@@ -16,7 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod alerts;
-pub mod files;
+pub use dotpha_host::files;
 mod health;
 mod worker;
 
@@ -80,16 +80,10 @@ pub enum ProjectError {
     /// The worker's name cannot name a consumer and a file.
     #[error("worker name {0:?} must be a slug (lowercase letters, digits, '-')")]
     BadName(String),
-    /// Another worker with this name runs on this data directory.
-    #[error(
-        "another projection worker named {name:?} is running on {path}; give each worker on a data directory its own --name"
-    )]
-    Locked {
-        /// The data directory.
-        path: String,
-        /// The worker's name.
-        name: String,
-    },
+    /// The data directory cannot be used, or another worker with this
+    /// name runs on it ([`dotpha_host::DataDirErrorKind::Locked`]).
+    #[error(transparent)]
+    DataDir(#[from] dotpha_host::DataDirError),
     /// A blocking task died.
     #[error("internal task failed: {0}")]
     Task(String),
@@ -104,7 +98,7 @@ fn files_error(path: &Path, e: std::io::Error) -> ProjectError {
 
 /// The log beside the read model, when there is one.
 pub(crate) fn local_log(data_dir: &Path) -> Result<Option<Log>, ProjectError> {
-    let path = data_dir.join("log.sqlite");
+    let path = dotpha_host::DataDir::new(data_dir).log_path();
     if !path.exists() {
         return Ok(None);
     }
@@ -115,7 +109,7 @@ pub(crate) fn local_log(data_dir: &Path) -> Result<Option<Log>, ProjectError> {
         match Log::open_read_only(&path) {
             Ok(log) => return Ok(Some(log)),
             // A log file the writer created but has not yet written to.
-            Err(dotpha_store::StoreError::NotALog { reason, .. }) if reason == "it is empty" => {
+            Err(dotpha_store::StoreError::EmptyLog { .. }) => {
                 return Ok(None);
             }
             Err(dotpha_store::StoreError::NotALog { .. })
@@ -191,7 +185,10 @@ pub fn rebuild(
 ) -> Result<Rebuilt, ProjectError> {
     let base = files::base_for(name);
     let log = local_log(data_dir)?.ok_or_else(|| ProjectError::Files {
-        path: data_dir.join("log.sqlite").display().to_string(),
+        path: dotpha_host::DataDir::new(data_dir)
+            .log_path()
+            .display()
+            .to_string(),
         reason: "no log to rebuild from".to_owned(),
     })?;
     let generation =

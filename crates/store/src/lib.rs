@@ -25,7 +25,7 @@ mod verify;
 
 use std::path::Path;
 
-use dotpha_domain::{Event, Rejection, State, Timestamp};
+use dotpha_domain::{Event, Rejection, State, Timestamp, wire::DecodeError};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use serde_json::value::RawValue;
 
@@ -62,6 +62,13 @@ pub enum StoreError {
         /// Why it is not one.
         reason: String,
     },
+    /// The file exists but holds nothing yet (a writer starting beside the
+    /// reader may be creating it right now).
+    #[error("{path} is not a dotpha log: it is empty")]
+    EmptyLog {
+        /// The file.
+        path: String,
+    },
     /// The log was written by a newer dotpha.
     #[error(
         "{path} has schema version {found}, newer than this build's {supported}: upgrade dotpha"
@@ -89,6 +96,19 @@ pub enum StoreError {
         position: u64,
         /// What is wrong.
         reason: String,
+    },
+    /// A stored event the domain's decoder cannot read (a newer writer's
+    /// type, or damaged data). Never a write-time limit: readers of the log
+    /// apply none.
+    #[error("{path}: the event at position {position} cannot be read: {source}")]
+    Undecodable {
+        /// The file.
+        path: String,
+        /// The event's position.
+        position: u64,
+        /// What the decoder found.
+        #[source]
+        source: DecodeError,
     },
     /// A decision that cannot be recorded (a caller's bug, not bad input).
     #[error("decision for {submission_id} cannot be recorded: {reason}")]
@@ -271,10 +291,7 @@ impl Log {
         )?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         if schema::check(&conn, &path_text)? == 0 {
-            return Err(StoreError::NotALog {
-                path: path_text,
-                reason: "it is empty".to_owned(),
-            });
+            return Err(StoreError::EmptyLog { path: path_text });
         }
         Log::with_connection(conn, path_text)
     }
@@ -730,7 +747,7 @@ impl Log {
                     let mut chunk = RawChunk::default();
                     while let Some(r) = rows.next()? {
                         chunk.push(r, path)?;
-                        if chunk.rows.len() == FOLD_CHUNK && sender.send(Ok(std::mem::take(&mut chunk))).is_err() {
+                        if chunk.len() == FOLD_CHUNK && sender.send(Ok(std::mem::take(&mut chunk))).is_err() {
                             // The decoder stopped (it found a corrupt event).
                             return Ok(());
                         }
@@ -744,23 +761,14 @@ impl Log {
             });
             for chunk in chunks {
                 let chunk = chunk?;
-                for row in &chunk.rows {
-                    let text = |i: usize| &chunk.text[row.texts[i].clone()];
-                    let event = dotpha_domain::wire::decode_event(
-                        text(0),
-                        row.version,
-                        text(1),
-                        text(2),
-                        text(3),
-                        text(4),
-                        text(5),
-                        text(6),
-                    )
-                    .map_err(|reason| StoreError::Corrupt {
-                        path: self.path.clone(),
-                        position: row.position,
-                        reason,
-                    })?;
+                for row in chunk.rows() {
+                    let event = chunk
+                        .decode(row)
+                        .map_err(|source| StoreError::Undecodable {
+                            path: self.path.clone(),
+                            position: row.position,
+                            source,
+                        })?;
                     state.apply(&event);
                 }
             }
@@ -787,23 +795,23 @@ impl Log {
 }
 
 /// Rows per chunk handed from the fold's reader thread to its decoder.
-const FOLD_CHUNK: usize = 4096;
+pub(crate) const FOLD_CHUNK: usize = 4096;
 /// Chunks the reader may run ahead of the decoder (bounds memory).
-const FOLD_CHUNKS_IN_FLIGHT: usize = 4;
+pub(crate) const FOLD_CHUNKS_IN_FLIGHT: usize = 4;
 
 /// Event rows as read, before decoding: every text column of every row in
 /// one buffer, so handing a chunk to another thread is one allocation, not
 /// nine per row.
 #[derive(Default)]
-struct RawChunk {
+pub(crate) struct RawChunk {
     text: String,
     rows: Vec<RawRow>,
 }
 
 /// One row of a [`RawChunk`]: stream, type, unit, actor, occurred_at,
 /// submission_id and data as ranges of the chunk's text.
-struct RawRow {
-    position: u64,
+pub(crate) struct RawRow {
+    pub(crate) position: u64,
     version: u64,
     texts: [std::ops::Range<usize>; 7],
 }
@@ -813,9 +821,9 @@ impl RawChunk {
     /// actor, occurred_at, submission_id, data`.
     fn push(&mut self, r: &rusqlite::Row<'_>, path: &str) -> Result<(), StoreError> {
         let position: u64 = r.get(0)?;
-        let mut texts: [std::ops::Range<usize>; 7] = Default::default();
+        let mut texts: [&str; 7] = Default::default();
         for (slot, column) in texts.iter_mut().zip([1, 3, 4, 5, 6, 7, 8]) {
-            let value = r
+            *slot = r
                 .get_ref(column)?
                 .as_str()
                 .map_err(|e| StoreError::Corrupt {
@@ -823,16 +831,51 @@ impl RawChunk {
                     position,
                     reason: format!("column {column} is not text: {e}"),
                 })?;
+        }
+        self.push_parts(position, r.get(2)?, texts);
+        Ok(())
+    }
+
+    /// Appends a row from its parts: stream, type, unit, actor,
+    /// occurred_at, submission_id and data.
+    pub(crate) fn push_parts(&mut self, position: u64, version: u64, parts: [&str; 7]) {
+        let mut texts: [std::ops::Range<usize>; 7] = Default::default();
+        for (slot, value) in texts.iter_mut().zip(parts) {
             let start = self.text.len();
             self.text.push_str(value);
             *slot = start..self.text.len();
         }
         self.rows.push(RawRow {
             position,
-            version: r.get(2)?,
+            version,
             texts,
         });
-        Ok(())
+    }
+
+    /// Rows held.
+    pub(crate) fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// The rows, to decode one by one.
+    pub(crate) fn rows(&self) -> &[RawRow] {
+        &self.rows
+    }
+
+    /// Decodes `row` (one of this chunk's) with the decoder every reader of
+    /// the log uses, [`dotpha_domain::wire::decode_event`].
+    pub(crate) fn decode(&self, row: &RawRow) -> Result<dotpha_domain::Event, DecodeError> {
+        let text = |i: usize| &self.text[row.texts[i].clone()];
+        dotpha_domain::wire::decode_event(
+            text(0),
+            row.version,
+            text(1),
+            text(2),
+            text(3),
+            text(4),
+            text(5),
+            text(6),
+        )
     }
 }
 

@@ -1,6 +1,9 @@
 //! Offline check of the whole log: the hash chain, gapless positions,
-//! consecutive stream versions, and that every event belongs to exactly one
-//! accepted decision whose events are consecutive.
+//! consecutive stream versions, that every event belongs to exactly one
+//! accepted decision whose events are consecutive, and that every event
+//! decodes with the decoder the services use
+//! ([`dotpha_domain::wire::decode_event`]), so verify never calls intact a
+//! log the services cannot read.
 
 use std::collections::HashMap;
 
@@ -8,7 +11,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::{
-    Head, StoreError,
+    FOLD_CHUNK, FOLD_CHUNKS_IN_FLIGHT, Head, RawChunk, StoreError,
     chain::Hashed,
     records::{EVENT_SCHEMA, GENESIS_HASH},
 };
@@ -75,146 +78,197 @@ pub(crate) fn verify(
     let mut decisions = decisions_stmt.query([])?;
     let mut decision: Option<(String, u64, u64)> = None;
 
-    // The Merkle tree's rows are checked in the same pass (a log not yet
-    // migrated, opened read-only, has none).
     let has_tree = crate::tree::has_tree(conn)?;
-    let mut events_stmt = conn.prepare(if has_tree {
-        "SELECT e.position, e.stream, e.version, e.type, e.unit, e.actor, e.occurred_at, e.recorded_at,
-                e.submission_id, e.data, e.prev_hash, e.hash, e.schema, t.hashes
-         FROM events e LEFT JOIN tree_nodes t ON t.position = e.position ORDER BY e.position"
-    } else {
-        "SELECT position, stream, version, type, unit, actor, occurred_at, recorded_at,
-                submission_id, data, prev_hash, hash, schema, NULL
-         FROM events ORDER BY position"
-    })?;
-    let mut tree = crate::tree::TreeCheck::default();
-    let mut rows = events_stmt.query([])?;
-    let mut versions: HashMap<String, u64> = HashMap::new();
-    let mut buffer = Vec::with_capacity(1024);
-    let mut expected = 1u64;
-    while let Some(r) = rows.next()? {
-        let position: u64 = r.get(0)?;
-        let text = |i: usize| r.get_ref(i).map(|v| v.as_str().unwrap_or("\u{0}not text"));
-        let hashed = Hashed {
-            position,
-            stream: text(1)?,
-            version: r.get(2)?,
-            event_type: text(3)?,
-            unit: text(4)?,
-            actor: text(5)?,
-            occurred_at: text(6)?,
-            recorded_at: text(7)?,
-            submission_id: text(8)?,
-            data: text(9)?,
-            prev_hash: text(10)?,
-        };
-        let stored_hash = text(11)?;
-        if position != expected {
-            earliest(
-                &mut found,
-                expected,
-                format!("position {expected} is missing (the next event is at {position})"),
-            );
-            break;
-        }
-        if text(12)? != EVENT_SCHEMA {
-            earliest(
-                &mut found,
-                position,
-                format!("schema is not {EVENT_SCHEMA}"),
-            );
-            break;
-        }
-        if hashed.prev_hash != head.hash {
-            earliest(
-                &mut found,
-                position,
-                format!(
-                    "prev_hash does not equal the hash of position {}",
-                    position - 1
-                ),
-            );
-            break;
-        }
-        if hashed.hash(&mut buffer) != stored_hash
-            && hashed.hash_recanonicalized(&mut buffer).as_deref() != Some(stored_hash)
-        {
-            earliest(
-                &mut found,
-                position,
-                "the hash does not match the event's contents".to_owned(),
-            );
-            break;
-        }
-        if has_tree
-            && let Some(problem) =
-                tree.check(stored_hash, r.get_ref(13)?.as_blob_or_null().ok().flatten())
-        {
-            earliest(&mut found, position, problem);
-            break;
-        }
-        let last = match versions.get_mut(hashed.stream) {
-            Some(v) => std::mem::replace(v, hashed.version),
-            None => {
-                versions.insert(hashed.stream.to_owned(), hashed.version);
-                0
-            }
-        };
-        if hashed.version != last + 1 {
-            earliest(
-                &mut found,
-                position,
-                format!(
-                    "stream {} goes from version {last} to {}",
-                    hashed.stream, hashed.version
-                ),
-            );
-            break;
-        }
-        // Advance to the decision that should hold this position.
-        while decision.as_ref().is_none_or(|d| d.2 < position) {
-            match decisions.next()? {
-                Some(d) => decision = Some((d.get(0)?, d.get(1)?, d.get(2)?)),
-                None => {
-                    decision = None;
-                    break;
+    // Decoding costs about what the checks do, so a second thread decodes
+    // the rows that passed them while this one goes on.
+    std::thread::scope(|scope| -> Result<(), StoreError> {
+        let (chunks, received) = std::sync::mpsc::sync_channel::<RawChunk>(FOLD_CHUNKS_IN_FLIGHT);
+        let decoder = scope.spawn(move || {
+            for chunk in received {
+                for row in chunk.rows() {
+                    if let Err(e) = chunk.decode(row) {
+                        return Some(Finding {
+                            position: row.position,
+                            problem: format!("the services cannot read this event: {e}"),
+                        });
+                    }
                 }
             }
-        }
-        match &decision {
-            Some((id, first, last)) if *first <= position && position <= *last => {
-                if id != hashed.submission_id {
+            None
+        });
+        let mut chunk = RawChunk::default();
+        // The Merkle tree's rows are checked in the same pass (a log not yet
+        // migrated, opened read-only, has none).
+        let mut events_stmt = conn.prepare(if has_tree {
+            "SELECT e.position, e.stream, e.version, e.type, e.unit, e.actor, e.occurred_at, e.recorded_at,
+                    e.submission_id, e.data, e.prev_hash, e.hash, e.schema, t.hashes
+             FROM events e LEFT JOIN tree_nodes t ON t.position = e.position ORDER BY e.position"
+        } else {
+            "SELECT position, stream, version, type, unit, actor, occurred_at, recorded_at,
+                    submission_id, data, prev_hash, hash, schema, NULL
+             FROM events ORDER BY position"
+        })?;
+        let mut tree = crate::tree::TreeCheck::default();
+        let mut rows = events_stmt.query([])?;
+        let mut versions: HashMap<String, u64> = HashMap::new();
+        let mut buffer = Vec::with_capacity(1024);
+        let mut expected = 1u64;
+        while let Some(r) = rows.next()? {
+            let position: u64 = r.get(0)?;
+            let text = |i: usize| r.get_ref(i).map(|v| v.as_str().unwrap_or("\u{0}not text"));
+            let hashed = Hashed {
+                position,
+                stream: text(1)?,
+                version: r.get(2)?,
+                event_type: text(3)?,
+                unit: text(4)?,
+                actor: text(5)?,
+                occurred_at: text(6)?,
+                recorded_at: text(7)?,
+                submission_id: text(8)?,
+                data: text(9)?,
+                prev_hash: text(10)?,
+            };
+            let stored_hash = text(11)?;
+            if position != expected {
+                earliest(
+                    &mut found,
+                    expected,
+                    format!("position {expected} is missing (the next event is at {position})"),
+                );
+                break;
+            }
+            if text(12)? != EVENT_SCHEMA {
+                earliest(
+                    &mut found,
+                    position,
+                    format!("schema is not {EVENT_SCHEMA}"),
+                );
+                break;
+            }
+            if hashed.prev_hash != head.hash {
+                earliest(
+                    &mut found,
+                    position,
+                    format!(
+                        "prev_hash does not equal the hash of position {}",
+                        position - 1
+                    ),
+                );
+                break;
+            }
+            if hashed.hash(&mut buffer) != stored_hash
+                && hashed.hash_recanonicalized(&mut buffer).as_deref() != Some(stored_hash)
+            {
+                earliest(
+                    &mut found,
+                    position,
+                    "the hash does not match the event's contents".to_owned(),
+                );
+                break;
+            }
+            if has_tree
+                && let Some(problem) =
+                    tree.check(stored_hash, r.get_ref(13)?.as_blob_or_null().ok().flatten())
+            {
+                earliest(&mut found, position, problem);
+                break;
+            }
+            let last = match versions.get_mut(hashed.stream) {
+                Some(v) => std::mem::replace(v, hashed.version),
+                None => {
+                    versions.insert(hashed.stream.to_owned(), hashed.version);
+                    0
+                }
+            };
+            if hashed.version != last + 1 {
+                earliest(
+                    &mut found,
+                    position,
+                    format!(
+                        "stream {} goes from version {last} to {}",
+                        hashed.stream, hashed.version
+                    ),
+                );
+                break;
+            }
+            // Advance to the decision that should hold this position.
+            while decision.as_ref().is_none_or(|d| d.2 < position) {
+                match decisions.next()? {
+                    Some(d) => decision = Some((d.get(0)?, d.get(1)?, d.get(2)?)),
+                    None => {
+                        decision = None;
+                        break;
+                    }
+                }
+            }
+            match &decision {
+                Some((id, first, last)) if *first <= position && position <= *last => {
+                    if id != hashed.submission_id {
+                        earliest(
+                            &mut found,
+                            position,
+                            format!(
+                                "the event says submission {} but the decision for it is {id}",
+                                hashed.submission_id
+                            ),
+                        );
+                        break;
+                    }
+                }
+                _ => {
                     earliest(
                         &mut found,
                         position,
                         format!(
-                            "the event says submission {} but the decision for it is {id}",
+                            "no accepted decision of submission {} covers this event",
                             hashed.submission_id
                         ),
                     );
                     break;
                 }
             }
-            _ => {
-                earliest(
-                    &mut found,
-                    position,
-                    format!(
-                        "no accepted decision of submission {} covers this event",
-                        hashed.submission_id
-                    ),
-                );
+            // Every check passed: the decoder thread reads it as the services
+            // would.
+            chunk.push_parts(
+                position,
+                hashed.version,
+                [
+                    hashed.stream,
+                    hashed.event_type,
+                    hashed.unit,
+                    hashed.actor,
+                    hashed.occurred_at,
+                    hashed.submission_id,
+                    hashed.data,
+                ],
+            );
+            if chunk.len() == FOLD_CHUNK && chunks.send(std::mem::take(&mut chunk)).is_err() {
+                // The decoder stopped at an event it cannot read.
                 break;
             }
+            head = Head {
+                position,
+                hash: stored_hash.to_owned(),
+            };
+            checked += 1;
+            expected += 1;
         }
-        head = Head {
-            position,
-            hash: stored_hash.to_owned(),
-        };
-        checked += 1;
-        expected += 1;
-    }
-    drop(rows);
+        drop(rows);
+        let _ = chunks.send(chunk);
+        drop(chunks);
+        let undecodable = decoder.join().unwrap_or_else(|_| {
+            Some(Finding {
+                position: expected,
+                problem: "the decoder stopped without an answer".to_owned(),
+            })
+        });
+        if let Some(Finding { position, problem }) = undecodable {
+            checked = checked.min(position - 1);
+            earliest(&mut found, position, problem);
+        }
+        Ok(())
+    })?;
 
     if found.is_none() {
         // Every event is accounted for; now no accepted decision may point

@@ -694,7 +694,7 @@ fn opening_read_only_where_there_is_no_log_says_it_is_missing_and_creates_nothin
     std::fs::write(&empty, b"").expect("touch");
     assert!(matches!(
         Log::open_read_only(&empty),
-        Err(StoreError::NotALog { .. })
+        Err(StoreError::NotALog { .. } | StoreError::EmptyLog { .. })
     ));
 }
 

@@ -402,6 +402,45 @@ fn rewriting_the_chain_consistently_passes_alone_but_fails_against_the_recorded_
 }
 
 #[test]
+fn an_event_the_services_cannot_read_fails_at_its_position_even_when_chained() {
+    // Chained and hashed right, in a decision's range: only decoding it as
+    // the services do tells that no reader can fold it.
+    for (position, sql, why) in [
+        (
+            130,
+            "UPDATE events SET data = json_set(data, '$.values', 'nhiều') WHERE position = 130",
+            "data of progress.reported cannot be read",
+        ),
+        (
+            140,
+            "UPDATE events SET type = 'task.archived' WHERE position = 140",
+            "unknown event type",
+        ),
+        (
+            150,
+            "UPDATE events SET occurred_at = '2021-03-02 08:30' WHERE position = 150",
+            "occurred_at",
+        ),
+    ] {
+        let log = build();
+        tamper(&log.path, sql);
+        rechain_from(&log.path, position);
+        let report = verify(&log.path, None);
+        assert_fails_at(&report, position, "the services cannot read this event");
+        assert_fails_at(&report, position, why);
+        assert_eq!(report.events_checked, position - 1);
+        let fold = Log::open_read_only(&log.path)
+            .expect("opens")
+            .load_state()
+            .expect_err("the services cannot fold it either");
+        assert!(
+            matches!(fold, dotpha_store::StoreError::Undecodable { position: p, .. } if p == position),
+            "{fold}"
+        );
+    }
+}
+
+#[test]
 fn skipping_a_stream_version_fails_at_that_event_even_when_rechained() {
     let log = build();
     tamper(

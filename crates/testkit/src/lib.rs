@@ -25,6 +25,27 @@ pub struct Message {
     pub body: Vec<u8>,
 }
 
+impl Message {
+    /// A submission as a commune's publisher builds it, sent on 2 March
+    /// 2021 at 08:30 (UTC+7).
+    pub fn submission(id: &str, unit: &str, actor: &str, kind: &str, data: Value) -> Message {
+        let body = json!({
+            "schema": "dotpha.submission.v1",
+            "submission_id": id,
+            "unit": unit,
+            "actor": actor,
+            "occurred_at": "2021-03-02T08:30:00+07:00",
+            "type": kind,
+            "data": data,
+        });
+        Message {
+            unit: unit.to_owned(),
+            submission_id: id.to_owned(),
+            body: body.to_string().into_bytes(),
+        }
+    }
+}
+
 /// The root unit of every workload.
 pub const ROOT: &str = "son-duong";
 /// The root's Standing Committee member, who assigns every task.
@@ -65,20 +86,7 @@ impl Workload {
     fn message(&mut self, unit: &str, actor: &str, kind: &str, data: Value) -> Message {
         self.sent += 1;
         let submission_id = format!("{}-{:012}", self.prefix, self.sent);
-        let body = json!({
-            "schema": "dotpha.submission.v1",
-            "submission_id": submission_id,
-            "unit": unit,
-            "actor": actor,
-            "occurred_at": "2021-03-02T08:30:00+07:00",
-            "type": kind,
-            "data": data,
-        });
-        Message {
-            unit: unit.to_owned(),
-            submission_id,
-            body: body.to_string().into_bytes(),
-        }
+        Message::submission(&submission_id, unit, actor, kind, data)
     }
 
     /// Commune `i`'s code.

@@ -219,9 +219,9 @@ pub(crate) fn event(
     cache: &mut Cache,
     recorded: &RecordedEvent,
 ) -> Result<(), ViewError> {
-    let event = recorded.decode().map_err(|reason| ViewError::Undecodable {
+    let event = recorded.decode().map_err(|e| ViewError::Undecodable {
         position: recorded.position,
-        reason,
+        reason: e.to_string(),
     })?;
     let at = millis(&recorded.occurred_at);
     match &event.payload {

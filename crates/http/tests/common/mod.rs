@@ -7,11 +7,10 @@
 
 use std::time::Duration;
 
-use dotpha_bus::{Publisher, PublisherOptions};
 use dotpha_testkit::nats::NatsServer;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::{sync::watch, task::JoinHandle};
+use tokio::sync::watch;
 
 /// Tokens of the test district: (token, unit, cadre).
 pub const BOOTSTRAP: &str = "tok-bootstrap-0000000001";
@@ -45,7 +44,7 @@ pub struct App {
     /// A client for it.
     pub http: reqwest::Client,
     stop: watch::Sender<bool>,
-    tasks: Vec<JoinHandle<()>>,
+    running: Option<dotpha_app::Running>,
     _dir: tempfile::TempDir,
     _nats: NatsServer,
 }
@@ -70,52 +69,6 @@ impl App {
         if !history.is_empty() {
             seed(&data.join("log.sqlite"), history);
         }
-        let (stop, shutdown) = watch::channel(false);
-        let mut tasks = Vec::new();
-        let ingest = dotpha_ingest::Config {
-            data_dir: data.clone(),
-            nats_url: nats.url(),
-            replicas: 1,
-            fault: None,
-            transparency: Default::default(),
-            health: dotpha_ingest::Health::default(),
-        };
-        let down = shutdown.clone();
-        tasks.push(tokio::spawn(async move {
-            if let Err(e) =
-                dotpha_ingest::run(ingest, dotpha_ingest::IngestMetrics::default(), down).await
-            {
-                panic!("the writer stopped: {e}");
-            }
-        }));
-        // The worker reads log.sqlite when it is there; started while the
-        // writer is still creating it, it finds a file that is not yet a log
-        // and stops. So it starts once the log opens.
-        let log = data.join("log.sqlite");
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while dotpha_store::Log::open_read_only(&log).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the writer did not create {}",
-                log.display()
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        let health = dotpha_project::Health::default();
-        let project = dotpha_project::Config {
-            data_dir: data.clone(),
-            nats_url: nats.url(),
-            name: "main".to_owned(),
-        };
-        let (down, h) = (shutdown.clone(), health.clone());
-        tasks.push(tokio::spawn(async move {
-            if let Err(e) =
-                dotpha_project::run(project, dotpha_project::ProjectMetrics::default(), h, down)
-                    .await
-            {
-                panic!("the projection worker stopped: {e}");
-            }
-        }));
         let grants: Vec<Value> = grants
             .iter()
             .map(|(token, unit, cadre)| json!({"token": token, "unit": unit, "cadre": cadre}))
@@ -123,29 +76,21 @@ impl App {
         let tokens_file = data.join("tokens.json");
         std::fs::write(&tokens_file, json!({ "tokens": grants }).to_string())
             .expect("write the tokens file");
-        let text = std::fs::read_to_string(&tokens_file).expect("read the tokens file");
-        let tokens = dotpha_http::Tokens::parse(&text, access).expect("a valid tokens file");
-        let connection = dotpha_bus::connect(&nats.url(), "dotpha-http-test", true)
-            .await
-            .expect("connect to NATS");
-        let publisher = Publisher::new(connection, PublisherOptions::default());
-        let state = dotpha_http::AppState::new(
-            data,
-            "main".to_owned(),
-            Some(publisher),
-            prometheus_client::registry::Registry::default(),
-            Some(health),
-            tokens,
-        );
+        let mut settings = dotpha_app::Settings::new(&data, nats.url());
+        settings.access = if access {
+            dotpha_app::Access::Closed(tokens_file)
+        } else {
+            dotpha_app::Access::Tokens(tokens_file)
+        };
+        let (stop, shutdown) = watch::channel(false);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a free port");
         let url = format!("http://{}", listener.local_addr().expect("an address"));
-        tasks.push(tokio::spawn(async move {
-            dotpha_http::serve(listener, state, shutdown)
-                .await
-                .expect("the server runs");
-        }));
+        let running = dotpha_app::App::new(settings)
+            .start(listener, shutdown)
+            .await
+            .expect("the system starts");
         App {
             url,
             http: reqwest::Client::builder()
@@ -153,7 +98,7 @@ impl App {
                 .build()
                 .expect("a client"),
             stop,
-            tasks,
+            running: Some(running),
             _dir: dir,
             _nats: nats,
         }
@@ -200,8 +145,11 @@ impl App {
     /// Stops the services and waits for them.
     pub async fn stop(mut self) {
         let _ = self.stop.send(true);
-        for task in self.tasks.drain(..) {
-            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+        if let Some(running) = self.running.take() {
+            let stopped = tokio::time::timeout(Duration::from_secs(30), running.wait()).await;
+            if let Ok(Err(error)) = stopped {
+                panic!("the system stopped with an error: {error}");
+            }
         }
     }
 
