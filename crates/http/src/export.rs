@@ -46,19 +46,19 @@ pub(crate) fn routes() -> Router<AppState> {
 /// numbers and dates as dates (sortable, with the `dd/mm/yyyy` format),
 /// and the CSV writes each the Vietnamese way.
 #[derive(Clone, Debug, PartialEq)]
-enum Cell {
+pub(crate) enum Cell {
     Text(String),
     Number(Option<f64>),
     Date(Option<Date>),
 }
 
 impl Cell {
-    fn text(text: impl Into<String>) -> Cell {
+    pub(crate) fn text(text: impl Into<String>) -> Cell {
         Cell::Text(text.into())
     }
 
     /// The cell as CSV writes it (before quoting).
-    fn as_csv(&self) -> String {
+    pub(crate) fn as_csv(&self) -> String {
         match self {
             Cell::Text(text) => defuse(text),
             Cell::Number(value) => value.map(number).unwrap_or_default(),
@@ -127,7 +127,7 @@ const COLUMNS: [Column; 17] = [
 ];
 
 /// The byte order mark that tells Excel the CSV is UTF-8.
-const BOM: &str = "\u{feff}";
+pub(crate) const BOM: &str = "\u{feff}";
 
 /// One task's line of the table.
 struct Row {
@@ -275,7 +275,7 @@ fn csv(rows: &[Row]) -> String {
 
 /// RFC 4180 quoting: a field with a comma, quote or line break is quoted,
 /// its quotes doubled.
-fn csv_field(text: &str) -> String {
+pub(crate) fn csv_field(text: &str) -> String {
     if text.contains([',', '"', '\r', '\n']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
@@ -292,7 +292,7 @@ pub(crate) const FORMULA_STARTS: [char; 8] = ['=', '+', '-', '@', '\t', '\r', '\
 /// gets a leading apostrophe: titles and comments come from publishers, and
 /// a table opened in an office must not execute what someone typed. The one
 /// place cells of the export are neutralized (CSV and XLSX alike).
-fn defuse(text: &str) -> String {
+pub(crate) fn defuse(text: &str) -> String {
     if text.starts_with(FORMULA_STARTS) {
         format!("'{text}")
     } else {
@@ -362,7 +362,7 @@ fn xlsx(rows: &[Row], cycle: &str) -> Result<Vec<u8>, XlsxError> {
 }
 
 /// Landscape A4, one page wide, the header row on every page.
-fn print_friendly(sheet: &mut Worksheet) -> Result<(), XlsxError> {
+pub(crate) fn print_friendly(sheet: &mut Worksheet) -> Result<(), XlsxError> {
     sheet.set_landscape();
     sheet.set_paper_size(PAPER_A4);
     sheet.set_print_fit_to_pages(1, 0);
@@ -453,7 +453,7 @@ fn summary_sheet(
 }
 
 /// A number without a needless `.0`.
-fn number(value: f64) -> String {
+pub(crate) fn number(value: f64) -> String {
     if value.fract() == 0.0 && value.abs() < 1e15 {
         format!("{}", value as i64)
     } else {
@@ -463,7 +463,7 @@ fn number(value: f64) -> String {
 
 /// A word's Vietnamese label from the domain's vocabulary (the page shows
 /// the same); a word the vocabulary does not know stays as it is.
-fn label<T: Term>(word: &str) -> &str {
+pub(crate) fn label<T: Term>(word: &str) -> &str {
     T::parse(word).map_or(word, |t| t.label(Lang::Vi))
 }
 

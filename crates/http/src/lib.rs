@@ -14,6 +14,7 @@ mod answers;
 pub mod contract_errors;
 pub mod error;
 mod export;
+mod export_period;
 pub mod layers;
 mod routes;
 mod routes_act;

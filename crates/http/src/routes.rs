@@ -88,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/log/verify", get(verify))
         .route("/api/v1/live", get(live))
         .merge(crate::export::routes())
+        .merge(crate::export_period::routes())
         .merge(crate::routes_log::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             http_metrics,

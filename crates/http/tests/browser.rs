@@ -15,7 +15,7 @@ use std::{
     time::Instant,
 };
 
-use common::{App, MANH, SECRETARY};
+use common::{App, MANH, SECRETARY, evaluated};
 use serde_json::json;
 
 fn workspace() -> PathBuf {
@@ -25,6 +25,12 @@ fn workspace() -> PathBuf {
 /// Runs the browser script against `app` with `token`; `mode` is passed as
 /// `MODE`. Panics with the script's output when it fails.
 async fn run_script(app: &App, token: &str, mode: &str) -> PathBuf {
+    run("dashboard.mjs", app, token, mode, &[]).await
+}
+
+/// Runs `script` (in `tests/browser`) against `app` with `token`, `mode` as
+/// `MODE` and `env` besides.
+async fn run(script: &str, app: &App, token: &str, mode: &str, env: &[(&str, &str)]) -> PathBuf {
     let script_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
     assert!(
@@ -44,20 +50,26 @@ async fn run_script(app: &App, token: &str, mode: &str) -> PathBuf {
     let shots = workspace().join("target/screenshots");
     std::fs::create_dir_all(&shots).expect("create target/screenshots");
     let started = Instant::now();
-    let (url, shots_arg, token, mode_arg) = (
+    let (url, shots_arg, token, mode_arg, script) = (
         app.url.clone(),
         shots.clone(),
         token.to_owned(),
         mode.to_owned(),
+        script.to_owned(),
     );
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     let output = tokio::task::spawn_blocking(move || {
         Command::new("node")
-            .arg("dashboard.mjs")
+            .arg(&script)
             .arg(&url)
             .arg(&token)
             .arg(&shots_arg)
             .env("CHROMIUM", &chromium)
             .env("MODE", &mode_arg)
+            .envs(env)
             .current_dir(&script_dir)
             .output()
             .expect("node runs")
@@ -150,5 +162,27 @@ async fn the_dashboard_works_in_a_browser() {
 async fn with_access_control_the_page_carries_the_token_everywhere() {
     let (app, _) = App::with_district(true).await;
     run_script(&app, MANH, "access").await;
+    app.stop().await;
+}
+
+/// The period view: the sheet, the quota and each cadre's products as the
+/// API answers them, and part A's four forms acted through the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_period_view_shows_the_apis_figures_and_acts() {
+    let app = App::start(false).await;
+    let head = evaluated(&app).await;
+    app.wait_for(head, None).await;
+    let shots = run(
+        "periods.mjs",
+        &app,
+        MANH,
+        "open",
+        &[("COMMITTEE_TOKEN", SECRETARY)],
+    )
+    .await;
+    assert!(
+        shots.join("period.png").exists(),
+        "no screenshot period.png"
+    );
     app.stop().await;
 }

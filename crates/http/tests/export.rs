@@ -5,7 +5,7 @@ mod common;
 use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx};
-use common::App;
+use common::{App, parse_csv};
 use reqwest::StatusCode;
 
 const HEADERS: [&str; 17] = [
@@ -43,33 +43,6 @@ fn header(response: &reqwest::Response, name: &str) -> String {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned()
-}
-
-/// Splits RFC 4180 CSV (quoted fields may hold commas, quotes, newlines).
-fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    let (mut row, mut field) = (Vec::new(), String::new());
-    let mut chars = text.chars().peekable();
-    let mut quoted = false;
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            (true, '"') => quoted = false,
-            (true, c) => field.push(c),
-            (false, '"') => quoted = true,
-            (false, ',') => row.push(std::mem::take(&mut field)),
-            (false, '\r') => {}
-            (false, '\n') => {
-                row.push(std::mem::take(&mut field));
-                rows.push(std::mem::take(&mut row));
-            }
-            (false, c) => field.push(c),
-        }
-    }
-    rows
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

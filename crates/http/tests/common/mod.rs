@@ -137,6 +137,11 @@ impl App {
         }
     }
 
+    /// The log file the writer keeps (`DIR/log.sqlite`).
+    pub fn log_path(&self) -> std::path::PathBuf {
+        self._dir.path().join("log.sqlite")
+    }
+
     /// Stops the services and waits for them.
     pub async fn stop(mut self) {
         let _ = self.stop.send(true);
@@ -444,6 +449,96 @@ impl App {
         )
         .await
     }
+}
+
+/// Splits RFC 4180 CSV (quoted fields may hold commas, quotes, newlines).
+pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let (mut row, mut field) = (Vec::new(), String::new());
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut field)),
+            (false, '\r') => {}
+            (false, '\n') => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    rows
+}
+
+/// The quarter [`evaluated`] decides, and the milestone due in it.
+pub const Q2: &str = "2021-q2";
+pub const SIX_MONTHS: &str = "Sơ kết 6 tháng";
+
+/// The district, with Q2 and the year 2021 open; Hợp Thành's chair done on
+/// time with two major errors found, self-assessed and decided good; Phúc
+/// Ứng's done on time and decided excellent (beside one good: over the
+/// quota); Tú Thịnh's done after the quarter. Returns the last position.
+pub async fn evaluated(app: &App) -> u64 {
+    app.district().await;
+    app.act(
+        SECRETARY,
+        "period.opened",
+        json!({"period": Q2, "kind": "quarter", "starts_on": "2021-04-01", "ends_on": "2021-06-30"}),
+    )
+    .await;
+    app.act(
+        SECRETARY,
+        "period.opened",
+        json!({"period": "2021", "kind": "year", "starts_on": "2021-01-01", "ends_on": "2021-12-31"}),
+    )
+    .await;
+    for (token, task, on) in [
+        (MANH, HOP_THANH_TASK, "2021-06-25"),
+        (PHUC_UNG, "ndp-2021-05", "2021-06-20"),
+        (TU_THINH, "ndp-2021-04", "2021-07-05"),
+    ] {
+        app.act(
+            token,
+            "milestone.completed",
+            json!({"task_id": task, "milestone": SIX_MONTHS, "completed_on": on}),
+        )
+        .await;
+    }
+    app.act(
+        SECRETARY,
+        "product.reviewed",
+        json!({"task_id": HOP_THANH_TASK, "milestone": SIX_MONTHS, "major_errors": 2,
+               "comment": "Báo cáo sơ kết thiếu số liệu hai thôn"}),
+    )
+    .await;
+    app.act(
+        MANH,
+        "assessment.self_submitted",
+        json!({"period": Q2, "general_points": 27.5, "note": "Hoàn thành mốc sơ kết đúng hạn"}),
+    )
+    .await;
+    app.act(
+        SECRETARY,
+        "assessment.decided",
+        json!({"cadre": "hoang-the-manh", "period": Q2, "peer_group": "chu-tich-xa",
+               "general_points": 26}),
+    )
+    .await;
+    app.act(
+        SECRETARY,
+        "assessment.decided",
+        json!({"cadre": "chu-tich-phuc-ung", "period": Q2, "peer_group": "chu-tich-xa",
+               "general_points": 25}),
+    )
+    .await
 }
 
 /// Decides `history` into a new log at `path`, in batches, as the writer
