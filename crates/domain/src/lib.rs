@@ -29,6 +29,7 @@
 
 pub mod decide;
 pub mod figures;
+pub mod messages;
 pub mod payload;
 pub mod rejection;
 #[cfg(feature = "schema")]

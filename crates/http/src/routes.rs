@@ -42,6 +42,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/tasks/{task_id}/history"),
     ("get", "/api/v1/units/{code}"),
     ("get", "/api/v1/cadres/{id}"),
+    ("get", "/api/v1/me"),
     ("post", "/api/v1/submissions"),
     ("get", "/api/v1/submissions/{id}"),
     ("get", "/api/v1/log/verify"),
@@ -67,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/tasks/{task_id}/history", get(history))
         .route("/api/v1/units/{code}", get(unit))
         .route("/api/v1/cadres/{id}", get(cadre))
+        .route("/api/v1/me", get(me))
         .route(
             "/api/v1/submissions",
             axum::routing::post(crate::routes::act),
@@ -572,6 +574,48 @@ async fn cadre(Segment(id): Segment, read: Reading) -> Result<Response, ApiError
             .ok_or_else(|| ApiError::not_found(format!("no cadre {id:?}")))?;
         read.check_within(rm, &cadre.unit)?;
         Ok(cadre)
+    })
+    .await
+}
+
+/// `GET /api/v1/me`: who the token acts as, what they may send, and their
+/// tasks: `{"cadre": CadreView (with its tasks, newest cycle first),
+/// "unit": code, "unit_name", "closed_unit": successor when the token's
+/// unit was merged away, "forms": [submission types]}`. `forms` is the
+/// domain's [`dotpha_domain::decide::may_send`]; the rules still judge
+/// each submission. 401 without a token.
+async fn me(headers: axum::http::HeaderMap, read: Reading) -> Result<Response, ApiError> {
+    let grant = read
+        .state
+        .inner
+        .tokens
+        .grant(&headers)?
+        .cloned()
+        .ok_or_else(|| ApiError::unauthorized("send Authorization: Bearer <token>"))?;
+    read.answer(Kept::No, move |rm, read| {
+        let cadre = rm.cadre(&grant.cadre, read.now)?.ok_or_else(|| {
+            ApiError::not_found(format!(
+                "the token's cadre {} is not registered",
+                grant.cadre
+            ))
+        })?;
+        let tree = rm.unit_tree()?;
+        let at = dotpha_views::query::day_in_vietnam(read.now);
+        let unit_name = rm
+            .unit(&grant.unit, Tree::Today, None, read.now)?
+            .map_or_else(|| grant.unit.clone(), |u| u.name);
+        let at_root = tree.contains(&grant.unit) && tree.parent(&grant.unit).is_none();
+        let forms: Vec<&str> = dotpha_domain::decide::may_send(cadre.standing_committee, at_root)
+            .into_iter()
+            .map(|t| t.as_str())
+            .collect();
+        Ok(serde_json::json!({
+            "cadre": cadre,
+            "unit": grant.unit,
+            "unit_name": unit_name,
+            "closed_unit": tree.closed_on(&grant.unit, at),
+            "forms": forms,
+        }))
     })
     .await
 }
