@@ -347,6 +347,36 @@ fn outside(grant: Option<&Grant>) -> ApiError {
 
 /// The placeholder in `page.html` the vocabulary's labels replace.
 pub const VOCABULARY_PLACEHOLDER: &str = "/*VOCABULARY*/{}";
+/// The placeholder the domain's refusal sentences replace
+/// ([`dotpha_domain::messages::messages_json`]).
+pub const MESSAGES_PLACEHOLDER: &str = "/*MESSAGES*/{}";
+/// The placeholder the JSON Schemas of the submissions replace, by type
+/// (`dotpha_domain::schema::submission_schema`, the committed
+/// `schemas/submission/*.json`): what the page checks a form against
+/// before it sends.
+pub const SCHEMAS_PLACEHOLDER: &str = "/*SCHEMAS*/{}";
+
+/// The schemas the page checks forms against, without their prose.
+fn form_schemas() -> serde_json::Value {
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(o) => {
+                o.remove("description");
+                o.remove("title");
+                o.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut out = serde_json::Map::new();
+    for t in dotpha_domain::EventType::ALL {
+        let mut schema = dotpha_domain::schema::submission_schema(t);
+        strip(&mut schema);
+        out.insert(t.as_str().to_owned(), schema);
+    }
+    serde_json::Value::Object(out)
+}
 
 /// The page as served: `page.html` with the domain's vocabulary and labels
 /// ([`dotpha_domain::vocabulary::tables_json`]) generated into it, so the
@@ -356,10 +386,19 @@ pub fn page_html() -> &'static str {
     PAGE.get_or_init(|| {
         // `</` never occurs in JSON the page could mistake for its end:
         // escape it anyway, as the labels are text.
-        let table = dotpha_domain::vocabulary::tables_json()
-            .to_string()
-            .replace("</", "<\\/");
-        include_str!("page.html").replacen(VOCABULARY_PLACEHOLDER, &table, 1)
+        let json = |v: serde_json::Value| v.to_string().replace("</", "<\\/");
+        include_str!("page.html")
+            .replacen(
+                VOCABULARY_PLACEHOLDER,
+                &json(dotpha_domain::vocabulary::tables_json()),
+                1,
+            )
+            .replacen(
+                MESSAGES_PLACEHOLDER,
+                &json(dotpha_domain::messages::messages_json()),
+                1,
+            )
+            .replacen(SCHEMAS_PLACEHOLDER, &json(form_schemas()), 1)
     })
 }
 
