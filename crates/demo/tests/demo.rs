@@ -480,7 +480,7 @@ fn the_current_cycle_is_open_and_the_token_holders_have_work_in_it() {
     let last: serde_json::Value =
         serde_json::from_slice(&submissions.last().expect("submissions").body).expect("json");
     assert!(
-        last["occurred_at"].as_str().expect("occurred_at") < &format!("{LAST_DAY}T24"),
+        last["occurred_at"].as_str().expect("occurred_at") < format!("{LAST_DAY}T24").as_str(),
         "nothing after {LAST_DAY}"
     );
 }

@@ -19,12 +19,20 @@
 //! - closed units take nothing new: `Rules::open_on`;
 //! - reports are not from the future: `Rules::not_after_sending`;
 //! - targets' ranges: `Rules::new_task` and `Rules::progress_reported`.
+//!
+//! Part A (evaluation by period): `Rules::period_opened`,
+//! `Rules::milestone_completed`, `Rules::product_reviewed` (a judging
+//! submission: `Rules::judge` over the body that gave the task),
+//! `Rules::self_assessed` and `Rules::assessment_decided`, which computes
+//! the decision's figures with [`crate::evaluation::Assessment::decide`]
+//! from the cadre's products at that moment (`State::products`).
 
 use crate::{
+    evaluation::{Assessment, MAX_GENERAL_POINTS, MAX_TASK_POINTS, Points, SCHEME},
     figures::evaluation_rating,
     payload::*,
     rejection::{Rejection, RejectionCode as Code},
-    state::{Cadre, Cycle, State, Task, TaskStatus},
+    state::{Cadre, Cycle, Period, State, Task, TaskStatus},
     submission::{Event, Submission},
     time::Date,
     tree::UnitTree,
@@ -47,7 +55,7 @@ pub fn decide(state: &State, submission: &Submission) -> Result<Vec<Event>, Reje
         };
         rules.check()?
     };
-    let stream = payload.stream();
+    let stream = payload.stream(&submission.actor);
     let version = state.stream_version(&stream) + 1;
     Ok(vec![Event {
         stream: stream.to_string(),
@@ -242,6 +250,12 @@ impl<'a> Rules<'a> {
                 Ok(s.payload.clone())
             }
             Payload::TaskEvaluated(p) => self.task_evaluated(p),
+            Payload::PeriodOpened(p) => self.period_opened(p),
+            Payload::PeriodClosed(p) => self.period_closed(p),
+            Payload::MilestoneCompleted(p) => self.milestone_completed(p),
+            Payload::ProductReviewed(p) => self.product_reviewed(p),
+            Payload::AssessmentSelfSubmitted(p) => self.self_assessed(p),
+            Payload::AssessmentDecided(p) => self.assessment_decided(p),
         }
     }
 
@@ -459,7 +473,7 @@ impl<'a> Rules<'a> {
             _ => Err(forbidden(
                 "actor",
                 format!(
-                    "only a Standing Committee member of the root unit {root} may open or close a cycle"
+                    "only a Standing Committee member of the root unit {root} may open or close a cycle or an evaluation period"
                 ),
             )),
         }
@@ -844,6 +858,198 @@ impl<'a> Rules<'a> {
             ..p.clone()
         }))
     }
+
+    // ------------------------------------------------ part A: evaluation
+
+    fn period_opened(&self, p: &PeriodOpened) -> Result<Payload, Rejection> {
+        self.root_committee()?;
+        check_version(
+            self.submission,
+            self.state
+                .stream_version(&StreamId::Period(p.period.clone())),
+        )?;
+        if self.state.period(&p.period).is_some() {
+            return Err(Rejection::at(
+                Code::AlreadyExists,
+                "data.period",
+                format!("period {} is already open", p.period),
+            ));
+        }
+        if p.ends_on < p.starts_on {
+            return Err(invalid(
+                "data.ends_on",
+                format!(
+                    "the period ends ({}) before it starts ({})",
+                    p.ends_on, p.starts_on
+                ),
+            ));
+        }
+        Ok(self.submission.payload.clone())
+    }
+
+    fn known_period(&self, id: &Slug) -> Result<&'a Period, Rejection> {
+        self.state.period(id).ok_or_else(|| {
+            invalid(
+                "data.period",
+                format!("no evaluation period {id} has been opened"),
+            )
+        })
+    }
+
+    fn period_closed(&self, p: &PeriodClosed) -> Result<Payload, Rejection> {
+        self.root_committee()?;
+        let period = self.known_period(&p.period)?;
+        check_version(self.submission, period.version)?;
+        if period.closed {
+            return Err(Rejection::at(
+                Code::InvalidState,
+                "data.period",
+                format!("period {} is already closed", p.period),
+            ));
+        }
+        Ok(self.submission.payload.clone())
+    }
+
+    /// A milestone named by a submission is in the task's current plan.
+    fn planned_milestone(&self, task: &Task, title: &str) -> Result<(), Rejection> {
+        if task.has_milestone(title) {
+            return Ok(());
+        }
+        let titles: Vec<&str> = task.milestones.iter().map(|m| m.title.as_str()).collect();
+        Err(invalid(
+            "data.milestone",
+            if titles.is_empty() {
+                format!("task {} has no milestone in its current plan", task.id)
+            } else {
+                format!(
+                    "task {} has no milestone {title:?} in its current plan; its milestones are {titles:?}",
+                    task.id
+                )
+            },
+        ))
+    }
+
+    /// The task's work products can be completed and reviewed: it was
+    /// given (not awaiting approval) and not cancelled. An evaluated task
+    /// still takes them: a milestone's completion and a product's review
+    /// record what was done, the history a period's evaluation reads.
+    fn has_products(&self, task: &Task) -> Result<(), Rejection> {
+        match task.status {
+            TaskStatus::Registered => {
+                Err(self.bad_state(task, "it awaits the Standing Committee's approval"))
+            }
+            TaskStatus::Cancelled => Err(self.bad_state(task, "a cancelled task has no products")),
+            _ => Ok(()),
+        }
+    }
+
+    fn milestone_completed(&self, p: &MilestoneCompleted) -> Result<Payload, Rejection> {
+        let (task, _) = self.task(&p.task_id, Authority::AssigneeUnit)?;
+        self.has_products(task)?;
+        self.planned_milestone(task, &p.milestone)?;
+        if let Some(on) = task.completed.get(&p.milestone) {
+            return Err(Rejection::at(
+                Code::AlreadyExists,
+                "data.milestone",
+                format!(
+                    "milestone {:?} of task {} was already completed on {on}",
+                    p.milestone.as_str(),
+                    task.id
+                ),
+            ));
+        }
+        self.not_after_sending(p.completed_on, "data.completed_on")?;
+        Ok(self.submission.payload.clone())
+    }
+
+    fn product_reviewed(&self, p: &ProductReviewed) -> Result<Payload, Rejection> {
+        let (task, _) = self.task(&p.task_id, Authority::Judge)?;
+        self.has_products(task)?;
+        if let Some(title) = &p.milestone {
+            self.planned_milestone(task, title)?;
+        }
+        Ok(self.submission.payload.clone())
+    }
+
+    /// The period takes assessments: it exists and is open.
+    fn open_period(&self, id: &Slug) -> Result<&'a Period, Rejection> {
+        let period = self.known_period(id)?;
+        check_version(self.submission, self.submission_stream_version())?;
+        if period.closed {
+            return Err(Rejection::at(
+                Code::InvalidState,
+                "data.period",
+                format!(
+                    "period {} is closed: it takes no more assessments",
+                    period.id
+                ),
+            ));
+        }
+        Ok(period)
+    }
+
+    fn submission_stream_version(&self) -> u64 {
+        self.state.stream_version(&self.submission.target_stream())
+    }
+
+    fn self_assessed(&self, p: &AssessmentSelfSubmitted) -> Result<Payload, Rejection> {
+        if self.actor.cadre.is_none() {
+            return Err(forbidden(
+                "actor",
+                "only a registered cadre assesses themself",
+            ));
+        }
+        self.open_period(&p.period)?;
+        points_within(p.general_points, MAX_GENERAL_POINTS, "data.general_points")?;
+        Ok(self.submission.payload.clone())
+    }
+
+    fn assessment_decided(&self, p: &AssessmentDecided) -> Result<Payload, Rejection> {
+        let cadre = self.state.cadre(&p.cadre).ok_or_else(|| {
+            Rejection::at(
+                Code::UnknownActor,
+                "data.cadre",
+                format!("no cadre {} is registered", p.cadre),
+            )
+        })?;
+        self.judge(&p.cadre, &cadre.unit)?;
+        self.in_scope(&cadre.unit, "data.cadre")?;
+        let period = self.open_period(&p.period)?;
+        points_within(p.general_points, MAX_GENERAL_POINTS, "data.general_points")?;
+        if let Some(t) = p.task_points {
+            points_within(t, MAX_TASK_POINTS, "data.task_points")?;
+        }
+        let products = self.state.products(&p.cadre, period);
+        let assessment = Assessment::decide(
+            products,
+            p.general_points,
+            p.task_points,
+            p.disqualified.is_some(),
+            p.rating,
+        )
+        .map_err(|e| invalid(e.field(), e.to_string()))?;
+        Ok(Payload::AssessmentDecided(AssessmentDecided {
+            task_points: Some(assessment.task_points),
+            rating: Some(assessment.rating),
+            scheme: Slug::parse(SCHEME),
+            products: Some(assessment.products),
+            total: Some(assessment.total),
+            ceiling: Some(assessment.ceiling),
+            ..p.clone()
+        }))
+    }
+}
+
+/// `points` lie within 0 and `max` (both included), else `invalid_value`
+/// at `field`.
+fn points_within(points: Points, max: Points, field: &str) -> Result<(), Rejection> {
+    if points < Points::ZERO || points > max {
+        return Err(invalid(
+            field,
+            format!("{points} is not within 0 and {max} points"),
+        ));
+    }
+    Ok(())
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -923,15 +1129,24 @@ pub fn may_send(standing_committee: bool, at_root: bool) -> Vec<crate::EventType
     crate::EventType::ALL
         .into_iter()
         .filter(|t| match t {
-            T::TaskRegistered | T::PlanSubmitted | T::WorkDelegated | T::ProgressReported => true,
+            T::TaskRegistered
+            | T::PlanSubmitted
+            | T::WorkDelegated
+            | T::ProgressReported
+            | T::MilestoneCompleted
+            | T::AssessmentSelfSubmitted => true,
             T::TaskAssigned
             | T::TaskApproved
             | T::TaskReassigned
             | T::TaskCancelled
             | T::TaskEvaluated
+            | T::ProductReviewed
+            | T::AssessmentDecided
             | T::CadreRegistered
             | T::UnitRegistered => standing_committee,
-            T::CycleOpened | T::CycleClosed | T::UnitMerged => standing_committee && at_root,
+            T::CycleOpened | T::CycleClosed | T::PeriodOpened | T::PeriodClosed | T::UnitMerged => {
+                standing_committee && at_root
+            }
         })
         .collect()
 }

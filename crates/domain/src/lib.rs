@@ -10,7 +10,7 @@
 //!   of CONTRACT.md, serde only here at the edge).
 //! - [`submission`]: the envelope, strict parsing, the `Event` type.
 //! - [`decide`](mod@decide): the rules.
-//! - [`state`]: units, cadres, cycles, tasks; `apply`.
+//! - [`state`]: units, cadres, cycles, tasks, periods, assessments; `apply`.
 //! - [`wire`]: the event object and the receipt, as emitted.
 //! - [`values`], [`time`], [`text`]: validated slugs and texts, dates and
 //!   instants, NFC and search folding.
@@ -19,6 +19,9 @@
 //!   Vietnamese and English labels, in one table.
 //! - [`figures`]: completion, the latest value, mean completion, the
 //!   clock's flags, the rating a score earns, the excellent quota.
+//! - [`evaluation`]: evaluating cadres by period (CONTRACT part A): points
+//!   in hundredths, products and their factors, task points, the rating's
+//!   ceiling, the day a task is done.
 //! - [`tree`]: the unit tree with validity dates: `is_within` for scope and
 //!   authority, roll-ups for today's tree and the tree as it was.
 //! - `schema` (feature `schema`): JSON Schemas of the wire shapes, generated
@@ -28,6 +31,7 @@
 #![warn(missing_docs)]
 
 pub mod decide;
+pub mod evaluation;
 pub mod figures;
 pub mod messages;
 pub mod payload;

@@ -8,11 +8,14 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    evaluation::{Points, Product},
     time::Date,
     values::{RequiredText, Slug, Text},
 };
 
-pub use crate::vocabulary::{AssignedOrigin, Confidence, EventType, Rating, TaskKind, UnitKind};
+pub use crate::vocabulary::{
+    AssignedOrigin, Confidence, Disqualification, EventType, PeriodKind, Rating, TaskKind, UnitKind,
+};
 
 /// A key result: a metric with a baseline and a target ("from 388 to 400"),
 /// optionally with the unit it is counted in and the range its values can
@@ -339,6 +342,162 @@ pub struct CycleClosed {
     pub cycle: Slug,
 }
 
+/// `period.opened`: an evaluation period (CONTRACT part A). Periods may
+/// overlap (a year and its quarters).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodOpened {
+    /// The period's id, e.g. "2026-q1".
+    pub period: Slug,
+    /// Month, quarter or year.
+    pub kind: PeriodKind,
+    /// First day.
+    pub starts_on: Date,
+    /// Last day.
+    pub ends_on: Date,
+}
+
+/// `period.closed`: afterwards no assessment of the period is accepted.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodClosed {
+    /// The period.
+    pub period: Slug,
+}
+
+/// `milestone.completed`: a milestone of the task's current plan is done.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MilestoneCompleted {
+    /// The task.
+    pub task_id: Slug,
+    /// The milestone's title exactly as in the task's current plan (after
+    /// NFC).
+    pub milestone: RequiredText,
+    /// The day it was done; not later than the day this is sent (UTC+7).
+    pub completed_on: Date,
+    /// Remarks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<Text>,
+}
+
+/// `product.reviewed`: the committee's review of a work product; the
+/// latest review of a product counts.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductReviewed {
+    /// The task.
+    pub task_id: Slug,
+    /// The milestone reviewed (its title in the current plan); absent: the
+    /// task itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub milestone: Option<RequiredText>,
+    /// Major errors found; each takes a quarter of the product's quality.
+    pub major_errors: u32,
+    /// The committee's remarks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<Text>,
+}
+
+/// `assessment.self_submitted`: the cadre's own assessment (tự đánh giá);
+/// the cadre is the actor.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssessmentSelfSubmitted {
+    /// The period.
+    pub period: Slug,
+    /// General-criteria points the cadre gives themself, 0 to 30, at most
+    /// two decimals.
+    #[cfg_attr(feature = "schema", schemars(with = "f64", range(min = 0, max = 30)))]
+    pub general_points: Points,
+    /// Remarks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<Text>,
+}
+
+/// `assessment.decided`: the competent committee's decision on a cadre for
+/// a period; the envelope `unit` is the evaluating body.
+///
+/// A submission sends the first members only. In the event the writer adds
+/// what it computed from the log at that moment (CONTRACT part A):
+/// `scheme`, `products`, `task_points` (computed, or the one given when the
+/// cadre has no product), `total`, `ceiling` and `rating` (the one given,
+/// or the ceiling). A submission that sends a computed member is
+/// `malformed`, like any unknown member.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssessmentDecided {
+    /// The cadre assessed.
+    pub cadre: Slug,
+    /// The period.
+    pub period: Slug,
+    /// The group of cadres with comparable duties (nhóm có nhiệm vụ tương
+    /// đồng), e.g. "chu-tich-xa": the excellent quota is counted per
+    /// evaluating body and peer group.
+    pub peer_group: Slug,
+    /// General-criteria points, 0 to 30, at most two decimals.
+    #[cfg_attr(feature = "schema", schemars(with = "f64", range(min = 0, max = 30)))]
+    pub general_points: Points,
+    /// Task points, 0 to 70: only when the cadre has no product in the
+    /// period (`invalid_value` otherwise). Always present in the event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "Option<f64>", range(min = 0, max = 70))
+    )]
+    pub task_points: Option<Points>,
+    /// The rating; must not be above the ceiling. Without one the ceiling
+    /// is the rating. Always present in the event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<Rating>,
+    /// Set when the cadre is not completed whatever the score.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disqualified: Option<Disqualification>,
+    /// The committee's remarks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<Text>,
+    /// The writer's: the scheme of the figures ([`crate::evaluation::SCHEME`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(skip))]
+    pub scheme: Option<Slug>,
+    /// The writer's: the cadre's products in the period, with their factors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(skip))]
+    pub products: Option<Vec<Product>>,
+    /// The writer's: general points + task points.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(skip))]
+    pub total: Option<Points>,
+    /// The writer's: the highest rating the total and the conditions allow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(skip))]
+    pub ceiling: Option<Rating>,
+}
+
+impl AssessmentDecided {
+    /// The members only the writer computes, by name, when a submission
+    /// sends one (they are `malformed` there).
+    pub fn writer_member(&self) -> Option<&'static str> {
+        if self.scheme.is_some() {
+            Some("scheme")
+        } else if self.products.is_some() {
+            Some("products")
+        } else if self.total.is_some() {
+            Some("total")
+        } else if self.ceiling.is_some() {
+            Some("ceiling")
+        } else {
+            None
+        }
+    }
+}
+
 /// The data of a submission or event, by type.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Payload {
@@ -370,6 +529,18 @@ pub enum Payload {
     TaskEvaluated(TaskEvaluated),
     /// `cycle.closed`
     CycleClosed(CycleClosed),
+    /// `period.opened`
+    PeriodOpened(PeriodOpened),
+    /// `period.closed`
+    PeriodClosed(PeriodClosed),
+    /// `milestone.completed`
+    MilestoneCompleted(MilestoneCompleted),
+    /// `product.reviewed`
+    ProductReviewed(ProductReviewed),
+    /// `assessment.self_submitted`
+    AssessmentSelfSubmitted(AssessmentSelfSubmitted),
+    /// `assessment.decided`
+    AssessmentDecided(AssessmentDecided),
 }
 
 macro_rules! for_each_payload {
@@ -389,6 +560,12 @@ macro_rules! for_each_payload {
             Payload::TaskCancelled($p) => $body,
             Payload::TaskEvaluated($p) => $body,
             Payload::CycleClosed($p) => $body,
+            Payload::PeriodOpened($p) => $body,
+            Payload::PeriodClosed($p) => $body,
+            Payload::MilestoneCompleted($p) => $body,
+            Payload::ProductReviewed($p) => $body,
+            Payload::AssessmentSelfSubmitted($p) => $body,
+            Payload::AssessmentDecided($p) => $body,
         }
     };
 }
@@ -419,6 +596,12 @@ impl Payload {
             Payload::TaskCancelled(_) => EventType::TaskCancelled,
             Payload::TaskEvaluated(_) => EventType::TaskEvaluated,
             Payload::CycleClosed(_) => EventType::CycleClosed,
+            Payload::PeriodOpened(_) => EventType::PeriodOpened,
+            Payload::PeriodClosed(_) => EventType::PeriodClosed,
+            Payload::MilestoneCompleted(_) => EventType::MilestoneCompleted,
+            Payload::ProductReviewed(_) => EventType::ProductReviewed,
+            Payload::AssessmentSelfSubmitted(_) => EventType::AssessmentSelfSubmitted,
+            Payload::AssessmentDecided(_) => EventType::AssessmentDecided,
         }
     }
 
@@ -444,6 +627,18 @@ impl Payload {
             EventType::TaskCancelled => Payload::TaskCancelled(Deserialize::deserialize(data)?),
             EventType::TaskEvaluated => Payload::TaskEvaluated(Deserialize::deserialize(data)?),
             EventType::CycleClosed => Payload::CycleClosed(Deserialize::deserialize(data)?),
+            EventType::PeriodOpened => Payload::PeriodOpened(Deserialize::deserialize(data)?),
+            EventType::PeriodClosed => Payload::PeriodClosed(Deserialize::deserialize(data)?),
+            EventType::MilestoneCompleted => {
+                Payload::MilestoneCompleted(Deserialize::deserialize(data)?)
+            }
+            EventType::ProductReviewed => Payload::ProductReviewed(Deserialize::deserialize(data)?),
+            EventType::AssessmentSelfSubmitted => {
+                Payload::AssessmentSelfSubmitted(Deserialize::deserialize(data)?)
+            }
+            EventType::AssessmentDecided => {
+                Payload::AssessmentDecided(Deserialize::deserialize(data)?)
+            }
         })
     }
 
@@ -466,13 +661,17 @@ impl Payload {
             Payload::TaskReassigned(p) => Some(&p.task_id),
             Payload::TaskCancelled(p) => Some(&p.task_id),
             Payload::TaskEvaluated(p) => Some(&p.task_id),
+            Payload::MilestoneCompleted(p) => Some(&p.task_id),
+            Payload::ProductReviewed(p) => Some(&p.task_id),
             _ => None,
         }
     }
 
-    /// The stream this payload's event belongs to: `unit-<code>`,
-    /// `cadre-<id>`, `cycle-<cycle>` or `task-<task_id>`.
-    pub fn stream(&self) -> StreamId {
+    /// The stream this payload's event belongs to when `actor` sends it:
+    /// `unit-<code>`, `cadre-<id>`, `cycle-<cycle>`, `task-<task_id>`,
+    /// `period-<period>` or `assessment-<period>-<cadre>` (the actor's own
+    /// for a self-assessment).
+    pub fn stream(&self, actor: &Slug) -> StreamId {
         match self {
             Payload::UnitRegistered(p) => StreamId::Unit(p.code.clone()),
             Payload::UnitMerged(p) => StreamId::Unit(p.into.clone()),
@@ -488,6 +687,18 @@ impl Payload {
             Payload::TaskReassigned(p) => StreamId::Task(p.task_id.clone()),
             Payload::TaskCancelled(p) => StreamId::Task(p.task_id.clone()),
             Payload::TaskEvaluated(p) => StreamId::Task(p.task_id.clone()),
+            Payload::MilestoneCompleted(p) => StreamId::Task(p.task_id.clone()),
+            Payload::ProductReviewed(p) => StreamId::Task(p.task_id.clone()),
+            Payload::PeriodOpened(p) => StreamId::Period(p.period.clone()),
+            Payload::PeriodClosed(p) => StreamId::Period(p.period.clone()),
+            Payload::AssessmentSelfSubmitted(p) => StreamId::Assessment {
+                period: p.period.clone(),
+                cadre: actor.clone(),
+            },
+            Payload::AssessmentDecided(p) => StreamId::Assessment {
+                period: p.period.clone(),
+                cadre: p.cadre.clone(),
+            },
         }
     }
 }
@@ -503,6 +714,15 @@ pub enum StreamId {
     Cycle(Slug),
     /// `task-<task_id>`
     Task(Slug),
+    /// `period-<period>`
+    Period(Slug),
+    /// `assessment-<period>-<cadre>`
+    Assessment {
+        /// The period.
+        period: Slug,
+        /// The cadre assessed.
+        cadre: Slug,
+    },
 }
 
 impl StreamId {
@@ -519,6 +739,8 @@ impl std::fmt::Display for StreamId {
             StreamId::Cadre(s) => write!(f, "cadre-{s}"),
             StreamId::Cycle(s) => write!(f, "cycle-{s}"),
             StreamId::Task(s) => write!(f, "task-{s}"),
+            StreamId::Period(s) => write!(f, "period-{s}"),
+            StreamId::Assessment { period, cadre } => write!(f, "assessment-{period}-{cadre}"),
         }
     }
 }

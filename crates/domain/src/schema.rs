@@ -17,9 +17,10 @@ use serde_json::{Map, Value, json};
 use crate::{
     EventType, RejectionCode,
     payload::{
-        CadreRegistered, CycleClosed, CycleOpened, PlanSubmitted, ProgressReported, TaskApproved,
-        TaskAssigned, TaskCancelled, TaskEvaluated, TaskReassigned, TaskRegistered, UnitMerged,
-        UnitRegistered, WorkDelegated,
+        AssessmentDecided, AssessmentSelfSubmitted, CadreRegistered, CycleClosed, CycleOpened,
+        MilestoneCompleted, PeriodClosed, PeriodOpened, PlanSubmitted, ProductReviewed,
+        ProgressReported, TaskApproved, TaskAssigned, TaskCancelled, TaskEvaluated, TaskReassigned,
+        TaskRegistered, UnitMerged, UnitRegistered, WorkDelegated,
     },
     submission::{Envelope, SUBMISSION_SCHEMA},
     time::{Date, Timestamp},
@@ -218,7 +219,7 @@ pub(crate) fn hash(_: &mut SchemaGenerator) -> Schema {
 pub(crate) fn event_data(_: &mut SchemaGenerator) -> Schema {
     json_schema!({
         "type": "object",
-        "description": "The data of the accepted submission of the same `type` (see submission/<type>.json), normalized: text NFC, and `task.evaluated` always carries `rating` (derived from `score` when only a score was sent)."
+        "description": "The data of the accepted submission of the same `type` (see submission/<type>.json), normalized: text NFC, and `task.evaluated` always carries `rating` (derived from `score` when only a score was sent). `assessment.decided` also carries what the writer computed from the log at that moment (CONTRACT part A): `scheme` (\"nd335-2025\"), `products` ([{task_id, milestone (title or null), due, done_on (date or null), q, l, p}]), `task_points`, `total`, `ceiling` and `rating`."
     })
 }
 
@@ -240,6 +241,12 @@ fn data_schema(event_type: EventType, generator: &mut SchemaGenerator) -> Schema
         EventType::TaskCancelled => generator.subschema_for::<TaskCancelled>(),
         EventType::TaskEvaluated => generator.subschema_for::<TaskEvaluated>(),
         EventType::CycleClosed => generator.subschema_for::<CycleClosed>(),
+        EventType::PeriodOpened => generator.subschema_for::<PeriodOpened>(),
+        EventType::PeriodClosed => generator.subschema_for::<PeriodClosed>(),
+        EventType::MilestoneCompleted => generator.subschema_for::<MilestoneCompleted>(),
+        EventType::ProductReviewed => generator.subschema_for::<ProductReviewed>(),
+        EventType::AssessmentSelfSubmitted => generator.subschema_for::<AssessmentSelfSubmitted>(),
+        EventType::AssessmentDecided => generator.subschema_for::<AssessmentDecided>(),
     }
 }
 

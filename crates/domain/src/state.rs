@@ -2,11 +2,13 @@
 //! as far as deciding the next submission needs it. `apply` folds one event
 //! in and cannot fail.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 pub use crate::vocabulary::{TaskOrigin, TaskStatus};
 use crate::{
-    payload::{EventType, Payload, Rating, Target, TaskKind, UnitKind},
+    evaluation::{DoneTracker, MilestoneWork, Points, Product, TaskWork, products_in},
+    figures::Reading,
+    payload::{EventType, Milestone, Payload, PeriodKind, Rating, Target, TaskKind, UnitKind},
     submission::Event,
     time::Date,
     tree::UnitTree,
@@ -149,6 +151,48 @@ impl TaskStatus {
     }
 }
 
+/// An evaluation period (CONTRACT part A).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Period {
+    /// The period's id.
+    pub id: Slug,
+    /// Month, quarter or year.
+    pub kind: PeriodKind,
+    /// First day.
+    pub starts_on: Date,
+    /// Last day.
+    pub ends_on: Date,
+    /// Closed: no more assessments.
+    pub closed: bool,
+    /// Version of its stream.
+    pub version: u64,
+}
+
+/// What the log holds of one cadre's assessment in one period (stream
+/// `assessment-<period>-<cadre>`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AssessmentRecord {
+    /// The general points of the cadre's latest self-assessment.
+    pub self_points: Option<Points>,
+    /// The latest decision's rating, evaluating body and peer group.
+    pub decided: Option<Decided>,
+    /// Version of its stream.
+    pub version: u64,
+}
+
+/// The latest `assessment.decided` of a cadre and period.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decided {
+    /// The evaluating body (the envelope `unit`).
+    pub evaluating_unit: Slug,
+    /// The peer group.
+    pub peer_group: Slug,
+    /// The total.
+    pub total: Points,
+    /// The rating.
+    pub rating: Rating,
+}
+
 /// A task, as far as the rules need it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Task {
@@ -178,8 +222,85 @@ pub struct Task {
     pub plan_revisions: u32,
     /// The evaluation's rating, once evaluated.
     pub rating: Option<Rating>,
+    /// The milestones of the current plan (the latest `plan.submitted`).
+    pub milestones: Vec<Milestone>,
+    /// Milestones completed, by title: the `completed_on` of the first
+    /// `milestone.completed`.
+    pub completed: HashMap<RequiredText, Date>,
+    /// When the task itself is done, from its progress reports.
+    pub done: DoneTracker,
+    /// The major errors of the latest review of each product: `None` is
+    /// the task itself, else a milestone's title.
+    pub reviews: HashMap<Option<RequiredText>, u32>,
     /// Version of its stream.
     pub version: u64,
+}
+
+impl Task {
+    /// Whether the current plan has a milestone titled `title`.
+    pub fn has_milestone(&self, title: &str) -> bool {
+        self.milestones.iter().any(|m| m.title.as_str() == title)
+    }
+
+    /// The task as the products rule reads it.
+    pub fn work(&self) -> TaskWork<'_> {
+        TaskWork {
+            task_id: &self.id,
+            due: self.due,
+            done_on: self.done.done_on(),
+            major_errors: self.reviews.get(&None).copied().unwrap_or(0),
+            milestones: self
+                .milestones
+                .iter()
+                .map(|m| MilestoneWork {
+                    title: &m.title,
+                    due: m.due,
+                    done_on: self.completed.get(&m.title).copied(),
+                    major_errors: self
+                        .reviews
+                        .get(&Some(m.title.clone()))
+                        .copied()
+                        .unwrap_or(0),
+                })
+                .collect(),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        id: &Slug,
+        cycle: &Slug,
+        assignee: &Slug,
+        kind: TaskKind,
+        origin: TaskOrigin,
+        due: Date,
+        targets: &[Target],
+        version: u64,
+    ) -> Task {
+        Task {
+            id: id.clone(),
+            cycle: cycle.clone(),
+            assignee: assignee.clone(),
+            kind,
+            origin,
+            status: if origin == TaskOrigin::SelfRegistered {
+                TaskStatus::Registered
+            } else {
+                TaskStatus::Assigned
+            },
+            due,
+            targets: targets.to_vec(),
+            given_by: None,
+            delegations: HashSet::new(),
+            plan_revisions: 0,
+            rating: None,
+            milestones: Vec::new(),
+            completed: HashMap::new(),
+            done: DoneTracker::new(targets),
+            reviews: HashMap::new(),
+            version,
+        }
+    }
 }
 
 /// Everything the rules consult, folded from the log.
@@ -193,6 +314,11 @@ pub struct State {
     cadres: HashMap<Slug, Cadre>,
     cycles: HashMap<Slug, Cycle>,
     tasks: HashMap<Slug, Task>,
+    /// Task ids by current assignee, in order: a cadre's products are
+    /// found without a scan of every task.
+    tasks_of: HashMap<Slug, BTreeSet<Slug>>,
+    periods: HashMap<Slug, Period>,
+    assessments: HashMap<(Slug, Slug), AssessmentRecord>,
     events: u64,
 }
 
@@ -243,6 +369,40 @@ impl State {
     /// A task by id.
     pub fn task(&self, id: &str) -> Option<&Task> {
         self.tasks.get(id)
+    }
+
+    /// A period by id.
+    pub fn period(&self, id: &str) -> Option<&Period> {
+        self.periods.get(id)
+    }
+
+    /// The assessment of `cadre` in `period`, once one was submitted.
+    pub fn assessment(&self, period: &str, cadre: &str) -> Option<&AssessmentRecord> {
+        // Keys are owned slugs; both are slugs already when asked for.
+        let key = (Slug::parse(period)?, Slug::parse(cadre)?);
+        self.assessments.get(&key)
+    }
+
+    /// The tasks `cadre` currently carries, by task id.
+    pub fn tasks_of<'s>(&'s self, cadre: &str) -> impl Iterator<Item = &'s Task> + 's {
+        self.tasks_of
+            .get(cadre)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.tasks.get(id))
+    }
+
+    /// The products of `cadre` in `period` as the log stands (CONTRACT
+    /// part A): from the tasks the cadre currently carries that are not
+    /// cancelled, by task id. Empty for an unknown period.
+    pub fn products(&self, cadre: &str, period: &Period) -> Vec<Product> {
+        products_in(
+            period.starts_on,
+            period.ends_on,
+            self.tasks_of(cadre)
+                .filter(|t| t.status != TaskStatus::Cancelled)
+                .map(Task::work),
+        )
     }
 
     /// All units, in no particular order.
@@ -338,44 +498,76 @@ impl State {
                 }
             }
             Payload::TaskRegistered(p) => {
-                self.tasks.insert(
-                    p.task_id.clone(),
-                    Task {
-                        id: p.task_id.clone(),
-                        cycle: p.cycle.clone(),
-                        assignee: event.actor.clone(),
+                let task = Task::new(
+                    &p.task_id,
+                    &p.cycle,
+                    &event.actor,
+                    p.kind,
+                    TaskOrigin::SelfRegistered,
+                    p.due,
+                    &p.targets,
+                    event.version,
+                );
+                self.insert_task(task);
+            }
+            Payload::TaskAssigned(p) => {
+                let mut task = Task::new(
+                    &p.task_id,
+                    &p.cycle,
+                    &p.assignee,
+                    p.kind,
+                    p.origin.into(),
+                    p.due,
+                    &p.targets,
+                    event.version,
+                );
+                task.given_by = Some(event.unit.clone());
+                self.insert_task(task);
+            }
+            Payload::PeriodOpened(p) => {
+                self.periods.insert(
+                    p.period.clone(),
+                    Period {
+                        id: p.period.clone(),
                         kind: p.kind,
-                        origin: TaskOrigin::SelfRegistered,
-                        status: TaskStatus::Registered,
-                        due: p.due,
-                        targets: p.targets.clone(),
-                        given_by: None,
-                        delegations: HashSet::new(),
-                        plan_revisions: 0,
-                        rating: None,
+                        starts_on: p.starts_on,
+                        ends_on: p.ends_on,
+                        closed: false,
                         version: event.version,
                     },
                 );
             }
-            Payload::TaskAssigned(p) => {
-                self.tasks.insert(
-                    p.task_id.clone(),
-                    Task {
-                        id: p.task_id.clone(),
-                        cycle: p.cycle.clone(),
-                        assignee: p.assignee.clone(),
-                        kind: p.kind,
-                        origin: p.origin.into(),
-                        status: TaskStatus::Assigned,
-                        due: p.due,
-                        targets: p.targets.clone(),
-                        given_by: Some(event.unit.clone()),
-                        delegations: HashSet::new(),
-                        plan_revisions: 0,
-                        rating: None,
-                        version: event.version,
-                    },
-                );
+            Payload::PeriodClosed(p) => {
+                if let Some(period) = self.periods.get_mut(&p.period) {
+                    period.closed = true;
+                    period.version = event.version;
+                }
+            }
+            Payload::AssessmentSelfSubmitted(p) => {
+                let record = self
+                    .assessments
+                    .entry((p.period.clone(), event.actor.clone()))
+                    .or_default();
+                record.self_points = Some(p.general_points);
+                record.version = event.version;
+            }
+            Payload::AssessmentDecided(p) => {
+                let record = self
+                    .assessments
+                    .entry((p.period.clone(), p.cadre.clone()))
+                    .or_default();
+                // An event always carries the writer's figures; one that
+                // does not (never written by `decide`) changes only the
+                // version.
+                if let (Some(total), Some(rating)) = (p.total, p.rating) {
+                    record.decided = Some(Decided {
+                        evaluating_unit: event.unit.clone(),
+                        peer_group: p.peer_group.clone(),
+                        total,
+                        rating,
+                    });
+                }
+                record.version = event.version;
             }
             other => {
                 let Some(task) = other.task_id().and_then(|id| self.tasks.get_mut(id)) else {
@@ -383,18 +575,54 @@ impl State {
                 };
                 task.version = event.version;
                 task.status = task.status.after(other.event_type());
+                let position = self.events;
                 match other {
                     Payload::TaskApproved(_) => task.given_by = Some(event.unit.clone()),
-                    Payload::PlanSubmitted(_) => task.plan_revisions += 1,
+                    Payload::PlanSubmitted(p) => {
+                        task.plan_revisions += 1;
+                        task.milestones = p.milestones.clone();
+                    }
                     Payload::WorkDelegated(p) => {
                         task.delegations.insert(p.delegation_id.clone());
                     }
-                    Payload::TaskReassigned(p) => task.assignee = p.assignee.clone(),
+                    Payload::ProgressReported(p) => task.done.report(
+                        Reading {
+                            as_of: p.as_of,
+                            position,
+                        },
+                        &p.values,
+                        p.percent_complete,
+                    ),
+                    Payload::MilestoneCompleted(p) => {
+                        task.completed
+                            .entry(p.milestone.clone())
+                            .or_insert(p.completed_on);
+                    }
+                    Payload::ProductReviewed(p) => {
+                        task.reviews.insert(p.milestone.clone(), p.major_errors);
+                    }
+                    Payload::TaskReassigned(p) => {
+                        let (from, to) = (task.assignee.clone(), p.assignee.clone());
+                        task.assignee = to.clone();
+                        let id = task.id.clone();
+                        if let Some(ids) = self.tasks_of.get_mut(&from) {
+                            ids.remove(&id);
+                        }
+                        self.tasks_of.entry(to).or_default().insert(id);
+                    }
                     Payload::TaskEvaluated(p) => task.rating = p.given_rating(),
                     _ => {}
                 }
             }
         }
+    }
+
+    fn insert_task(&mut self, task: Task) {
+        self.tasks_of
+            .entry(task.assignee.clone())
+            .or_default()
+            .insert(task.id.clone());
+        self.tasks.insert(task.id.clone(), task);
     }
 
     /// The current version of a stream (0 when it does not exist).
@@ -405,6 +633,11 @@ impl State {
             StreamId::Cadre(c) => self.cadres.get(c).map_or(0, |u| u.version),
             StreamId::Cycle(c) => self.cycles.get(c).map_or(0, |u| u.version),
             StreamId::Task(c) => self.tasks.get(c).map_or(0, |u| u.version),
+            StreamId::Period(c) => self.periods.get(c).map_or(0, |p| p.version),
+            StreamId::Assessment { period, cadre } => self
+                .assessments
+                .get(&(period.clone(), cadre.clone()))
+                .map_or(0, |a| a.version),
         }
     }
 }

@@ -59,6 +59,11 @@ impl Event {
     pub fn event_type(&self) -> EventType {
         self.payload.event_type()
     }
+
+    /// The event's stream, from its payload and actor.
+    pub fn stream_id(&self) -> StreamId {
+        self.payload.stream(&self.actor)
+    }
 }
 
 /// A submission that could not be read, with whatever could be read of it so
@@ -249,8 +254,26 @@ pub fn parse_submission(
     })
 }
 
-/// Reads `data` as the payload of `event_type`, naming the failing field.
+/// Reads a submission's `data` as the payload of `event_type`, naming the
+/// failing field. What only the writer computes (the outcome members of
+/// `assessment.decided`) is `malformed` here, like any unknown member.
 pub fn read_payload(event_type: EventType, data: &Value) -> Result<Payload, Rejection> {
+    let payload = read_event_data(event_type, data)?;
+    if let Payload::AssessmentDecided(p) = &payload
+        && let Some(member) = p.writer_member()
+    {
+        return Err(Rejection::at(
+            RejectionCode::Malformed,
+            format!("data.{member}"),
+            format!("unknown field `{member}`: the writer computes it and puts it in the event"),
+        ));
+    }
+    Ok(payload)
+}
+
+/// Reads an event's `data` (a submission's data plus what the writer
+/// computed) as the payload of `event_type`, naming the failing field.
+pub fn read_event_data(event_type: EventType, data: &Value) -> Result<Payload, Rejection> {
     let mut track = serde_path_to_error::Track::new();
     let deserializer = serde_path_to_error::Deserializer::new(data, &mut track);
     Payload::from_data(event_type, deserializer)
@@ -312,7 +335,7 @@ impl Submission {
     /// The name of the stream this submission targets, whose version
     /// `expected_version` is compared with.
     pub fn target_stream(&self) -> StreamId {
-        self.payload.stream()
+        self.payload.stream(&self.actor)
     }
 }
 

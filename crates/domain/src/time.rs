@@ -45,6 +45,16 @@ impl Date {
         self.year
     }
 
+    /// The month, 1 to 12.
+    pub fn month(self) -> u8 {
+        self.month
+    }
+
+    /// The day of the month, from 1.
+    pub fn day(self) -> u8 {
+        self.day
+    }
+
     /// Days since 1970-01-01 (negative before it).
     pub fn days_since_epoch(self) -> i64 {
         // Howard Hinnant's days_from_civil.

@@ -164,6 +164,18 @@ vocabulary! {
         TaskEvaluated = "task.evaluated", "Đánh giá nhiệm vụ", "Task evaluated";
         /// `cycle.closed`
         CycleClosed = "cycle.closed", "Đóng kỳ", "Cycle closed";
+        /// `period.opened`
+        PeriodOpened = "period.opened", "Mở kỳ đánh giá", "Evaluation period opened";
+        /// `period.closed`
+        PeriodClosed = "period.closed", "Đóng kỳ đánh giá", "Evaluation period closed";
+        /// `milestone.completed`
+        MilestoneCompleted = "milestone.completed", "Hoàn thành mốc", "Milestone completed";
+        /// `product.reviewed`
+        ProductReviewed = "product.reviewed", "Nhận xét sản phẩm", "Product reviewed";
+        /// `assessment.self_submitted`
+        AssessmentSelfSubmitted = "assessment.self_submitted", "Tự đánh giá", "Self-assessment submitted";
+        /// `assessment.decided`
+        AssessmentDecided = "assessment.decided", "Quyết định xếp loại", "Assessment decided";
     }
 }
 
@@ -312,6 +324,59 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// How long an evaluation period is (CONTRACT part A, `period.opened`).
+    pub enum PeriodKind: "period_kind" in json {
+        /// tháng
+        Month = "month", "Tháng", "Month";
+        /// quý
+        Quarter = "quarter", "Quý", "Quarter";
+        /// năm
+        Year = "year", "Năm", "Year";
+    }
+}
+
+vocabulary! {
+    /// Why a cadre is not completed whatever the score (`disqualified` of
+    /// `assessment.decided`; Decree 335/2025/NĐ-CP, Regulation 366-QĐ/TW).
+    pub enum Disqualification: "disqualification" in json {
+        /// suy thoái về tư tưởng chính trị, đạo đức, lối sống
+        Degradation = "degradation", "Suy thoái về tư tưởng chính trị, đạo đức, lối sống", "Degraded in ideology or ethics";
+        /// bị kỷ luật trong kỳ đánh giá
+        Discipline = "discipline", "Bị kỷ luật trong kỳ đánh giá", "Disciplined during the period";
+        /// đơn vị để xảy ra tham nhũng, lãng phí
+        CorruptionInUnit = "corruption_in_unit", "Đơn vị để xảy ra tham nhũng, lãng phí", "Corruption or waste in the unit led";
+    }
+}
+
+vocabulary! {
+    /// Why a rating's ceiling is lower than the band its total earns (the
+    /// conditions of CONTRACT part A, rules 1 to 4).
+    pub enum CeilingReason: "ceiling_reason" in json {
+        /// `disqualified` is set (rule 1).
+        Disqualified = "disqualified", "Thuộc trường hợp không hoàn thành nhiệm vụ", "Disqualified";
+        /// A product was done after its own due date (rule 2).
+        LateProduct = "late_product", "Có sản phẩm hoàn thành chậm", "A product was late";
+        /// A product was not done by the period's end (rule 3).
+        UndoneProduct = "undone_product", "Có sản phẩm chưa hoàn thành", "A product was not done";
+        /// Fewer than 80% of the products were done (rule 4).
+        TooFewDone = "too_few_done", "Dưới 80% sản phẩm hoàn thành", "Under 80% of products done";
+    }
+}
+
+vocabulary! {
+    /// How a work product stands at the end of a period (from its factors:
+    /// `q` = 0 not done, `p` < 1 late, else on time).
+    pub enum ProductStatus: "product_status" in json {
+        /// Done by its own due date (`p` = 1).
+        OnTime = "on_time", "Đúng hạn", "On time";
+        /// Done by the period's end, after its own due date (`p` = 0.75).
+        Late = "late", "Chậm", "Late";
+        /// Not done by the period's end (`q` = 0).
+        NotDone = "not_done", "Chưa hoàn thành", "Not done";
+    }
+}
+
+vocabulary! {
     /// The statuses a task moves through.
     #[derive(PartialOrd, Ord)]
     pub enum TaskStatus: "task_status" {
@@ -423,6 +488,10 @@ pub fn tables() -> Vec<Table> {
         table::<TaskFlag>(),
         table::<CompletionBand>(),
         table::<AlertKind>(),
+        table::<PeriodKind>(),
+        table::<Disqualification>(),
+        table::<CeilingReason>(),
+        table::<ProductStatus>(),
     ]
 }
 
@@ -463,6 +532,10 @@ mod tests {
         serde_agrees::<AssignedOrigin>();
         serde_agrees::<Confidence>();
         serde_agrees::<Rating>();
+        serde_agrees::<PeriodKind>();
+        serde_agrees::<Disqualification>();
+        serde_agrees::<CeilingReason>();
+        serde_agrees::<ProductStatus>();
     }
 
     #[test]

@@ -21,7 +21,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use dotpha_domain::{
     Event, Payload, State, TaskStatus, Timestamp, decide, parse_submission,
-    submission::read_payload,
+    submission::read_event_data,
 };
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
@@ -695,14 +695,14 @@ fn play(prefix: usize, steps: &[Step]) -> Result<(), TestCaseError> {
         let Ok(events) = decided else { continue };
         prop_assert_eq!(events.len(), 1);
         for event in events {
-            let stream = event.payload.stream();
+            let stream = event.stream_id();
             prop_assert_eq!(&event.stream, &stream.to_string());
             let previous = versions.get(&event.stream).copied().unwrap_or(0);
             prop_assert_eq!(state.stream_version(&stream), previous);
             prop_assert_eq!(event.version, previous + 1, "versions are consecutive");
             prop_assert_eq!(&event.submission_id, &submission.submission_id);
 
-            let back = read_payload(event.event_type(), &event.payload.to_data());
+            let back = read_event_data(event.event_type(), &event.payload.to_data());
             prop_assert_eq!(back.as_ref(), Ok(&event.payload), "event data reads back");
 
             let before = statuses(&state);

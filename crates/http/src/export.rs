@@ -3,7 +3,11 @@
 //!
 //! One row per task of the cycle (within the token's unit subtree when reads
 //! need a token), Vietnamese headers and labels, because the table goes to a
-//! committee's office as it is. The CSV starts with a UTF-8 byte order mark:
+//! committee's office as it is: STT, the assignee's position, the field, the
+//! targets with their baseline, target and latest value, overdue. In the
+//! XLSX numbers are numbers and due dates are date cells (`dd/mm/yyyy`, so
+//! they sort), the pages print landscape on A4, one page wide, the header on
+//! each, and a second sheet sums up each unit. The CSV starts with a UTF-8 byte order mark:
 //! without it Excel reads the file as the local code page and the
 //! diacritics come out garbled.
 
@@ -13,13 +17,17 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
+use std::collections::BTreeMap;
+
 use dotpha_domain::{
-    Lang, Term,
+    Date, Lang, Term, figures,
     text::fold,
     vocabulary::{Rating, TaskKind, TaskOrigin, TaskStatus},
 };
-use dotpha_views::query::{MAX_LIMIT, TaskFilter, TaskSummary, Tree};
-use rust_xlsxwriter::{Format, FormatAlign, Workbook, XlsxError};
+use dotpha_views::query::{MAX_LIMIT, TargetView, TaskFilter, TaskSummary, Tree};
+use rust_xlsxwriter::{
+    ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError,
+};
 
 use crate::{
     AppState, POSITION_HEADER,
@@ -34,20 +42,88 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/api/v1/export/{file}", get(export))
 }
 
-/// The columns: header and width (in characters) in the spreadsheet.
-const COLUMNS: [(&str, f64); 12] = [
-    ("Mã nhiệm vụ", 18.0),
-    ("Tên nhiệm vụ", 48.0),
-    ("Người được giao", 26.0),
-    ("Đơn vị", 24.0),
-    ("Loại nhiệm vụ", 18.0),
-    ("Nguồn giao", 20.0),
-    ("Trạng thái", 16.0),
-    ("Tỷ lệ hoàn thành (%)", 12.0),
-    ("Hạn hoàn thành", 14.0),
-    ("Xếp loại", 30.0),
-    ("Điểm", 8.0),
-    ("Nhận xét đánh giá", 48.0),
+/// One cell of the table, typed so the spreadsheet holds numbers as
+/// numbers and dates as dates (sortable, with the `dd/mm/yyyy` format),
+/// and the CSV writes each the Vietnamese way.
+#[derive(Clone, Debug, PartialEq)]
+enum Cell {
+    Text(String),
+    Number(Option<f64>),
+    Date(Option<Date>),
+}
+
+impl Cell {
+    fn text(text: impl Into<String>) -> Cell {
+        Cell::Text(text.into())
+    }
+
+    /// The cell as CSV writes it (before quoting).
+    fn as_csv(&self) -> String {
+        match self {
+            Cell::Text(text) => defuse(text),
+            Cell::Number(value) => value.map(number).unwrap_or_default(),
+            Cell::Date(date) => date.map(Date::vietnamese).unwrap_or_default(),
+        }
+    }
+}
+
+/// A column: its header, its width in the spreadsheet (characters), and
+/// its cell of a row.
+type Column = (&'static str, f64, fn(&Row) -> Cell);
+
+/// The columns, in the order a personnel office files the table.
+const COLUMNS: [Column; 17] = [
+    ("STT", 5.0, |r| Cell::Number(Some(r.number as f64))),
+    ("Mã nhiệm vụ", 16.0, |r| Cell::text(&r.summary.task_id)),
+    ("Tên nhiệm vụ", 44.0, |r| Cell::text(&r.summary.title)),
+    ("Người được giao", 22.0, |r| {
+        Cell::text(&r.summary.assignee_name)
+    }),
+    ("Chức vụ", 22.0, |r| {
+        Cell::text(r.position.clone().unwrap_or_default())
+    }),
+    ("Đơn vị", 22.0, |r| Cell::text(&r.summary.unit_name)),
+    ("Loại nhiệm vụ", 16.0, |r| {
+        Cell::text(label::<TaskKind>(&r.summary.kind))
+    }),
+    ("Lĩnh vực", 18.0, |r| Cell::text(&r.summary.category)),
+    ("Nguồn giao", 18.0, |r| {
+        Cell::text(label::<TaskOrigin>(&r.summary.origin))
+    }),
+    ("Trạng thái", 15.0, |r| {
+        Cell::text(label::<TaskStatus>(&r.summary.status))
+    }),
+    (
+        "Chỉ tiêu (ban đầu → mục tiêu; mới nhất)",
+        40.0,
+        |r| Cell::text(r.targets.join("\n")),
+    ),
+    ("Tỷ lệ hoàn thành (%)", 11.0, |r| {
+        Cell::Number(
+            r.summary
+                .percent_complete
+                .map(|p| (p * 10.0).round() / 10.0),
+        )
+    }),
+    ("Hạn hoàn thành", 12.0, |r| {
+        Cell::Date(Date::parse(&r.summary.due))
+    }),
+    ("Quá hạn", 8.0, |r| {
+        Cell::text(if r.summary.overdue { "Quá hạn" } else { "" })
+    }),
+    ("Xếp loại", 26.0, |r| {
+        Cell::text(
+            r.summary
+                .rating
+                .as_deref()
+                .map(label::<Rating>)
+                .unwrap_or_default(),
+        )
+    }),
+    ("Điểm", 7.0, |r| Cell::Number(r.summary.score)),
+    ("Nhận xét đánh giá", 40.0, |r| {
+        Cell::text(r.comment.clone().unwrap_or_default())
+    }),
 ];
 
 /// The byte order mark that tells Excel the CSV is UTF-8.
@@ -55,7 +131,13 @@ const BOM: &str = "\u{feff}";
 
 /// One task's line of the table.
 struct Row {
+    /// Its number in the table (STT), from 1.
+    number: usize,
     summary: TaskSummary,
+    /// The assignee's position (chức vụ).
+    position: Option<String>,
+    /// Each target as a line: label, baseline → target unit; latest.
+    targets: Vec<String>,
     comment: Option<String>,
 }
 
@@ -96,15 +178,36 @@ async fn export(Segment(file): Segment, read: Reading) -> Result<Response, ApiEr
                 ..TaskFilter::default()
             };
             let (tasks, _) = rm.tasks(&filter, now)?;
+            let mut positions: BTreeMap<String, Option<String>> = BTreeMap::new();
             let mut rows = Vec::with_capacity(tasks.len());
             for summary in tasks {
-                let comment = rm
-                    .task(&summary.task_id, now)?
-                    .and_then(|t| t.evaluation_comment);
-                rows.push(Row { summary, comment });
+                let detail = rm.task(&summary.task_id, now)?;
+                let position = match positions.get(&summary.assignee) {
+                    Some(p) => p.clone(),
+                    None => {
+                        let p = rm.cadre(&summary.assignee, now)?.map(|c| c.position);
+                        positions.insert(summary.assignee.clone(), p.clone());
+                        p
+                    }
+                };
+                let targets = detail
+                    .as_ref()
+                    .map(|t| t.targets.iter().map(target_line).collect())
+                    .unwrap_or_default();
+                let comment = detail.and_then(|t| t.evaluation_comment);
+                rows.push(Row {
+                    number: 0,
+                    summary,
+                    position,
+                    targets,
+                    comment,
+                });
             }
             // Grouped by unit, as a committee reads the table.
             rows.sort_by_cached_key(|r| (fold(&r.summary.unit_name), r.summary.task_id.clone()));
+            for (i, row) in rows.iter_mut().enumerate() {
+                row.number = i + 1;
+            }
             Ok((position, rows))
         })
         .await?;
@@ -131,49 +234,38 @@ async fn export(Segment(file): Segment, read: Reading) -> Result<Response, ApiEr
     Ok(response)
 }
 
-/// A row's cells as text, in [`COLUMNS`] order.
-fn cells(row: &Row) -> [String; 12] {
-    let s = &row.summary;
-    [
-        s.task_id.clone(),
-        s.title.clone(),
-        s.assignee_name.clone(),
-        s.unit_name.clone(),
-        label::<TaskKind>(&s.kind).to_owned(),
-        label::<TaskOrigin>(&s.origin).to_owned(),
-        label::<TaskStatus>(&s.status).to_owned(),
-        s.percent_complete.map(percent).unwrap_or_default(),
-        date_vn(&s.due),
-        s.rating
-            .as_deref()
-            .map(label::<Rating>)
-            .unwrap_or_default()
-            .to_owned(),
-        s.score.map(number).unwrap_or_default(),
-        row.comment.clone().unwrap_or_default(),
-    ]
+/// A target as one line: `label: baseline → target unit; mới nhất latest
+/// (dd/mm/yyyy)`.
+fn target_line(t: &TargetView) -> String {
+    let unit = t
+        .unit
+        .as_deref()
+        .map(|u| format!(" {u}"))
+        .unwrap_or_default();
+    let mut line = format!(
+        "{}: {} → {}{unit}",
+        t.label,
+        number(t.baseline),
+        number(t.target)
+    );
+    if let Some(latest) = t.latest {
+        line.push_str(&format!("; mới nhất {}{unit}", number(latest)));
+        if let Some(on) = t.latest_as_of.as_deref().and_then(Date::parse) {
+            line.push_str(&format!(" ({})", on.vietnamese()));
+        }
+    }
+    line
 }
-
-/// Columns holding numbers (written as numbers in the spreadsheet).
-const PERCENT_COLUMN: usize = 7;
-const SCORE_COLUMN: usize = 10;
 
 fn csv(rows: &[Row]) -> String {
     let mut out = String::from(BOM);
-    let header: Vec<String> = COLUMNS.iter().map(|(h, _)| csv_field(h)).collect();
+    let header: Vec<String> = COLUMNS.iter().map(|(h, ..)| csv_field(h)).collect();
     out.push_str(&header.join(","));
     out.push_str("\r\n");
     for row in rows {
-        let line: Vec<String> = cells(row)
+        let line: Vec<String> = COLUMNS
             .iter()
-            .enumerate()
-            .map(|(i, cell)| {
-                if i == PERCENT_COLUMN || i == SCORE_COLUMN {
-                    cell.clone()
-                } else {
-                    csv_field(&defuse(cell))
-                }
-            })
+            .map(|(_, _, cell)| csv_field(&cell(row).as_csv()))
             .collect();
         out.push_str(&line.join(","));
         out.push_str("\r\n");
@@ -202,64 +294,156 @@ fn defuse(text: &str) -> String {
     }
 }
 
+/// A4 in the spreadsheet's paper sizes.
+const PAPER_A4: u8 = 9;
+
 fn xlsx(rows: &[Row], cycle: &str) -> Result<Vec<u8>, XlsxError> {
     let mut workbook = Workbook::new();
-    let sheet = workbook.add_worksheet();
-    // Excel allows 31 characters in a sheet name; cycle ids may be longer.
-    let name: String = format!("Đánh giá {cycle}").chars().take(31).collect();
-    sheet.set_name(name)?;
-    let bold = Format::new()
+    let header = Format::new()
         .set_bold()
         .set_text_wrap()
         .set_align(FormatAlign::Center)
         .set_align(FormatAlign::VerticalCenter)
-        .set_background_color("#DDEBF7");
-    let wrap = Format::new().set_text_wrap().set_align(FormatAlign::Top);
-    let number = Format::new()
-        .set_num_format("0.0")
-        .set_align(FormatAlign::Top);
-    for (col, (title, width)) in COLUMNS.iter().enumerate() {
+        .set_background_color("#DDEBF7")
+        .set_border(FormatBorder::Thin);
+    let text = Format::new()
+        .set_text_wrap()
+        .set_align(FormatAlign::Top)
+        .set_border(FormatBorder::Thin);
+    let number = text.clone().set_num_format("0.0");
+    let integer = text.clone().set_num_format("0");
+    let date = text.clone().set_num_format("dd/mm/yyyy");
+
+    let sheet = workbook.add_worksheet();
+    // Excel allows 31 characters in a sheet name; cycle ids may be longer.
+    let name: String = format!("Đánh giá {cycle}").chars().take(31).collect();
+    sheet.set_name(name)?;
+    print_friendly(sheet)?;
+    for (col, (title, width, _)) in COLUMNS.iter().enumerate() {
         let col = col as u16;
-        sheet.write_string_with_format(0, col, *title, &bold)?;
+        sheet.write_string_with_format(0, col, *title, &header)?;
         sheet.set_column_width(col, *width)?;
     }
     sheet.set_row_height(0, 32)?;
     sheet.set_freeze_panes(1, 0)?;
     for (i, row) in rows.iter().enumerate() {
         let r = i as u32 + 1;
-        let s = &row.summary;
-        for (col, cell) in cells(row).iter().enumerate() {
-            let value = match col {
-                PERCENT_COLUMN => s.percent_complete,
-                SCORE_COLUMN => s.score,
-                _ => {
-                    sheet.write_string_with_format(r, col as u16, cell, &wrap)?;
-                    continue;
+        for (col, (title, _, cell)) in COLUMNS.iter().enumerate() {
+            let col = col as u16;
+            match cell(row) {
+                Cell::Text(value) => sheet.write_string_with_format(r, col, value, &text)?,
+                Cell::Number(Some(value)) if *title == "STT" => {
+                    sheet.write_number_with_format(r, col, value, &integer)?
                 }
+                Cell::Number(Some(value)) => {
+                    sheet.write_number_with_format(r, col, value, &number)?
+                }
+                Cell::Date(Some(value)) => sheet.write_datetime_with_format(
+                    r,
+                    col,
+                    ExcelDateTime::from_ymd(value.year() as u16, value.month(), value.day())?,
+                    &date,
+                )?,
+                Cell::Number(None) | Cell::Date(None) => sheet.write_blank(r, col, &text)?,
             };
-            if let Some(value) = value {
-                sheet.write_number_with_format(r, col as u16, value, &number)?;
-            }
         }
     }
     if !rows.is_empty() {
         sheet.autofilter(0, 0, rows.len() as u32, COLUMNS.len() as u16 - 1)?;
     }
+    summary_sheet(&mut workbook, rows, &header, &text, &integer, &number)?;
     workbook.save_to_buffer()
 }
 
-/// `2021-06-30` as `30/06/2021`, the way dates are written in Vietnam.
-fn date_vn(date: &str) -> String {
-    let parts: Vec<&str> = date.split('-').collect();
-    match parts.as_slice() {
-        [y, m, d] => format!("{d}/{m}/{y}"),
-        _ => date.to_owned(),
-    }
+/// Landscape A4, one page wide, the header row on every page.
+fn print_friendly(sheet: &mut Worksheet) -> Result<(), XlsxError> {
+    sheet.set_landscape();
+    sheet.set_paper_size(PAPER_A4);
+    sheet.set_print_fit_to_pages(1, 0);
+    sheet.set_repeat_rows(0, 0)?;
+    Ok(())
 }
 
-/// A percentage with one decimal at most.
-fn percent(value: f64) -> String {
-    number((value * 10.0).round() / 10.0)
+/// The second sheet: one line per unit (tasks, evaluated, overdue, mean
+/// completion by the domain's [`figures::mean_completion`], ratings).
+fn summary_sheet(
+    workbook: &mut Workbook,
+    rows: &[Row],
+    header: &Format,
+    text: &Format,
+    integer: &Format,
+    number: &Format,
+) -> Result<(), XlsxError> {
+    const SUMMARY: [(&str, f64); 10] = [
+        ("STT", 5.0),
+        ("Đơn vị", 30.0),
+        ("Số nhiệm vụ", 10.0),
+        ("Đã đánh giá", 10.0),
+        ("Quá hạn", 9.0),
+        ("Tỷ lệ hoàn thành bình quân (%)", 14.0),
+        ("Hoàn thành xuất sắc", 11.0),
+        ("Hoàn thành tốt", 11.0),
+        ("Hoàn thành", 11.0),
+        ("Không hoàn thành", 11.0),
+    ];
+    let sheet = workbook.add_worksheet();
+    sheet.set_name("Tổng hợp theo đơn vị")?;
+    print_friendly(sheet)?;
+    for (col, (title, width)) in SUMMARY.iter().enumerate() {
+        sheet.write_string_with_format(0, col as u16, *title, header)?;
+        sheet.set_column_width(col as u16, *width)?;
+    }
+    sheet.set_row_height(0, 32)?;
+    sheet.set_freeze_panes(1, 0)?;
+    // Rows are grouped by unit already.
+    let mut units: Vec<(&str, Vec<&Row>)> = Vec::new();
+    for row in rows {
+        match units.last_mut() {
+            Some((name, list)) if *name == row.summary.unit_name => list.push(row),
+            _ => units.push((&row.summary.unit_name, vec![row])),
+        }
+    }
+    for (i, (name, list)) in units.iter().enumerate() {
+        let r = i as u32 + 1;
+        let status = |t: &&Row| TaskStatus::parse(&t.summary.status);
+        let rated = |rating: Rating| {
+            list.iter()
+                .filter(|t| t.summary.rating.as_deref() == Some(rating.as_str()))
+                .count() as f64
+        };
+        let mean = figures::mean_completion(
+            list.iter()
+                .filter_map(|t| status(t).map(|s| (s, t.summary.percent_complete))),
+        );
+        sheet.write_number_with_format(r, 0, (i + 1) as f64, integer)?;
+        sheet.write_string_with_format(r, 1, *name, text)?;
+        sheet.write_number_with_format(r, 2, list.len() as f64, integer)?;
+        let evaluated = list
+            .iter()
+            .filter(|t| status(t) == Some(TaskStatus::Evaluated))
+            .count();
+        sheet.write_number_with_format(r, 3, evaluated as f64, integer)?;
+        let overdue = list.iter().filter(|t| t.summary.overdue).count();
+        sheet.write_number_with_format(r, 4, overdue as f64, integer)?;
+        match mean {
+            Some(mean) => {
+                sheet.write_number_with_format(r, 5, (mean * 10.0).round() / 10.0, number)?
+            }
+            None => sheet.write_blank(r, 5, text)?,
+        };
+        for (col, rating) in [
+            Rating::Excellent,
+            Rating::Good,
+            Rating::Completed,
+            Rating::NotCompleted,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            sheet.write_number_with_format(r, 6 + col as u16, rated(rating), integer)?;
+        }
+    }
+    Ok(())
 }
 
 /// A number without a needless `.0`.
@@ -304,9 +488,12 @@ mod tests {
 
     #[test]
     fn dates_and_numbers_read_the_vietnamese_way() {
-        assert_eq!(date_vn("2021-06-30"), "30/06/2021");
-        assert_eq!(percent(33.333), "33.3");
-        assert_eq!(percent(100.0), "100");
+        let date = Date::parse("2021-06-30");
+        assert_eq!(Cell::Date(date).as_csv(), "30/06/2021");
+        assert_eq!(Cell::Number(Some(33.3)).as_csv(), "33.3");
+        assert_eq!(Cell::Number(Some(100.0)).as_csv(), "100");
+        assert_eq!(Cell::Number(None).as_csv(), "");
+        assert_eq!(Cell::text("=1+1").as_csv(), "'=1+1");
         assert_eq!(number(92.5), "92.5");
         assert_eq!(label::<Rating>("good"), "Hoàn thành tốt nhiệm vụ");
         assert_eq!(label::<TaskKind>("breakthrough"), "Nhiệm vụ đột phá");

@@ -13,6 +13,7 @@ pub mod access;
 mod answers;
 pub mod error;
 mod export;
+pub mod layers;
 mod routes;
 mod routes_act;
 mod routes_log;
@@ -62,6 +63,8 @@ struct Inner {
     answers: answers::Answers,
     publisher: Option<Publisher>,
     registry: Mutex<Registry>,
+    /// Requests by route, method and status; latency by route.
+    http_metrics: layers::HttpMetrics,
     health: Option<dotpha_project::Health>,
     /// The other parts this process runs (writer, relay, receipt service,
     /// HTTP), for `/healthz`.
@@ -78,10 +81,12 @@ impl AppState {
         data_dir: PathBuf,
         name: String,
         publisher: Option<Publisher>,
-        registry: Registry,
+        mut registry: Registry,
         health: Option<dotpha_project::Health>,
         tokens: Tokens,
     ) -> AppState {
+        let http_metrics = layers::HttpMetrics::default();
+        http_metrics.register(&mut registry);
         AppState {
             inner: Arc::new(Inner {
                 data_dir,
@@ -95,6 +100,7 @@ impl AppState {
                 answers: answers::Answers::default(),
                 publisher,
                 registry: Mutex::new(registry),
+                http_metrics,
                 health,
                 parts: None,
                 tokens,

@@ -5,7 +5,7 @@ use std::{collections::HashMap, time::Instant};
 use axum::{
     Json, Router,
     extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State, rejection::QueryRejection},
-    http::{HeaderValue, StatusCode, Uri, header, request::Parts},
+    http::{HeaderValue, Method, StatusCode, Uri, header, request::Parts},
     response::{
         IntoResponse, Response,
         sse::{Event, KeepAlive, Sse},
@@ -16,6 +16,7 @@ use bytes::Bytes;
 use dotpha_domain::{TaskStatus, Timestamp, vocabulary::TaskFlag, vocabulary::TaskKind};
 use dotpha_views::{
     ReadModel,
+    evaluation::AssessmentFilter,
     query::{StatusFilter, TaskFilter, Tree},
 };
 use serde::Serialize;
@@ -43,6 +44,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/units/{code}"),
     ("get", "/api/v1/cadres/{id}"),
     ("get", "/api/v1/me"),
+    ("get", "/api/v1/cadres/{id}/assessments"),
+    ("get", "/api/v1/periods"),
+    ("get", "/api/v1/periods/{period}/assessments"),
+    ("get", "/api/v1/periods/{period}/quota"),
     ("post", "/api/v1/submissions"),
     ("get", "/api/v1/submissions/{id}"),
     ("get", "/api/v1/log/verify"),
@@ -56,6 +61,7 @@ pub const ROUTES: &[(&str, &str)] = &[
 
 /// Every route of the API and the page.
 pub fn router(state: AppState) -> Router {
+    let http_metrics = state.inner.http_metrics.clone();
     Router::new()
         .route("/", get(page))
         .route("/healthz", get(healthz))
@@ -69,6 +75,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/units/{code}", get(unit))
         .route("/api/v1/cadres/{id}", get(cadre))
         .route("/api/v1/me", get(me))
+        .route("/api/v1/cadres/{id}/assessments", get(cadre_assessments))
+        .route("/api/v1/periods", get(periods))
+        .route(
+            "/api/v1/periods/{period}/assessments",
+            get(period_assessments),
+        )
+        .route("/api/v1/periods/{period}/quota", get(period_quota))
         .route(
             "/api/v1/submissions",
             axum::routing::post(crate::routes::act),
@@ -78,15 +91,26 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/live", get(live))
         .merge(crate::export::routes())
         .merge(crate::routes_log::routes())
-        .fallback(|| async { ApiError::not_found("no such route") })
-        .method_not_allowed_fallback(|| async {
+        .route_layer(axum::middleware::from_fn_with_state(
+            http_metrics,
+            crate::layers::measure,
+        ))
+        .fallback(|method: Method, State(state): State<AppState>| async move {
+            crate::layers::unmatched(&state.inner.http_metrics, &method, StatusCode::NOT_FOUND);
+            ApiError::not_found("no such route")
+        })
+        .method_not_allowed_fallback(|method: Method, State(state): State<AppState>| async move {
+            let status = StatusCode::METHOD_NOT_ALLOWED;
+            crate::layers::unmatched(&state.inner.http_metrics, &method, status);
             ApiError {
-                status: StatusCode::METHOD_NOT_ALLOWED,
+                status,
                 code: "method_not_allowed",
                 message: "this route does not take that method".into(),
             }
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(crate::layers::validators))
+        .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
 }
 
@@ -655,6 +679,81 @@ async fn me(headers: axum::http::HeaderMap, read: Reading) -> Result<Response, A
             "closed_unit": tree.closed_on(&grant.unit, at),
             "forms": forms,
         }))
+    })
+    .await
+}
+
+// ------------------------------------------- evaluation by period (part A)
+
+async fn periods(read: Reading) -> Result<Response, ApiError> {
+    read.answer(Kept::No, |rm, _| Ok(json!({ "periods": rm.periods()? })))
+        .await
+}
+
+fn no_period(period: &str) -> ApiError {
+    ApiError::not_found(format!("no evaluation period {period:?}"))
+}
+
+/// `GET /api/v1/periods/{period}/assessments?unit=&peer_group=&q=`: every
+/// cadre with a product or an assessment in the period; with `--access`,
+/// only those within the token's unit.
+async fn period_assessments(Segment(period): Segment, read: Reading) -> Result<Response, ApiError> {
+    let params = &read.params;
+    let q = params.get("q").filter(|s| !s.trim().is_empty()).cloned();
+    if q.as_ref().is_some_and(|q| q.len() > 200) {
+        return Err(ApiError::bad_request("q is longer than 200 characters"));
+    }
+    let mut filter = AssessmentFilter {
+        unit: slug_param(params, "unit")?,
+        peer_group: slug_param(params, "peer_group")?,
+        q,
+        tree: tree(params)?,
+    };
+    read.answer(Kept::Yes, move |rm, read| {
+        if let Some(g) = &read.grant {
+            match &filter.unit {
+                Some(unit) => read.check_within(rm, unit)?,
+                None => filter.unit = Some(g.unit.clone()),
+            }
+        }
+        let lines = rm
+            .assessments(&period, &filter, read.now)?
+            .ok_or_else(|| no_period(&period))?;
+        Ok(json!({ "period": period, "assessments": lines }))
+    })
+    .await
+}
+
+/// `GET /api/v1/periods/{period}/quota`: the excellent quota per
+/// evaluating body and peer group; with `--access`, the bodies within the
+/// token's unit.
+async fn period_quota(Segment(period): Segment, read: Reading) -> Result<Response, ApiError> {
+    read.answer(Kept::Yes, move |rm, read| {
+        let mut groups = rm.quota(&period)?.ok_or_else(|| no_period(&period))?;
+        if read.grant.is_some() {
+            let mut visible = Vec::with_capacity(groups.len());
+            for g in groups {
+                if within(rm, read.grant.as_ref(), &g.evaluating_unit, read.now)? {
+                    visible.push(g);
+                }
+            }
+            groups = visible;
+        }
+        Ok(json!({ "period": period, "groups": groups }))
+    })
+    .await
+}
+
+/// `GET /api/v1/cadres/{id}/assessments`: the cadre's assessments over
+/// every period.
+async fn cadre_assessments(Segment(id): Segment, read: Reading) -> Result<Response, ApiError> {
+    read.answer(Kept::No, move |rm, read| {
+        let cadre = rm
+            .cadre(&id, read.now)?
+            .ok_or_else(|| ApiError::not_found(format!("no cadre {id:?}")))?;
+        read.check_within(rm, &cadre.unit)?;
+        let lines = rm.cadre_assessments(&id)?.unwrap_or_default();
+        Ok(json!({ "cadre": id, "assessments": lines }))
     })
     .await
 }

@@ -8,20 +8,33 @@ use calamine::{Data, Reader, Xlsx};
 use common::App;
 use reqwest::StatusCode;
 
-const HEADERS: [&str; 12] = [
+const HEADERS: [&str; 17] = [
+    "STT",
     "Mã nhiệm vụ",
     "Tên nhiệm vụ",
     "Người được giao",
+    "Chức vụ",
     "Đơn vị",
     "Loại nhiệm vụ",
+    "Lĩnh vực",
     "Nguồn giao",
     "Trạng thái",
+    "Chỉ tiêu (ban đầu → mục tiêu; mới nhất)",
     "Tỷ lệ hoàn thành (%)",
     "Hạn hoàn thành",
+    "Quá hạn",
     "Xếp loại",
     "Điểm",
     "Nhận xét đánh giá",
 ];
+
+/// The index of the column named `title`.
+fn col(title: &str) -> usize {
+    HEADERS
+        .iter()
+        .position(|h| *h == title)
+        .unwrap_or_else(|| panic!("no column {title}"))
+}
 
 fn header(response: &reqwest::Response, name: &str) -> String {
     response
@@ -89,35 +102,43 @@ async fn the_csv_opens_in_excel_with_vietnamese_intact() {
     assert!(rows.iter().all(|r| r.len() == HEADERS.len()));
     let row = |id: &str| {
         rows.iter()
-            .find(|r| r[0] == id)
+            .find(|r| r[col("Mã nhiệm vụ")] == id)
             .unwrap_or_else(|| panic!("no row for {id}"))
             .clone()
     };
+    let numbers: Vec<&str> = rows[1..].iter().map(|r| r[col("STT")].as_str()).collect();
+    assert_eq!(numbers, ["1", "2", "3", "4", "5"], "STT numbers the rows");
     let phuc = row("ndp-2021-01");
-    assert_eq!(phuc[2], "Đỗ Xuân Phúc");
-    assert_eq!(phuc[3], "Ban Tổ chức Huyện ủy");
-    assert_eq!(phuc[4], "Nhiệm vụ đột phá");
-    assert_eq!(phuc[5], "Ban Thường vụ giao");
-    assert_eq!(phuc[6], "Đã đánh giá");
-    assert_eq!(phuc[7], "100");
-    assert_eq!(phuc[8], "15/12/2021");
-    assert_eq!(phuc[9], "Hoàn thành xuất sắc nhiệm vụ");
-    assert_eq!(phuc[10], "95");
+    assert_eq!(phuc[col("Người được giao")], "Đỗ Xuân Phúc");
+    assert!(!phuc[col("Chức vụ")].is_empty(), "the assignee's position");
+    assert_eq!(phuc[col("Đơn vị")], "Ban Tổ chức Huyện ủy");
+    assert_eq!(phuc[col("Loại nhiệm vụ")], "Nhiệm vụ đột phá");
+    assert_eq!(phuc[col("Nguồn giao")], "Ban Thường vụ giao");
+    assert_eq!(phuc[col("Trạng thái")], "Đã đánh giá");
+    assert_eq!(phuc[col("Tỷ lệ hoàn thành (%)")], "100");
+    assert_eq!(phuc[col("Hạn hoàn thành")], "15/12/2021");
+    assert_eq!(phuc[col("Xếp loại")], "Hoàn thành xuất sắc nhiệm vụ");
+    assert_eq!(phuc[col("Điểm")], "95");
+    let targets = &phuc[col("Chỉ tiêu (ban đầu → mục tiêu; mới nhất)")];
+    assert!(
+        targets.contains(" → ") && targets.contains("mới nhất"),
+        "{targets}"
+    );
     // The comment holds a comma-free text with a slash; quoting is checked
     // on the self-registered title below and in the unit tests.
-    assert!(phuc[11].contains("400/400"));
+    assert!(phuc[col("Nhận xét đánh giá")].contains("400/400"));
     let tu_thinh = row("ndp-2021-04");
-    assert_eq!(tu_thinh[5], "Việc tồn đọng");
-    assert_eq!(tu_thinh[9], "Hoàn thành tốt nhiệm vụ");
+    assert_eq!(tu_thinh[col("Nguồn giao")], "Việc tồn đọng");
+    assert_eq!(tu_thinh[col("Xếp loại")], "Hoàn thành tốt nhiệm vụ");
     assert_eq!(
-        tu_thinh[11],
+        tu_thinh[col("Nhận xét đánh giá")],
         "Giải quyết được 34/40 hồ sơ, còn 6 hồ sơ chuyển năm sau"
     );
     assert!(text.contains("\"Giải quyết được 34/40 hồ sơ, còn 6 hồ sơ chuyển năm sau\""));
     let manh = row(common::HOP_THANH_TASK);
-    assert_eq!(manh[6], "Đang thực hiện");
-    assert_eq!(manh[9], "", "not rated yet");
-    assert_eq!(row("ndp-2021-03")[5], "Tự đăng ký");
+    assert_eq!(manh[col("Trạng thái")], "Đang thực hiện");
+    assert_eq!(manh[col("Xếp loại")], "", "not rated yet");
+    assert_eq!(row("ndp-2021-03")[col("Nguồn giao")], "Tự đăng ký");
     app.stop().await;
 }
 
@@ -138,7 +159,10 @@ async fn the_xlsx_reads_back_with_its_headers_and_rows() {
     assert!(bytes.starts_with(b"PK"), "an XLSX is a zip");
     let mut workbook: Xlsx<_> =
         calamine::open_workbook_from_rs(Cursor::new(bytes)).expect("a workbook calamine reads");
-    assert_eq!(workbook.sheet_names(), ["Đánh giá 2021"]);
+    assert_eq!(
+        workbook.sheet_names(),
+        ["Đánh giá 2021", "Tổng hợp theo đơn vị"]
+    );
     let range = workbook
         .worksheet_range("Đánh giá 2021")
         .expect("the sheet");
@@ -148,16 +172,45 @@ async fn the_xlsx_reads_back_with_its_headers_and_rows() {
     assert_eq!(rows.len(), 6);
     let phuc = rows
         .iter()
-        .find(|r| r[0] == Data::String("ndp-2021-01".into()))
+        .find(|r| r[col("Mã nhiệm vụ")] == Data::String("ndp-2021-01".into()))
         .expect("Đỗ Xuân Phúc's row");
-    assert_eq!(phuc[7], Data::Float(100.0), "percent is a number");
-    assert_eq!(phuc[9], Data::String("Hoàn thành xuất sắc nhiệm vụ".into()));
-    assert_eq!(phuc[10], Data::Float(95.0), "score is a number");
+    assert_eq!(
+        phuc[col("Tỷ lệ hoàn thành (%)")],
+        Data::Float(100.0),
+        "percent is a number"
+    );
+    assert_eq!(
+        phuc[col("Xếp loại")],
+        Data::String("Hoàn thành xuất sắc nhiệm vụ".into())
+    );
+    assert_eq!(phuc[col("Điểm")], Data::Float(95.0), "score is a number");
+    // The due date is a date cell (it sorts as a date), 15/12/2021.
+    match &phuc[col("Hạn hoàn thành")] {
+        // Excel counts days from 1899-12-30: 2021-12-15 is day 44545.
+        Data::DateTime(when) => assert_eq!(when.as_f64(), 44_545.0),
+        other => panic!("the due date is not a date cell: {other:?}"),
+    }
     assert!(
         rows.iter()
-            .any(|r| r[3] == Data::String("Xã Hợp Thành".into())),
+            .any(|r| r[col("Đơn vị")] == Data::String("Xã Hợp Thành".into())),
         "Hợp Thành's row"
     );
+    // The summary: a line per unit, with its number of tasks.
+    let summary: Vec<Vec<Data>> = workbook
+        .worksheet_range("Tổng hợp theo đơn vị")
+        .expect("the summary sheet")
+        .rows()
+        .map(<[Data]>::to_vec)
+        .collect();
+    assert_eq!(summary[0][1], Data::String("Đơn vị".into()));
+    let units: f64 = summary[1..]
+        .iter()
+        .map(|r| match r[2] {
+            Data::Float(n) => n,
+            _ => 0.0,
+        })
+        .sum();
+    assert_eq!(units, 5.0, "every task is counted once, by unit");
     app.stop().await;
 }
 

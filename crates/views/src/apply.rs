@@ -380,6 +380,7 @@ pub(crate) fn event(
             if let Some(inputs) = cache.task(tx, &p.task_id)? {
                 report(tx, inputs, p, this, recorded, &event.actor, at)?;
             }
+            crate::evaluation::progress_reported(tx, p, this)?;
         }
         Payload::TaskReassigned(p) => {
             let title: Option<String> = tx
@@ -399,6 +400,12 @@ pub(crate) fn event(
             ])?;
         }
         Payload::TaskCancelled(_) => {}
+        Payload::MilestoneCompleted(p) => crate::evaluation::milestone_completed(tx, p)?,
+        Payload::ProductReviewed(p) => crate::evaluation::product_reviewed(tx, p)?,
+        Payload::PeriodOpened(p) => crate::evaluation::period_opened(tx, p)?,
+        Payload::PeriodClosed(p) => crate::evaluation::period_closed(tx, p)?,
+        Payload::AssessmentSelfSubmitted(p) => crate::evaluation::self_assessed(tx, p, &event)?,
+        Payload::AssessmentDecided(p) => crate::evaluation::decided(tx, p, &event, recorded)?,
         Payload::TaskEvaluated(p) => {
             tx.prepare_cached(
                 "UPDATE tasks SET rating = ?2, score = ?3, evaluation_comment = ?4, evaluated_by = ?5

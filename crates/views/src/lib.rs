@@ -8,6 +8,10 @@
 //! - [`query`]: the questions the HTTP API asks (task lists, one task, a
 //!   unit's roll-up, a cycle's dashboard, a task's history), judged at a
 //!   given instant in Asia/Ho_Chi_Minh.
+//! - [`evaluation`]: evaluation by period (CONTRACT part A): periods, each
+//!   cadre's assessment with its products, the excellent quota per
+//!   evaluating body and peer group; every figure from
+//!   `dotpha_domain::evaluation`.
 //!
 //! Invariants: events are applied in log order without gaps (a gap is an
 //! error, never skipped); each event's `prev_hash` equals the hash of the
@@ -18,6 +22,7 @@
 #![warn(missing_docs)]
 
 mod apply;
+pub mod evaluation;
 pub mod query;
 pub mod reminders;
 mod schema;

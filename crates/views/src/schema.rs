@@ -3,7 +3,7 @@
 //! not a migration.
 
 /// The schema version; a read database of another version is rebuilt.
-pub const SCHEMA_VERSION: i32 = 4;
+pub const SCHEMA_VERSION: i32 = 5;
 
 /// Marks a SQLite file as a dotpha read model ("dotr").
 pub(crate) const APPLICATION_ID: i32 = 0x646f_7472;
@@ -72,7 +72,8 @@ CREATE TABLE tasks (
     score              REAL,
     evaluation_comment TEXT,
     created_ms         INTEGER NOT NULL,
-    search             TEXT NOT NULL
+    search             TEXT NOT NULL,
+    done_on            TEXT
 );
 CREATE INDEX tasks_by_cycle ON tasks (cycle, status, due, task_id);
 CREATE INDEX tasks_by_cycle_due ON tasks (cycle, due, task_id);
@@ -110,6 +111,53 @@ CREATE TABLE reported_values (
     value    REAL NOT NULL,
     PRIMARY KEY (task_id, metric, position)
 );
+CREATE TABLE progress (
+    task_id  TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    as_of    TEXT NOT NULL,
+    percent  REAL,
+    PRIMARY KEY (task_id, as_of, position)
+);
+CREATE TABLE milestone_completions (
+    task_id      TEXT NOT NULL,
+    title        TEXT NOT NULL,
+    completed_on TEXT NOT NULL,
+    PRIMARY KEY (task_id, title)
+);
+CREATE TABLE reviews (
+    task_id      TEXT NOT NULL,
+    milestone    TEXT NOT NULL,
+    major_errors INTEGER NOT NULL,
+    PRIMARY KEY (task_id, milestone)
+);
+CREATE TABLE periods (
+    id        TEXT PRIMARY KEY,
+    kind      TEXT NOT NULL,
+    starts_on TEXT NOT NULL,
+    ends_on   TEXT NOT NULL,
+    closed    INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE assessments (
+    period          TEXT NOT NULL,
+    cadre           TEXT NOT NULL,
+    self_points     INTEGER,
+    self_note       TEXT,
+    evaluating_unit TEXT,
+    peer_group      TEXT,
+    general_points  INTEGER,
+    task_points     INTEGER,
+    total           INTEGER,
+    ceiling         TEXT,
+    ceiling_reason  TEXT,
+    rating          TEXT,
+    disqualified    TEXT,
+    comment         TEXT,
+    products        TEXT,
+    decided_at      TEXT,
+    version         INTEGER NOT NULL,
+    PRIMARY KEY (period, cadre)
+);
+CREATE INDEX assessments_by_cadre ON assessments (cadre, period);
 CREATE TABLE task_events (
     task_id  TEXT NOT NULL,
     position INTEGER NOT NULL,

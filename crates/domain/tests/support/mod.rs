@@ -482,8 +482,8 @@ impl Outcome {
         assert_eq!(events.len(), 1, "one submission makes one event");
         let mut after = self.before.clone();
         for event in &events {
-            let expected_version = after.state.stream_version(&event.payload.stream()) + 1;
-            assert_eq!(event.stream, event.payload.stream().to_string());
+            let expected_version = after.state.stream_version(&event.stream_id()) + 1;
+            assert_eq!(event.stream, event.stream_id().to_string());
             assert_eq!(event.version, expected_version, "versions are consecutive");
             assert_eq!(
                 Some(event.submission_id.as_str()),
