@@ -387,6 +387,9 @@ fn form_schemas() -> serde_json::Value {
             serde_json::Value::Object(o) => {
                 o.remove("description");
                 o.remove("title");
+                // The page names no address elsewhere, not even a
+                // meta-schema's.
+                o.remove("$schema");
                 o.values_mut().for_each(strip);
             }
             serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
