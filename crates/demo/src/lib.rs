@@ -1,7 +1,8 @@
 //! The demo data set: one illustrative cycle, 2021, of Sơn Dương district's
 //! breakthrough tasks (nhiệm vụ đột phá), built from the article
-//! "Sơn Dương đổi mới giao việc đột phá", as the submissions a publisher
-//! would send.
+//! "Sơn Dương đổi mới giao việc đột phá", and the open cycle of 2026
+//! (`current.rs`, [`CURRENT_CYCLE`]), as the submissions a publisher would
+//! send.
 //!
 //! [`demo`] returns them in order. Fed one by one to the domain
 //! (`parse_submission`, `decide`, `State::apply`) every one is accepted, and
@@ -28,7 +29,9 @@
 //!   committee gave and judges, where the excellent quota is exceeded),
 //!   and the cycle closed;
 //! - the 2025 merge of Hợp Thành, Phúc Ứng, Tú Thịnh and the town into the
-//!   new commune Sơn Dương.
+//!   new commune Sơn Dương;
+//! - 2026, open: the new commune's chair and [`CURRENT_TASKS`] tasks in
+//!   every state, for the printed tokens to act on.
 //!
 //! Only Đỗ Xuân Phúc and Hoàng Thế Mạnh are real people, named by the
 //! article; their year's progress and ratings here are illustrative and
@@ -42,6 +45,7 @@
 #![warn(missing_docs)]
 
 mod clock;
+mod current;
 mod names;
 mod places;
 mod rng;
@@ -56,6 +60,11 @@ use names::{People, Person};
 use places::Commune;
 use rng::Rng;
 use tasks::Tpl;
+
+pub use current::{
+    CHAIR_CURRENT_TASK, CHAIR_PERCENT_METRIC, CURRENT_CHAIR, CURRENT_CYCLE, CURRENT_TASKS,
+    LAST_DAY, PHUC_CURRENT_TASK,
+};
 
 /// The suffix every fictional person's `full_name` carries.
 pub const DEMO_MARKER: &str = "(dữ liệu mẫu)";
@@ -97,12 +106,15 @@ pub const MERGE_LEGAL_BASIS: &str = "Nghị quyết 1684/NQ-UBTVQH15";
 /// The real people in the data set (everyone else carries [`DEMO_MARKER`]).
 pub const REAL_PEOPLE: [&str; 2] = [PHUC, MANH];
 /// Who the demo hands access tokens to, as (unit, cadre): the Party
-/// Secretary at the district, and the article's two officials in their own
-/// units.
-pub const TOKEN_HOLDERS: [(&str, &str); 3] = [
+/// Secretary at the district, the article's two officials in their own
+/// units (Hợp Thành merged in 2025, so Mạnh's token reads and acts on
+/// nothing new), and the new commune's chair, who carries a task of the
+/// open [`CURRENT_CYCLE`].
+pub const TOKEN_HOLDERS: [(&str, &str); 4] = [
     (ROOT, SECRETARY),
     (ORGANISATION_AGENCY, PHUC),
     (HOP_THANH, MANH),
+    (MERGED_COMMUNE, CURRENT_CHAIR),
 ];
 /// Cadres carrying a task of cycle 2021 at the end of the year.
 pub const CADRES_WITH_TASKS: usize = 92;
@@ -369,6 +381,7 @@ impl Generator {
         self.work();
         self.evaluate();
         self.merge();
+        self.current();
         self.finish()
     }
 

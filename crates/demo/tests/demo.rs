@@ -4,11 +4,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use dotpha_demo::{
-    CADRES_WITH_TASKS, CANCELLED_TASK, COMMUNE_LEVEL_CADRES, COMMUNE_LEVEL_UNITS, CYCLE,
+    CADRES_WITH_TASKS, CANCELLED_TASK, CHAIR_CURRENT_TASK, CHAIR_PERCENT_METRIC,
+    COMMUNE_LEVEL_CADRES, COMMUNE_LEVEL_UNITS, CURRENT_CHAIR, CURRENT_CYCLE, CURRENT_TASKS, CYCLE,
     DEMO_MARKER, DISTRICT_LEVEL_CADRES, DONG_DIEN, DemoSubmission, EXCELLENT_QUOTA_EXCEEDED,
-    HOP_THANH, MANH, MANH_TASK, MERGE_LEGAL_BASIS, MERGED_COMMUNE, MERGED_FROM,
-    ORGANISATION_AGENCY, OVERDUE_TASKS, PHUC, PHUC_TASK, REAL_PEOPLE, REASSIGNED_TASK, ROOT,
-    SECRETARY, TOKEN_HOLDERS, TOWN, VILLAGES, demo,
+    HOP_THANH, LAST_DAY, MANH, MANH_TASK, MERGE_LEGAL_BASIS, MERGED_COMMUNE, MERGED_FROM,
+    ORGANISATION_AGENCY, OVERDUE_TASKS, PHUC, PHUC_CURRENT_TASK, PHUC_TASK, REAL_PEOPLE,
+    REASSIGNED_TASK, ROOT, SECRETARY, TOKEN_HOLDERS, TOWN, VILLAGES, demo,
 };
 use dotpha_domain::{
     Event, Payload, Rating, State, TaskStatus, decide,
@@ -113,7 +114,11 @@ fn the_counts_of_the_article_and_the_units() {
         .map(|t| t.assignee.as_str())
         .collect();
     assert_eq!(assignees.len(), CADRES_WITH_TASKS);
-    assert_eq!(state.tasks().count(), CADRES_WITH_TASKS, "one task each");
+    assert_eq!(
+        state.tasks().filter(|t| t.cycle.as_str() == CYCLE).count(),
+        CADRES_WITH_TASKS,
+        "one task each"
+    );
     let district = assignees
         .iter()
         .filter(|a| district_level(&state, &state.cadre(a).expect("cadre").unit))
@@ -290,8 +295,9 @@ fn every_fictional_person_is_marked() {
         }
     }
     assert_eq!(real.len(), 2);
-    // 90 task holders, the district's Party Secretary, the July chair.
-    assert_eq!(fictional, 92);
+    // 90 task holders, the district's Party Secretary, the July chair, and
+    // the chair of the new commune (2025).
+    assert_eq!(fictional, 93);
 }
 
 #[test]
@@ -322,6 +328,7 @@ fn the_year_has_its_turns_and_ends_evaluated() {
     }
     let plans: BTreeMap<&str, u32> = state
         .tasks()
+        .filter(|t| t.cycle.as_str() == CYCLE)
         .map(|t| (t.id.as_str(), t.plan_revisions))
         .collect();
     assert!(plans.values().all(|&n| n >= 1), "every task has a plan");
@@ -338,7 +345,7 @@ fn the_year_has_its_turns_and_ends_evaluated() {
     // in exactly the evaluating bodies named (CONTRACT part A: the envelope
     // `unit` of `task.evaluated`).
     let mut overall: BTreeMap<Rating, usize> = BTreeMap::new();
-    for t in state.tasks() {
+    for t in state.tasks().filter(|t| t.cycle.as_str() == CYCLE) {
         match t.status {
             TaskStatus::Evaluated => *overall.entry(t.rating.expect("rating")).or_default() += 1,
             TaskStatus::Cancelled => assert_eq!(t.id.as_str(), CANCELLED_TASK),
@@ -352,7 +359,11 @@ fn the_year_has_its_turns_and_ends_evaluated() {
     assert!(excellent <= 0.2 * good);
     let mut per_body: BTreeMap<&str, QuotaTally> = BTreeMap::new();
     for e in &events {
-        if let Payload::TaskEvaluated(p) = &e.payload {
+        if let Payload::TaskEvaluated(p) = &e.payload
+            && state
+                .task(&p.task_id)
+                .is_some_and(|t| t.cycle.as_str() == CYCLE)
+        {
             let rating = p.given_rating().expect("a rating");
             per_body.entry(e.unit.as_str()).or_default().add(rating);
         }
@@ -370,7 +381,11 @@ fn the_year_has_its_turns_and_ends_evaluated() {
 
     // Evaluations before 15 December 2021, as the rules ask.
     for e in &events {
-        if let Payload::TaskEvaluated(_) = e.payload {
+        if let Payload::TaskEvaluated(p) = &e.payload
+            && state
+                .task(&p.task_id)
+                .is_some_and(|t| t.cycle.as_str() == CYCLE)
+        {
             let day = e.occurred_at.date_in_vietnam().to_string();
             assert!(
                 ("2021-12-01".."2021-12-15").contains(&day.as_str()),
@@ -399,11 +414,73 @@ fn the_2025_merge_closes_four_units_into_the_new_commune() {
     }
     let merged_on = dotpha_domain::Date::parse("2025-07-01").expect("a date");
     assert!(state.tree().is_within(DONG_DIEN, MERGED_COMMUNE, merged_on));
-    let Some(Payload::UnitMerged(merged)) = events.last().map(|e| &e.payload) else {
-        panic!("the merge comes last");
+    let Some(merged) = events.iter().rev().find_map(|e| match &e.payload {
+        Payload::UnitMerged(m) => Some(m),
+        _ => None,
+    }) else {
+        panic!("the merge is recorded");
     };
     assert_eq!(
         merged.legal_basis.as_ref().map(|t| t.as_str()),
         Some(MERGE_LEGAL_BASIS)
+    );
+}
+
+#[test]
+fn the_current_cycle_is_open_and_the_token_holders_have_work_in_it() {
+    let Loaded {
+        state, submissions, ..
+    } = load();
+    let cycle = state.cycle(CURRENT_CYCLE).expect("the current cycle");
+    assert!(!cycle.closed, "open, so the printed tokens can act");
+    let tasks: Vec<_> = state
+        .tasks()
+        .filter(|t| t.cycle.as_str() == CURRENT_CYCLE)
+        .collect();
+    assert_eq!(tasks.len(), CURRENT_TASKS);
+    for (unit, cadre) in TOKEN_HOLDERS {
+        if cadre == SECRETARY || unit == HOP_THANH {
+            // The secretary gives and judges; Hợp Thành merged in 2025.
+            continue;
+        }
+        let open = tasks
+            .iter()
+            .filter(|t| t.assignee.as_str() == cadre && !t.status.is_final())
+            .count();
+        assert!(open >= 1, "{cadre} has an open task of {CURRENT_CYCLE}");
+    }
+    let chair = state.task(CHAIR_CURRENT_TASK).expect("the chair's task");
+    assert_eq!(chair.assignee.as_str(), CURRENT_CHAIR);
+    assert_eq!(chair.status, TaskStatus::InProgress);
+    assert_eq!(chair.plan_revisions, 2, "a revised plan");
+    assert_eq!(chair.delegations.len(), 1);
+    let percent = chair
+        .targets
+        .iter()
+        .find(|t| t.metric.as_str() == CHAIR_PERCENT_METRIC)
+        .expect("the percent target");
+    assert_eq!(percent.unit.as_ref().map(|u| u.as_str()), Some("%"));
+    assert_eq!((percent.min, percent.max), (Some(0.0), Some(100.0)));
+    assert_eq!(
+        state
+            .task(PHUC_CURRENT_TASK)
+            .expect("Phúc's task")
+            .assignee
+            .as_str(),
+        PHUC
+    );
+    let statuses: BTreeSet<TaskStatus> = tasks.iter().map(|t| t.status).collect();
+    for s in [
+        TaskStatus::Assigned,
+        TaskStatus::InProgress,
+        TaskStatus::Evaluated,
+    ] {
+        assert!(statuses.contains(&s), "a task {s:?} in {CURRENT_CYCLE}");
+    }
+    let last: serde_json::Value =
+        serde_json::from_slice(&submissions.last().expect("submissions").body).expect("json");
+    assert!(
+        last["occurred_at"].as_str().expect("occurred_at") < format!("{LAST_DAY}T24").as_str(),
+        "nothing after {LAST_DAY}"
     );
 }

@@ -1147,3 +1147,38 @@ fn excerpt(text: &str) -> String {
         None => text.to_owned(),
     }
 }
+
+/// The submission types a cadre may send at all, as this module's rules
+/// give them, by where the cadre stands: any cadre registers a task for
+/// themself and plans, delegates and reports on their tasks (or their
+/// unit's); a Standing Committee member also assigns, approves,
+/// reassigns, cancels and evaluates (within their unit, never their own
+/// work: [`decide`] judges each submission); one of the root unit's also
+/// opens and closes cycles. What a form offers a token's holder
+/// (`GET /api/v1/me`); the order is the contract's.
+pub fn may_send(standing_committee: bool, at_root: bool) -> Vec<crate::EventType> {
+    use crate::EventType as T;
+    crate::EventType::ALL
+        .into_iter()
+        .filter(|t| match t {
+            T::TaskRegistered
+            | T::PlanSubmitted
+            | T::WorkDelegated
+            | T::ProgressReported
+            | T::MilestoneCompleted
+            | T::AssessmentSelfSubmitted => true,
+            T::TaskAssigned
+            | T::TaskApproved
+            | T::TaskReassigned
+            | T::TaskCancelled
+            | T::TaskEvaluated
+            | T::ProductReviewed
+            | T::AssessmentDecided
+            | T::CadreRegistered
+            | T::UnitRegistered => standing_committee,
+            T::CycleOpened | T::CycleClosed | T::PeriodOpened | T::PeriodClosed | T::UnitMerged => {
+                standing_committee && at_root
+            }
+        })
+        .collect()
+}

@@ -37,6 +37,7 @@ pub mod admit;
 pub mod decide;
 pub mod evaluation;
 pub mod figures;
+pub mod messages;
 pub mod payload;
 pub mod rejection;
 #[cfg(feature = "schema")]

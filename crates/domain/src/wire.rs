@@ -137,6 +137,25 @@ pub struct ErrorBody {
     /// The offending field's path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The same for a person who reads Vietnamese: the code's sentence and
+    /// the field's name and rule (`dotpha_domain::messages::explain`), never
+    /// a parser's words. Absent from receipts of writers before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_vi: Option<String>,
+}
+
+impl ErrorBody {
+    /// A rejection as a receipt carries it, with its Vietnamese sentence.
+    pub fn new(code: &str, message: String, field: Option<String>) -> ErrorBody {
+        let message_vi = crate::RejectionCode::parse(code)
+            .map(|c| crate::messages::explain(c, field.as_deref(), crate::Lang::Vi));
+        ErrorBody {
+            code: code.to_owned(),
+            message,
+            field,
+            message_vi,
+        }
+    }
 }
 
 /// The promise: a submission's decision, committed to the log.

@@ -32,7 +32,10 @@ use prometheus_client::registry::Registry;
 
 pub use access::{Tokens, TokensError};
 pub use error::ApiError;
-pub use routes::{POSITION_HEADER, ROUTES, VOCABULARY_PLACEHOLDER, page_html, router};
+pub use routes::{
+    MESSAGES_PLACEHOLDER, POSITION_HEADER, ROUTES, SCHEMAS_PLACEHOLDER, VOCABULARY_PLACEHOLDER,
+    page_html, router,
+};
 
 /// Longest `min_position` waits.
 pub const MIN_POSITION_WAIT: Duration = Duration::from_secs(5);

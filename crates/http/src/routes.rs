@@ -43,6 +43,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/tasks/{task_id}/history"),
     ("get", "/api/v1/units/{code}"),
     ("get", "/api/v1/cadres/{id}"),
+    ("get", "/api/v1/me"),
     ("get", "/api/v1/cadres/{id}/assessments"),
     ("get", "/api/v1/periods"),
     ("get", "/api/v1/periods/{period}/assessments"),
@@ -73,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/tasks/{task_id}/history", get(history))
         .route("/api/v1/units/{code}", get(unit))
         .route("/api/v1/cadres/{id}", get(cadre))
+        .route("/api/v1/me", get(me))
         .route("/api/v1/cadres/{id}/assessments", get(cadre_assessments))
         .route("/api/v1/periods", get(periods))
         .route(
@@ -373,6 +375,39 @@ fn outside(grant: Option<&Grant>) -> ApiError {
 
 /// The placeholder in `page.html` the vocabulary's labels replace.
 pub const VOCABULARY_PLACEHOLDER: &str = "/*VOCABULARY*/{}";
+/// The placeholder the domain's refusal sentences replace
+/// ([`dotpha_domain::messages::messages_json`]).
+pub const MESSAGES_PLACEHOLDER: &str = "/*MESSAGES*/{}";
+/// The placeholder the JSON Schemas of the submissions replace, by type
+/// (`dotpha_domain::schema::submission_schema`, the committed
+/// `schemas/submission/*.json`): what the page checks a form against
+/// before it sends.
+pub const SCHEMAS_PLACEHOLDER: &str = "/*SCHEMAS*/{}";
+
+/// The schemas the page checks forms against, without their prose.
+fn form_schemas() -> serde_json::Value {
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(o) => {
+                o.remove("description");
+                o.remove("title");
+                // The page names no address elsewhere, not even a
+                // meta-schema's.
+                o.remove("$schema");
+                o.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut out = serde_json::Map::new();
+    for t in dotpha_domain::EventType::ALL {
+        let mut schema = dotpha_domain::schema::submission_schema(t);
+        strip(&mut schema);
+        out.insert(t.as_str().to_owned(), schema);
+    }
+    serde_json::Value::Object(out)
+}
 
 /// The page as served: `page.html` with the domain's vocabulary and labels
 /// ([`dotpha_domain::vocabulary::tables_json`]) generated into it, so the
@@ -382,10 +417,19 @@ pub fn page_html() -> &'static str {
     PAGE.get_or_init(|| {
         // `</` never occurs in JSON the page could mistake for its end:
         // escape it anyway, as the labels are text.
-        let table = dotpha_domain::vocabulary::tables_json()
-            .to_string()
-            .replace("</", "<\\/");
-        include_str!("page.html").replacen(VOCABULARY_PLACEHOLDER, &table, 1)
+        let json = |v: serde_json::Value| v.to_string().replace("</", "<\\/");
+        include_str!("page.html")
+            .replacen(
+                VOCABULARY_PLACEHOLDER,
+                &json(dotpha_domain::vocabulary::tables_json()),
+                1,
+            )
+            .replacen(
+                MESSAGES_PLACEHOLDER,
+                &json(dotpha_domain::messages::messages_json()),
+                1,
+            )
+            .replacen(SCHEMAS_PLACEHOLDER, &json(form_schemas()), 1)
     })
 }
 
@@ -600,6 +644,48 @@ async fn cadre(Segment(id): Segment, read: Reading) -> Result<Response, ApiError
             .ok_or_else(|| ApiError::not_found(format!("no cadre {id:?}")))?;
         read.check_within(rm, &cadre.unit)?;
         Ok(cadre)
+    })
+    .await
+}
+
+/// `GET /api/v1/me`: who the token acts as, what they may send, and their
+/// tasks: `{"cadre": CadreView (with its tasks, newest cycle first),
+/// "unit": code, "unit_name", "closed_unit": successor when the token's
+/// unit was merged away, "forms": [submission types]}`. `forms` is the
+/// domain's [`dotpha_domain::decide::may_send`]; the rules still judge
+/// each submission. 401 without a token.
+async fn me(headers: axum::http::HeaderMap, read: Reading) -> Result<Response, ApiError> {
+    let grant = read
+        .state
+        .inner
+        .tokens
+        .grant(&headers)?
+        .cloned()
+        .ok_or_else(|| ApiError::unauthorized("send Authorization: Bearer <token>"))?;
+    read.answer(Kept::No, move |rm, read| {
+        let cadre = rm.cadre(&grant.cadre, read.now)?.ok_or_else(|| {
+            ApiError::not_found(format!(
+                "the token's cadre {} is not registered",
+                grant.cadre
+            ))
+        })?;
+        let tree = rm.unit_tree()?;
+        let at = dotpha_views::query::day_in_vietnam(read.now);
+        let unit_name = rm
+            .unit(&grant.unit, Tree::Today, None, read.now)?
+            .map_or_else(|| grant.unit.clone(), |u| u.name);
+        let at_root = tree.contains(&grant.unit) && tree.parent(&grant.unit).is_none();
+        let forms: Vec<&str> = dotpha_domain::decide::may_send(cadre.standing_committee, at_root)
+            .into_iter()
+            .map(|t| t.as_str())
+            .collect();
+        Ok(serde_json::json!({
+            "cadre": cadre,
+            "unit": grant.unit,
+            "unit_name": unit_name,
+            "closed_unit": tree.closed_on(&grant.unit, at),
+            "forms": forms,
+        }))
     })
     .await
 }

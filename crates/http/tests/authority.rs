@@ -108,17 +108,19 @@ async fn with_demo_tokens_a_cadre_cannot_grade_himself_nor_a_merged_commune_take
     app.act(
         DEMO_SECRETARY,
         "cycle.opened",
-        json!({"cycle": "2026", "starts_on": "2026-01-01", "ends_on": "2026-12-31"}),
+        json!({"cycle": "2027", "starts_on": "2027-01-01", "ends_on": "2027-12-31"}),
     )
     .await;
 
+    // (The demo's own 2026 cycle is open with tasks of its own; this test
+    // counts only what it gives, in a cycle of its own.)
     // Hợp Thành was merged into the new commune Sơn Dương on 2025-07-01:
     // its chair registers nothing new in it, nor gives himself a task.
     let receipt = refuses(
         &app,
         DEMO_MANH,
         "task.registered",
-        task("ht-2026-01", "2026"),
+        task("ht-2026-01", "2027"),
         ("invalid_state", "actor"),
         "a 2026 task in Hợp Thành",
     )
@@ -129,7 +131,7 @@ async fn with_demo_tokens_a_cadre_cannot_grade_himself_nor_a_merged_commune_take
             .is_some_and(|m| m.contains(dotpha_demo::MERGED_COMMUNE)),
         "the refusal names the successor: {receipt:#}"
     );
-    let mut assigned = task("ht-2026-02", "2026");
+    let mut assigned = task("ht-2026-02", "2027");
     assigned["assignee"] = json!(dotpha_demo::MANH);
     assigned["origin"] = json!("committee");
     refuses(
@@ -144,7 +146,7 @@ async fn with_demo_tokens_a_cadre_cannot_grade_himself_nor_a_merged_commune_take
 
     // Bình Yên's secretary, on his commune's committee, registers a task:
     // he may; approving it himself, he may not.
-    app.act(DEMO_BINH_YEN, "task.registered", task("by-2026-01", "2026"))
+    app.act(DEMO_BINH_YEN, "task.registered", task("by-2026-01", "2027"))
         .await;
     refuses(
         &app,
@@ -156,7 +158,7 @@ async fn with_demo_tokens_a_cadre_cannot_grade_himself_nor_a_merged_commune_take
     )
     .await;
     // Nor assign himself a task.
-    let mut assigned = task("by-2026-02", "2026");
+    let mut assigned = task("by-2026-02", "2027");
     assigned["assignee"] = json!(secretary_b);
     assigned["origin"] = json!("committee");
     refuses(
@@ -180,12 +182,12 @@ async fn with_demo_tokens_a_cadre_cannot_grade_himself_nor_a_merged_commune_take
     )
     .await;
 
-    // So the 2026 overview counts no excellent rating, and no task of the
+    // So the 2027 overview counts no excellent rating, and no task of the
     // merged commune.
     app.wait_for(last, None).await;
     let (status, dashboard) = app
         .get_json(
-            &format!("/api/v1/dashboard?cycle=2026&min_position={last}"),
+            &format!("/api/v1/dashboard?cycle=2027&min_position={last}"),
             None,
         )
         .await;

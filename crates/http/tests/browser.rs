@@ -3,9 +3,8 @@
 //! It fails, never skips, when node, chromium or the script's packages are
 //! missing: `.ci/run` installs them.
 //!
-//! Screenshots land in `target/screenshots/`; with
-//! `DOTPHA_SCREENSHOTS_TO_DOCS=1` the overview and the task page are also
-//! copied to `docs/screenshots/` for the README.
+//! Screenshots land in `target/screenshots/`. The README's come from the
+//! persona walk on the demo (`tests/personas.rs`).
 
 mod common;
 
@@ -147,13 +146,6 @@ async fn the_dashboard_works_in_a_browser() {
     let shots = run_script(&app, MANH, "open").await;
     for name in ["overview.png", "task.png", "phone-overview.png"] {
         assert!(shots.join(name).exists(), "no screenshot {name}");
-    }
-    if std::env::var("DOTPHA_SCREENSHOTS_TO_DOCS").is_ok_and(|v| v == "1") {
-        let docs = workspace().join("docs/screenshots");
-        std::fs::create_dir_all(&docs).expect("create docs/screenshots");
-        for name in ["overview.png", "task.png"] {
-            std::fs::copy(shots.join(name), docs.join(name)).expect("copy a screenshot");
-        }
     }
     app.stop().await;
 }

@@ -30,11 +30,11 @@ pub fn refused_repeat(submission_id: &str, unit: &str, recorded_at: &str) -> Rec
         status: ReceiptStatus::Rejected,
         duplicate: false,
         events: Vec::new(),
-        error: Some(ErrorBody {
-            code: RejectionCode::AlreadyExists.as_str().to_owned(),
-            message: REFUSED_REPEAT_MESSAGE.to_owned(),
-            field: Some("submission_id".to_owned()),
-        }),
+        error: Some(ErrorBody::new(
+            RejectionCode::AlreadyExists.as_str(),
+            REFUSED_REPEAT_MESSAGE.to_owned(),
+            Some("submission_id".to_owned()),
+        )),
         recorded_at: recorded_at.to_owned(),
         unit: Some(unit.to_owned()),
     }

@@ -223,6 +223,9 @@ pub struct DeadLetter {
 }
 
 /// What a unit may learn of a submission id: see [`Log::receipt_for`].
+// One is made per question about an id, and it is mostly the receipt:
+// boxing it would save nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ForUnit {
     /// Its own receipt: the decision made for it, or its recorded refusal.
@@ -534,11 +537,11 @@ impl Log {
                             recorded,
                         ])?;
                         receipt.status = ReceiptStatus::Rejected;
-                        receipt.error = Some(ErrorBody {
-                            code: rejection.code.as_str().to_owned(),
-                            message: rejection.message.clone(),
-                            field: rejection.field.clone(),
-                        });
+                        receipt.error = Some(ErrorBody::new(
+                            rejection.code.as_str(),
+                            rejection.message.clone(),
+                            rejection.field.clone(),
+                        ));
                     }
                 }
                 receipts.push(receipt);
@@ -958,11 +961,7 @@ fn read_receipt(conn: &Connection, submission_id: &str) -> Result<Option<Receipt
         receipt.events = refs.collect::<Result<_, _>>()?;
     }
     if let Some(code) = code {
-        receipt.error = Some(ErrorBody {
-            code,
-            message: message.unwrap_or_default(),
-            field,
-        });
+        receipt.error = Some(ErrorBody::new(&code, message.unwrap_or_default(), field));
     }
     Ok(Some(receipt))
 }

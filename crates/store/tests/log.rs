@@ -178,8 +178,13 @@ fn a_rejected_submission_gets_a_receipt_with_an_error_and_appends_nothing() {
     assert_eq!(first["error"]["field"], "data.percent_complete");
     assert_eq!(
         members(&first["error"]),
-        ["code", "field", "message"],
-        "a rejection's error has code, message and field"
+        ["code", "field", "message", "message_vi"],
+        "a rejection's error has code, message, field and the Vietnamese sentence"
+    );
+    let vi = first["error"]["message_vi"].as_str().expect("message_vi");
+    assert!(
+        vi.contains("Tỷ lệ hoàn thành") && vi.contains("từ 0 đến 100"),
+        "the field's name and rule in Vietnamese: {vi}"
     );
     assert_eq!(
         serde_json::to_value(&receipts[1]).expect("serialize")["error"]["code"],

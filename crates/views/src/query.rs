@@ -15,8 +15,8 @@ use std::{
 use dotpha_domain::{
     Date, TaskStatus, Timestamp, UnitTree,
     figures::{self, DAY_MS, DUE_SOON_DAYS, Flags, QuotaTally, STALE_DAYS},
-    text::fold,
-    vocabulary::{CompletionBand, Rating, TaskFlag, TaskKind},
+    text::{collate, fold},
+    vocabulary::{CompletionBand, Confidence, Rating, TaskFlag, TaskKind},
 };
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
@@ -225,6 +225,9 @@ pub struct UnitLine {
     pub unit: String,
     /// Name.
     pub name: String,
+    /// Its kind (`commune`, `agency`, ...), so a reader can keep to
+    /// communes or agencies.
+    pub kind: String,
     /// Its roll-up within the cycle.
     pub rollup: Rollup,
     /// Mean completion of its tasks ([`figures::mean_completion`]).
@@ -264,9 +267,37 @@ pub struct Dashboard {
     pub overdue_tasks: Vec<TaskSummary>,
     /// Tasks due soon, soonest first (at most 50).
     pub due_soon_tasks: Vec<TaskSummary>,
-    /// One line per unit with tasks.
+    /// One line per unit with tasks, in Vietnamese order of their names
+    /// ([`dotpha_domain::text::collate`]).
     pub by_unit: Vec<UnitLine>,
+    /// What needs a secretary's attention first.
+    pub attention: Attention,
 }
+
+/// What needs attention in a cycle, weakest first: a secretary's first
+/// screen.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Attention {
+    /// Units whose mean completion is lowest (at most
+    /// [`ATTENTION_UNITS`]), lowest first, ties in Vietnamese order.
+    pub weakest_units: Vec<UnitLine>,
+    /// Open tasks without a report for [`dotpha_domain::figures::STALE_DAYS`]
+    /// days (the `stale` flag), soonest due first (at most 50).
+    pub stale_tasks: Vec<TaskSummary>,
+    /// How many tasks are stale.
+    pub stale: u64,
+    /// Open tasks whose latest report states low confidence, least complete
+    /// first (at most 50).
+    pub low_confidence_tasks: Vec<TaskSummary>,
+    /// How many open tasks state low confidence.
+    pub low_confidence: u64,
+    /// Open tasks of the cycle not evaluated (in a closed cycle: those the
+    /// cycle closed without evaluating).
+    pub unevaluated: u64,
+}
+
+/// How many of the weakest units the attention list names.
+pub const ATTENTION_UNITS: usize = 5;
 
 /// A cadre and their tasks across cycles.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -771,7 +802,12 @@ impl ReadModel {
             .collect();
         // Names repeat (two villages may share one), so the code settles the
         // order: the same read model always answers the same.
-        children.sort_by(|a, b| (a.closed, &a.name, &a.code).cmp(&(b.closed, &b.name, &b.code)));
+        children.sort_by(|a, b| {
+            a.closed
+                .cmp(&b.closed)
+                .then_with(|| collate(&a.name, &b.name))
+                .then_with(|| a.code.cmp(&b.code))
+        });
         Ok(Some(UnitView {
             code: code.to_owned(),
             name: row.name.clone(),
@@ -847,18 +883,32 @@ impl ReadModel {
         }
         drop(rows);
         drop(stmt);
-        let by_unit = per_unit
+        let mut by_unit: Vec<UnitLine> = per_unit
             .into_iter()
-            .map(|(unit, tasks)| UnitLine {
-                name: units
-                    .rows
-                    .get(&unit)
-                    .map_or_else(|| unit.clone(), |u| u.name.clone()),
-                rollup: combine(tallies.get(&unit)),
-                mean_percent: figures::mean_completion(tasks),
-                unit,
+            .map(|(unit, tasks)| {
+                let row = units.rows.get(&unit);
+                UnitLine {
+                    name: row.map_or_else(|| unit.clone(), |u| u.name.clone()),
+                    kind: row.map_or_else(String::new, |u| u.kind.clone()),
+                    rollup: combine(tallies.get(&unit)),
+                    mean_percent: figures::mean_completion(tasks),
+                    unit,
+                }
             })
             .collect();
+        by_unit.sort_by(|a, b| collate(&a.name, &b.name).then_with(|| a.unit.cmp(&b.unit)));
+        let mut weakest_units: Vec<UnitLine> = by_unit
+            .iter()
+            .filter(|u| u.mean_percent.is_some())
+            .cloned()
+            .collect();
+        // Stable: equal means keep the Vietnamese order of names.
+        weakest_units.sort_by(|a, b| {
+            a.mean_percent
+                .partial_cmp(&b.mean_percent)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        weakest_units.truncate(ATTENTION_UNITS);
         let excellent_quota_exceeded = quota
             .into_iter()
             .filter(|(_, tally)| tally.exceeded())
@@ -877,6 +927,29 @@ impl ReadModel {
         };
         let (overdue_tasks, _) = list(TaskFlag::Overdue, 50)?;
         let (due_soon_tasks, due_soon) = list(TaskFlag::DueSoon, 50)?;
+        let (stale_tasks, stale) = list(TaskFlag::Stale, 50)?;
+        let (cycle_list, _) = self.tasks(
+            &TaskFilter {
+                cycle: cycle.clone(),
+                limit: Some(MAX_LIMIT),
+                ..TaskFilter::default()
+            },
+            now_ms,
+        )?;
+        let mut low_confidence_tasks: Vec<TaskSummary> = cycle_list
+            .into_iter()
+            .filter(|t| {
+                t.confidence.as_deref() == Some(Confidence::Low.as_str())
+                    && status_of(&t.status).is_open()
+            })
+            .collect();
+        low_confidence_tasks.sort_by(|a, b| {
+            a.percent_complete
+                .partial_cmp(&b.percent_complete)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        let low_confidence = low_confidence_tasks.len() as u64;
+        low_confidence_tasks.truncate(50);
         let open = all
             .by_status
             .iter()
@@ -898,6 +971,14 @@ impl ReadModel {
             overdue_tasks,
             due_soon_tasks,
             by_unit,
+            attention: Attention {
+                weakest_units,
+                stale_tasks,
+                stale,
+                low_confidence_tasks,
+                low_confidence,
+                unevaluated: open,
+            },
         })
     }
 

@@ -216,12 +216,17 @@ try {
   const values = form.locator('#progress-form [data-testid=field-value]');
   await values.nth(1).waitFor();
   check((await form.locator('[data-testid=field-as_of]').inputValue()) === '31/12/2021', 'as_of defaults into the cycle, as dd/mm/yyyy');
-  // A value that is no number: the server's message lands next to that box.
+  // A value that is no number: the page refuses it before sending (the
+  // submission's JSON Schema says "number"), in Vietnamese, next to that box.
+  let posted = 0;
+  form.on('request', (r) => { if (r.method() === 'POST' && r.url().includes('/api/v1/submissions')) posted++; });
   await values.nth(0).fill('ba mươi');
   await values.nth(1).fill('350');
   await form.click('[data-testid=submit-progress-reported]');
   await form.locator('[data-testid=field-error][data-field="data.values[0].value"]').waitFor();
-  check(await form.locator('[data-testid=form-error][data-code=malformed]').count() === 1, 'the rejection is shown');
+  check(await form.locator('[data-testid=form-refused]').count() === 1, 'the refusal is shown');
+  check((await text(form.locator('[data-testid=field-error]').first())).includes('phải là một số'), 'in Vietnamese');
+  check(posted === 0, 'nothing was sent');
   check(await values.nth(0).getAttribute('aria-invalid') === 'true', 'the first value box is marked');
   const errorBelow = await form.evaluate(() => {
     const note = document.querySelector('[data-testid=field-error]');
