@@ -144,6 +144,12 @@ async function clerk(page, posts) {
   check((await text(page.locator('[data-testid=plan-changes]').first())).includes('Nhân rộng mô hình Đồng Diễn'), 'the revision shows what it added');
   await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=history] [data-code]')].every((e) => e.textContent !== e.dataset.code));
   check((await text(page.locator('[data-testid=history]'))).includes('Thôn Đồng Diễn'), 'names, not codes');
+  // The charts count in the targets' units (from the API, not re-spelled).
+  const charted = task.targets.filter((x) => x.unit && x.series.length);
+  check(charted.length > 0, 'the task has a charted target with a unit');
+  await page.locator('[data-testid=series-unit]').first().waitFor();
+  const units = await page.locator('[data-testid=series-unit]').allTextContents();
+  check(charted.every((x) => units.includes(`(${x.unit})`)), 'each chart names its unit: ' + units.join(', '));
   await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=history-event] .hash .small')].some((e) => e.textContent.includes('✓')));
   await page.screenshot({ path: join(shots, 'clerk-task.png'), fullPage: true });
   log('history ok');
