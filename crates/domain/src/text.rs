@@ -130,13 +130,15 @@ impl Query {
         Some(query)
     }
 
-    /// Every word and phrase, as substrings of folded text: what an index
-    /// or `LIKE` may check first (a necessary condition of [`Query::rank`]).
+    /// Every word, bare or in a phrase: each is a substring of the text of
+    /// any task found, what an index or `LIKE` may check first (a
+    /// necessary condition of [`Query::rank`]; a phrase may span
+    /// punctuation, so it is no substring itself).
     pub fn needles(&self) -> impl Iterator<Item = &str> {
         self.words
             .iter()
-            .chain(self.phrases.iter())
             .map(String::as_str)
+            .chain(self.phrases.iter().flat_map(|p| p.split(' ')))
     }
 
     /// The rule of search, in one place. `head` is the [`searchable`]
