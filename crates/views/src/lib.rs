@@ -413,3 +413,51 @@ impl ReadModel {
         &self.conn
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What [`register`] gives, on the worker's connection and a reader's.
+    #[test]
+    fn every_connection_orders_by_vi_and_ranks_searches() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("read.sqlite");
+        let writer = ReadModel::open(&path).expect("opens");
+        let reader = ReadModel::open_read_only(&path).expect("opens");
+        for model in [&writer, &reader] {
+            let conn = model.connection();
+            let names: Vec<String> = conn
+                .prepare(&format!(
+                    "SELECT column1 FROM (VALUES ('Xã Chi Thiết'), ('Ủy ban Kiểm tra'),
+                        ('Xã Cấp Tiến'), ('Đội Quản lý thị trường'), ('Dân vận'), ('Xã Dương Thành'),
+                        ('Xã Đông Lợi')) ORDER BY column1 COLLATE {COLLATION}"
+                ))
+                .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+                .expect("ordered");
+            assert_eq!(
+                names,
+                [
+                    "Dân vận",
+                    "Đội Quản lý thị trường",
+                    "Ủy ban Kiểm tra",
+                    "Xã Cấp Tiến",
+                    "Xã Chi Thiết",
+                    "Xã Dương Thành",
+                    "Xã Đông Lợi",
+                ]
+            );
+            let rank = |q: &str, head: &str, all: &str| -> Option<i64> {
+                conn.query_row("SELECT dotpha_rank(?1, ?2, ?3)", [q, head, all], |r| {
+                    r.get(0)
+                })
+                .expect("ranked")
+            };
+            assert_eq!(rank("hop thanh", "xa hop thanh", "xa hop thanh"), Some(0));
+            assert_eq!(rank("hop thanh", "thanh lap to hop tac", "x"), Some(1));
+            assert_eq!(rank("hop thanh", "x", "x\nhop thanh"), Some(2));
+            assert_eq!(rank("hop thanh", "x", "x"), None);
+            assert_eq!(rank("\"\"", "x", "x"), None, "no word finds nothing");
+        }
+    }
+}
