@@ -434,6 +434,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 data_dir: file.data(service.data.data),
                 nats_url: file.nats(service.nats.nats),
                 settings: file.notify()?,
+                clock: dotpha_host::SystemClock::shared(),
             },
             once.then_some(services::Once { day, again }),
             &file.log("info"),

@@ -196,12 +196,8 @@ pub(crate) fn notify(
         let day = match &once.day {
             Some(text) => dotpha_domain::Date::parse(text)
                 .with_context(|| format!("--day {text:?} is not a date (YYYY-MM-DD)"))?,
-            None => dotpha_domain::Timestamp::from_unix_millis(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_millis() as i64),
-            )
-            .date_in_vietnam(),
+            None => dotpha_domain::Timestamp::from_unix_millis(config.clock.unix_millis())
+                .date_in_vietnam(),
         };
         let mut waiting = shutdown.clone();
         dotpha_bus::wait_for_nats(&config.nats_url, &mut waiting).await?;

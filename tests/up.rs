@@ -88,7 +88,7 @@ fn the_demo_comes_up_with_the_article_and_a_second_run_adds_nothing() {
     );
     let loaded = wait_for(&lines, "demo data:");
     assert!(
-        loaded.contains("1885 accepted, 0 already loaded, 0 rejected"),
+        loaded.contains("2025 accepted, 0 already loaded, 0 rejected"),
         "{loaded}"
     );
     // Each token with the cadre it acts as and the unit, by name; the file
@@ -144,7 +144,7 @@ fn the_demo_comes_up_with_the_article_and_a_second_run_adds_nothing() {
     let (mut again, lines) = up(dir.path(), nats, http);
     let loaded = wait_for(&lines, "demo data:");
     assert!(
-        loaded.contains("already in the log (1885 submissions); nothing sent"),
+        loaded.contains("already in the log (2025 submissions); nothing sent"),
         "{loaded}"
     );
     assert!(interrupt(&mut again).success());

@@ -172,6 +172,7 @@ impl App {
             data_dir: self.settings.data.path().to_owned(),
             nats_url: self.settings.nats.clone(),
             name: self.settings.name.clone(),
+            clock: self.clock.clone(),
         }
     }
 

@@ -42,6 +42,14 @@ pub const CHAIR_PERCENT_METRIC: &str = "ho-phan-loai-rac";
 /// The day of the last submission of the current cycle.
 pub const LAST_DAY: &str = "2026-11-20";
 
+/// The first milestone of every plan of 2026, due 31 March.
+pub(crate) const SURVEY_MILESTONE: &str = "Hoàn thành khảo sát, rà soát thực trạng";
+/// The mid-year milestone, due 30 June, of every plan but the tasks done
+/// early.
+pub(crate) const MIDYEAR_MILESTONE: &str = "Sơ kết 6 tháng, điều chỉnh giải pháp";
+/// The last milestone of every plan, due with the task.
+pub(crate) const FINISH_MILESTONE: &str = "Hoàn thành nhiệm vụ";
+
 /// A target of 2026, with its unit and range.
 struct Goal {
     metric: &'static str,
@@ -54,8 +62,8 @@ struct Goal {
 }
 
 /// How a task's year goes, as of [`LAST_DAY`].
-#[derive(Clone, Copy, PartialEq)]
-enum Course {
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Course {
     /// Reports every month; reaches `f` of the way by November.
     OnTrack(f64),
     /// Reports, but falls behind and says so (low confidence).
@@ -219,9 +227,26 @@ fn district_plans() -> Vec<Plan2026> {
     ]
 }
 
+/// One task of [`CURRENT_CYCLE`] as the evaluation by period
+/// (`periods.rs`) builds on it.
+#[derive(Clone, Debug)]
+pub(crate) struct Given {
+    /// `ndp-2026-NN`.
+    pub(crate) id: String,
+    /// The assignee, as an index into the roster.
+    pub(crate) cadre: usize,
+    /// How its year goes.
+    pub(crate) course: Course,
+    /// Its first plan's solutions and milestones (`{title, due}`); empty
+    /// when it has no plan.
+    pub(crate) solutions: Vec<String>,
+    pub(crate) milestones: Vec<Value>,
+}
+
 impl Generator {
-    /// Appends the current cycle (see the module's documentation).
-    pub(crate) fn current(&mut self) {
+    /// Appends the current cycle (see the module's documentation) and
+    /// returns its tasks in order.
+    pub(crate) fn current(&mut self) -> Vec<Given> {
         let mut rng = Rng::new(26);
         let secretary = self.secretary_id();
 
@@ -431,6 +456,24 @@ impl Generator {
                 );
             }
         }
+        plans
+            .iter()
+            .zip(ids)
+            .map(|((cadre, plan), id)| {
+                let planned = plan.course != Course::Unplanned;
+                Given {
+                    id,
+                    cadre: *cadre,
+                    course: plan.course,
+                    solutions: if planned { solutions(plan) } else { vec![] },
+                    milestones: if planned {
+                        milestones(plan, parse_day(plan.due))
+                    } else {
+                        vec![]
+                    },
+                }
+            })
+            .collect()
     }
 
     /// Monthly check-ins of one task of 2026, on a working day near each
@@ -518,12 +561,11 @@ fn solutions(plan: &Plan2026) -> Vec<String> {
 }
 
 fn milestones(plan: &Plan2026, due: Day) -> Vec<Value> {
-    let mut out =
-        vec![json!({"title": "Hoàn thành khảo sát, rà soát thực trạng", "due": "2026-03-31"})];
+    let mut out = vec![json!({"title": SURVEY_MILESTONE, "due": "2026-03-31"})];
     if plan.course != Course::DoneEarly {
-        out.push(json!({"title": "Sơ kết 6 tháng, điều chỉnh giải pháp", "due": "2026-06-30"}));
+        out.push(json!({"title": MIDYEAR_MILESTONE, "due": "2026-06-30"}));
     }
-    out.push(json!({"title": "Hoàn thành nhiệm vụ", "due": due.to_string()}));
+    out.push(json!({"title": FINISH_MILESTONE, "due": due.to_string()}));
     out
 }
 

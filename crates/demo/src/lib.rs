@@ -31,7 +31,11 @@
 //! - the 2025 merge of Hợp Thành, Phúc Ứng, Tú Thịnh and the town into the
 //!   new commune Sơn Dương;
 //! - 2026, open: the new commune's chair and [`CURRENT_TASKS`] tasks in
-//!   every state, for the printed tokens to act on.
+//!   every state, for the printed tokens to act on;
+//! - the evaluation by period of 2026 (`periods.rs`, CONTRACT part A): the
+//!   year and its [`QUARTERS`], the first three decided (the first two
+//!   closed), one peer group over the excellent quota
+//!   ([`QUOTA_EXCEEDED_2026`]).
 //!
 //! Only Đỗ Xuân Phúc and Hoàng Thế Mạnh are real people, named by the
 //! article; their year's progress and ratings here are illustrative and
@@ -47,6 +51,7 @@
 mod clock;
 mod current;
 mod names;
+mod periods;
 mod places;
 mod rng;
 mod tasks;
@@ -64,6 +69,10 @@ use tasks::Tpl;
 pub use current::{
     CHAIR_CURRENT_TASK, CHAIR_PERCENT_METRIC, CURRENT_CHAIR, CURRENT_CYCLE, CURRENT_TASKS,
     LAST_DAY, PHUC_CURRENT_TASK,
+};
+pub use periods::{
+    CHAIR_PEER_GROUP, DISTRICT_PEER_GROUP, QUARTERS, QUOTA_EXCEEDED_2026, SECRETARY_PEER_GROUP,
+    THIRD_QUARTER_MILESTONE, YEAR_PERIOD,
 };
 
 /// The suffix every fictional person's `full_name` carries.
@@ -381,7 +390,8 @@ impl Generator {
         self.work();
         self.evaluate();
         self.merge();
-        self.current();
+        let given = self.current();
+        self.periods(&given);
         self.finish()
     }
 

@@ -8,11 +8,13 @@ use dotpha_demo::{
     COMMUNE_LEVEL_CADRES, COMMUNE_LEVEL_UNITS, CURRENT_CHAIR, CURRENT_CYCLE, CURRENT_TASKS, CYCLE,
     DEMO_MARKER, DISTRICT_LEVEL_CADRES, DONG_DIEN, DemoSubmission, EXCELLENT_QUOTA_EXCEEDED,
     HOP_THANH, LAST_DAY, MANH, MANH_TASK, MERGE_LEGAL_BASIS, MERGED_COMMUNE, MERGED_FROM,
-    ORGANISATION_AGENCY, OVERDUE_TASKS, PHUC, PHUC_CURRENT_TASK, PHUC_TASK, REAL_PEOPLE,
-    REASSIGNED_TASK, ROOT, SECRETARY, TOKEN_HOLDERS, TOWN, VILLAGES, demo,
+    ORGANISATION_AGENCY, OVERDUE_TASKS, PHUC, PHUC_CURRENT_TASK, PHUC_TASK, QUARTERS,
+    QUOTA_EXCEEDED_2026, REAL_PEOPLE, REASSIGNED_TASK, ROOT, SECRETARY, THIRD_QUARTER_MILESTONE,
+    TOKEN_HOLDERS, TOWN, VILLAGES, YEAR_PERIOD, demo,
 };
 use dotpha_domain::{
     Event, Payload, Rating, State, TaskStatus, decide,
+    evaluation::{Factor, quota_groups},
     figures::QuotaTally,
     parse_submission,
     payload::{AssignedOrigin, UnitKind},
@@ -483,4 +485,133 @@ fn the_current_cycle_is_open_and_the_token_holders_have_work_in_it() {
         last["occurred_at"].as_str().expect("occurred_at") < format!("{LAST_DAY}T24").as_str(),
         "nothing after {LAST_DAY}"
     );
+}
+
+#[test]
+fn the_evaluation_of_2026_shows_every_rule_of_part_a() {
+    let Loaded { state, events, .. } = load();
+    for (period, closed) in [
+        (QUARTERS[0], true),
+        (QUARTERS[1], true),
+        (QUARTERS[2], false),
+        (QUARTERS[3], false),
+        (YEAR_PERIOD, false),
+    ] {
+        let p = state.period(period).expect("the period is open");
+        assert_eq!(p.closed, closed, "{period} closed");
+    }
+
+    // The latest decision per (period, cadre), and every decision made.
+    let mut latest: BTreeMap<(&str, &str), (&str, &dotpha_domain::payload::AssessmentDecided)> =
+        BTreeMap::new();
+    let mut replaced = 0;
+    for e in &events {
+        if let Payload::AssessmentDecided(d) = &e.payload {
+            assert_ne!(e.actor.as_str(), d.cadre.as_str(), "nobody judges themself");
+            let rating = d.rating.expect("the writer's rating");
+            let ceiling = d.ceiling.expect("the writer's ceiling");
+            assert!(!rating.is_above(ceiling), "{} in {}", d.cadre, d.period);
+            if latest
+                .insert((d.period.as_str(), d.cadre.as_str()), (e.unit.as_str(), d))
+                .is_some()
+            {
+                replaced += 1;
+            }
+        }
+    }
+    assert_eq!(replaced, 1, "one decision taken again while open");
+    for (q, decided) in QUARTERS
+        .iter()
+        .zip([CURRENT_TASKS, CURRENT_TASKS, CURRENT_TASKS, 0])
+    {
+        let n = latest.keys().filter(|(p, _)| p == q).count();
+        assert_eq!(n, decided, "cadres decided in {q}");
+    }
+    assert!(
+        !latest.keys().any(|(p, _)| *p == YEAR_PERIOD),
+        "the year is open"
+    );
+
+    let ratings: BTreeSet<Rating> = latest
+        .values()
+        .map(|(_, d)| d.rating.expect("rating"))
+        .collect();
+    assert_eq!(ratings.len(), 4, "every rating: {ratings:?}");
+    assert!(
+        latest.values().any(|(_, d)| d.rating != d.ceiling),
+        "a rating below its ceiling"
+    );
+    assert!(
+        latest
+            .values()
+            .any(|(_, d)| d.disqualified.is_some() && d.rating == Some(Rating::NotCompleted)),
+        "a disqualification caps the rating"
+    );
+    assert!(
+        latest
+            .values()
+            .any(|(_, d)| d.products.as_ref().is_some_and(Vec::is_empty)),
+        "task points given where there is no product"
+    );
+    let products: Vec<_> = latest
+        .values()
+        .flat_map(|(_, d)| d.products.iter().flatten())
+        .collect();
+    assert!(
+        products
+            .iter()
+            .any(|p| p.q == Factor::ONE && p.p == Factor::LATE),
+        "done late"
+    );
+    assert!(
+        products
+            .iter()
+            .any(|p| p.q == Factor::ZERO && p.done_on.is_some()),
+        "done after the period"
+    );
+    assert!(products.iter().any(|p| p.done_on.is_none()), "not done");
+    assert!(
+        products
+            .iter()
+            .any(|p| p.q == Factor::ONE && p.l < Factor::ONE),
+        "major errors"
+    );
+    assert!(
+        products.iter().any(|p| p
+            .milestone
+            .as_ref()
+            .is_some_and(|m| m.as_str() == THIRD_QUARTER_MILESTONE)),
+        "the milestone a revised plan added"
+    );
+
+    // The quota: exactly one group over it, with the numbers the box shows.
+    let mut over = Vec::new();
+    for q in QUARTERS {
+        let groups = quota_groups(
+            latest
+                .iter()
+                .filter(|((p, _), _)| *p == q)
+                .map(|(_, (unit, d))| (*unit, d.peer_group.as_str(), d.rating.expect("rating"))),
+        );
+        for ((unit, group), tally) in groups {
+            assert_eq!(unit, ROOT, "the district's committee evaluates");
+            if tally.exceeded() {
+                over.push((q, unit, group, tally));
+            }
+        }
+    }
+    let (period, unit, group) = QUOTA_EXCEEDED_2026;
+    assert_eq!(
+        over,
+        vec![(
+            period,
+            unit.to_owned(),
+            group.to_owned(),
+            QuotaTally {
+                excellent: 2,
+                good: 7
+            }
+        )]
+    );
+    assert_eq!(over[0].3.limit(), 1);
 }

@@ -5,7 +5,7 @@
 //! 100 copies of the demo district; `DOTPHA_BENCH_RATE`, default 1,000
 //! requests/s; `DOTPHA_BENCH_SECONDS`, default 10 s per route).
 //!
-//! The data: `dotpha_demo::demo()` (1,885 submissions, 108 tasks) repeated,
+//! The data: `dotpha_demo::demo()` (2,025 submissions, 108 tasks) repeated,
 //! every unit code, cadre id, task id, delegation id and submission id of
 //! copy NN prefixed `cNN-`; the root unit, the district's Party Secretary
 //! and cycle 2021 are shared, so one cycle holds 92 × copies tasks. The

@@ -67,9 +67,12 @@ impl Cell {
     }
 }
 
-/// A column: its header, its width in the spreadsheet (characters), and
-/// its cell of a row.
-type Column = (&'static str, f64, fn(&Row) -> Cell);
+/// A column of a table of `R`: its header, its width in the spreadsheet
+/// (characters), and its cell of a row.
+pub(crate) type ColumnOf<R> = (&'static str, f64, fn(&R) -> Cell);
+
+/// A column of the cycle's table.
+type Column = ColumnOf<Row>;
 
 /// The columns, in the order a personnel office files the table.
 const COLUMNS: [Column; 17] = [
@@ -141,10 +144,66 @@ struct Row {
     comment: Option<String>,
 }
 
+/// What a download is written as.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Output {
+pub(crate) enum Output {
+    /// CSV, UTF-8 with a byte order mark.
     Csv,
+    /// An Excel workbook.
     Xlsx,
+}
+
+impl Output {
+    fn content_type(self) -> &'static str {
+        match self {
+            Output::Csv => "text/csv; charset=utf-8",
+            Output::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        }
+    }
+
+    fn extension(self) -> &'static str {
+        match self {
+            Output::Csv => "csv",
+            Output::Xlsx => "xlsx",
+        }
+    }
+}
+
+/// A file to download: `body` as `output`, named `<stem>.<extension>`, with
+/// the log position it reflects.
+pub(crate) fn download(body: Vec<u8>, output: Output, stem: &str, position: u64) -> Response {
+    let disposition = format!("attachment; filename=\"{stem}.{}\"", output.extension());
+    let mut response = (
+        [
+            (header::CONTENT_TYPE, output.content_type().to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(POSITION_HEADER, HeaderValue::from(position));
+    response
+}
+
+/// A table as CSV: the byte order mark, the headers, a line per row, each
+/// cell written by [`Cell::as_csv`] and quoted by [`csv_field`], CRLF line
+/// ends.
+pub(crate) fn csv_table<R>(columns: &[ColumnOf<R>], rows: &[R]) -> String {
+    let mut out = String::from(BOM);
+    let header: Vec<String> = columns.iter().map(|(h, ..)| csv_field(h)).collect();
+    out.push_str(&header.join(","));
+    out.push_str("\r\n");
+    for row in rows {
+        let line: Vec<String> = columns
+            .iter()
+            .map(|(_, _, cell)| csv_field(&cell(row).as_csv()))
+            .collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    }
+    out
 }
 
 async fn export(Segment(file): Segment, read: Reading) -> Result<Response, ApiError> {
@@ -216,27 +275,16 @@ async fn export(Segment(file): Segment, read: Reading) -> Result<Response, ApiEr
             Ok((position, rows))
         })
         .await?;
-    let (body, content_type, extension) = match format {
-        Output::Csv => (csv(&rows).into_bytes(), "text/csv; charset=utf-8", "csv"),
-        Output::Xlsx => (
-            xlsx(&rows, &cycle).map_err(ApiError::internal)?,
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "xlsx",
-        ),
+    let body = match format {
+        Output::Csv => csv_table(&COLUMNS, &rows).into_bytes(),
+        Output::Xlsx => xlsx(&rows, &cycle).map_err(ApiError::internal)?,
     };
-    let disposition = format!("attachment; filename=\"danh-gia-{cycle}.{extension}\"");
-    let mut response = (
-        [
-            (header::CONTENT_TYPE, content_type.to_owned()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
+    Ok(download(
         body,
-    )
-        .into_response();
-    response
-        .headers_mut()
-        .insert(POSITION_HEADER, HeaderValue::from(position));
-    Ok(response)
+        format,
+        &format!("danh-gia-{cycle}"),
+        position,
+    ))
 }
 
 /// A target as one line: `label: baseline → target unit; mới nhất latest
@@ -260,22 +308,6 @@ fn target_line(t: &TargetView) -> String {
         }
     }
     line
-}
-
-fn csv(rows: &[Row]) -> String {
-    let mut out = String::from(BOM);
-    let header: Vec<String> = COLUMNS.iter().map(|(h, ..)| csv_field(h)).collect();
-    out.push_str(&header.join(","));
-    out.push_str("\r\n");
-    for row in rows {
-        let line: Vec<String> = COLUMNS
-            .iter()
-            .map(|(_, _, cell)| csv_field(&cell(row).as_csv()))
-            .collect();
-        out.push_str(&line.join(","));
-        out.push_str("\r\n");
-    }
-    out
 }
 
 /// RFC 4180 quoting: a field with a comma, quote or line break is quoted,

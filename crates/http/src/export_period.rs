@@ -14,12 +14,7 @@
 //! with its due and done dates as date cells. The CSV is the first sheet,
 //! UTF-8 with a byte order mark, formulas defused, as the cycle's export.
 
-use axum::{
-    Router,
-    http::{HeaderValue, header},
-    response::{IntoResponse, Response},
-    routing::get,
-};
+use axum::{Router, response::Response, routing::get};
 use dotpha_domain::{
     Date,
     vocabulary::{CeilingReason, Disqualification, ProductStatus, Rating},
@@ -31,14 +26,14 @@ use dotpha_views::{
 use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook, XlsxError};
 
 use crate::{
-    AppState, POSITION_HEADER,
+    AppState,
     error::ApiError,
-    export::{BOM, Cell, csv_field, label, print_friendly},
+    export::{Cell, ColumnOf, Output, csv_table, download, label, print_friendly},
     routes::{Reading, Segment, within},
 };
 
 /// A column of the sheet: header, width (characters), the cell of a row.
-type Column = (&'static str, f64, fn(&Row) -> Cell);
+type Column = ColumnOf<Row>;
 
 /// The columns, in the order a personnel office files the sheet.
 const COLUMNS: [Column; 11] = [
@@ -125,12 +120,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/periods/{period}/export.csv", get(csv))
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Output {
-    Csv,
-    Xlsx,
-}
-
 async fn xlsx(segment: Segment, read: Reading) -> Result<Response, ApiError> {
     export(segment, read, Output::Xlsx).await
 }
@@ -181,43 +170,16 @@ async fn export(
             Ok((position, view, rows, groups))
         })
         .await?;
-    let (body, content_type, extension) = match format {
-        Output::Csv => (to_csv(&rows).into_bytes(), "text/csv; charset=utf-8", "csv"),
-        Output::Xlsx => (
-            to_xlsx(&view, &rows, &groups).map_err(ApiError::internal)?,
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "xlsx",
-        ),
+    let body = match format {
+        Output::Csv => csv_table(&COLUMNS, &rows).into_bytes(),
+        Output::Xlsx => to_xlsx(&view, &rows, &groups).map_err(ApiError::internal)?,
     };
-    let disposition = format!("attachment; filename=\"danh-gia-ky-{period}.{extension}\"");
-    let mut response = (
-        [
-            (header::CONTENT_TYPE, content_type.to_owned()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
+    Ok(download(
         body,
-    )
-        .into_response();
-    response
-        .headers_mut()
-        .insert(POSITION_HEADER, HeaderValue::from(position));
-    Ok(response)
-}
-
-fn to_csv(rows: &[Row]) -> String {
-    let mut out = String::from(BOM);
-    let header: Vec<String> = COLUMNS.iter().map(|(h, ..)| csv_field(h)).collect();
-    out.push_str(&header.join(","));
-    out.push_str("\r\n");
-    for row in rows {
-        let line: Vec<String> = COLUMNS
-            .iter()
-            .map(|(_, _, cell)| csv_field(&cell(row).as_csv()))
-            .collect();
-        out.push_str(&line.join(","));
-        out.push_str("\r\n");
-    }
-    out
+        format,
+        &format!("danh-gia-ky-{period}"),
+        position,
+    ))
 }
 
 /// The formats of the workbook.

@@ -344,3 +344,53 @@ async fn the_python_checker_recomputes_every_decision_and_the_routes_agree() {
     }
     app.stop().await;
 }
+
+/// The demo's evaluation of 2026 (`crates/demo/src/periods.rs`), written
+/// by the real writer's ledger and served by the real routes: the checker
+/// agrees with every decision, the quota and the routes, and finds the one
+/// group over the quota where the demo put it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_checker_agrees_with_every_decision_of_the_demo() {
+    let demo: Vec<(String, Vec<u8>)> = dotpha_demo::demo()
+        .into_iter()
+        .map(|s| (s.unit, s.body))
+        .collect();
+    let head = demo.len() as u64;
+    let app = App::start_with(false, &[], &demo).await;
+    app.wait_for(head, None).await;
+    let log = app.log_path();
+    let output = python(&[
+        "--log",
+        log.to_str().expect("UTF-8 path"),
+        "--url",
+        &app.url,
+    ]);
+    let stdout = text(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the independent check must pass over the demo:\n{stdout}{}",
+        text(&output.stderr)
+    );
+    // Sixteen cadres in each of three quarters, one decision taken again.
+    assert!(
+        stdout.contains(&format!(
+            "49 decisions recomputed up to position {head}, routes agree, ok"
+        )),
+        "{stdout}"
+    );
+    let (period, body, group) = dotpha_demo::QUOTA_EXCEEDED_2026;
+    assert!(
+        stdout.contains(&format!(
+            "{period}: 16 cadres decided, 3 quota groups, over the quota: \
+             {body}/{group} (2 xuất sắc / 7 tốt, giới hạn 1)"
+        )),
+        "{stdout}"
+    );
+    for quarter in &dotpha_demo::QUARTERS[1..3] {
+        assert!(
+            stdout.contains(&format!("{quarter}: 16 cadres decided, 3 quota groups\n")),
+            "{quarter} keeps within the quota: {stdout}"
+        );
+    }
+    app.stop().await;
+}

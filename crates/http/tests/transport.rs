@@ -86,6 +86,19 @@ async fn answers_are_compressed_tagged_revalidated_and_counted() {
     assert_eq!(changed.status(), StatusCode::OK);
     assert_ne!(text(&changed, header::ETAG), tag);
 
+    // A report from the future is refused; the writer counts it by code
+    // and unit, beside each unit's last accepted report.
+    let (_, refused) = app
+        .act_with(
+            Some(MANH),
+            "progress.reported",
+            json!({"task_id": HOP_THANH_TASK, "as_of": "2099-01-01",
+                   "values": [{"metric": "cam-ket-attp", "value": 51}]}),
+            json!({}),
+        )
+        .await;
+    assert_eq!(refused["status"], "rejected", "{refused:#}");
+
     // Counted by route pattern and status, an unknown path as unmatched;
     // the metrics themselves are never stored.
     let task = app
@@ -104,6 +117,8 @@ async fn answers_are_compressed_tagged_revalidated_and_counted() {
         r#"dotpha_http_requests_total{route="/api/v1/tasks/{task_id}",method="GET",status="200"} 1"#,
         r#"dotpha_http_requests_total{route="unmatched",method="GET",status="404"} 1"#,
         r#"dotpha_http_request_duration_seconds_bucket{le="0.001",route="/api/v1/dashboard"}"#,
+        r#"dotpha_rejections_total{code="invalid_value",unit="hop-thanh"} 1"#,
+        r#"dotpha_last_report_timestamp_seconds{unit="hop-thanh"} "#,
     ] {
         assert!(metrics.contains(line), "{line} in:\n{metrics}");
     }

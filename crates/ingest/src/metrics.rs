@@ -1,10 +1,32 @@
 //! The write side's counters and histograms, in a Prometheus registry the
 //! HTTP server exposes on `/metrics`.
 
+use dotpha_domain::{
+    EventType, Timestamp,
+    wire::{Receipt, ReceiptStatus},
+};
 use prometheus_client::{
-    metrics::{counter::Counter, gauge::Gauge, histogram::Histogram},
+    encoding::EncodeLabelSet,
+    metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
     registry::Registry,
 };
+
+/// A rejection's labels: the contract's code and the unit it was sent for
+/// (`unknown` when the submission named none that could be read).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RejectionLabels {
+    /// The rejection code (`invalid_value`, `forbidden`, ...).
+    pub code: String,
+    /// The unit.
+    pub unit: String,
+}
+
+/// A unit's label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct UnitLabels {
+    /// The unit.
+    pub unit: String,
+}
 
 /// Metrics of the writer and the relay. Cloning shares them.
 #[derive(Clone, Debug)]
@@ -33,6 +55,11 @@ pub struct IngestMetrics {
     pub checkpoint_size: Gauge,
     /// Witnesses' cosignatures verified and kept.
     pub cosignatures: Counter,
+    /// Rejections by code and unit.
+    pub rejections: Family<RejectionLabels, Counter>,
+    /// When each unit's last progress report was committed (Unix seconds):
+    /// what a "no report from this commune" alert in Prometheus watches.
+    pub last_report: Family<UnitLabels, Gauge>,
 }
 
 impl Default for IngestMetrics {
@@ -52,6 +79,8 @@ impl Default for IngestMetrics {
             checkpoints_signed: Counter::default(),
             checkpoint_size: Gauge::default(),
             cosignatures: Counter::default(),
+            rejections: Family::default(),
+            last_report: Family::default(),
         }
     }
 }
@@ -119,5 +148,53 @@ impl IngestMetrics {
             "Witnesses' cosignatures verified and kept",
             self.cosignatures.clone(),
         );
+        registry.register(
+            "dotpha_rejections",
+            "Submissions rejected, by rejection code and unit",
+            self.rejections.clone(),
+        );
+        registry.register(
+            "dotpha_last_report_timestamp_seconds",
+            "When the unit's last progress report was committed, in Unix seconds",
+            self.last_report.clone(),
+        );
+    }
+
+    /// Counts one decision as its receipt tells it: accepted, rejected (by
+    /// code and unit) or a repeat, and a unit's accepted progress report.
+    pub fn decided(&self, receipt: &Receipt) {
+        let unit = receipt.unit.as_deref().unwrap_or("unknown");
+        match (receipt.duplicate, receipt.status) {
+            (true, _) => {
+                self.duplicates.inc();
+            }
+            (false, ReceiptStatus::Accepted) => {
+                self.accepted.inc();
+                let reported = receipt
+                    .events
+                    .iter()
+                    .any(|e| e.event_type == EventType::ProgressReported.as_str());
+                if reported && let Some(at) = Timestamp::parse(&receipt.recorded_at) {
+                    self.last_report
+                        .get_or_create(&UnitLabels {
+                            unit: unit.to_owned(),
+                        })
+                        .set(at.unix_millis() / 1000);
+                }
+            }
+            (false, ReceiptStatus::Rejected) => {
+                self.rejected.inc();
+                let code = receipt
+                    .error
+                    .as_ref()
+                    .map_or("unknown", |e| e.code.as_str());
+                self.rejections
+                    .get_or_create(&RejectionLabels {
+                        code: code.to_owned(),
+                        unit: unit.to_owned(),
+                    })
+                    .inc();
+            }
+        }
     }
 }

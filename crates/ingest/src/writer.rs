@@ -11,7 +11,7 @@ use dotpha_bus::{
     subjects::{self, MSG_ID},
 };
 use dotpha_host::SharedClock;
-use dotpha_store::{Arrival, Batch, DeadLetter, Ledger, Receipt, ReceiptStatus};
+use dotpha_store::{Arrival, Batch, DeadLetter, Ledger, Receipt};
 use tokio::sync::watch;
 use tracing::Instrument;
 
@@ -409,11 +409,7 @@ async fn answer(
             duplicate = receipt.duplicate,
             "decided"
         );
-        match (receipt.duplicate, receipt.status) {
-            (true, _) => metrics.duplicates.inc(),
-            (false, ReceiptStatus::Accepted) => metrics.accepted.inc(),
-            (false, ReceiptStatus::Rejected) => metrics.rejected.inc(),
-        };
+        metrics.decided(receipt);
         let Some(unit) = receipt
             .unit
             .as_deref()

@@ -84,7 +84,7 @@ fn body(s: &DemoSubmission) -> Value {
 fn every_demo_submission_validates_against_the_envelope_and_exactly_its_own_type() {
     let schemas = Schemas::load();
     let demo = demo();
-    assert_eq!(demo.len(), 1885, "the whole demo data set");
+    assert_eq!(demo.len(), 2025, "the whole demo data set");
     let mut seen = BTreeMap::new();
     for s in &demo {
         let value = body(s);

@@ -78,6 +78,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// The `[notify]` settings.
     pub settings: Settings,
+    /// What time it is: when the digest is due, and which day it is.
+    pub clock: dotpha_host::SharedClock,
 }
 
 /// What stops a digest.
@@ -431,7 +433,7 @@ pub async fn run(config: Config, mut shutdown: watch::Receiver<bool>) -> Result<
     let js = jetstream::new(connection.client.clone());
     let mut done: Option<Date> = None;
     loop {
-        let now = Timestamp::from_unix_millis(now_millis());
+        let now = Timestamp::from_unix_millis(config.clock.unix_millis());
         let today = now.date_in_vietnam();
         let vietnam_ms = now.unix_millis() + 7 * 3_600_000;
         let minute = vietnam_ms.rem_euclid(86_400_000) / 60_000;
@@ -451,12 +453,6 @@ pub async fn run(config: Config, mut shutdown: watch::Receiver<bool>) -> Result<
             _ = shutdown.wait_for(|s| *s) => return Ok(()),
         }
     }
-}
-
-fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 #[cfg(test)]

@@ -120,7 +120,7 @@ pub(crate) async fn run(
         let caught_up = report.error.is_none()
             && report.head_position > 0
             && report.applied_position >= report.head_position;
-        let now_ms = now_millis();
+        let now_ms = config.clock.unix_millis();
         let today = Timestamp::from_unix_millis(now_ms).date_in_vietnam();
         let due = match scanned {
             None => true,
@@ -193,10 +193,4 @@ async fn publish(js: &jetstream::Context, found: Vec<Alert>, published: &mut Has
     if sent > 0 {
         tracing::info!(sent, "reminders published");
     }
-}
-
-fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }

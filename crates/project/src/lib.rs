@@ -46,6 +46,8 @@ pub struct Config {
     /// and its read model `read.sqlite` for `main`, `read-<name>.sqlite`
     /// otherwise.
     pub name: String,
+    /// What time it is: the day reminders are judged on.
+    pub clock: dotpha_host::SharedClock,
 }
 
 /// What stops a worker or a rebuild.

@@ -413,15 +413,34 @@ impl ReadModel {
         let Some(view) = self.period(period)? else {
             return Ok(None);
         };
-        let live = self.live_products(&view, None)?;
-        let rows = self.rows(period, None)?;
-        let quota = self.quota_of(&rows);
-        let mut cadres: Vec<String> = rows.keys().cloned().collect();
-        cadres.extend(live.keys().filter(|c| !rows.contains_key(*c)).cloned());
-        let within = match &filter.unit {
-            Some(unit) => Some(self.subtree(unit, filter.tree, now_ms)?),
+        // The cadres of the unit's subtree, found before any line is built,
+        // so a commune's sheet costs what its own cadres cost.
+        let among: Option<HashSet<String>> = match &filter.unit {
+            Some(unit) => {
+                let within = self.subtree(unit, filter.tree, now_ms)?;
+                Some(
+                    self.cadre_units()?
+                        .into_iter()
+                        .filter(|(_, unit)| within.contains(unit))
+                        .map(|(cadre, _)| cadre)
+                        .collect(),
+                )
+            }
             None => None,
         };
+        let live = self.live_products(&view, None, among.as_ref())?;
+        let rows = self.rows(period, None)?;
+        let quota = self.quota_of(&rows);
+        let mut cadres: Vec<String> = rows
+            .keys()
+            .filter(|c| among.as_ref().is_none_or(|set| set.contains(*c)))
+            .cloned()
+            .collect();
+        cadres.extend(live.keys().filter(|c| !rows.contains_key(*c)).cloned());
+        if let Some(group) = &filter.peer_group {
+            // Only decided cadres have a peer group.
+            cadres.retain(|c| rows.get(c).and_then(|r| r.peer_group.as_ref()) == Some(group));
+        }
         let words: Vec<String> = filter
             .q
             .as_deref()
@@ -436,16 +455,6 @@ impl ReadModel {
         let mut lines = Vec::new();
         for cadre in cadres {
             let line = self.line(&view, &cadre, rows.get(&cadre), &live, &quota)?;
-            if within.as_ref().is_some_and(|set| !set.contains(&line.unit)) {
-                continue;
-            }
-            if filter
-                .peer_group
-                .as_ref()
-                .is_some_and(|g| line.peer_group.as_ref() != Some(g))
-            {
-                continue;
-            }
             if !words.is_empty() {
                 let text = fold(&format!(
                     "{} | {} | {} | {}",
@@ -476,7 +485,7 @@ impl ReadModel {
         }
         let mut lines = Vec::new();
         for view in self.periods()? {
-            let live = self.live_products(&view, Some(cadre))?;
+            let live = self.live_products(&view, Some(cadre), None)?;
             let rows = self.rows(&view.period, Some(cadre))?;
             if !rows.contains_key(cadre) && !live.contains_key(cadre) {
                 continue;
@@ -531,6 +540,15 @@ impl ReadModel {
             .unwrap_or_else(|| code.to_owned()))
     }
 
+    /// Every cadre's unit, by cadre id.
+    fn cadre_units(&self) -> Result<HashMap<String, String>, ViewError> {
+        let mut stmt = self
+            .connection()
+            .prepare_cached("SELECT id, unit FROM cadres")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// (full name, position, unit) of a cadre.
     fn cadre_row(&self, id: &str) -> Result<Option<(String, String, String)>, ViewError> {
         Ok(self
@@ -573,12 +591,14 @@ impl ReadModel {
     }
 
     /// Every cadre's products in `period` as the log stands now (only
-    /// `cadre`'s when given), from the tasks each carries that are not
-    /// cancelled, by task id ([`products_in`]); with each task's title.
+    /// `cadre`'s when given, only those `among` a set when given), from the
+    /// tasks each carries that are not cancelled, by task id
+    /// ([`products_in`]); with each task's title.
     fn live_products(
         &self,
         period: &PeriodView,
         cadre: Option<&str>,
+        among: Option<&HashSet<String>>,
     ) -> Result<HashMap<String, Vec<(Product, String)>>, ViewError> {
         let (Some(starts_on), Some(ends_on)) =
             (Date::parse(&period.starts_on), Date::parse(&period.ends_on))
@@ -593,6 +613,10 @@ impl ReadModel {
         let mut works = Vec::new();
         let mut rows = stmt.query(params![cadre])?;
         while let Some(r) = rows.next()? {
+            let assignee: String = r.get(1)?;
+            if among.is_some_and(|set| !set.contains(&assignee)) {
+                continue;
+            }
             let (Some(task_id), Some(due)) = (
                 Slug::parse(&r.get::<_, String>(0)?),
                 Date::parse(&r.get::<_, String>(3)?),
@@ -614,7 +638,7 @@ impl ReadModel {
                 .collect();
             works.push(Work {
                 task_id,
-                assignee: r.get(1)?,
+                assignee,
                 title: r.get(2)?,
                 due,
                 done_on: r.get::<_, Option<String>>(4)?.and_then(|d| Date::parse(&d)),
