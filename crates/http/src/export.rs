@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 
 use dotpha_domain::{
     Date, Lang, Term, figures,
-    text::fold,
+    text::collate,
     vocabulary::{Rating, TaskKind, TaskOrigin, TaskStatus},
 };
 use dotpha_views::query::{MAX_LIMIT, TargetView, TaskFilter, TaskSummary, Tree};
@@ -262,8 +262,13 @@ async fn export(Segment(file): Segment, read: Reading) -> Result<Response, ApiEr
                     comment,
                 });
             }
-            // Grouped by unit, as a committee reads the table.
-            rows.sort_by_cached_key(|r| (fold(&r.summary.unit_name), r.summary.task_id.clone()));
+            // Grouped by unit, as a committee reads the table: units in
+            // Vietnamese order of their names, as every list.
+            rows.sort_by(|a, b| {
+                collate(&a.summary.unit_name, &b.summary.unit_name)
+                    .then_with(|| a.summary.unit.cmp(&b.summary.unit))
+                    .then_with(|| a.summary.task_id.cmp(&b.summary.task_id))
+            });
             for (i, row) in rows.iter_mut().enumerate() {
                 row.number = i + 1;
             }

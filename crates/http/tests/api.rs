@@ -714,3 +714,79 @@ async fn a_submission_id_is_private_to_the_unit_it_was_decided_for() {
     );
     app.stop().await;
 }
+
+/// The ids `GET /api/v1/tasks?q=` lists, in order.
+async fn search(app: &App, q: &str) -> Vec<String> {
+    let url = reqwest::Url::parse_with_params("http://x/api/v1/tasks", [("q", q)]).expect("a URL");
+    let (status, list) = app
+        .get_json(
+            &format!("/api/v1/tasks?{}", url.query().unwrap_or("")),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{q}: {list}");
+    list["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .filter_map(|t| t["task_id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_ranks_names_first_reads_phrases_and_plans() {
+    let (app, _) = App::with_district(false).await;
+    // A cooperative task in Tú Thịnh, due before Hợp Thành's own.
+    let head = app
+        .act(
+            SECRETARY,
+            "task.assigned",
+            json!({"task_id": "hop-tac-xa", "cycle": "2021", "assignee": "chu-tich-tu-thinh",
+                   "title": "Thành lập tổ hợp tác, hợp tác xã do hội viên nông dân làm nòng cốt",
+                   "kind": "new", "category": "Kinh tế", "due": "2021-03-31", "origin": "committee",
+                   "targets": [{"metric": "htx", "label": "Hợp tác xã", "baseline": 0, "target": 2}]}),
+        )
+        .await;
+    app.wait_for(head, None).await;
+    let found = search(&app, "hop thanh").await;
+    assert_eq!(
+        found.first().map(String::as_str),
+        Some(HOP_THANH_TASK),
+        "Hợp Thành's task first: {found:?}"
+    );
+    assert!(found.contains(&"hop-tac-xa".to_owned()), "{found:?}");
+    assert_eq!(search(&app, "\"to hop tac\"").await, ["hop-tac-xa"]);
+    assert_eq!(
+        search(&app, "\"Tổ hợp tác\" NÔNG dân").await,
+        ["hop-tac-xa"]
+    );
+    assert!(search(&app, "\"hop thanh tac\"").await.is_empty());
+    // Words only in a plan's solution or a delegation find their task.
+    assert_eq!(search(&app, "huu co vo co").await, [HOP_THANH_TASK]);
+    assert_eq!(search(&app, "\"ho gia dinh\"").await, [HOP_THANH_TASK]);
+    // A milestone's title: every plan of the district has "Sơ kết 6 tháng".
+    let milestone = search(&app, "so ket 6 thang").await;
+    assert_eq!(
+        milestone.len(),
+        4,
+        "the four tasks with a plan: {milestone:?}"
+    );
+    // A word only in a revised plan's milestone.
+    let head = app
+        .act(
+            MANH,
+            "plan.submitted",
+            json!({"task_id": HOP_THANH_TASK,
+                   "solutions": ["Hướng dẫn hộ gia đình phân loại rác tại nhà"],
+                   "milestones": [{"title": "Nghiệm thu lò đốt rác Khuôn Thần", "due": "2021-10-31"}]}),
+        )
+        .await;
+    app.wait_for(head, None).await;
+    assert_eq!(search(&app, "khuon than").await, [HOP_THANH_TASK]);
+    assert_eq!(
+        search(&app, "so ket 6 thang").await.len(),
+        3,
+        "the old plan is gone"
+    );
+    app.stop().await;
+}

@@ -204,3 +204,102 @@ async fn an_unknown_cycle_or_format_is_a_json_404() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     app.stop().await;
 }
+
+/// Units whose names sort wrongly by bytes: "Cấp" before "Chi" (â is a
+/// letter after a, before c), "Đội" after every "D", "Ủy" before "Xã";
+/// and wrongly without diacritics too: "Dương" before "Đông" (đ is a
+/// letter after d).
+const IN_ORDER: [(&str, &str, &str); 6] = [
+    ("doi-qltt", "Đội Quản lý thị trường", "agency"),
+    ("ubkt", "Ủy ban Kiểm tra Huyện ủy", "agency"),
+    ("cap-tien", "Xã Cấp Tiến", "commune"),
+    ("chi-thiet", "Xã Chi Thiết", "commune"),
+    ("duong-thanh", "Xã Dương Thành", "commune"),
+    ("dong-loi", "Xã Đông Lợi", "commune"),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn units_come_in_vietnamese_order_in_answers_and_exports() {
+    let (app, _) = App::with_district(false).await;
+    // Registered in reverse, so no order of arrival hides a wrong sort.
+    let mut head = 0;
+    for (code, name, kind) in IN_ORDER.iter().rev() {
+        app.act(
+            common::SECRETARY,
+            "unit.registered",
+            serde_json::json!({"code": code, "name": name, "kind": kind, "parent": "son-duong"}),
+        )
+        .await;
+        let cadre = format!("can-bo-{code}");
+        app.act(
+            common::SECRETARY,
+            "cadre.registered",
+            serde_json::json!({"id": cadre, "full_name": format!("Cán bộ {name}"), "unit": code,
+                               "position": "Cán bộ", "party_member": true, "standing_committee": false}),
+        )
+        .await;
+        head = app
+            .act(
+                common::SECRETARY,
+                "task.assigned",
+                serde_json::json!({"task_id": format!("a-{code}"), "cycle": "2021", "assignee": cadre,
+                                   "title": "Nhiệm vụ", "kind": "new", "category": "Khác",
+                                   "due": "2021-12-31", "origin": "committee",
+                                   "targets": [{"metric": "m", "label": "Chỉ tiêu", "baseline": 0, "target": 1}]}),
+            )
+            .await;
+    }
+    app.wait_for(head, None).await;
+    let ours: Vec<&str> = IN_ORDER.iter().map(|u| u.1).collect();
+    let keep = |names: Vec<String>| -> Vec<String> {
+        names
+            .into_iter()
+            .filter(|n| ours.contains(&n.as_str()))
+            .collect()
+    };
+    let names = |list: &serde_json::Value, member: &str| -> Vec<String> {
+        list.as_array()
+            .expect("a list")
+            .iter()
+            .filter_map(|u| u[member].as_str().map(str::to_owned))
+            .collect()
+    };
+
+    let (_, unit) = app.get_json("/api/v1/units/son-duong", None).await;
+    assert_eq!(
+        keep(names(&unit["children"], "name")),
+        ours,
+        "a unit's children"
+    );
+    let (_, dashboard) = app.get_json("/api/v1/dashboard?cycle=2021", None).await;
+    let by_unit = names(&dashboard["by_unit"], "name");
+    assert_eq!(keep(by_unit.clone()), ours, "the dashboard's units");
+    // And among the district's own: "Ban…" first, "Xã Hợp Thành" before
+    // "Xã Phúc Ứng" and "Xã Tú Thịnh".
+    let mut sorted = by_unit.clone();
+    sorted.sort_by(|a, b| dotpha_domain::text::collate(a, b));
+    assert_eq!(by_unit, sorted);
+
+    let text = app
+        .get("/api/v1/export/2021.csv", None)
+        .await
+        .text()
+        .await
+        .expect("a body");
+    let rows = parse_csv(text.trim_start_matches('\u{feff}'));
+    let units: Vec<String> = rows[1..].iter().map(|r| r[col("Đơn vị")].clone()).collect();
+    let mut seen: Vec<String> = Vec::new();
+    for unit in units {
+        if seen.last() != Some(&unit) {
+            seen.push(unit);
+        }
+    }
+    assert_eq!(keep(seen.clone()), ours, "the export's rows");
+    let mut sorted = seen.clone();
+    sorted.sort_by(|a, b| dotpha_domain::text::collate(a, b));
+    assert_eq!(
+        seen, sorted,
+        "grouped by unit, in Vietnamese order: {seen:?}"
+    );
+    app.stop().await;
+}

@@ -10,7 +10,7 @@ use dotpha_domain::{
     figures::{self, Reading},
     payload::Target,
     state::TaskOrigin,
-    text::fold,
+    text::{fold, join_searchable, searchable},
     wire::RecordedEvent,
 };
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -155,21 +155,63 @@ impl Cache {
         Ok(self.tasks.get_mut(task_id))
     }
 
-    /// The folded text `q` searches: task id, title, assignee and unit names.
-    fn search(
-        &mut self,
-        tx: &Transaction<'_>,
-        task_id: &str,
-        title: &str,
-        assignee: &str,
-    ) -> Result<(String, String), rusqlite::Error> {
-        let (name, unit) = self.cadre(tx, assignee)?;
-        let unit_name = self.unit_name(tx, &unit)?;
-        Ok((
-            unit,
-            fold(&format!("{task_id} | {title} | {name} | {unit_name}")),
-        ))
+    /// The assignee's unit, which a task is counted under.
+    fn unit_of(&mut self, tx: &Transaction<'_>, assignee: &str) -> Result<String, rusqlite::Error> {
+        Ok(self.cadre(tx, assignee)?.1)
     }
+}
+
+/// Stores the texts `q` searches for a task (`dotpha_domain::text::Query`):
+/// `search_head`, its id, title, assignee's and unit's names; `search`,
+/// those and its description, current plan (solutions, milestone titles)
+/// and delegations (what, and to whom). Run whenever one of them changes.
+fn index_search(
+    tx: &Transaction<'_>,
+    cache: &mut Cache,
+    task_id: &str,
+) -> Result<(), rusqlite::Error> {
+    let row: Option<(String, String, Option<String>, Option<String>)> = tx
+        .prepare_cached("SELECT title, assignee, description, plan FROM tasks WHERE task_id = ?1")?
+        .query_row([task_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .optional()?;
+    let Some((title, assignee, description, plan)) = row else {
+        return Ok(());
+    };
+    let (name, unit) = cache.cadre(tx, &assignee)?;
+    let unit_name = cache.unit_name(tx, &unit)?;
+    let head = searchable([task_id, &title, &name, &unit_name]);
+    let mut rest: Vec<String> = description.into_iter().collect();
+    if let Some(plan) = plan.and_then(|p| serde_json::from_str::<serde_json::Value>(&p).ok()) {
+        let texts = plan["solutions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .chain(
+                plan["milestones"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|m| &m["title"]),
+            )
+            .filter_map(|t| t.as_str().map(str::to_owned));
+        rest.extend(texts);
+    }
+    let mut delegations = tx.prepare_cached(
+        "SELECT d.description, coalesce(u.name, c.full_name, d.to_ref)
+         FROM delegations d LEFT JOIN units u ON u.code = d.to_ref LEFT JOIN cadres c ON c.id = d.to_ref
+         WHERE d.task_id = ?1 ORDER BY d.delegation_id",
+    )?;
+    for row in delegations.query_map([task_id], |r| Ok((r.get(0)?, r.get(1)?)))? {
+        let (what, to): (String, String) = row?;
+        rest.push(what);
+        rest.push(to);
+    }
+    let all = join_searchable(&head, &searchable(rest.iter().map(String::as_str)));
+    tx.prepare_cached("UPDATE tasks SET search_head = ?2, search = ?3 WHERE task_id = ?1")?
+        .execute(params![task_id, head, all])?;
+    Ok(())
 }
 
 fn millis(text: &str) -> i64 {
@@ -286,7 +328,7 @@ pub(crate) fn event(
                 .execute([p.cycle.as_str()])?;
         }
         Payload::TaskRegistered(p) => {
-            let (unit, search) = cache.search(tx, &p.task_id, &p.title, &event.actor)?;
+            let unit = cache.unit_of(tx, &event.actor)?;
             let task = NewTask {
                 task_id: &p.task_id,
                 cycle: &p.cycle,
@@ -302,12 +344,12 @@ pub(crate) fn event(
                 given_by: None,
                 due: p.due,
                 created_ms: at,
-                search: &search,
             };
             insert_task(tx, cache, task, &p.targets)?;
+            index_search(tx, cache, &p.task_id)?;
         }
         Payload::TaskAssigned(p) => {
-            let (unit, search) = cache.search(tx, &p.task_id, &p.title, &p.assignee)?;
+            let unit = cache.unit_of(tx, &p.assignee)?;
             let task = NewTask {
                 task_id: &p.task_id,
                 cycle: &p.cycle,
@@ -323,9 +365,9 @@ pub(crate) fn event(
                 given_by: Some(&event.unit),
                 due: p.due,
                 created_ms: at,
-                search: &search,
             };
             insert_task(tx, cache, task, &p.targets)?;
+            index_search(tx, cache, &p.task_id)?;
         }
         Payload::TaskApproved(p) => {
             tx.prepare_cached("UPDATE tasks SET given_by = ?2 WHERE task_id = ?1")?
@@ -347,6 +389,7 @@ pub(crate) fn event(
                 "UPDATE tasks SET plan = ?2, plan_revisions = plan_revisions + 1 WHERE task_id = ?1",
             )?
             .execute(params![p.task_id.as_str(), plan.to_string()])?;
+            index_search(tx, cache, &p.task_id)?;
         }
         Payload::WorkDelegated(p) => {
             tx.prepare_cached(
@@ -359,6 +402,7 @@ pub(crate) fn event(
                 p.description.as_str(),
                 p.due.to_string()
             ])?;
+            index_search(tx, cache, &p.task_id)?;
         }
         Payload::ProgressReported(p) => {
             let this = Reading {
@@ -383,21 +427,10 @@ pub(crate) fn event(
             crate::evaluation::progress_reported(tx, p, this)?;
         }
         Payload::TaskReassigned(p) => {
-            let title: Option<String> = tx
-                .prepare_cached("SELECT title FROM tasks WHERE task_id = ?1")?
-                .query_row([p.task_id.as_str()], |r| r.get(0))
-                .optional()?;
-            let (unit, search) =
-                cache.search(tx, &p.task_id, title.as_deref().unwrap_or(""), &p.assignee)?;
-            tx.prepare_cached(
-                "UPDATE tasks SET assignee = ?2, unit = ?3, search = ?4 WHERE task_id = ?1",
-            )?
-            .execute(params![
-                p.task_id.as_str(),
-                p.assignee.as_str(),
-                unit,
-                search
-            ])?;
+            let unit = cache.unit_of(tx, &p.assignee)?;
+            tx.prepare_cached("UPDATE tasks SET assignee = ?2, unit = ?3 WHERE task_id = ?1")?
+                .execute(params![p.task_id.as_str(), p.assignee.as_str(), unit])?;
+            index_search(tx, cache, &p.task_id)?;
         }
         Payload::TaskCancelled(_) => {}
         Payload::MilestoneCompleted(p) => crate::evaluation::milestone_completed(tx, p)?,
@@ -576,7 +609,6 @@ struct NewTask<'a> {
     given_by: Option<&'a str>,
     due: Date,
     created_ms: i64,
-    search: &'a str,
 }
 
 fn insert_task(
@@ -588,8 +620,8 @@ fn insert_task(
     let status = t.status;
     tx.prepare_cached(
         "INSERT INTO tasks (task_id, cycle, title, kind, category, origin, backlog_ref, description, assignee, unit,
-                            status, open, active, given_by, due, due_end_ms, created_ms, search)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                            status, open, active, given_by, due, due_end_ms, created_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     )?
     .execute(params![
         t.task_id,
@@ -608,8 +640,7 @@ fn insert_task(
         t.given_by,
         t.due.to_string(),
         t.due.end_in_vietnam_millis(),
-        t.created_ms,
-        t.search
+        t.created_ms
     ])?;
     insert_targets(tx, cache, t.task_id, status, targets)
 }

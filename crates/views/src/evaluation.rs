@@ -22,7 +22,7 @@ use dotpha_domain::{
         AssessmentDecided, AssessmentSelfSubmitted, MetricValue, MilestoneCompleted, PeriodClosed,
         PeriodOpened, ProductReviewed, ProgressReported,
     },
-    text::fold,
+    text::{collate, fold},
     values::RequiredText,
     vocabulary::{ProductStatus, Rating},
     wire::RecordedEvent,
@@ -403,7 +403,7 @@ impl ReadModel {
     }
 
     /// The assessments of `period` (`None`: no such period): every cadre
-    /// with a product or an assessment in it, by unit and name.
+    /// with a product or an assessment in it, units, then cadres, in Vietnamese order of their names.
     pub fn assessments(
         &self,
         period: &str,
@@ -466,8 +466,12 @@ impl ReadModel {
             }
             lines.push(line);
         }
+        // Units, then cadres, in Vietnamese order of their names.
         lines.sort_by(|a, b| {
-            (&a.unit, &a.full_name, &a.cadre).cmp(&(&b.unit, &b.full_name, &b.cadre))
+            collate(&a.unit_name, &b.unit_name)
+                .then_with(|| a.unit.cmp(&b.unit))
+                .then_with(|| collate(&a.full_name, &b.full_name))
+                .then_with(|| a.cadre.cmp(&b.cadre))
         });
         Ok(Some(lines))
     }

@@ -119,6 +119,37 @@ impl std::fmt::Debug for ReadModel {
     }
 }
 
+/// The SQLite collation of names in Vietnamese order
+/// ([`dotpha_domain::text::collate`]): `ORDER BY name COLLATE vi`.
+pub const COLLATION: &str = "vi";
+
+/// What every read-model connection is given besides SQLite's own: the
+/// collation [`COLLATION`], and `dotpha_rank(q, search_head, search)`, the
+/// rank of a task's stored search texts for the query `q`
+/// ([`dotpha_domain::text::Query::rank`]: 0, 1 or 2; NULL when not found).
+fn register(conn: &Connection) -> Result<(), rusqlite::Error> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_collation(COLLATION, dotpha_domain::text::collate)?;
+    conn.create_scalar_function(
+        "dotpha_rank",
+        3,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            // Read once per statement: the query is the same for every row.
+            let query =
+                ctx.get_or_create_aux(0, |q| -> Result<_, rusqlite::types::FromSqlError> {
+                    Ok(dotpha_domain::text::Query::parse(q.as_str()?))
+                })?;
+            let (head, all) = (ctx.get_raw(1).as_str()?, ctx.get_raw(2).as_str()?);
+            Ok(query
+                .as_ref()
+                .as_ref()
+                .and_then(|q| q.rank(head, all))
+                .map(|rank| rank as i64))
+        },
+    )
+}
+
 /// The read model's page cache, negative = KiB (64 MiB).
 const CACHE_KIB: i64 = -65_536;
 
@@ -210,6 +241,7 @@ impl ReadModel {
     }
 
     fn with_connection(conn: Connection, path: String) -> Result<ReadModel, ViewError> {
+        register(&conn)?;
         let applied = ReadModel::read_applied(&conn)?;
         Ok(ReadModel {
             conn,
@@ -379,5 +411,53 @@ impl ReadModel {
 
     pub(crate) fn connection(&self) -> &Connection {
         &self.conn
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What [`register`] gives, on the worker's connection and a reader's.
+    #[test]
+    fn every_connection_orders_by_vi_and_ranks_searches() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("read.sqlite");
+        let writer = ReadModel::open(&path).expect("opens");
+        let reader = ReadModel::open_read_only(&path).expect("opens");
+        for model in [&writer, &reader] {
+            let conn = model.connection();
+            let names: Vec<String> = conn
+                .prepare(&format!(
+                    "SELECT column1 FROM (VALUES ('Xã Chi Thiết'), ('Ủy ban Kiểm tra'),
+                        ('Xã Cấp Tiến'), ('Đội Quản lý thị trường'), ('Dân vận'), ('Xã Dương Thành'),
+                        ('Xã Đông Lợi')) ORDER BY column1 COLLATE {COLLATION}"
+                ))
+                .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+                .expect("ordered");
+            assert_eq!(
+                names,
+                [
+                    "Dân vận",
+                    "Đội Quản lý thị trường",
+                    "Ủy ban Kiểm tra",
+                    "Xã Cấp Tiến",
+                    "Xã Chi Thiết",
+                    "Xã Dương Thành",
+                    "Xã Đông Lợi",
+                ]
+            );
+            let rank = |q: &str, head: &str, all: &str| -> Option<i64> {
+                conn.query_row("SELECT dotpha_rank(?1, ?2, ?3)", [q, head, all], |r| {
+                    r.get(0)
+                })
+                .expect("ranked")
+            };
+            assert_eq!(rank("hop thanh", "xa hop thanh", "xa hop thanh"), Some(0));
+            assert_eq!(rank("hop thanh", "thanh lap to hop tac", "x"), Some(1));
+            assert_eq!(rank("hop thanh", "x", "x\nhop thanh"), Some(2));
+            assert_eq!(rank("hop thanh", "x", "x"), None);
+            assert_eq!(rank("\"\"", "x", "x"), None, "no word finds nothing");
+        }
     }
 }

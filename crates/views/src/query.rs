@@ -15,7 +15,7 @@ use std::{
 use dotpha_domain::{
     Date, TaskStatus, Timestamp, UnitTree,
     figures::{self, DAY_MS, DUE_SOON_DAYS, Flags, QuotaTally, STALE_DAYS},
-    text::{collate, fold},
+    text::{Query, collate},
     vocabulary::{CompletionBand, Confidence, Rating, TaskFlag, TaskKind},
 };
 use rusqlite::{OptionalExtension, params};
@@ -349,8 +349,10 @@ pub struct TaskFilter {
     pub assignee: Option<String>,
     /// Only this kind.
     pub kind: Option<TaskKind>,
-    /// Words that must all appear in the task's id, title, assignee's or
-    /// unit's name, regardless of case and diacritics.
+    /// A search ([`Query`]): words and "quoted phrases" that must all
+    /// appear in the task's id, title, assignee's or unit's name,
+    /// description, plan or delegations, regardless of case and
+    /// diacritics; the best matches come first.
     pub q: Option<String>,
     /// Which tree `unit` follows.
     pub tree: Tree,
@@ -501,6 +503,7 @@ impl ReadModel {
     }
 
     /// Tasks matching `filter`, soonest due first, and how many match in all.
+    /// With `q`, the best matches first ([`Query::rank`]), then soonest due.
     pub fn tasks(
         &self,
         filter: &TaskFilter,
@@ -561,15 +564,24 @@ impl ReadModel {
                 clauses.push(format!("t.status = ?{}", args.len()));
             }
         }
-        if let Some(q) = &filter.q {
-            for word in fold(q).split(' ').filter(|w| !w.is_empty()) {
-                let escaped = word
+        // Search (`Query`): `LIKE` keeps only the tasks holding every word
+        // and phrase somewhere; `dotpha_rank` then judges them by the
+        // domain's rule and orders them.
+        let query = filter.q.as_deref().and_then(Query::parse);
+        let mut rank_sql = String::new();
+        if let Some(query) = &query {
+            for needle in query.needles() {
+                let escaped = needle
                     .replace('\\', "\\\\")
                     .replace('%', "\\%")
                     .replace('_', "\\_");
                 args.push(Box::new(format!("%{escaped}%")));
                 clauses.push(format!("t.search LIKE ?{} ESCAPE '\\'", args.len()));
             }
+            args.push(Box::new(filter.q.clone().unwrap_or_default()));
+            rank_sql = format!("dotpha_rank(?{}, t.search_head, t.search)", args.len());
+            clauses.push(format!("{rank_sql} IS NOT NULL"));
+            rank_sql.push_str(", ");
         }
         let filter_sql = if clauses.is_empty() {
             String::new()
@@ -586,7 +598,7 @@ impl ReadModel {
         // query; no table is that long, so the largest it takes is as good.
         let offset = filter.offset.unwrap_or(0).min(i64::MAX as usize);
         let sql = format!(
-            "SELECT {SUMMARY_COLUMNS} {SUMMARY_FROM} {filter_sql} ORDER BY t.due, t.task_id LIMIT {limit} OFFSET {offset}"
+            "SELECT {SUMMARY_COLUMNS} {SUMMARY_FROM} {filter_sql} ORDER BY {rank_sql}t.due, t.task_id LIMIT {limit} OFFSET {offset}"
         );
         let mut stmt = self.connection().prepare_cached(&sql)?;
         let rows = stmt.query_map(

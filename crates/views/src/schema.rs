@@ -3,7 +3,7 @@
 //! not a migration.
 
 /// The schema version; a read database of another version is rebuilt.
-pub const SCHEMA_VERSION: i32 = 5;
+pub const SCHEMA_VERSION: i32 = 6;
 
 /// Marks a SQLite file as a dotpha read model ("dotr").
 pub(crate) const APPLICATION_ID: i32 = 0x646f_7472;
@@ -72,7 +72,8 @@ CREATE TABLE tasks (
     score              REAL,
     evaluation_comment TEXT,
     created_ms         INTEGER NOT NULL,
-    search             TEXT NOT NULL,
+    search_head        TEXT NOT NULL DEFAULT '',
+    search             TEXT NOT NULL DEFAULT '',
     done_on            TEXT
 );
 CREATE INDEX tasks_by_cycle ON tasks (cycle, status, due, task_id);
