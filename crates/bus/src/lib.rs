@@ -12,6 +12,7 @@
 mod connect;
 mod error;
 pub mod leaf;
+pub mod decisions;
 pub mod lease;
 pub mod nats_config;
 mod publisher;
