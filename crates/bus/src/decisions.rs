@@ -97,7 +97,10 @@ pub async fn last(js: &jetstream::Context) -> Result<(u64, u64), BusError> {
 
 /// The record the stream holds at `sequence` (`None` when it holds none
 /// there).
-pub async fn record_at(js: &jetstream::Context, sequence: u64) -> Result<Option<Vec<u8>>, BusError> {
+pub async fn record_at(
+    js: &jetstream::Context,
+    sequence: u64,
+) -> Result<Option<Vec<u8>>, BusError> {
     let stream = js
         .get_stream(DECISIONS_STREAM)
         .await
@@ -109,7 +112,10 @@ pub async fn record_at(js: &jetstream::Context, sequence: u64) -> Result<Option<
         {
             Ok(None)
         }
-        Err(error) => Err(BusError::nats(format!("reading {DECISIONS_STREAM} at {sequence}"), error)),
+        Err(error) => Err(BusError::nats(
+            format!("reading {DECISIONS_STREAM} at {sequence}"),
+            error,
+        )),
     }
 }
 

@@ -10,9 +10,9 @@
 #![warn(missing_docs)]
 
 mod connect;
+pub mod decisions;
 mod error;
 pub mod leaf;
-pub mod decisions;
 pub mod lease;
 pub mod nats_config;
 mod publisher;

@@ -14,9 +14,9 @@ use crate::{
     BusError,
     subjects::{
         ALERTS_STREAM, ALERTS_SUBJECTS, CHECKPOINT, CHECKPOINTS_STREAM, COSIGNATURES_STREAM,
-        DECISION, DECISIONS_STREAM,
-        COSIGNATURES_SUBJECTS, DEAD_STREAM, DEAD_SUBJECTS, EVENTS_STREAM, EVENTS_SUBJECTS, MSG_ID,
-        SUBMISSIONS_STREAM, SUBMISSIONS_SUBJECTS, WRITER_CONSUMER,
+        COSIGNATURES_SUBJECTS, DEAD_STREAM, DEAD_SUBJECTS, DECISION, DECISIONS_STREAM,
+        EVENTS_STREAM, EVENTS_SUBJECTS, MSG_ID, SUBMISSIONS_STREAM, SUBMISSIONS_SUBJECTS,
+        WRITER_CONSUMER,
     },
 };
 
@@ -67,7 +67,8 @@ fn stream_configs(replicas: usize) -> [Config; 7] {
             retention: RetentionPolicy::Limits,
             duplicate_window: DUPLICATE_WINDOW,
             description: Some(
-                "dotpha: the log's committed decisions, batch by batch, for standby writers".to_owned(),
+                "dotpha: the log's committed decisions, batch by batch, for standby writers"
+                    .to_owned(),
             ),
             num_replicas: replicas,
             ..Default::default()

@@ -39,8 +39,8 @@ pub use checkpoints::CHECKPOINT_INTERVAL;
 pub use cosignatures::COSIGNATURES_READ;
 pub use metrics::IngestMetrics;
 pub use relay::{RELAY_BATCH, RELAY_CHECKPOINT};
-pub use transparency::{Transparency, default_origin, log_key};
 pub use standby::standby;
+pub use transparency::{Transparency, default_origin, log_key};
 pub use writer::Fault;
 
 /// Most messages decided in one transaction. Big enough that a commit's

@@ -64,7 +64,9 @@ pub async fn standby(
         let following = follow(&js, &name, held, &mut log, &mut stop, &part).await;
         match following {
             Ok(()) => return Ok(()),
-            Err(error @ (IngestError::Store(_) | IngestError::Replica(_) | IngestError::Task(_))) => {
+            Err(
+                error @ (IngestError::Store(_) | IngestError::Replica(_) | IngestError::Task(_)),
+            ) => {
                 return Err(error);
             }
             Err(error) => {

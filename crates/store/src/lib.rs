@@ -269,17 +269,21 @@ pub struct Log {
     replicated: Option<Replicated>,
 }
 
-pub(crate) const INSERT_EVENT: &str = "INSERT INTO events (position, stream, version, type, unit, actor, occurred_at, recorded_at,
+pub(crate) const INSERT_EVENT: &str =
+    "INSERT INTO events (position, stream, version, type, unit, actor, occurred_at, recorded_at,
                      submission_id, data, prev_hash, hash)
  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 pub(crate) const INSERT_NODE: &str = "INSERT INTO tree_nodes (position, hashes) VALUES (?1, ?2)";
-pub(crate) const INSERT_DECISION: &str = "INSERT INTO decisions (submission_id, status, unit, first_position, last_position,
+pub(crate) const INSERT_DECISION: &str =
+    "INSERT INTO decisions (submission_id, status, unit, first_position, last_position,
                         error_code, error_message, error_field, submission, recorded_at)
  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
-pub(crate) const INSERT_DEAD_LETTER: &str = "INSERT INTO dead_letters (stream_sequence, subject, headers, payload, reason, recorded_at,
+pub(crate) const INSERT_DEAD_LETTER: &str =
+    "INSERT INTO dead_letters (stream_sequence, subject, headers, payload, reason, recorded_at,
                            submission_id, unit)
  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
-pub(crate) const UPSERT_CHECKPOINT: &str = "INSERT INTO checkpoints (name, position, tag) VALUES (?1, ?2, ?3)
+pub(crate) const UPSERT_CHECKPOINT: &str =
+    "INSERT INTO checkpoints (name, position, tag) VALUES (?1, ?2, ?3)
  ON CONFLICT (name) DO UPDATE SET position = excluded.position, tag = excluded.tag";
 
 impl std::fmt::Debug for Log {

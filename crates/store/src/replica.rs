@@ -236,9 +236,7 @@ impl Log {
     /// The stream sequence of the last record this log holds, and the last
     /// batch's records (what a restart may have to send again).
     pub fn replica_position(&self) -> Result<Replicated, StoreError> {
-        let (last, tag) = self
-            .checkpoint_tag(REPLICA_SEQUENCE)?
-            .unwrap_or((0, None));
+        let (last, tag) = self.checkpoint_tag(REPLICA_SEQUENCE)?.unwrap_or((0, None));
         let records: Vec<String> = match tag {
             Some(text) => serde_json::from_str(&text)
                 .map_err(|e| diverged(&self.path, format!("{REPLICA_SEQUENCE} unreadable: {e}")))?,
@@ -381,7 +379,10 @@ impl Log {
                 let mut insert = tx.prepare_cached(crate::INSERT_DEAD_LETTER)?;
                 for d in &record.dead_letters {
                     let payload = hex::decode(&d.payload).map_err(|e| {
-                        diverged(&self.path, format!("a dead letter's payload is not hex: {e}"))
+                        diverged(
+                            &self.path,
+                            format!("a dead letter's payload is not hex: {e}"),
+                        )
                     })?;
                     insert.execute(params![
                         d.stream_sequence,
