@@ -51,6 +51,11 @@ enum Command {
     Ingest {
         #[command(flatten)]
         service: ServiceArgs,
+        /// Run as a standby writer: follow the active writer's decisions
+        /// (DOTPHA_DECISIONS) into this data directory's log, byte for
+        /// byte; decide nothing.
+        #[arg(long)]
+        standby: bool,
         #[command(flatten)]
         replicas: ReplicasArg,
         #[command(flatten)]
@@ -372,13 +377,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Ingest {
             service,
+            standby,
             replicas,
             log_identity,
         } => {
             let mut settings = file.settings(service)?;
             settings.replicas = file.replicas(replicas.replicas)?;
             settings.transparency = file.transparency(log_identity.origin, log_identity.witnesses);
-            services::ingest(settings, &file.log("info"))
+            services::ingest(settings, standby, &file.log("info"))
         }
         Command::Submit {
             nats,

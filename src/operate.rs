@@ -59,9 +59,17 @@ pub(crate) fn restore(data: &Path, nats: &str, backup: &Path) -> Result<ExitCode
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))
         .context("stop that writer before restoring")?;
-        let cleared = dotpha_bus::delete_events_stream(&js)
+        // DOTPHA_DECISIONS holds decisions the restored log no longer has:
+        // the writer starts it afresh from the restored head.
+        let cleared = match dotpha_bus::decisions::delete(&js)
             .await
-            .with_context(|| format!("clearing {EVENTS_STREAM}"));
+            .context("clearing DOTPHA_DECISIONS")
+        {
+            Ok(_) => dotpha_bus::delete_events_stream(&js)
+                .await
+                .with_context(|| format!("clearing {EVENTS_STREAM}")),
+            Err(error) => Err(error),
+        };
         if let Some(lease) = lease {
             lease.release().await;
         }

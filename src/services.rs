@@ -49,7 +49,7 @@ pub(crate) fn shutdown_signal() -> Result<watch::Receiver<bool>> {
     Ok(receiver)
 }
 
-pub(crate) fn ingest(settings: Settings, log: &str) -> Result<ExitCode> {
+pub(crate) fn ingest(settings: Settings, standby: bool, log: &str) -> Result<ExitCode> {
     init_tracing(log);
     let fault = match std::env::var("DOTPHA_FAULT") {
         Ok(text) => Some(Fault::parse(&text).with_context(|| {
@@ -60,6 +60,15 @@ pub(crate) fn ingest(settings: Settings, log: &str) -> Result<ExitCode> {
     let app = App::new(settings).with_fault(fault);
     runtime()?.block_on(async move {
         let shutdown = shutdown_signal()?;
+        if standby {
+            match app.standby(shutdown).await {
+                Ok(()) | Err(dotpha_ingest::IngestError::Stopped) => {
+                    tracing::info!("standby stopped cleanly");
+                }
+                Err(error) => return Err(error.into()),
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
         match app.ingest(shutdown).await {
             Ok(()) => tracing::info!("writer stopped cleanly"),
             Err(dotpha_ingest::IngestError::Stopped) => {

@@ -187,6 +187,14 @@ impl App {
         .await
     }
 
+    /// `dotpha ingest --standby`: a standby writer following
+    /// `DOTPHA_DECISIONS` into this data directory's log until `shutdown`.
+    pub async fn standby(&self, shutdown: watch::Receiver<bool>) -> Result<(), IngestError> {
+        let config = self.ingest_config(dotpha_ingest::Health::default());
+        let lock = dotpha_ingest::lock_data_dir(&config.data_dir)?;
+        dotpha_ingest::standby(config, lock, shutdown).await
+    }
+
     /// `dotpha project`: the projection worker until `shutdown`.
     pub async fn project(&self, shutdown: watch::Receiver<bool>) -> Result<(), ProjectError> {
         dotpha_project::run(

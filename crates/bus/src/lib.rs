@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 mod connect;
+pub mod decisions;
 mod error;
 pub mod leaf;
 pub mod lease;

@@ -14,8 +14,9 @@ use crate::{
     BusError,
     subjects::{
         ALERTS_STREAM, ALERTS_SUBJECTS, CHECKPOINT, CHECKPOINTS_STREAM, COSIGNATURES_STREAM,
-        COSIGNATURES_SUBJECTS, DEAD_STREAM, DEAD_SUBJECTS, EVENTS_STREAM, EVENTS_SUBJECTS, MSG_ID,
-        SUBMISSIONS_STREAM, SUBMISSIONS_SUBJECTS, WRITER_CONSUMER,
+        COSIGNATURES_SUBJECTS, DEAD_STREAM, DEAD_SUBJECTS, DECISION, DECISIONS_STREAM,
+        EVENTS_STREAM, EVENTS_SUBJECTS, MSG_ID, SUBMISSIONS_STREAM, SUBMISSIONS_SUBJECTS,
+        WRITER_CONSUMER,
     },
 };
 
@@ -57,8 +58,21 @@ pub const ALERTS_DUPLICATE_WINDOW: Duration = Duration::from_secs(26 * 3600);
 /// Most replicas a JetStream stream may have.
 pub const MAX_REPLICAS: usize = 5;
 
-fn stream_configs(replicas: usize) -> [Config; 6] {
+fn stream_configs(replicas: usize) -> [Config; 7] {
     [
+        Config {
+            name: DECISIONS_STREAM.to_owned(),
+            subjects: vec![DECISION.to_owned()],
+            storage: StorageType::File,
+            retention: RetentionPolicy::Limits,
+            duplicate_window: DUPLICATE_WINDOW,
+            description: Some(
+                "dotpha: the log's committed decisions, batch by batch, for standby writers"
+                    .to_owned(),
+            ),
+            num_replicas: replicas,
+            ..Default::default()
+        },
         Config {
             name: SUBMISSIONS_STREAM.to_owned(),
             subjects: vec![SUBMISSIONS_SUBJECTS.to_owned()],

@@ -13,6 +13,12 @@ pub const DEAD_STREAM: &str = "DOTPHA_DEAD";
 /// Subjects of [`DEAD_STREAM`].
 pub const DEAD_SUBJECTS: &str = "dotpha.v1.dead.>";
 /// Where a receipt is asked for by submission id.
+/// The stream of committed decisions a standby writer follows (issue 16):
+/// one message per record of a committed batch, in log order.
+pub const DECISIONS_STREAM: &str = "DOTPHA_DECISIONS";
+/// Its one subject.
+pub const DECISION: &str = "dotpha.v1.decision";
+/// Request subject for a receipt.
 pub const RECEIPT_GET: &str = "dotpha.v1.receipt.get";
 /// The writer's durable consumer on [`SUBMISSIONS_STREAM`].
 pub const WRITER_CONSUMER: &str = "dotpha-writer";

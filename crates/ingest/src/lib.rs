@@ -19,6 +19,7 @@ mod metrics;
 pub mod proofs;
 mod receipts;
 mod relay;
+mod standby;
 mod transparency;
 mod writer;
 
@@ -38,6 +39,7 @@ pub use checkpoints::CHECKPOINT_INTERVAL;
 pub use cosignatures::COSIGNATURES_READ;
 pub use metrics::IngestMetrics;
 pub use relay::{RELAY_BATCH, RELAY_CHECKPOINT};
+pub use standby::standby;
 pub use transparency::{Transparency, default_origin, log_key};
 pub use writer::Fault;
 
@@ -111,6 +113,10 @@ pub enum IngestError {
     /// NATS failed in a way waiting will not fix.
     #[error(transparent)]
     Bus(#[from] dotpha_bus::BusError),
+    /// The log and `DOTPHA_DECISIONS` disagree in a way this writer does
+    /// not repair by itself.
+    #[error("{0}")]
+    Replica(String),
     /// A blocking task died.
     #[error("internal task failed: {0}")]
     Task(String),
@@ -295,6 +301,8 @@ pub async fn prepare(
         other => other,
     })?;
     tracing::info!(token = lease.token(), "holding the writer's lease");
+    let mut ledger = ledger;
+    sync_replica(&mut ledger, &js, &shutdown, &part).await?;
     Ok(Prepared {
         config,
         _lock: lock,
@@ -307,6 +315,77 @@ pub async fn prepare(
         key,
         witnesses,
     })
+}
+
+/// Brings `DOTPHA_DECISIONS` level with the log before the writer
+/// decides anything: the log ahead (it committed, then died before the
+/// stream acknowledged) sends its last batch's records again; a new stream
+/// starts replication at the log's head; the log behind the stream (another
+/// writer went on) is refused: that is a standby's job.
+async fn sync_replica(
+    ledger: &mut dotpha_store::Ledger,
+    js: &jetstream::Context,
+    shutdown: &watch::Receiver<bool>,
+    part: &Part,
+) -> Result<(), IngestError> {
+    ledger.log_mut().replicate()?;
+    let held = ledger.log().replica_position()?;
+    let local = held.last_sequence();
+    let (messages, last) = retry_until(shutdown, part, "reading DOTPHA_DECISIONS", || {
+        dotpha_bus::decisions::last(js)
+    })
+    .await?;
+    // What the stream holds at the last record both should have must be
+    // this log's own record: otherwise another writer went on from an
+    // earlier place, and this log diverged.
+    let shared = last.min(local);
+    if shared >= held.first_sequence && shared > 0 {
+        let ours = held.records[(shared - held.first_sequence) as usize].as_bytes();
+        let theirs = retry_until(shutdown, part, "reading DOTPHA_DECISIONS", || {
+            dotpha_bus::decisions::record_at(js, shared)
+        })
+        .await?;
+        if theirs.as_deref() != Some(ours) {
+            return Err(IngestError::Replica(format!(
+                "record {shared} of DOTPHA_DECISIONS is not the one the log {} committed: another writer decided after this log's last acknowledged batch, so this log diverged; set it aside and start a standby from an empty directory",
+                ledger.log().path()
+            )));
+        }
+    }
+    if last == local {
+        return Ok(());
+    }
+    if messages == 0 && last == 0 {
+        tracing::warn!(
+            head = ledger.log().head().position,
+            "DOTPHA_DECISIONS is new: replication starts at the log's head (a standby can follow from here on, not from an empty directory)"
+        );
+        return Ok(ledger.log_mut().restart_replication()?);
+    }
+    if last > local {
+        return Err(IngestError::Replica(format!(
+            "the log {} holds decisions up to record {local} of DOTPHA_DECISIONS, but the stream holds {last}: another writer decided after this log stopped. Start this directory with --standby to catch up (or restore it); it does not write",
+            ledger.log().path()
+        )));
+    }
+    if last + 1 < held.first_sequence {
+        return Err(IngestError::Replica(format!(
+            "DOTPHA_DECISIONS ends at record {last}, but the log {} holds up to {local} and keeps only the last batch's records ({}..{local}): the stream lost decisions; restore or recreate it",
+            ledger.log().path(),
+            held.first_sequence
+        )));
+    }
+    let missing = held.records[(last + 1 - held.first_sequence) as usize..].to_vec();
+    tracing::warn!(
+        from = last + 1,
+        to = local,
+        "the log is ahead of DOTPHA_DECISIONS (committed, then stopped before the stream acknowledged): sending the last batch's records again"
+    );
+    let replicated = dotpha_store::Replicated {
+        first_sequence: last + 1,
+        records: missing,
+    };
+    writer::append_records(js, &replicated, None).await
 }
 
 /// How a log is named in messages: its first event's hash, or "empty".

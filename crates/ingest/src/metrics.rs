@@ -43,6 +43,9 @@ pub struct IngestMetrics {
     pub batch_size: Histogram,
     /// Seconds per commit (decide + append + fsync).
     pub commit_seconds: Histogram,
+    /// Seconds per batch from the local commit to the replicated stream's
+    /// acknowledgement of its records (`DOTPHA_DECISIONS`).
+    pub replicate_seconds: Histogram,
     /// The log's head position.
     pub log_head: Gauge,
     /// Events committed but not yet on `DOTPHA_EVENTS`.
@@ -71,6 +74,9 @@ impl Default for IngestMetrics {
             dead_letters: Counter::default(),
             batch_size: Histogram::new([1.0, 4.0, 16.0, 64.0, 128.0, 256.0, 512.0]),
             commit_seconds: Histogram::new([
+                0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5,
+            ]),
+            replicate_seconds: Histogram::new([
                 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5,
             ]),
             log_head: Gauge::default(),
@@ -117,6 +123,11 @@ impl IngestMetrics {
             "dotpha_commit_seconds",
             "Seconds per batch commit",
             self.commit_seconds.clone(),
+        );
+        registry.register(
+            "dotpha_replicate_seconds",
+            "Seconds per batch from the local commit to DOTPHA_DECISIONS' acknowledgement",
+            self.replicate_seconds.clone(),
         );
         registry.register(
             "dotpha_log_head",

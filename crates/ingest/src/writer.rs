@@ -330,6 +330,7 @@ async fn step(
         writer.ledger = Some(ledger);
         let committed = outcome?;
         let receipts = committed.receipts;
+        let replicated = committed.replicated;
         // Repeats of ids decided for another unit, refused: announced with
         // the batch's own dead letters.
         let mut dead_letters = dead_letters;
@@ -347,6 +348,16 @@ async fn step(
                 "injected fault: aborting after commit, before acks and receipts"
             );
             std::process::abort();
+        }
+        // The commit point: no receipt before the replicated stream holds
+        // the batch. A writer fenced off by a takeover stops here.
+        if let Some(replicated) = &replicated {
+            let started = Instant::now();
+            append_records(&writer.js, replicated, Some(&writer.lease)).await?;
+            writer
+                .metrics
+                .replicate_seconds
+                .observe(started.elapsed().as_secs_f64());
         }
         // Right before the answers: a receipt is a promise made under the
         // lease. A lapsed lease holds them until it is renewed; a lost one
@@ -375,6 +386,46 @@ async fn step(
         acknowledge(&batch).instrument(span).await;
     }
     Ok(Step::Done)
+}
+
+/// Appends a committed batch's records to `DOTPHA_DECISIONS`, each
+/// fenced by the sequence before it, sending the same record again while
+/// NATS fails (the `Nats-Msg-Id` makes a repeat land once) and the lease,
+/// when given, is not lost. A stream that moved on is a takeover: this
+/// writer was fenced and stops ([`IngestError::LeaseLost`]).
+pub(crate) async fn append_records(
+    js: &jetstream::Context,
+    replicated: &dotpha_store::Replicated,
+    lease: Option<&LeaseGuard>,
+) -> Result<(), IngestError> {
+    use dotpha_bus::decisions::{AppendError, append};
+    for (i, record) in replicated.records.iter().enumerate() {
+        let expected = replicated.first_sequence + i as u64 - 1;
+        let mut backoff = BACKOFF;
+        loop {
+            match append(js, expected, record.clone()).await {
+                Ok(()) => break,
+                Err(fenced @ AppendError::Fenced { .. }) => {
+                    return Err(IngestError::LeaseLost(fenced.to_string()));
+                }
+                Err(AppendError::Misplaced { expected, got }) => {
+                    return Err(IngestError::Replica(format!(
+                        "DOTPHA_DECISIONS took record {expected} at sequence {got}; something else appends to it"
+                    )));
+                }
+                Err(AppendError::Bus(error)) => {
+                    if let Some(Err(lost @ LeaseError::Lost { .. })) = lease.map(LeaseGuard::check)
+                    {
+                        return Err(lost.into());
+                    }
+                    tracing::warn!(%error, sequence = expected + 1, "appending to DOTPHA_DECISIONS failed; sending the same record again");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Acks a decided batch. The consumer's policy is ack-all, so acking the

@@ -48,6 +48,9 @@ pub struct Committed {
     /// The dead letters recorded for arrivals refused as repeats of an id
     /// decided for another unit (beside the batch's own dead letters).
     pub refusals: Vec<DeadLetter>,
+    /// With replication on ([`crate::Log::replicate`]): the batch's records
+    /// for `DOTPHA_DECISIONS`.
+    pub replicated: Option<crate::Replicated>,
 }
 
 /// The checkpoint holding the writer's read position in the submissions
@@ -183,6 +186,13 @@ impl Ledger {
     /// The log.
     pub fn log(&self) -> &Log {
         &self.log
+    }
+
+    /// The log, for replication's bookkeeping ([`Log::replicate`],
+    /// [`Log::restart_replication`]); nothing appended through it reaches
+    /// the state.
+    pub fn log_mut(&mut self) -> &mut Log {
+        &mut self.log
     }
 
     /// The state after every committed event.
@@ -342,6 +352,10 @@ impl Ledger {
                 reason: "a receipt went missing between commit and answer".to_owned(),
             })?);
         }
-        Ok(Committed { receipts, refusals })
+        Ok(Committed {
+            receipts,
+            refusals,
+            replicated: self.log.take_replicated(),
+        })
     }
 }

@@ -19,6 +19,7 @@
 mod backup;
 mod chain;
 mod ledger;
+mod replica;
 mod schema;
 mod tree;
 mod verify;
@@ -37,6 +38,10 @@ pub use ledger::{
 pub use records::{
     EVENT_SCHEMA, ErrorBody, EventRef, GENESIS_HASH, RECEIPT_SCHEMA, Receipt, ReceiptStatus,
     RecordedEvent,
+};
+pub use replica::{
+    BatchRecord, CheckpointRow, DeadLetterRow, DecisionRow, EventRow, RECORD_TARGET_BYTES,
+    REPLICA_SEQUENCE, Replicated,
 };
 pub use schema::SCHEMA_VERSION;
 pub use tree::{Attestation, StoredCheckpoint};
@@ -122,6 +127,15 @@ pub enum StoreError {
     /// position outside the tree) or whose nodes cannot be read.
     #[error(transparent)]
     Tree(#[from] dotpha_tlog::TreeError),
+    /// A replicated record does not extend this log (a standby that is not
+    /// following the same log, or records out of order).
+    #[error("{path} cannot follow the replicated decisions: {reason}")]
+    Diverged {
+        /// The file.
+        path: String,
+        /// What does not match.
+        reason: String,
+    },
     /// SQLite failed.
     #[error("SQLite: {0}")]
     Sqlite(#[from] rusqlite::Error),
@@ -248,7 +262,29 @@ pub struct Log {
     frontier: Option<dotpha_tlog::Frontier>,
     /// False only in the benchmark that measures what the tree costs.
     maintain_tree: bool,
+    /// With replication on ([`Log::replicate`]): the stream sequence of the
+    /// last record this log holds.
+    replica: Option<u64>,
+    /// The records of the last append, until taken.
+    replicated: Option<Replicated>,
 }
+
+pub(crate) const INSERT_EVENT: &str =
+    "INSERT INTO events (position, stream, version, type, unit, actor, occurred_at, recorded_at,
+                     submission_id, data, prev_hash, hash)
+ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+pub(crate) const INSERT_NODE: &str = "INSERT INTO tree_nodes (position, hashes) VALUES (?1, ?2)";
+pub(crate) const INSERT_DECISION: &str =
+    "INSERT INTO decisions (submission_id, status, unit, first_position, last_position,
+                        error_code, error_message, error_field, submission, recorded_at)
+ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+pub(crate) const INSERT_DEAD_LETTER: &str =
+    "INSERT INTO dead_letters (stream_sequence, subject, headers, payload, reason, recorded_at,
+                           submission_id, unit)
+ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+pub(crate) const UPSERT_CHECKPOINT: &str =
+    "INSERT INTO checkpoints (name, position, tag) VALUES (?1, ?2, ?3)
+ ON CONFLICT (name) DO UPDATE SET position = excluded.position, tag = excluded.tag";
 
 impl std::fmt::Debug for Log {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -320,6 +356,8 @@ impl Log {
             buffer: Vec::with_capacity(1024),
             frontier: None,
             maintain_tree: true,
+            replica: None,
+            replicated: None,
         })
     }
 
@@ -406,22 +444,16 @@ impl Log {
         // Kept until the commit succeeds; a failed one leaves it as it was.
         self.frontier = Some(frontier.clone());
         let mut receipts = Vec::with_capacity(decisions.len());
+        // With replication on: the rows as stored, for the stream.
+        let mut rows: Option<Vec<DecisionRow>> = self.replica.map(|_| Vec::new());
+        let before = head.clone();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
-            let mut insert_event = tx.prepare_cached(
-                "INSERT INTO events (position, stream, version, type, unit, actor, occurred_at, recorded_at,
-                                     submission_id, data, prev_hash, hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            )?;
-            let mut insert_node =
-                tx.prepare_cached("INSERT INTO tree_nodes (position, hashes) VALUES (?1, ?2)")?;
-            let mut insert_decision = tx.prepare_cached(
-                "INSERT INTO decisions (submission_id, status, unit, first_position, last_position,
-                                        error_code, error_message, error_field, submission, recorded_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?;
+            let mut insert_event = tx.prepare_cached(INSERT_EVENT)?;
+            let mut insert_node = tx.prepare_cached(INSERT_NODE)?;
+            let mut insert_decision = tx.prepare_cached(INSERT_DECISION)?;
             for decision in decisions {
                 if check_duplicates
                     && let Some(mut original) = read_receipt(&tx, &decision.submission_id)?
@@ -440,6 +472,16 @@ impl Log {
                     recorded_at: recorded.to_owned(),
                     unit: decision.unit.clone(),
                 };
+                let mut row = rows.as_ref().map(|_| DecisionRow {
+                    submission_id: decision.submission_id.clone(),
+                    status: "accepted".to_owned(),
+                    unit: decision.unit.clone(),
+                    error_code: None,
+                    error_message: None,
+                    error_field: None,
+                    submission: None,
+                    events: Vec::new(),
+                });
                 match &decision.outcome {
                     Outcome::Accepted(events) => {
                         if events.is_empty() {
@@ -497,6 +539,20 @@ impl Log {
                                     frontier.append(&leaf.0).to_bytes()
                                 ])?;
                             }
+                            if let Some(row) = row.as_mut() {
+                                row.events.push(EventRow {
+                                    position: hashed.position,
+                                    stream: event.stream.clone(),
+                                    version: event.version,
+                                    event_type: hashed.event_type.to_owned(),
+                                    unit: event.unit.as_str().to_owned(),
+                                    actor: event.actor.as_str().to_owned(),
+                                    occurred_at: hashed.occurred_at.to_owned(),
+                                    submission_id: event.submission_id.clone(),
+                                    data: data.clone(),
+                                    hash: hash.clone(),
+                                });
+                            }
                             receipt.events.push(EventRef {
                                 position: hashed.position,
                                 stream: event.stream.clone(),
@@ -536,6 +592,13 @@ impl Log {
                             decision.submission,
                             recorded,
                         ])?;
+                        if let Some(row) = row.as_mut() {
+                            row.status = "rejected".to_owned();
+                            row.error_code = Some(rejection.code.as_str().to_owned());
+                            row.error_message = Some(rejection.message.clone());
+                            row.error_field = rejection.field.clone();
+                            row.submission = decision.submission.clone();
+                        }
                         receipt.status = ReceiptStatus::Rejected;
                         receipt.error = Some(ErrorBody::new(
                             rejection.code.as_str(),
@@ -544,15 +607,14 @@ impl Log {
                         ));
                     }
                 }
+                if let (Some(rows), Some(row)) = (rows.as_mut(), row) {
+                    rows.push(row);
+                }
                 receipts.push(receipt);
             }
         }
         if !dead_letters.is_empty() {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO dead_letters (stream_sequence, subject, headers, payload, reason, recorded_at,
-                                           submission_id, unit)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?;
+            let mut insert = tx.prepare_cached(INSERT_DEAD_LETTER)?;
             for d in dead_letters {
                 insert.execute(params![
                     d.stream_sequence,
@@ -567,15 +629,60 @@ impl Log {
             }
         }
         if let Some((name, position, tag)) = checkpoint {
-            tx.prepare_cached(
-                "INSERT INTO checkpoints (name, position, tag) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (name) DO UPDATE SET position = excluded.position, tag = excluded.tag",
-            )?
-            .execute(params![name, position, tag])?;
+            tx.prepare_cached(UPSERT_CHECKPOINT)?
+                .execute(params![name, position, tag])?;
         }
+        let replicated = match (rows, self.replica) {
+            (Some(rows), Some(last)) => {
+                let record = BatchRecord {
+                    after_position: before.position,
+                    after_hash: before.hash,
+                    recorded_at: recorded.to_owned(),
+                    decisions: rows,
+                    dead_letters: dead_letters
+                        .iter()
+                        .map(|d| DeadLetterRow {
+                            stream_sequence: d.stream_sequence,
+                            subject: d.subject.clone(),
+                            headers: d.headers.clone(),
+                            payload: hex::encode(&d.payload),
+                            reason: d.reason.clone(),
+                            submission_id: d.submission_id.clone(),
+                            unit: d.unit.clone(),
+                        })
+                        .collect(),
+                    checkpoint: checkpoint.map(|(name, position, tag)| CheckpointRow {
+                        name: name.to_owned(),
+                        position,
+                        tag: tag.map(str::to_owned),
+                    }),
+                };
+                let replicated = Replicated {
+                    first_sequence: last + 1,
+                    records: record.split()?,
+                };
+                let kept = serde_json::to_string(&replicated.records).map_err(|e| {
+                    StoreError::InvalidDecision {
+                        submission_id: String::new(),
+                        reason: format!("batch records cannot be kept: {e}"),
+                    }
+                })?;
+                tx.prepare_cached(UPSERT_CHECKPOINT)?.execute(params![
+                    REPLICA_SEQUENCE,
+                    replicated.last_sequence(),
+                    kept
+                ])?;
+                Some(replicated)
+            }
+            _ => None,
+        };
         tx.commit()?;
         self.head = head;
         self.frontier = Some(frontier);
+        if let Some(replicated) = replicated {
+            self.replica = Some(replicated.last_sequence());
+            self.replicated = Some(replicated);
+        }
         Ok(receipts)
     }
 

@@ -1,0 +1,182 @@
+//! The replicated commit point (issue 16, first step), with real
+//! processes: every committed batch reaches `DOTPHA_DECISIONS` before its
+//! receipts; a standby started from an empty directory rebuilds the log
+//! from that stream alone, byte for byte; a writer whose stream moved on
+//! (another writer appended) is fenced and answers nothing more.
+
+mod support;
+
+use std::{process::Command, time::Duration};
+
+use async_nats::jetstream;
+use dotpha_store::{Log, ReceiptStatus};
+use support::*;
+
+fn verify(dir: &std::path::Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_dotpha"))
+        .args(["verify", "--data"])
+        .arg(dir)
+        .output()
+        .expect("dotpha verify runs");
+    assert!(
+        out.status.success(),
+        "verify is clean: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Every row of the log's tables that replication carries, as text.
+fn rows(path: &std::path::Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(path).expect("opens");
+    let mut all = Vec::new();
+    for query in [
+        "SELECT position, stream, version, type, unit, actor, occurred_at, recorded_at, submission_id, data, prev_hash, hash FROM events ORDER BY position",
+        "SELECT submission_id, status, unit, first_position, last_position, error_code, error_message, error_field, submission, recorded_at FROM decisions ORDER BY rowid",
+        "SELECT stream_sequence, subject, headers, hex(payload), reason, recorded_at, submission_id, unit FROM dead_letters ORDER BY rowid",
+        "SELECT position, hex(hashes) FROM tree_nodes ORDER BY position",
+        "SELECT name, position, tag FROM checkpoints WHERE name = 'writer.read_position'",
+    ] {
+        let mut statement = conn.prepare(query).expect("prepares");
+        let columns = statement.column_count();
+        let mut found = statement.query([]).expect("queries");
+        while let Some(row) = found.next().expect("reads") {
+            let cells: Vec<String> = (0..columns)
+                .map(|i| format!("{:?}", row.get_ref(i).expect("cell")))
+                .collect();
+            all.push(cells.join("|"));
+        }
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_from_an_empty_directory_rebuilds_the_log_from_the_stream_alone() {
+    let nats = NatsServer::start();
+    let url = nats.url();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
+    let mut a = Writer::start(&a_dir, &url, None);
+    let publisher = publisher(&url).await;
+    let mut workload = Workload::new("standby", 2, 2);
+    let setup = workload.setup();
+    let receipts = submit_in_order(&publisher, &setup).await;
+    // A rejection, kept with what was received: the first setup again
+    // under a new id.
+    let mut again = setup[0].clone();
+    let text = String::from_utf8(again.body.clone()).expect("utf-8");
+    again.submission_id = "standby-again-0001".to_owned();
+    again.body = text
+        .replace(&setup[0].submission_id, &again.submission_id)
+        .into_bytes();
+    let refused = submit(&publisher, &again).await;
+    assert_eq!(refused.status, ReceiptStatus::Rejected, "{refused:?}");
+    // A message with no id at all: a dead letter.
+    let client = async_nats::connect(&url).await.expect("connects");
+    jetstream::new(client)
+        .publish("dotpha.v1.submit.nobody", "not json".into())
+        .await
+        .expect("published")
+        .await
+        .expect("stored");
+    let reports: Vec<_> = (0..3).map(|_| workload.next_report()).collect();
+    submit_in_order(&publisher, &reports).await;
+    let head = head_of(&receipts).max(1);
+    assert!(head > 0);
+
+    let mut b = Writer::start_with_args(&b_dir, &url, &["--standby"]);
+    let a_log = a_dir.join("log.sqlite");
+    let b_log = b_dir.join("log.sqlite");
+    let started = std::time::Instant::now();
+    loop {
+        let a_rows = rows(&a_log);
+        if b_log.exists() && rows(&b_log) == a_rows {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the standby catches up\n{}",
+            b.output()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(a.terminate().success(), "{}", a.output());
+    assert!(b.terminate().success(), "{}", b.output());
+    assert_eq!(rows(&a_log), rows(&b_log));
+    let (a_head, b_head) = (
+        Log::open_read_only(&a_log)
+            .expect("a")
+            .current_head()
+            .expect("head"),
+        Log::open_read_only(&b_log)
+            .expect("b")
+            .current_head()
+            .expect("head"),
+    );
+    assert_eq!(a_head, b_head);
+    assert!(a_head.position > 0);
+    let tail = |text: String| {
+        text.split_once(": ")
+            .map(|(_, t)| t.to_owned())
+            .unwrap_or(text)
+    };
+    assert_eq!(tail(verify(&a_dir)), tail(verify(&b_dir)));
+    assert!(tail(verify(&b_dir)).contains(&b_head.to_string()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_whose_stream_moved_on_is_fenced_and_sends_no_receipt() {
+    let nats = NatsServer::start();
+    let url = nats.url();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let a_dir = dir.path().join("a");
+    let mut a = Writer::start(&a_dir, &url, None);
+    let publisher = publisher(&url).await;
+    let mut workload = Workload::new("fenced", 1, 1);
+    let setup = workload.setup();
+    submit_in_order(&publisher, &setup).await;
+
+    // Another writer appends, as one that took over would.
+    let client = async_nats::connect(&url).await.expect("connects");
+    let js = jetstream::new(client.clone());
+    js.publish("dotpha.v1.decision", "{}".into())
+        .await
+        .expect("published")
+        .await
+        .expect("stored");
+    let mut receipts = client
+        .subscribe("dotpha.v1.receipt.>")
+        .await
+        .expect("subscribes");
+    let reports: Vec<_> = (0..1).map(|_| workload.next_report()).collect();
+    for message in &reports {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", message.submission_id.as_str());
+        js.publish_with_headers(
+            format!("dotpha.v1.submit.{}", message.unit),
+            headers,
+            message.body.clone().into(),
+        )
+        .await
+        .expect("published")
+        .await
+        .expect("stored");
+    }
+    let status = tokio::task::block_in_place(|| a.wait_exit(Duration::from_secs(30)))
+        .unwrap_or_else(|| panic!("the fenced writer stops by itself\n{}", a.output()));
+    assert!(!status.success());
+    assert!(a.output().contains("fenced"), "{}", a.output());
+    let got = tokio::time::timeout(
+        Duration::from_millis(500),
+        futures::StreamExt::next(&mut receipts),
+    )
+    .await;
+    assert!(got.is_err(), "no receipt after the fence: {got:?}");
+    // Restarted, it refuses: its log holds a batch the stream does not.
+    a.restart();
+    let status = tokio::task::block_in_place(|| a.wait_exit(Duration::from_secs(30)))
+        .unwrap_or_else(|| panic!("the diverged writer refuses\n{}", a.output()));
+    assert!(!status.success());
+    assert!(a.output().contains("diverged"), "{}", a.output());
+}
