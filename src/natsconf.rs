@@ -27,8 +27,9 @@ struct Passwords {
     units: BTreeMap<String, String>,
 }
 
-fn password() -> String {
-    format!("{}{}", nuid::next(), nuid::next())
+/// A new password: an independent random secret (`dotpha_host::secret`).
+fn password() -> Result<String> {
+    Ok(dotpha_host::secret::secret()?)
 }
 
 fn write_private(path: &Path, text: &str) -> Result<()> {
@@ -150,8 +151,29 @@ fn roster_passwords(data: &Path) -> Result<(Passwords, Vec<String>)> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Passwords::default(),
         Err(e) => return Err(e).with_context(|| format!("reading {}", passwords_path.display())),
     };
-    if passwords.service.is_empty() {
-        passwords.service = password();
+    // Passwords made before 2026-11-30 came from NUID, a sequential id
+    // generator: one of them gives away the others. Anything that is not
+    // a secret of today's form is made anew, and the operator told.
+    let weak = |p: &str| {
+        p.len() != 2 * dotpha_host::secret::SECRET_BYTES
+            || !p.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    };
+    let mut replaced = 0usize;
+    if weak(&passwords.service) {
+        replaced += usize::from(!passwords.service.is_empty());
+        passwords.service = password()?;
+    }
+    for value in passwords.units.values_mut() {
+        if weak(value) {
+            *value = password()?;
+            replaced += 1;
+        }
+    }
+    if replaced > 0 {
+        eprintln!(
+            "dotpha: replaced {replaced} password(s) in {} made by an earlier version, which could be guessed from one another; give each commune its new password and restart nats-server with the new configuration",
+            passwords_path.display()
+        );
     }
     let mut units: Vec<&str> = state
         .units()
@@ -160,10 +182,9 @@ fn roster_passwords(data: &Path) -> Result<(Passwords, Vec<String>)> {
         .collect();
     units.sort_unstable();
     for unit in &units {
-        passwords
-            .units
-            .entry((*unit).to_owned())
-            .or_insert_with(password);
+        if !passwords.units.contains_key(*unit) {
+            passwords.units.insert((*unit).to_owned(), password()?);
+        }
     }
     write_private(&passwords_path, &serde_json::to_string_pretty(&passwords)?)?;
     Ok((passwords, units.into_iter().map(str::to_owned).collect()))

@@ -104,11 +104,23 @@ const SECRET_MODE: u32 = 0o600;
 /// with a warning (its tokens may have been read).
 fn demo_tokens(data: &DataDir) -> Result<PathBuf> {
     let path = data.tokens_path();
+    // Demo tokens made before 2026-11-30 came from NUID, a sequential id
+    // generator: one token gave away the others. Such a file is made anew.
+    if path.exists() && guessable_demo_tokens(&path) {
+        std::fs::remove_file(&path).with_context(|| format!("replacing {}", path.display()))?;
+        tracing::warn!(
+            file = %path.display(),
+            "the demo tokens were made by an earlier version and could be guessed from one another; new ones are made (the old ones no longer act)"
+        );
+    }
     if !path.exists() {
-        let grants: Vec<serde_json::Value> = dotpha_demo::TOKEN_HOLDERS
+        let grants = dotpha_demo::TOKEN_HOLDERS
             .iter()
-            .map(|(unit, cadre)| serde_json::json!({"token": format!("demo-{}", nuid::next()), "unit": unit, "cadre": cadre}))
-            .collect();
+            .map(|(unit, cadre)| {
+                let token = format!("demo-{}", dotpha_host::secret::secret()?);
+                Ok(serde_json::json!({"token": token, "unit": unit, "cadre": cadre}))
+            })
+            .collect::<Result<Vec<serde_json::Value>>>()?;
         let text = serde_json::to_string_pretty(&serde_json::json!({ "tokens": grants }))?;
         let mut file = std::fs::OpenOptions::new()
             .write(true)
@@ -133,6 +145,33 @@ fn demo_tokens(data: &DataDir) -> Result<PathBuf> {
         );
     }
     Ok(path)
+}
+
+/// Whether `path` holds demo tokens not of today's form (`demo-` and a
+/// random secret): an earlier version's, made by an id generator.
+fn guessable_demo_tokens(path: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    let Ok(file) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return false;
+    };
+    let tokens: Vec<&str> = file["tokens"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|g| g["token"].as_str())
+        .collect();
+    let secret = |t: &str| {
+        t.strip_prefix("demo-").is_some_and(|s| {
+            s.len() == 2 * dotpha_host::secret::SECRET_BYTES
+                && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        })
+    };
+    // Only a demo file is replaced: an operator's own tokens stay.
+    !tokens.is_empty()
+        && tokens.iter().all(|t| t.starts_with("demo-"))
+        && !tokens.iter().all(|t| secret(t))
 }
 
 /// The first event of `stream` in the log, when it has one.

@@ -179,3 +179,64 @@ async fn a_commune_acts_only_for_itself() {
         "nothing was appended for the other commune"
     );
 }
+
+/// The passwords `dotpha nats-config` makes are independent secrets: none
+/// can be worked out from another (an id generator's would share a prefix
+/// and step by a constant), and a passwords file made by an earlier version
+/// with such guessable passwords is made anew, with a warning.
+#[test]
+fn the_passwords_give_nothing_away_about_each_other() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut workload = Workload::new("secret", 6, 1);
+    {
+        let mut ledger = Ledger::open(dir.path().join("log.sqlite")).expect("log");
+        let arrivals = workload
+            .setup()
+            .iter()
+            .map(|m| Arrival::read(&m.body, Some(&m.unit), Some(&m.submission_id)).expect("id"))
+            .collect();
+        let at = Timestamp::parse("2021-03-02T01:30:00Z").expect("instant");
+        ledger.submit_batch(arrivals, &at).expect("setup");
+    }
+    // An earlier version's file: NUID-made, sequential.
+    std::fs::write(
+        dir.path().join("nats-users.json"),
+        r#"{"service": "NowbfSiKp4wsAAAAAAAA01NowbfSiKp4wsAAAAAAAA02", "units": {"xa-0000": "NowbfSiKp4wsAAAAAAAA03NowbfSiKp4wsAAAAAAAA04"}}"#,
+    )
+    .expect("old passwords");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dotpha"))
+        .args(["nats-config", "--data"])
+        .arg(dir.path())
+        .arg("--out")
+        .arg(dir.path().join("generated.conf"))
+        .output()
+        .expect("dotpha nats-config runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("replaced 2 password(s)"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let secrets = passwords(dir.path());
+    let mut all: Vec<String> = vec![secrets["service"].as_str().expect("service").to_owned()];
+    for (_, p) in secrets["units"].as_object().expect("units") {
+        all.push(p.as_str().expect("a password").to_owned());
+    }
+    assert!(all.len() >= 7, "the service and every commune: {all:?}");
+    for p in &all {
+        assert_eq!(p.len(), 48, "{p}");
+        assert!(
+            !p.starts_with("NowbfSiKp4ws"),
+            "the old password was replaced"
+        );
+    }
+    for (i, a) in all.iter().enumerate() {
+        for b in &all[i + 1..] {
+            assert_ne!(a[..8], b[..8], "two passwords share a prefix: {a} {b}");
+        }
+    }
+}

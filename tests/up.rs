@@ -45,11 +45,20 @@ fn up(data: &std::path::Path, nats: u16, http: u16) -> (Child, mpsc::Receiver<St
         ])
         .env("DOTPHA_LOG", "warn")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("dotpha up starts");
     let stdout = child.stdout.take().expect("stdout");
+    let stderr = child.stderr.take().expect("stderr");
     let (sender, lines) = mpsc::channel();
+    // Standard error comes through the same channel, marked, so a build or
+    // a start that fails says why (a needle is only ever on stdout).
+    let errors = sender.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = errors.send(format!("stderr: {line}"));
+        }
+    });
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             let _ = sender.send(line);
@@ -59,14 +68,17 @@ fn up(data: &std::path::Path, nats: u16, http: u16) -> (Child, mpsc::Receiver<St
 }
 
 fn wait_for(lines: &mpsc::Receiver<String>, needle: &str) -> String {
+    let mut seen: Vec<String> = Vec::new();
     loop {
         // The first run builds the release binary (minutes on two cores).
-        let line = lines
-            .recv_timeout(Duration::from_secs(900))
-            .unwrap_or_else(|_| panic!("dotpha up never printed {needle:?}"));
-        if line.contains(needle) {
+        let Ok(line) = lines.recv_timeout(Duration::from_secs(900)) else {
+            let tail = seen[seen.len().saturating_sub(40)..].join("\n");
+            panic!("dotpha up never printed {needle:?}; its last lines:\n{tail}");
+        };
+        if !line.starts_with("stderr: ") && line.contains(needle) {
             return line;
         }
+        seen.push(line);
     }
 }
 
@@ -577,6 +589,44 @@ fn a_tokens_file_readable_by_others_is_made_owner_only_and_each_token_is_printed
     );
     assert_eq!(mode(&tokens), 0o600);
     up.logged(&["WARN", "readable by others"]);
+    assert!(up.terminate().success(), "{}", up.stderr());
+}
+
+/// Demo tokens are independent random secrets; a demo tokens file made by
+/// an earlier version (sequential, from an id generator: one token gave
+/// away the others) is made anew, with a warning.
+#[test]
+fn guessable_demo_tokens_are_replaced_by_random_ones() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tokens = dir.path().join("tokens.json");
+    let old = "demo-DcAgnBvgsJ7aVqmKfYqS1y";
+    std::fs::write(
+        &tokens,
+        format!(r#"{{"tokens": [{{"token": "{old}", "unit": "hop-thanh", "cadre": "hoang-the-manh"}}]}}"#),
+    )
+    .expect("write");
+    std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let (nats, http) = (free_port(), free_port());
+    let mut up = Running::up(dir.path(), nats, http, &["--demo"]);
+    up.line("dotpha is up");
+    up.logged(&["WARN", "could be guessed"]);
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&tokens).expect("tokens")).expect("json");
+    let made: Vec<&str> = file["tokens"]
+        .as_array()
+        .expect("tokens")
+        .iter()
+        .filter_map(|g| g["token"].as_str())
+        .collect();
+    assert!(made.len() > 1 && !made.contains(&old), "{made:?}");
+    for (i, a) in made.iter().enumerate() {
+        let secret = a.strip_prefix("demo-").expect("a demo token");
+        assert_eq!(secret.len(), 48, "{a}");
+        for b in &made[i + 1..] {
+            assert_ne!(a[..13], b[..13], "two tokens share a prefix: {a} {b}");
+        }
+    }
+    assert_eq!(mode(&tokens), 0o600);
     assert!(up.terminate().success(), "{}", up.stderr());
 }
 

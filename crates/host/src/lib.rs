@@ -20,6 +20,7 @@
 
 mod clock;
 pub mod files;
+pub mod secret;
 
 use std::{
     fmt,
