@@ -100,8 +100,8 @@ const fn f(
     }
 }
 
-const DATE_VI: &str = "một ngày có thật, viết dd/mm/yyyy (ví dụ 30/11/2026), nằm trong kỳ";
-const DATE_EN: &str = "a day that exists, written dd/mm/yyyy (e.g. 30/11/2026), within the cycle";
+const DATE_VI: &str = "một ngày có thật, nằm trong kỳ (trên trang nhập dd/mm/yyyy, ví dụ 30/11/2026; trong JSON viết YYYY-MM-DD, ví dụ 2026-11-30)";
+const DATE_EN: &str = "a day that exists, within the cycle (typed dd/mm/yyyy on the page, e.g. 30/11/2026; written YYYY-MM-DD in JSON, e.g. 2026-11-30)";
 const ID_VI: &str = "chữ thường không dấu, số và dấu gạch ngang (ví dụ ndp-2026-02)";
 const ID_EN: &str = "lowercase letters without accents, digits and '-' (e.g. ndp-2026-02)";
 
@@ -112,14 +112,14 @@ const FIELDS: &[FieldWords] = &[
         "as_of",
         "Số liệu đến ngày",
         "As of",
-        "một ngày có thật trong kỳ, không sau ngày gửi, viết dd/mm/yyyy (ví dụ 30/11/2026)",
-        "a day that exists, within the cycle and not after the day it is sent, written dd/mm/yyyy",
+        "một ngày có thật trong kỳ, không sau ngày gửi (trên trang nhập dd/mm/yyyy, ví dụ 30/11/2026; trong JSON viết YYYY-MM-DD)",
+        "a day that exists, within the cycle and not after the day it is sent (dd/mm/yyyy on the page, YYYY-MM-DD in JSON)",
     ),
     f(
         "values.value",
         "Giá trị chỉ tiêu",
         "Target value",
-        "một số trong khoảng của chỉ tiêu, viết như 1.234,5",
+        "một số trong khoảng của chỉ tiêu (trên trang viết như 1.234,5; trong JSON là một số như 1234.5)",
         "a number within the target's range",
     ),
     f(
@@ -253,8 +253,8 @@ const FIELDS: &[FieldWords] = &[
         "completed_on",
         "Ngày hoàn thành",
         "Completed on",
-        "một ngày có thật, không sau ngày gửi, viết dd/mm/yyyy",
-        "a day that exists, not after the day it is sent, written dd/mm/yyyy",
+        "một ngày có thật, không sau ngày gửi (trên trang nhập dd/mm/yyyy; trong JSON viết YYYY-MM-DD)",
+        "a day that exists, not after the day it is sent (dd/mm/yyyy on the page, YYYY-MM-DD in JSON)",
     ),
     f(
         "major_errors",
