@@ -31,6 +31,11 @@ pub(crate) struct Cache {
     cadres: HashMap<String, (String, String)>,
     units: HashMap<String, String>,
     tasks: HashMap<String, TaskInputs>,
+    /// Tasks whose search texts changed in the batch being applied: they
+    /// are written once, at its end ([`flush_search`]), however many of
+    /// the batch's events touched them (a rebuild registers, plans and
+    /// delegates a task in one batch).
+    search_dirty: std::collections::BTreeSet<String>,
 }
 
 /// A value with the reading it was reported in.
@@ -159,6 +164,17 @@ impl Cache {
     fn unit_of(&mut self, tx: &Transaction<'_>, assignee: &str) -> Result<String, rusqlite::Error> {
         Ok(self.cadre(tx, assignee)?.1)
     }
+}
+
+/// Writes the search texts of every task the batch touched
+/// ([`Cache::search_dirty`]), once each; run at the end of a batch, in its
+/// transaction.
+pub(crate) fn flush_search(tx: &Transaction<'_>, cache: &mut Cache) -> Result<(), rusqlite::Error> {
+    let dirty = std::mem::take(&mut cache.search_dirty);
+    for task_id in &dirty {
+        index_search(tx, cache, task_id)?;
+    }
+    Ok(())
 }
 
 /// Stores the texts `q` searches for a task (`dotpha_domain::text::Query`):
@@ -346,7 +362,7 @@ pub(crate) fn event(
                 created_ms: at,
             };
             insert_task(tx, cache, task, &p.targets)?;
-            index_search(tx, cache, &p.task_id)?;
+            cache.search_dirty.insert(p.task_id.to_string());
         }
         Payload::TaskAssigned(p) => {
             let unit = cache.unit_of(tx, &p.assignee)?;
@@ -367,7 +383,7 @@ pub(crate) fn event(
                 created_ms: at,
             };
             insert_task(tx, cache, task, &p.targets)?;
-            index_search(tx, cache, &p.task_id)?;
+            cache.search_dirty.insert(p.task_id.to_string());
         }
         Payload::TaskApproved(p) => {
             tx.prepare_cached("UPDATE tasks SET given_by = ?2 WHERE task_id = ?1")?
@@ -389,7 +405,7 @@ pub(crate) fn event(
                 "UPDATE tasks SET plan = ?2, plan_revisions = plan_revisions + 1 WHERE task_id = ?1",
             )?
             .execute(params![p.task_id.as_str(), plan.to_string()])?;
-            index_search(tx, cache, &p.task_id)?;
+            cache.search_dirty.insert(p.task_id.to_string());
         }
         Payload::WorkDelegated(p) => {
             tx.prepare_cached(
@@ -402,7 +418,7 @@ pub(crate) fn event(
                 p.description.as_str(),
                 p.due.to_string()
             ])?;
-            index_search(tx, cache, &p.task_id)?;
+            cache.search_dirty.insert(p.task_id.to_string());
         }
         Payload::ProgressReported(p) => {
             let this = Reading {
@@ -430,7 +446,7 @@ pub(crate) fn event(
             let unit = cache.unit_of(tx, &p.assignee)?;
             tx.prepare_cached("UPDATE tasks SET assignee = ?2, unit = ?3 WHERE task_id = ?1")?
                 .execute(params![p.task_id.as_str(), p.assignee.as_str(), unit])?;
-            index_search(tx, cache, &p.task_id)?;
+            cache.search_dirty.insert(p.task_id.to_string());
         }
         Payload::TaskCancelled(_) => {}
         Payload::MilestoneCompleted(p) => crate::evaluation::milestone_completed(tx, p)?,
