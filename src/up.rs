@@ -147,6 +147,31 @@ fn demo_tokens(data: &DataDir) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// The files of a data directory's first start that do not exist yet: the
+/// log (with SQLite's companions), the log's keys, the demo tokens and the
+/// writer's lock file.
+fn first_start_files(data: &DataDir) -> Vec<PathBuf> {
+    let log = data.log_path();
+    let companion = |suffix: &str| {
+        let mut name = log.clone().into_os_string();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    [
+        companion("-wal"),
+        companion("-shm"),
+        log.clone(),
+        data.path().join(dotpha_tlog::keyfile::LOG_KEY_FILE),
+        data.path()
+            .join(dotpha_tlog::keyfile::LOG_VERIFIER_KEY_FILE),
+        data.tokens_path(),
+        data.path().join("writer.lock"),
+    ]
+    .into_iter()
+    .filter(|path| !path.exists())
+    .collect()
+}
+
 /// Whether `path` holds demo tokens not of today's form (`demo-` and a
 /// random secret): an earlier version's, made by an id generator.
 fn guessable_demo_tokens(path: &Path) -> bool {
@@ -213,6 +238,10 @@ pub(crate) fn run(up: Up, log: &str) -> Result<ExitCode> {
     let data = settings.data.clone();
     data.create()
         .context("choose another data directory with --data DIR")?;
+    // The files a first start makes here; a start that is refused (another
+    // log on this NATS: a forgotten --data) removes those it made, so the
+    // wrong directory is left as it was found.
+    let made_here = first_start_files(&data);
     // First: a second `dotpha up` on this directory stops here, before it
     // serves anything.
     let lock = data.lock()?;
@@ -257,7 +286,12 @@ pub(crate) fn run(up: Up, log: &str) -> Result<ExitCode> {
             Err(AppError::Ingest(dotpha_ingest::IngestError::Stopped)) => {
                 return Ok(ExitCode::SUCCESS);
             }
-            Err(error) => bail!("{error}"),
+            Err(error) => {
+                for file in &made_here {
+                    let _ = std::fs::remove_file(file);
+                }
+                bail!("{error}")
+            }
         };
         println!(
             // The address only: the URL may hold a password.

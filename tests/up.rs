@@ -526,6 +526,33 @@ fn a_second_up_on_one_data_directory_stops_at_once_and_healthz_names_every_part(
     assert!(first.terminate().success(), "{}", first.stderr());
 }
 
+/// A forgotten `--data`: a second `up` on an empty directory against the
+/// first one's NATS stops at once, naming the other log, and leaves the
+/// directory as it found it (no log, key or tokens of a log that never was).
+#[test]
+fn a_second_up_on_a_forgotten_data_directory_stops_and_leaves_it_empty() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let forgotten = tempfile::tempdir().expect("temp dir");
+    let (nats, http, other_http) = (free_port(), free_port(), free_port());
+    let mut first = Running::up(dir.path(), nats, http, &["--demo"]);
+    first.line("dotpha is up");
+    first.line("demo data:");
+
+    let mut second = Running::up(forgotten.path(), nats, other_http, &["--demo"]);
+    let status = second.exit();
+    assert!(!status.success(), "{status:?}");
+    let said = one_line(&second.stderr());
+    assert!(said.contains("carries another log's events"), "{said}");
+    let left: Vec<String> = std::fs::read_dir(forgotten.path())
+        .expect("the directory")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert!(first.running());
+    assert!(first.terminate().success(), "{}", first.stderr());
+}
+
 #[test]
 fn a_nats_url_where_nats_is_not_is_named_and_up_fails_within_seconds() {
     // Something that accepts connections and says nothing, as an HTTP
