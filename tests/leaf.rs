@@ -329,11 +329,23 @@ async fn given_a_commune_admin_who_unfilters_the_hubs_source_when_its_leaf_deliv
         "{:?}",
         receipt.error
     );
+    // Flow control and heartbeats cross too; a bound on the whole search
+    // turns a delivery that never shows its consumer into a failure that
+    // says what crossed, not a test that hangs.
+    let searching = Instant::now();
+    let mut crossed: Vec<String> = Vec::new();
     let consumer = loop {
+        assert!(
+            searching.elapsed() < Duration::from_secs(60),
+            "no delivery named the hub's source consumer; what crossed: {crossed:?}"
+        );
         let delivery = tokio::time::timeout(Duration::from_secs(10), deliveries.next())
             .await
             .expect("a delivery crosses")
             .expect("subscribed");
+        if crossed.len() < 20 {
+            crossed.push(format!("{} reply {:?}", delivery.subject, delivery.reply));
+        }
         // $JS.ACK.DOTPHA_OUTBOX.<consumer>.<delivered>.<sseq>.<dseq>...
         if let Some(reply) = delivery.reply.as_deref()
             && let Some(rest) = reply.strip_prefix(&format!("$JS.ACK.{OUTBOX_STREAM}."))
