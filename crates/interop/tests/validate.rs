@@ -606,6 +606,35 @@ fn targets() -> Vec<(Value, Vec<&'static str>)> {
     ]
 }
 
+/// Why the schema accepts a string the server refuses, when the schema says
+/// so itself (see `the_schema_is_looser_only_where_json_schema_cannot_say_the_rule`):
+/// an instant naming second 60 (whether a leap second was inserted then is
+/// in the IERS table, which no pattern holds) or an instant whose day does
+/// not exist (the instant's pattern does not know month lengths).
+fn knowingly_looser(text: &str) -> Option<&'static str> {
+    let pattern = matches_pattern(&dotpha_domain::schema::timestamp_pattern());
+    if !pattern(text) {
+        return None;
+    }
+    if text.get(17..19) == Some("60") {
+        return Some("second 60 names a leap second only on the dates of the IERS table");
+    }
+    if dotpha_domain::Date::parse(&text[..10]).is_none() {
+        return Some("the instant's day does not exist");
+    }
+    None
+}
+
+/// Whether `text` matches `pattern`, by the same engine the schemas are
+/// checked with (a one-property schema), so the test and the committed
+/// schema cannot read the pattern differently.
+fn matches_pattern(pattern: &str) -> impl Fn(&str) -> bool + use<> {
+    let validator = jsonschema::options()
+        .build(&json!({"type": "string", "pattern": pattern}))
+        .expect("the timestamp pattern compiles");
+    move |text| validator.is_valid(&json!(text))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -627,6 +656,15 @@ proptest! {
         let server = parse_verdict(&v);
         let schema = SCHEMAS.with(|s| s.accepts(&v));
         let why = SCHEMAS.with(|s| problems(&s.envelope, &v));
-        prop_assert_eq!(schema, server.is_none(), "{:?} in {}: server {:?}, schema: {}", text, path.join("."), server, why);
+        if schema && server.is_some() {
+            // The schema may be looser, but only by a rule it documents.
+            prop_assert!(
+                knowingly_looser(&text).is_some(),
+                "{:?} in {}: the schema accepts what the server refuses ({:?}) with no documented reason",
+                text, path.join("."), server
+            );
+        } else {
+            prop_assert_eq!(schema, server.is_none(), "{:?} in {}: server {:?}, schema: {}", text, path.join("."), server, why);
+        }
     }
 }
