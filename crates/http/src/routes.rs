@@ -508,10 +508,7 @@ async fn dashboard(read: Reading) -> Result<Response, ApiError> {
     let cycle = slug_param(&read.params, "cycle")?;
     read.answer(Kept::Yes, move |rm, read| {
         if let Some(g) = &read.grant {
-            let is_root = rm
-                .unit(&g.unit, Tree::Today, None, read.now)?
-                .is_some_and(|u| u.parent.is_none());
-            if !is_root {
+            if !rm.is_root(&g.unit)? {
                 return Err(ApiError::forbidden(format!(
                     "the dashboard covers the whole cycle; a token of {} reads /api/v1/units/{}",
                     g.unit, g.unit
@@ -669,12 +666,10 @@ async fn me(headers: axum::http::HeaderMap, read: Reading) -> Result<Response, A
                 grant.cadre
             ))
         })?;
-        let tree = rm.unit_tree()?;
-        let at = dotpha_views::query::day_in_vietnam(read.now);
         let unit_name = rm
-            .unit(&grant.unit, Tree::Today, None, read.now)?
+            .unit_ref(&grant.unit, read.now)?
             .map_or_else(|| grant.unit.clone(), |u| u.name);
-        let at_root = tree.contains(&grant.unit) && tree.parent(&grant.unit).is_none();
+        let at_root = rm.is_root(&grant.unit)?;
         let forms: Vec<&str> = dotpha_domain::decide::may_send(cadre.standing_committee, at_root)
             .into_iter()
             .map(|t| t.as_str())
@@ -683,7 +678,7 @@ async fn me(headers: axum::http::HeaderMap, read: Reading) -> Result<Response, A
             "cadre": cadre,
             "unit": grant.unit,
             "unit_name": unit_name,
-            "closed_unit": tree.closed_on(&grant.unit, at),
+            "closed_unit": rm.closed_on(&grant.unit, read.now)?,
             "forms": forms,
         }))
     })

@@ -484,6 +484,37 @@ impl ReadModel {
         Ok(self.units()?.tree.clone())
     }
 
+    /// A unit's code, name, kind and whether a merge closed it by the day
+    /// of `now_ms`, from the units held in memory (no task is read): what
+    /// access checks and `/api/v1/me` need. `None` for a unit never
+    /// registered.
+    pub fn unit_ref(&self, code: &str, now_ms: i64) -> Result<Option<UnitRef>, ViewError> {
+        let units = self.units()?;
+        Ok(units.rows.get(code).map(|u| UnitRef {
+            code: code.to_owned(),
+            name: u.name.clone(),
+            kind: u.kind.clone(),
+            closed: units.tree.closed_on(code, day_in_vietnam(now_ms)).is_some(),
+        }))
+    }
+
+    /// Whether `code` is a registered unit without a parent: the root, whose
+    /// tokens see the whole of every cycle.
+    pub fn is_root(&self, code: &str) -> Result<bool, ViewError> {
+        let units = self.units()?;
+        Ok(units.tree.contains(code) && units.tree.parent(code).is_none())
+    }
+
+    /// The unit that took `code` over, when a merge closed it by the day of
+    /// `now_ms` ([`UnitTree::closed_on`]).
+    pub fn closed_on(&self, code: &str, now_ms: i64) -> Result<Option<String>, ViewError> {
+        Ok(self
+            .units()?
+            .tree
+            .closed_on(code, day_in_vietnam(now_ms))
+            .map(str::to_owned))
+    }
+
     /// Whether `unit` lies within `ancestor` on the day of `now_ms` in
     /// Vietnam ([`UnitTree::is_within`]): the question access checks ask.
     pub fn is_within(&self, unit: &str, ancestor: &str, now_ms: i64) -> Result<bool, ViewError> {
