@@ -559,7 +559,14 @@ impl ReadModel {
             args.push(Box::new(kind.as_str()));
             clauses.push(format!("t.kind = ?{}", args.len()));
         }
-        if let Some(unit) = &filter.unit {
+        // Every unit lies within the root, in every view of the tree: the
+        // root's subtree filters nothing, and naming its tens of thousands
+        // of codes would cost more than the query.
+        let unit = match &filter.unit {
+            Some(unit) if !self.is_root(unit)? => Some(unit),
+            _ => None,
+        };
+        if let Some(unit) = unit {
             let mut codes: Vec<String> = self
                 .subtree(unit, filter.tree, now_ms)?
                 .into_iter()
