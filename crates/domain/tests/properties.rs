@@ -120,7 +120,35 @@ const TYPES: &[&str] = &[
     "task.cancelled",
     "task.evaluated",
     "cycle.closed",
+    "period.opened",
+    "period.closed",
+    "milestone.completed",
+    "product.reviewed",
+    "assessment.self_submitted",
+    "assessment.decided",
 ];
+/// Evaluation periods: their kind and days as a valid opening names them
+/// (a generated opening sometimes takes random days instead).
+const PERIODS: &[(&str, &str, &str, &str)] = &[
+    ("2021-q1", "quarter", "2021-01-01", "2021-03-31"),
+    ("2021", "year", "2021-01-01", "2021-12-31"),
+    ("2021-06", "month", "2021-06-01", "2021-06-30"),
+    ("2022", "year", "2022-01-01", "2022-12-31"),
+];
+/// General points (0 to 30) and task points (0 to 70), with values just
+/// outside.
+const GENERAL_POINTS: &[f64] = &[-1.0, 0.0, 12.5, 25.0, 30.0, 30.5];
+const TASK_POINTS: &[f64] = &[-0.5, 0.0, 35.0, 64.17, 70.0, 70.01];
+/// Milestone titles: the generated plans' ("Mốc"), the fixture's, and one
+/// no plan has.
+const MILESTONES: &[&str] = &[
+    "Mốc",
+    "Hoàn thành ký cam kết",
+    "Hoàn thành ký cam kết",
+    "Khác",
+];
+const PEER_GROUPS: &[&str] = &["chu-tich-xa", "bi-thu-xa"];
+const DISQUALIFICATIONS: &[&str] = &["degradation", "discipline", "corruption_in_unit"];
 
 /// The types as the generator draws them: the everyday ones often, the
 /// ones that end things (a closed cycle, a final task) rarely, so that
@@ -151,6 +179,17 @@ const WEIGHTED_TYPES: &[&str] = &[
     "task.cancelled",
     "task.evaluated",
     "cycle.closed",
+    "period.opened",
+    "period.opened",
+    "period.closed",
+    "milestone.completed",
+    "milestone.completed",
+    "product.reviewed",
+    "product.reviewed",
+    "assessment.self_submitted",
+    "assessment.self_submitted",
+    "assessment.decided",
+    "assessment.decided",
 ];
 
 /// Turns random bytes into choices; past the end it keeps choosing the first
@@ -200,6 +239,15 @@ impl Picker<'_> {
 
 /// Sorted, deduplicated names: the universe's and the state's own, so
 /// choices mean the same thing on every run.
+/// The registered cadres, or anyone when there is none yet.
+fn cadres_or_anyone(cadres: &[String]) -> Vec<String> {
+    if cadres.is_empty() {
+        ACTORS.iter().map(|a| (*a).to_owned()).collect()
+    } else {
+        cadres.to_vec()
+    }
+}
+
 fn names<'a>(fixed: &[&'a str], known: impl Iterator<Item = &'a str>) -> Vec<String> {
     let mut all: Vec<String> = fixed
         .iter()
@@ -267,6 +315,8 @@ fn build_submission(choices: &[u8], step: usize, state: &State) -> (Value, Optio
             | "task.reassigned"
             | "task.cancelled"
             | "task.evaluated"
+            | "milestone.completed"
+            | "product.reviewed"
     );
     let task: String = if on_task && !existing_tasks.is_empty() && !p.one_in(4) {
         p.pick(&existing_tasks)
@@ -287,18 +337,31 @@ fn build_submission(choices: &[u8], step: usize, state: &State) -> (Value, Optio
             p.pick(&options)
         }
     };
+    // The cadre an assessment is about.
+    let assessed: String = p.pick(&cadres_or_anyone(&cadres));
     let actor: String = match kind {
-        "cycle.opened" | "cycle.closed" => {
+        "cycle.opened" | "cycle.closed" | "period.opened" | "period.closed" => {
             let at_root = committee_over(&root)
                 .into_iter()
                 .filter(|id| unit_of(id).as_deref() == Some(root.as_str()))
                 .collect();
             pick_or_anyone(&mut p, at_root)
         }
-        "task.approved" | "task.reassigned" | "task.cancelled" | "task.evaluated" => {
+        "task.approved" | "task.reassigned" | "task.cancelled" | "task.evaluated"
+        | "product.reviewed" => {
             let over = committee_over(&assignee_unit);
             pick_or_anyone(&mut p, over)
         }
+        "assessment.decided" => {
+            let over = unit_of(&assessed)
+                .map(|u| committee_over(&u))
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|id| *id != assessed)
+                .collect();
+            pick_or_anyone(&mut p, over)
+        }
+        "assessment.self_submitted" => pick_or_anyone(&mut p, cadres.clone()),
         "unit.registered" | "unit.merged" | "cadre.registered" | "task.assigned" => {
             let all = committee_over(&root);
             let any_committee = if all.is_empty() {
@@ -426,6 +489,60 @@ fn build_submission(choices: &[u8], step: usize, state: &State) -> (Value, Optio
             json!({"task_id": task, "assignee": p.pick(ACTORS), "reason": "Điều động"})
         }
         "task.cancelled" => json!({"task_id": task, "reason": p.text()}),
+        "period.opened" => {
+            let (id, kind, starts_on, ends_on) = p.pick(PERIODS);
+            if p.one_in(5) {
+                json!({"period": id, "kind": p.pick(&["month", "quarter", "year"]),
+                       "starts_on": p.pick(DATES), "ends_on": p.pick(DATES)})
+            } else {
+                json!({"period": id, "kind": kind, "starts_on": starts_on, "ends_on": ends_on})
+            }
+        }
+        "period.closed" => json!({"period": p.pick(PERIODS).0}),
+        "milestone.completed" => {
+            let mut data = json!({"task_id": task, "milestone": p.pick(MILESTONES),
+                                  "completed_on": p.pick(DATES)});
+            if p.one_in(3) {
+                data["note"] = json!(p.text());
+            }
+            data
+        }
+        "product.reviewed" => {
+            let mut data = json!({"task_id": task, "major_errors": p.pick(&[0, 0, 1, 2, 3])});
+            if p.one_in(2) {
+                data["milestone"] = json!(p.pick(MILESTONES));
+            }
+            if p.one_in(3) {
+                data["comment"] = json!(p.text());
+            }
+            data
+        }
+        "assessment.self_submitted" => {
+            let mut data = json!({"period": p.pick(PERIODS).0,
+                                  "general_points": p.pick(GENERAL_POINTS)});
+            if p.one_in(3) {
+                data["note"] = json!(p.text());
+            }
+            data
+        }
+        "assessment.decided" => {
+            let mut data = json!({"cadre": assessed, "period": p.pick(PERIODS).0,
+                                  "peer_group": p.pick(PEER_GROUPS),
+                                  "general_points": p.pick(GENERAL_POINTS)});
+            if !p.one_in(3) {
+                data["task_points"] = json!(p.pick(TASK_POINTS));
+            }
+            if !p.one_in(3) {
+                data["rating"] = json!(p.pick(RATINGS));
+            }
+            if p.one_in(8) {
+                data["disqualified"] = json!(p.pick(DISQUALIFICATIONS));
+            }
+            if p.one_in(3) {
+                data["comment"] = json!(p.text());
+            }
+            data
+        }
         _ => {
             let mut data = json!({"task_id": task, "comment": "Đánh giá cuối năm"});
             if !p.one_in(3) {
@@ -665,6 +782,39 @@ fn check_state(state: &State) -> Result<(), TestCaseError> {
             task.id
         );
         prop_assert_eq!(task.rating.is_some(), task.status == TaskStatus::Evaluated);
+    }
+    for &(id, ..) in PERIODS {
+        if let Some(period) = state.period(id) {
+            prop_assert!(
+                period.starts_on <= period.ends_on,
+                "period {} ends before it starts",
+                id
+            );
+        }
+        for cadre in state.cadres() {
+            let Some(record) = state.assessment(id, &cadre.id) else {
+                continue;
+            };
+            prop_assert!(
+                state.period(id).is_some(),
+                "an assessment in unknown period {}",
+                id
+            );
+            if let Some(decided) = &record.decided {
+                prop_assert!(
+                    (0..=10_000).contains(&decided.total.hundredths()),
+                    "{} in {}: a total of {} points",
+                    cadre.id,
+                    id,
+                    decided.total.as_f64()
+                );
+                prop_assert!(
+                    state.unit(&decided.evaluating_unit).is_some(),
+                    "decided by unknown unit {}",
+                    decided.evaluating_unit
+                );
+            }
+        }
     }
     Ok(())
 }

@@ -402,7 +402,8 @@ fn main() {
     let dir = std::env::var_os("DOTPHA_BENCH_DATA")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| temp.path().to_owned());
-    if dir.join("log.sqlite").exists() {
+    let reused = dir.join("log.sqlite").exists();
+    if reused {
         eprintln!("reusing the data in {}", dir.display());
     } else {
         std::fs::create_dir_all(&dir).expect("create the data dir");
@@ -554,5 +555,26 @@ fn main() {
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for row in rows {
         println!("{row}");
+    }
+    // The process's resident memory: the server's, with the client's and
+    // the reporting thread's on top (an upper bound of the server's).
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .map(|l| l.trim_start_matches(name).trim().to_owned())
+                .unwrap_or_default()
+        };
+        println!(
+            "\nresident memory of this process (server, client and reporter): now {}, peak {}{}",
+            field("VmRSS:"),
+            field("VmHWM:"),
+            if reused {
+                ""
+            } else {
+                " (the peak includes building the log and the read model)"
+            }
+        );
     }
 }
