@@ -160,6 +160,12 @@ impl Kept {
         }
     }
 
+    /// The bytes it holds: the JSON and its brotli encoding (a gzip
+    /// encoding made later is not counted).
+    fn size(&self) -> usize {
+        self.body.len() + self.br.as_ref().map_or(0, Bytes::len)
+    }
+
     /// Whether it answers a request that found the read model `file` at
     /// `position`, at instant `now`.
     pub(crate) fn serves(&self, file: &Path, position: u64, now: i64) -> bool {
@@ -310,9 +316,9 @@ impl Answers {
 
     /// Keeps `kept` in `slot` (whose `computing` lock the caller holds).
     pub(crate) fn keep(&self, slot: &SlotInner, kept: Kept) {
-        let new = kept.body.len();
+        let new = kept.size();
         let old = match slot.kept.lock() {
-            Ok(mut held) => held.replace(kept).map_or(0, |k| k.body.len()),
+            Ok(mut held) => held.replace(kept).map_or(0, |k| k.size()),
             Err(_) => 0,
         };
         if let Ok(mut slots) = self.slots.lock() {

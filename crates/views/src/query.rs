@@ -428,6 +428,48 @@ pub(crate) struct Units {
     rows: HashMap<String, UnitRow>,
 }
 
+/// The units last read from each read-model file in this process, shared by
+/// every handle on it; an entry is replaced when its file's units change
+/// and dropped with its file.
+/// A file's units: its path, its identity on disk (a file made again under
+/// the same name is another file) and the units.
+type SharedEntry = (String, Option<u64>, Arc<Units>);
+
+static SHARED_UNITS: std::sync::Mutex<Vec<SharedEntry>> = std::sync::Mutex::new(Vec::new());
+
+/// The file's identity on disk: its inode, where the platform has one.
+fn file_id(path: &str) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| m.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+fn shared_units(path: &str, stamp: u64) -> Option<Arc<Units>> {
+    let id = file_id(path)?;
+    let shared = SHARED_UNITS.lock().ok()?;
+    shared
+        .iter()
+        .find(|(p, i, units)| p == path && *i == Some(id) && units.stamp == stamp)
+        .map(|(_, _, units)| units.clone())
+}
+
+fn share_units(path: &str, units: &Arc<Units>) {
+    let id = file_id(path);
+    if let Ok(mut shared) = SHARED_UNITS.lock() {
+        shared.retain(|(p, i, _)| p != path && file_id(p) == *i && i.is_some());
+        if id.is_some() {
+            shared.push((path.to_owned(), id, units.clone()));
+        }
+    }
+}
+
 impl ReadModel {
     /// The units as of the read model's current state: the cached ones
     /// while no unit event has been applied since they were read.
@@ -443,6 +485,14 @@ impl ReadModel {
             && units.stamp == stamp
         {
             return Ok(units.clone());
+        }
+        // Another handle on the same file may have read them already: one
+        // copy per file and stamp serves every handle of the process (a
+        // server pools several; each holding its own copy of a province's
+        // units cost tens of megabytes apiece).
+        if let Some(units) = shared_units(&self.path, stamp) {
+            *self.units_cache.borrow_mut() = Some(units.clone());
+            return Ok(units);
         }
         let mut stmt = self.connection().prepare_cached(
             "SELECT code, name, kind, parent, valid_from, valid_to, successor FROM units",
@@ -476,6 +526,7 @@ impl ReadModel {
         }
         let units = Arc::new(Units { stamp, tree, rows });
         *self.units_cache.borrow_mut() = Some(units.clone());
+        share_units(&self.path, &units);
         Ok(units)
     }
 
