@@ -192,7 +192,7 @@ impl App {
     pub async fn standby(&self, shutdown: watch::Receiver<bool>) -> Result<(), IngestError> {
         let config = self.ingest_config(dotpha_ingest::Health::default());
         let lock = dotpha_ingest::lock_data_dir(&config.data_dir)?;
-        dotpha_ingest::standby(config, lock, shutdown).await
+        dotpha_ingest::standby(config, lock, IngestMetrics::default(), shutdown).await
     }
 
     /// `dotpha project`: the projection worker until `shutdown`.

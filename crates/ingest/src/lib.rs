@@ -37,7 +37,7 @@ use tokio::sync::watch;
 
 pub use checkpoints::CHECKPOINT_INTERVAL;
 pub use cosignatures::COSIGNATURES_READ;
-pub use metrics::IngestMetrics;
+pub use metrics::{IngestMetrics, ROLE_ACTIVE, ROLE_STANDBY};
 pub use relay::{RELAY_BATCH, RELAY_CHECKPOINT};
 pub use standby::standby;
 pub use transparency::{Transparency, default_origin, log_key};
@@ -200,7 +200,9 @@ pub async fn fence(
 /// lease held. Made by [`prepare`], run by [`serve`].
 pub struct Prepared {
     config: Config,
-    _lock: DataDirLock,
+    /// The data directory's lock, unless a standby holding it promoted
+    /// itself ([`promote`]) and keeps it across its roles.
+    _lock: Option<DataDirLock>,
     ledger: dotpha_store::Ledger,
     path: PathBuf,
     connection: dotpha_bus::Connection,
@@ -305,7 +307,53 @@ pub async fn prepare(
     sync_replica(&mut ledger, &js, &shutdown, &part).await?;
     Ok(Prepared {
         config,
-        _lock: lock,
+        _lock: Some(lock),
+        ledger,
+        path,
+        connection,
+        js,
+        lease,
+        part,
+        key,
+        witnesses,
+    })
+}
+
+/// A standby that took the writer's lease and holds every record of
+/// `DOTPHA_DECISIONS` becomes the writer: opens its log as the writer's
+/// (folding it into state), checks it against `DOTPHA_EVENTS` and the
+/// replicated stream as [`prepare`] does, and gives what [`serve`] runs.
+/// The standby keeps the data directory's lock itself.
+pub(crate) async fn promote(
+    config: Config,
+    lease: Lease,
+    shutdown: &watch::Receiver<bool>,
+) -> Result<Prepared, IngestError> {
+    let part = config.health.part("writer");
+    let path = log_path(&config.data_dir);
+    let (key, witnesses) = transparency::load(&config.data_dir, &config.transparency)?;
+    let ledger = {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || dotpha_store::Ledger::open(path))
+            .await
+            .map_err(|e| IngestError::Task(e.to_string()))??
+    };
+    let connection = dotpha_bus::connect(&config.nats_url, "dotpha-ingest", true).await?;
+    let js = jetstream::new(connection.client.clone());
+    let first = retry_until(shutdown, &part, "reading DOTPHA_EVENTS", || {
+        dotpha_bus::first_relayed(&js)
+    })
+    .await?;
+    let (mut ledger, _) = check_identity(ledger, first, &config.nats_url).await?;
+    sync_replica(&mut ledger, &js, shutdown, &part).await?;
+    tracing::info!(
+        token = lease.token(),
+        head = ledger.log().head().position,
+        "the standby holds every decision of DOTPHA_DECISIONS and the writer's lease: it is the writer now"
+    );
+    Ok(Prepared {
+        config,
+        _lock: None,
         ledger,
         path,
         connection,
@@ -472,6 +520,8 @@ pub async fn serve(
         witnesses,
     } = prepared;
     let health = config.health.clone();
+    metrics.role.set(metrics::ROLE_ACTIVE);
+    metrics.standby_lag.set(0);
     // The relay and the receipt service stop when asked, and when the
     // writer stops by itself.
     let (stop_parts, parts_shutdown) = watch::channel(false);

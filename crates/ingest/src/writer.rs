@@ -25,16 +25,21 @@ pub enum Fault {
     AfterCommit(u64),
     /// Abort holding the `n`th fetched batch, before deciding it.
     BeforeCommit(u64),
+    /// Stop the whole process (SIGSTOP, as a frozen VM) after the `n`th
+    /// commit, before appending it to `DOTPHA_DECISIONS`; it goes on where
+    /// it stopped when sent SIGCONT.
+    StopAfterCommit(u64),
 }
 
 impl Fault {
-    /// Reads `after-commit:N` or `before-commit:N`.
+    /// Reads `after-commit:N`, `before-commit:N` or `stop-after-commit:N`.
     pub fn parse(text: &str) -> Option<Fault> {
         let (point, n) = text.split_once(':')?;
         let n = n.parse().ok()?;
         match point {
             "after-commit" => Some(Fault::AfterCommit(n)),
             "before-commit" => Some(Fault::BeforeCommit(n)),
+            "stop-after-commit" => Some(Fault::StopAfterCommit(n)),
             _ => None,
         }
     }
@@ -349,9 +354,26 @@ async fn step(
             );
             std::process::abort();
         }
+        if writer.fault == Some(Fault::StopAfterCommit(number)) {
+            tracing::error!(
+                number,
+                "injected fault: stopping the process (SIGSTOP) after commit, before the append"
+            );
+            let stopped = std::process::Command::new("kill")
+                .args(["-STOP", &std::process::id().to_string()])
+                .status();
+            tracing::warn!(?stopped, "injected fault: the process goes on (SIGCONT)");
+        }
         // The commit point: no receipt before the replicated stream holds
-        // the batch. A writer fenced off by a takeover stops here.
+        // the batch. A writer fenced off by a takeover stops here. Nothing
+        // is appended without a valid lease either: a writer paused
+        // between its commit and here (a frozen VM) finds its lease lapsed
+        // or lost, so it does not append after a standby took over even
+        // before that standby's first append.
         if let Some(replicated) = &replicated {
+            if !hold_until_valid(writer).await? {
+                return Ok(Step::Stopped);
+            }
             let started = Instant::now();
             append_records(&writer.js, replicated, Some(&writer.lease)).await?;
             writer
