@@ -445,3 +445,69 @@ async fn a_writer_frozen_past_its_lease_answers_nothing_sets_its_log_aside_and_f
         warnings(&pair.b.output())
     );
 }
+
+/// What a writer frozen past its lease can do once thawed: its client's
+/// pending pull request reaches the writer's consumer (one durable name,
+/// made anew by whoever writes) and takes messages it will never decide
+/// nor ack. Here a plain client does it while the load runs. The writer
+/// sees its batch skip past its read position, decides nothing of it and
+/// makes the consumer anew from there, so every submission is still
+/// decided, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submissions_pulled_away_from_the_writers_consumer_are_still_decided_once() {
+    use async_nats::jetstream::consumer::PullConsumer;
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let nats = NatsServer::start();
+    let url = nats.url();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let writer = Writer::start(dir.path(), &url, None);
+    let mut workload = Workload::new("takeover-thief", PUBLISHERS, 2);
+    let setup = workload.setup();
+    submit_in_order(&publisher(&url).await, &setup).await;
+    let load = start_load(&url, &mut workload);
+    wait_until(
+        "the load getting under way",
+        || load.answered() >= FAULT_AFTER,
+        || writer.output(),
+    )
+    .await;
+    let js = async_nats::jetstream::new(async_nats::connect(&url).await.expect("connects"));
+    let mut stolen = Vec::new();
+    while stolen.is_empty() && load.answered() < PUBLISHERS * PER_PUBLISHER {
+        let consumer: PullConsumer = js
+            .get_consumer_from_stream("dotpha-writer", "DOTPHA_SUBMISSIONS")
+            .await
+            .expect("the writer's consumer");
+        let Ok(mut batch) = consumer
+            .fetch()
+            .max_messages(8)
+            .expires(Duration::from_millis(500))
+            .messages()
+            .await
+        else {
+            continue;
+        };
+        while let Some(Ok(message)) = batch.next().await {
+            stolen.push(message.info().expect("metadata").stream_sequence);
+        }
+    }
+    assert!(!stolen.is_empty(), "the thief took some submissions");
+    let everything: Vec<Message> = setup.iter().chain(&load.reports).cloned().collect();
+    let held = load
+        .finish(|| {
+            format!(
+                "stole {stolen:?}; the log's read position {:?}\n{}",
+                writer.log().checkpoint("writer.read_position"),
+                writer.output()
+            )
+        })
+        .await;
+    let log = writer.log();
+    for (message, receipt, _) in &held {
+        assert_holds_logged_events(&log, message, receipt);
+    }
+    let events = log_events(&log);
+    assert_each_accepted_once(&log, &events, &everything);
+    assert_eq!(events.len(), everything.len());
+    eprintln!("stole {stolen:?}\n{}", warnings(&writer.output()));
+}

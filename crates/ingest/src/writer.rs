@@ -159,6 +159,7 @@ impl Puller for Writer {
         match step(self, batch, number).await {
             Ok(Step::Done) => Ok(Flow::Next),
             Ok(Step::Stopped) => Ok(Flow::Stop),
+            Ok(Step::Skipped) => Ok(Flow::Restart),
             Err(error @ IngestError::LeaseLost(_)) => Err(error),
             Err(IngestError::LeaseLapsed(why)) => {
                 // Nothing of the batch was committed: it comes again.
@@ -234,6 +235,18 @@ fn stream_sources(message: &async_nats::Message) -> Vec<&str> {
         .unwrap_or_default()
 }
 
+/// The first stream sequence after `committed` that `batch` skips, with
+/// the one it has instead.
+fn first_gap(batch: &[jetstream::Message], committed: u64) -> Option<(u64, u64)> {
+    batch
+        .iter()
+        .filter_map(|m| m.info().ok().map(|i| i.stream_sequence))
+        .filter(|sequence| *sequence > committed)
+        .zip(committed + 1..)
+        .find(|(sequence, expected)| sequence != expected)
+        .map(|(sequence, expected)| (expected, sequence))
+}
+
 /// How a step ended.
 enum Step {
     /// The batch is decided and answered (or was all decided before).
@@ -241,6 +254,8 @@ enum Step {
     /// Shutdown was asked for while the batch waited for the lease, after
     /// its commit: its answers are left to its redelivery.
     Stopped,
+    /// The batch does not follow the read position; nothing was decided.
+    Skipped,
 }
 
 /// Decides and commits one batch, then acks it and publishes its receipts.
@@ -250,6 +265,24 @@ async fn step(
     number: u64,
 ) -> Result<Step, IngestError> {
     let committed = writer.read_position;
+    // The new messages must follow the read position without a gap. A
+    // message missing went to another puller of the writer's consumer (a
+    // writer frozen past its lease whose pull request reached the consumer
+    // this writer made anew) and, once this batch is acked (ack-all),
+    // would never come back: nothing of the batch is decided, and the
+    // consumer is made anew from the read position. A message the stream
+    // no longer holds (removed by age, or by hand) is no gap.
+    if let Some((missing, got)) = first_gap(&batch, committed)
+        && dotpha_bus::submission_held(&writer.js, missing).await?
+    {
+        tracing::warn!(
+            missing,
+            got,
+            read_position = committed,
+            "the writer's consumer skipped a submission another process pulled; setting it up again from the read position"
+        );
+        return Ok(Step::Skipped);
+    }
     let mut arrivals = Vec::with_capacity(batch.len());
     let mut dead_letters = Vec::new();
     let mut read_position = None;
