@@ -30,7 +30,7 @@ use std::{
 
 use async_nats::jetstream;
 use dotpha_bus::lease::{Acquire, Claimant, Lease, LeaseError};
-pub use dotpha_health::{Health, Part};
+pub use dotpha_health::{Health, Part, RoleReport};
 pub use dotpha_host::DataDirLock;
 use dotpha_host::{DataDir, DataDirError, SharedClock};
 use tokio::sync::watch;
@@ -42,6 +42,11 @@ pub use relay::{RELAY_BATCH, RELAY_CHECKPOINT};
 pub use standby::standby;
 pub use transparency::{Transparency, default_origin, log_key};
 pub use writer::Fault;
+
+/// The role of a process that writes the log, as `/healthz` says it.
+pub const ROLE_ACTIVE_NAME: &str = "active";
+/// The role of a standby following `DOTPHA_DECISIONS`.
+pub const ROLE_STANDBY_NAME: &str = "standby";
 
 /// Most messages decided in one transaction. Big enough that a commit's
 /// fsync is shared by hundreds of submissions under load.
@@ -303,6 +308,11 @@ pub async fn prepare(
         other => other,
     })?;
     tracing::info!(token = lease.token(), "holding the writer's lease");
+    config.health.set_role(RoleReport {
+        role: ROLE_ACTIVE_NAME.to_owned(),
+        lag_records: 0,
+        last_takeover: None,
+    });
     let mut ledger = ledger;
     sync_replica(&mut ledger, &js, &shutdown, &part).await?;
     Ok(Prepared {

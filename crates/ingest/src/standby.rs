@@ -30,9 +30,20 @@ use futures::StreamExt;
 use tokio::sync::watch;
 
 use crate::{
-    BACKOFF, Config, DataDirLock, IngestError, IngestMetrics, MAX_BACKOFF, Part, log_path,
-    retry_until,
+    BACKOFF, Config, DataDirLock, Health, IngestError, IngestMetrics, MAX_BACKOFF, Part,
+    ROLE_ACTIVE_NAME, ROLE_STANDBY_NAME, RoleReport, log_path, retry_until,
 };
+
+/// Tells `health` this process's role now, keeping the time of its last
+/// takeover unless `took_over` gives a new one.
+fn report_role(health: &Health, role: &str, lag_records: u64, took_over: Option<String>) {
+    let last_takeover = took_over.or_else(|| health.role().and_then(|r| r.last_takeover));
+    health.set_role(RoleReport {
+        role: role.to_owned(),
+        lag_records,
+        last_takeover,
+    });
+}
 
 /// Runs a standby over `config.data_dir` until shutdown: follows
 /// `DOTPHA_DECISIONS` from the record after the last one its log holds,
@@ -88,20 +99,29 @@ pub async fn standby(
         name: format!("dotpha-standby-{id}"),
         path,
         part: part.clone(),
+        health: config.health.clone(),
         metrics: metrics.clone(),
     };
     loop {
         metrics.role.set(crate::metrics::ROLE_STANDBY);
+        report_role(&config.health, ROLE_STANDBY_NAME, 0, None);
         let Some(lease) = follower.until_promoted(&shutdown).await? else {
             part.stopped();
             return Ok(());
         };
         part.running();
         metrics.role.set(crate::metrics::ROLE_ACTIVE);
+        metrics.standby_lag.set(0);
         metrics.takeovers.inc();
         metrics
             .last_takeover
             .set(i64::try_from(config.clock.unix_seconds()).unwrap_or(i64::MAX));
+        report_role(
+            &config.health,
+            ROLE_ACTIVE_NAME,
+            0,
+            Some(config.clock.now().as_str().to_owned()),
+        );
         let prepared = crate::promote(config.clone(), lease, &shutdown).await?;
         match crate::serve(prepared, metrics.clone(), shutdown.clone()).await {
             Ok(()) => {
@@ -110,6 +130,10 @@ pub async fn standby(
             }
             Err(IngestError::LeaseLost(why)) => {
                 step_down(&config, &js, &part, &why, &shutdown).await?;
+                // What ran as the writer runs no more.
+                for gone in ["writer", "relay", "receipts"] {
+                    config.health.remove(gone);
+                }
             }
             Err(error) => return Err(error),
         }
@@ -125,6 +149,7 @@ struct Follower {
     name: String,
     path: PathBuf,
     part: Part,
+    health: Health,
     metrics: IngestMetrics,
 }
 
@@ -264,6 +289,7 @@ impl Follower {
             let (sequence, pending) = (info.stream_sequence, info.pending);
             let head = apply(log, &message.payload, sequence).await?;
             self.metrics.standby_lag.set(pending as i64);
+            report_role(&self.health, ROLE_STANDBY_NAME, pending, None);
             self.metrics.log_head.set(head.position as i64);
             tracing::debug!(sequence, head = head.position, "applied a record");
             if let Err(error) = message.ack().await {
@@ -298,9 +324,9 @@ impl Follower {
                 ))
             })?;
             apply(log, &record, sequence).await?;
-            self.metrics
-                .standby_lag
-                .set(last.saturating_sub(sequence) as i64);
+            let lag = last.saturating_sub(sequence);
+            self.metrics.standby_lag.set(lag as i64);
+            report_role(&self.health, ROLE_STANDBY_NAME, lag, None);
         }
         tracing::info!(
             from = from + 1,
