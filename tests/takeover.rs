@@ -511,3 +511,92 @@ async fn submissions_pulled_away_from_the_writers_consumer_are_still_decided_onc
     assert_eq!(events.len(), everything.len());
     eprintln!("stole {stolen:?}\n{}", warnings(&writer.output()));
 }
+
+/// Seconds since midnight (UTC) of a log line's leading timestamp
+/// (`2026-11-30T07:15:06.215716Z ...`).
+fn logged_at(line: &str) -> Option<f64> {
+    let time = line.split_once('T')?.1.split_once('Z')?.0;
+    let mut parts = time.split(':');
+    let (h, m, s) = (parts.next()?, parts.next()?, parts.next()?);
+    Some(h.parse::<f64>().ok()? * 3600.0 + m.parse::<f64>().ok()? * 60.0 + s.parse::<f64>().ok()?)
+}
+
+/// Seconds since midnight (UTC), now.
+fn now_of_day() -> f64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970");
+    (now.as_secs() % 86_400) as f64 + f64::from(now.subsec_micros()) / 1e6
+}
+
+/// The takeover gap over several runs (`DOTPHA_TAKEOVER_RUNS`, 5 by
+/// default): the writer SIGKILLed while 4 publishers wait for receipts;
+/// prints, per run, the time from the kill to the standby taking the
+/// lease, to it deciding as the writer, and to the first receipt a
+/// publisher holds afterwards (one the dead writer sent just before may
+/// come first: the longest time without a receipt from the kill on is the
+/// gap). A measurement, not a check:
+///
+///     cargo test --release --test takeover -- --ignored --nocapture takeover_gap
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement; run it by name"]
+async fn takeover_gap() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let runs: usize = std::env::var("DOTPHA_TAKEOVER_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5);
+    let mut figures = Vec::new();
+    for run in 0..runs {
+        let nats = NatsServer::start();
+        let url = nats.url();
+        let mut pair = pair(&url, &format!("gap-{run}"), None).await;
+        let load = start_load(&url, &mut pair.workload);
+        wait_until(
+            "the load getting under way",
+            || load.answered() >= FAULT_AFTER,
+            || pair.a.output(),
+        )
+        .await;
+        let killed_at = Instant::now();
+        let killed_of_day = now_of_day();
+        pair.a.kill();
+        let b = &pair.b;
+        let held = load.finish(|| b.output()).await;
+        let output = pair.b.output();
+        let since_kill = |needle: &str| {
+            output
+                .lines()
+                .find(|l| l.contains(needle))
+                .and_then(logged_at)
+                .map(|t| t - killed_of_day)
+                .unwrap_or(f64::NAN)
+        };
+        let leased = since_kill("took the writer's lease");
+        let writing = since_kill("it is the writer now");
+        let (longest, first) = gaps(&held, killed_at);
+        eprintln!(
+            "run {run}: kill -> lease taken {leased:.3} s, -> writing {writing:.3} s, -> first receipt {:.3} s (longest without one {:.3} s)",
+            first.as_secs_f64(),
+            longest.as_secs_f64()
+        );
+        figures.push((leased, writing, longest.as_secs_f64()));
+        assert!(pair.b.terminate().success(), "{}", pair.b.output());
+    }
+    let summary = |pick: fn(&(f64, f64, f64)) -> f64| {
+        let mut values: Vec<f64> = figures.iter().map(pick).collect();
+        values.sort_by(f64::total_cmp);
+        format!(
+            "min {:.3} / median {:.3} / max {:.3} s",
+            values[0],
+            values[values.len() / 2],
+            values[values.len() - 1]
+        )
+    };
+    eprintln!(
+        "{runs} runs: kill -> lease taken {}; -> writing {}; longest time without a receipt from the kill on {}",
+        summary(|f| f.0),
+        summary(|f| f.1),
+        summary(|f| f.2)
+    );
+}
