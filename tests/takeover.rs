@@ -600,3 +600,46 @@ async fn takeover_gap() {
         summary(|f| f.2)
     );
 }
+
+/// A writer killed between a commit and its append, restarted as a
+/// standby after the other took over: its log holds a batch the stream
+/// never took and the stream went on without it, so it sets that log aside
+/// and rebuilds it from the stream instead of stopping.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_killed_before_its_append_comes_back_as_a_standby_and_sets_its_log_aside() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let nats = NatsServer::start();
+    let url = nats.url();
+    let setup_len = Workload::new("takeover-ahead", PUBLISHERS, 2).setup().len();
+    let fault = format!("after-commit:{}", freeze_at(setup_len));
+    let mut pair = pair(&url, "takeover-ahead", Some(&fault)).await;
+    let load = start_load(&url, &mut pair.workload);
+    let a_done = tokio::task::block_in_place(|| pair.a.wait_exit(LIMIT));
+    assert!(
+        a_done.is_some(),
+        "A aborted at its fault\n{}",
+        pair.a.output()
+    );
+    let everything: Vec<Message> = pair.setup.iter().chain(&load.reports).cloned().collect();
+    let b = &pair.b;
+    let held = load.finish(|| b.output()).await;
+    let b_log = pair.b.log();
+    for (message, receipt, _) in &held {
+        assert_holds_logged_events(&b_log, message, receipt);
+    }
+    assert_each_accepted_once(&b_log, &log_events(&b_log), &everything);
+
+    pair.a.restart();
+    let (a_log, b_path) = (pair.a_dir.join("log.sqlite"), pair.b_dir.join("log.sqlite"));
+    wait_until(
+        "A's rebuilt log catching up with B's",
+        || a_log.exists() && log_rows(&a_log) == log_rows(&b_path),
+        || pair.a.output(),
+    )
+    .await;
+    assert_eq!(set_aside(&pair.a_dir).len(), 1, "{}", pair.a.output());
+    assert!(pair.a.is_running(), "{}", pair.a.output());
+    assert!(pair.a.terminate().success(), "{}", pair.a.output());
+    assert!(pair.b.terminate().success(), "{}", pair.b.output());
+    verify_clean(&pair.a_dir);
+}

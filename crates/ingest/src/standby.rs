@@ -105,9 +105,23 @@ pub async fn standby(
     loop {
         metrics.role.set(crate::metrics::ROLE_STANDBY);
         report_role(&config.health, ROLE_STANDBY_NAME, 0, None);
-        let Some(lease) = follower.until_promoted(&shutdown).await? else {
-            part.stopped();
-            return Ok(());
+        let lease = match follower.until_promoted(&shutdown).await {
+            Ok(Some(lease)) => lease,
+            Ok(None) => {
+                part.stopped();
+                return Ok(());
+            }
+            // A log this directory's writer committed beyond the stream
+            // (killed between its commit and its append, then restarted
+            // here while another writer went on): set aside, rebuilt.
+            Err(error @ IngestError::Replica(_)) => {
+                let why = error.to_string();
+                if step_down(&config, &js, &part, &why, &shutdown).await? {
+                    continue;
+                }
+                return Err(error);
+            }
+            Err(error) => return Err(error),
         };
         part.running();
         metrics.role.set(crate::metrics::ROLE_ACTIVE);
@@ -415,14 +429,14 @@ async fn apply(log: &mut Option<Log>, payload: &[u8], sequence: u64) -> Result<H
 /// log is kept when the stream holds everything it holds (it only follows
 /// on); otherwise it diverged (it committed a batch the stream refused or
 /// never got) and is set aside whole, so the standby rebuilds the log from
-/// the stream's first record.
+/// the stream's first record. True when it was set aside.
 async fn step_down(
     config: &Config,
     js: &jetstream::Context,
     part: &Part,
     why: &str,
     shutdown: &watch::Receiver<bool>,
-) -> Result<(), IngestError> {
+) -> Result<bool, IngestError> {
     let path = log_path(&config.data_dir);
     let (head, held) = {
         let path = path.clone();
@@ -460,7 +474,7 @@ async fn step_down(
             stream_last = last,
             "stepped down: this writer no longer holds the writer's lease; the stream holds everything its log holds, so it follows on as a standby"
         );
-        return Ok(());
+        return Ok(false);
     }
     let stamp = config
         .clock
@@ -479,7 +493,7 @@ async fn step_down(
         set_aside = %aside.display(),
         "stepped down: this writer's log holds decisions DOTPHA_DECISIONS does not (another writer took over and decided them its own way); nothing of them was answered. The log is set aside whole and rebuilt from the stream as a standby"
     );
-    Ok(())
+    Ok(true)
 }
 
 /// Renames the log and its `-wal` and `-shm` to
