@@ -1,14 +1,16 @@
-//! Automatic takeover (issue 16), with real processes on one
-//! `nats-server` with JetStream (a single server keeps these tests quick;
-//! `tests/cluster.rs` covers the loss of a NATS node): two `dotpha ingest
-//! --standby` processes on two data directories, the first of which takes
-//! the free lease and writes while the second follows `DOTPHA_DECISIONS`.
+//! Automatic takeover (issue 16), with real processes, on one
+//! `nats-server` with JetStream (quick), and once on the 3-node cluster of
+//! `deploy/nats/cluster` with the node leading `DOTPHA_DECISIONS` killed
+//! with the writer: two `dotpha ingest --standby` processes on two data
+//! directories, the first of which takes the free lease and writes while
+//! the second follows `DOTPHA_DECISIONS`.
 //!
 //! - The writer SIGKILLed while publishers wait for receipts: the standby
 //!   takes the lease once it lapses, applies every record, and writes on;
 //!   every submission is decided once, every receipt names the event the
 //!   new log holds, both logs agree up to the old writer's last receipt,
-//!   and `DOTPHA_EVENTS` carries the new log.
+//!   and `DOTPHA_EVENTS` carries the new log; on the cluster, with a NATS
+//!   node dying at the same moment.
 //! - The writer frozen (SIGSTOP) after a commit and before its append, for
 //!   longer than the lease, then thawed: the standby took over meanwhile;
 //!   the thawed writer answers nothing of what it committed, publishes
@@ -95,9 +97,14 @@ struct Pair {
 }
 
 async fn pair(url: &str, prefix: &str, a_fault: Option<&str>) -> Pair {
+    pair_on(url, 1, prefix, a_fault).await
+}
+
+/// [`pair`] with streams kept by `replicas` servers of `url`.
+async fn pair_on(url: &str, replicas: usize, prefix: &str, a_fault: Option<&str>) -> Pair {
     let dir = tempfile::tempdir().expect("temp dir");
     let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
-    let a = Writer::start_with_fault(&a_dir, url, &["--standby"], a_fault);
+    let a = Writer::start_replicated_with(&a_dir, url, replicas, &["--standby"], a_fault);
     let mut workload = Workload::new(prefix, PUBLISHERS, 2);
     let setup = workload.setup();
     submit_in_order(&publisher(url).await, &setup).await;
@@ -108,7 +115,7 @@ async fn pair(url: &str, prefix: &str, a_fault: Option<&str>) -> Pair {
     );
     std::fs::create_dir_all(&b_dir).expect("B's directory");
     std::fs::copy(a_dir.join("log.key"), b_dir.join("log.key")).expect("the log's key copied");
-    let b = Writer::start_with_args(&b_dir, url, &["--standby"]);
+    let b = Writer::start_replicated_with(&b_dir, url, replicas, &["--standby"], None);
     let head = a.log().current_head().expect("head");
     let b_log = b_dir.join("log.sqlite");
     wait_until(
@@ -642,4 +649,50 @@ async fn a_writer_killed_before_its_append_comes_back_as_a_standby_and_sets_its_
     assert!(pair.a.terminate().success(), "{}", pair.a.output());
     assert!(pair.b.terminate().success(), "{}", pair.b.output());
     verify_clean(&pair.a_dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_writer_and_the_decisions_leader_node_killed_on_a_3_node_cluster_the_standby_takes_over()
+ {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let mut cluster = tokio::task::block_in_place(dotpha_testkit::cluster::Cluster::start);
+    cluster.wait_ready().await;
+    let urls = cluster.urls();
+    let mut pair = pair_on(&urls, 3, "takeover-cluster", None).await;
+    // The node leading DOTPHA_DECISIONS dies with the writer: the standby's
+    // catch-up and its first appends wait for the survivors' election.
+    let doomed = cluster
+        .stream_leader("DOTPHA_DECISIONS", Duration::from_secs(10))
+        .await;
+    let survivor_url = cluster.url((doomed + 1) % 3);
+    let (heard, listener) = listen_to_receipts(&survivor_url).await;
+    let load = start_load(&urls, &mut pair.workload);
+    wait_until(
+        "the load getting under way",
+        || load.answered() >= FAULT_AFTER,
+        || pair.a.output(),
+    )
+    .await;
+    let killed_at = Instant::now();
+    pair.a.kill();
+    tokio::task::block_in_place(|| cluster.kill(doomed));
+    let everything: Vec<Message> = pair.setup.iter().chain(&load.reports).cloned().collect();
+    let b = &pair.b;
+    let held = load.finish(|| b.output()).await;
+    let (longest, _) = gaps(&held, killed_at);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    listener.abort();
+    let heard = std::mem::take(&mut *heard.lock().expect("not poisoned"));
+    // A reader's ephemeral consumer has one replica, which the cluster may
+    // place on the dead node: bring it back before reading the streams.
+    tokio::task::block_in_place(|| cluster.restart(doomed));
+    let b_log = pair.b.log();
+    let events = assert_decided_once(&survivor_url, &b_log, &everything, &held, &heard).await;
+    assert!(pair.b.terminate().success(), "{}", pair.b.output());
+    verify_clean(&pair.b_dir);
+    eprintln!(
+        "cluster: writer and node {doomed} killed; longest time without a receipt {longest:?}; B's head {}\nB:\n{}",
+        events.len(),
+        warnings(&pair.b.output())
+    );
 }

@@ -107,12 +107,24 @@ impl Writer {
         args: &[&str],
         fault: Option<&str>,
     ) -> Writer {
+        Writer::start_replicated_with(data, nats_url, 1, args, fault)
+    }
+
+    /// Starts `dotpha ingest --replicas <replicas>` with more arguments and
+    /// `DOTPHA_FAULT` set to `fault`.
+    pub fn start_replicated_with(
+        data: &Path,
+        nats_url: &str,
+        replicas: usize,
+        args: &[&str],
+        fault: Option<&str>,
+    ) -> Writer {
         let log_file = data.with_extension(format!("ingest-{}.log", std::process::id()));
         let mut writer = Writer {
             child: None,
             data: data.to_owned(),
             nats_url: nats_url.to_owned(),
-            replicas: 1,
+            replicas,
             args: args.iter().map(|a| (*a).to_owned()).collect(),
             log_file,
         };

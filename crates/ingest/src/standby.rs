@@ -280,7 +280,11 @@ impl Follower {
             let message = tokio::select! {
                 message = messages.next() => message,
                 _ = stop.changed() => return Ok(Followed::Stopped),
-                _ = taken.changed() => continue,
+                // The claimant ends without the lease only at shutdown.
+                changed = taken.changed() => match changed {
+                    Ok(()) => continue,
+                    Err(_) => return Ok(Followed::Stopped),
+                },
             };
             let message = match message {
                 Some(Ok(message)) => message,
