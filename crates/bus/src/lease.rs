@@ -16,7 +16,9 @@
 //!   within [`LEASE_TTL`] means the holder is alive ([`LeaseError::Held`],
 //!   or keep waiting with [`Acquire::Wait`]); no renewal for [`LEASE_TTL`]
 //!   means it is gone, and the claimant takes the key by compare-and-set on
-//!   the revision it watched.
+//!   the revision it watched. A claimant that waits watches on through
+//!   failed reads: the revision must still stay unchanged for
+//!   [`LEASE_TTL`] from when it first saw it.
 //! - **Holding it.** The holder renews every [`RENEW_EVERY`]. It counts its
 //!   lease as valid for [`LEASE_TTL`] − [`HOLD_MARGIN`] after it *sent* its
 //!   last acknowledged renewal, while a claimant waits [`LEASE_TTL`] after it
