@@ -377,8 +377,12 @@ async fn a_follower_killed_mid_load_every_submission_gets_exactly_one_receipt() 
 const WORKER_REPORTS: usize = 1_500;
 /// Events the workers apply live before their node is killed.
 const WORKER_KILL_AFTER: u64 = 300;
-/// How long after the load the workers may take to reach the log's head.
-const FOLLOW_LIMIT: Duration = Duration::from_secs(15);
+/// How long after the load the workers may take to reach the log's head:
+/// a bound that stops a stuck test, not a target (the test prints how long
+/// they took). A worker whose pull was lost with the node notices it after
+/// two missed heartbeats (`dotpha_project`'s `HEARTBEAT`), but on a loaded
+/// machine the cluster's leader elections alone have taken over 10 s.
+const FOLLOW_LIMIT: Duration = Duration::from_secs(60);
 
 /// Two real `dotpha project` workers follow `DOTPHA_EVENTS` through one
 /// node (they are given only its URL and learn the others from the

@@ -3,7 +3,17 @@
 //!
 //! `cargo bench -p dotpha-http --bench api` (`DOTPHA_BENCH_COPIES`, default
 //! 100 copies of the demo district; `DOTPHA_BENCH_RATE`, default 1,000
-//! requests/s; `DOTPHA_BENCH_SECONDS`, default 10 s per route).
+//! requests/s; `DOTPHA_BENCH_SECONDS`, default 10 s per route;
+//! `DOTPHA_BENCH_REPORTS`, default 0: progress reports per second decided
+//! into the log and applied to the read model while the routes are loaded,
+//! so the read model moves to a new position at every one, as it does while
+//! communes report; `DOTPHA_BENCH_ROUTES`, a comma-separated choice of
+//! list, search, dashboard, scoped-list, scoped-task).
+//!
+//! Reads need a token (`--access`): the unscoped routes are asked with the
+//! district Party Secretary's (the root's: the whole province), the scoped
+//! ones with the token of one copy's commune chair, who sees that commune
+//! only.
 //!
 //! The data: `dotpha_demo::demo()` (2,025 submissions, 108 tasks) repeated,
 //! every unit code, cadre id, task id, delegation id and submission id of
@@ -70,13 +80,13 @@ fn per_copy_slugs(demo: &[(String, Value)]) -> HashSet<String> {
 }
 
 /// Whether a demo submission sets up what all copies share: the root, the
-/// secretary, the cycle's opening and closing.
+/// secretary, the opening and closing of cycles and evaluation periods.
 fn shared(body: &Value) -> bool {
     let data = &body["data"];
     match body["type"].as_str() {
         Some("unit.registered") => data["code"] == dotpha_demo::ROOT,
         Some("cadre.registered") => data["id"] == dotpha_demo::SECRETARY,
-        Some(kind) => kind.starts_with("cycle."),
+        Some(kind) => kind.starts_with("cycle.") || kind.starts_with("period."),
         None => false,
     }
 }
@@ -135,6 +145,138 @@ fn build(dir: &Path, copies: usize) -> (usize, u64) {
     (submitted, rebuilt.events)
 }
 
+/// The unit, the cadre and a task of copy `prefix` of the demo: the first
+/// commune-level progress report's, with the copy's prefix.
+fn demo_reporter(prefix: &str) -> (String, String, String) {
+    for s in dotpha_demo::demo() {
+        let body: Value = serde_json::from_slice(&s.body).expect("demo submissions are JSON");
+        if body["type"] == "progress.reported" && s.unit != dotpha_demo::ROOT {
+            let field = |v: &Value| format!("{prefix}{}", v.as_str().unwrap_or(""));
+            return (
+                format!("{prefix}{}", s.unit),
+                field(&body["actor"]),
+                field(&body["data"]["task_id"]),
+            );
+        }
+    }
+    panic!("the demo has no commune's progress report");
+}
+
+/// What the reporting thread did.
+struct Arrived {
+    decided: u64,
+    accepted: u64,
+    positions: u64,
+    /// Per report: deciding, committing and applying it to the read model.
+    took: Vec<Duration>,
+}
+
+impl Arrived {
+    fn pct(&self, p: f64) -> Duration {
+        let i = ((self.took.len() as f64 * p) as usize).min(self.took.len().saturating_sub(1));
+        self.took.get(i).copied().unwrap_or_default()
+    }
+}
+
+/// Decides `per_second` progress reports a second into the log, each in
+/// its own commit, and applies each to the read model at once (as the
+/// projection worker does at this rate), until `stop` is dropped. The
+/// reports are the demo's own, for the tasks of every copy that still take
+/// reports, sent again under new submission ids.
+fn report_steadily(
+    dir: &Path,
+    copies: usize,
+    per_second: u64,
+    stop: &std::sync::mpsc::Receiver<()>,
+) -> Arrived {
+    let demo: Vec<(String, Value)> = dotpha_demo::demo()
+        .into_iter()
+        .map(|s| {
+            (
+                s.unit.clone(),
+                serde_json::from_slice(&s.body).expect("JSON"),
+            )
+        })
+        .collect();
+    let slugs = per_copy_slugs(&demo);
+    let mut ledger = Ledger::open(dir.join("log.sqlite")).expect("open the log");
+    let mut templates = Vec::new();
+    for copy in 0..copies {
+        let prefix = format!("c{copy:02}-");
+        for (unit, body) in demo
+            .iter()
+            .filter(|(_, b)| b["type"] == "progress.reported")
+        {
+            let mut body = body.clone();
+            rewrite(&mut body, &slugs, &prefix);
+            let takes_reports = body["data"]["task_id"]
+                .as_str()
+                .and_then(|id| ledger.state().task(id))
+                .is_some_and(|t| {
+                    t.status.is_active()
+                        && ledger
+                            .state()
+                            .cycle(t.cycle.as_str())
+                            .is_some_and(|c| !c.closed)
+                });
+            if takes_reports {
+                if let Some(data) = body["data"].as_object_mut() {
+                    data.remove("expected_version");
+                }
+                templates.push((format!("{prefix}{unit}"), body));
+            }
+        }
+    }
+    assert!(!templates.is_empty(), "no demo task takes reports");
+    let read_file = dotpha_project::files::current(dir, &dotpha_project::files::base_for("main"))
+        .expect("the read model's file");
+    let mut read = dotpha_views::ReadModel::open(&read_file).expect("open the read model");
+    let interval = Duration::from_secs_f64(1.0 / per_second as f64);
+    let start = Instant::now();
+    let mut out = Arrived {
+        decided: 0,
+        accepted: 0,
+        positions: 0,
+        took: Vec::new(),
+    };
+    for i in 0u64.. {
+        let at = start + interval * i as u32;
+        let now = Instant::now();
+        if at > now {
+            match stop.recv_timeout(at - now) {
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                _ => break,
+            }
+        }
+        let (unit, template) = &templates[i as usize % templates.len()];
+        let mut body = template.clone();
+        let id = format!("bench-report-{i:08}");
+        body["submission_id"] = Value::String(id.clone());
+        let bytes = serde_json::to_vec(&body).expect("JSON");
+        let arrival = Arrival::read(&bytes, Some(unit), Some(&id)).expect("an id");
+        let started = Instant::now();
+        let recorded_at = Timestamp::from_unix_millis(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64),
+        );
+        let receipts = ledger
+            .submit_batch(vec![arrival], &recorded_at)
+            .expect("commit a report");
+        let applied = dotpha_project::catch_up(&mut read, ledger.log(), |_, _| {})
+            .expect("apply to the read model");
+        out.took.push(started.elapsed());
+        out.decided += 1;
+        out.accepted += receipts
+            .iter()
+            .filter(|r| r.status == ReceiptStatus::Accepted)
+            .count() as u64;
+        out.positions += u64::from(applied > 0);
+    }
+    out.took.sort();
+    out
+}
+
 struct Run {
     latencies: Vec<Duration>,
     failures: usize,
@@ -156,6 +298,7 @@ fn load(
     runtime: &tokio::runtime::Runtime,
     client: &reqwest::Client,
     url: &str,
+    token: &str,
     rate: u64,
     seconds: u64,
 ) -> Run {
@@ -163,7 +306,7 @@ fn load(
     let mut alone: Vec<Duration> = (0..ALONE)
         .map(|_| {
             let started = Instant::now();
-            let (status, _) = runtime.block_on(get(client, url));
+            let (status, _) = runtime.block_on(get(client, url, token));
             if status != 200 {
                 eprintln!("GET {url}: {status}");
             }
@@ -186,9 +329,10 @@ fn load(
             std::thread::sleep(at - now);
         }
         let (client, url, results) = (client.clone(), url.to_owned(), results.clone());
+        let token = token.to_owned();
         let counted = i >= warmup;
         handles.push(runtime.spawn(async move {
-            let (status, len) = get(&client, &url).await;
+            let (status, len) = get(&client, &url, &token).await;
             let latency = at.elapsed();
             if counted && let Ok(mut r) = results.lock() {
                 r.push((latency, status, len));
@@ -214,8 +358,8 @@ fn load(
     }
 }
 
-async fn get(client: &reqwest::Client, url: &str) -> (u16, usize) {
-    match client.get(url).send().await {
+async fn get(client: &reqwest::Client, url: &str, token: &str) -> (u16, usize) {
+    match client.get(url).bearer_auth(token).send().await {
         Ok(mut response) => {
             // To the last byte, counted, not gathered: the client's work
             // shares the machine with the server's.
@@ -265,13 +409,27 @@ fn main() {
         .enable_all()
         .build()
         .expect("the server's runtime");
+    // One copy's commune chair: the scoped routes' reader.
+    let copy = format!("c{:02}-", copies / 2);
+    let (commune, chair, commune_task) = demo_reporter(&copy);
+    let root_token = "bench-root-token-000000000001";
+    let commune_token = "bench-commune-token-0000000002";
+    let tokens = dotpha_http::Tokens::parse(
+        &serde_json::json!({"tokens": [
+            {"token": root_token, "unit": dotpha_demo::ROOT, "cadre": dotpha_demo::SECRETARY},
+            {"token": commune_token, "unit": commune, "cadre": chair},
+        ]})
+        .to_string(),
+        true,
+    )
+    .expect("the bench's tokens");
     let state = dotpha_http::AppState::new(
         dir.clone(),
         "main".to_owned(),
         None,
         prometheus_client::registry::Registry::default(),
         None,
-        dotpha_http::Tokens::default(),
+        tokens,
     );
     let listener = server
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
@@ -295,6 +453,7 @@ fn main() {
     let total = client_runtime.block_on(async {
         let answer: Value = client
             .get(format!("{base}/api/v1/tasks?cycle=2021&limit=0"))
+            .bearer_auth(root_token)
             .send()
             .await
             .expect("the server answers")
@@ -303,22 +462,42 @@ fn main() {
             .expect("JSON");
         answer["total"].as_u64().unwrap_or(0)
     });
+    let scoped_task = format!("/api/v1/tasks/{commune_task}");
     let routes = [
-        ("list", "/api/v1/tasks?cycle=2021"),
-        ("search", "/api/v1/tasks?cycle=2021&q=hop%20thanh"),
-        ("dashboard", "/api/v1/dashboard?cycle=2021"),
+        ("list", "/api/v1/tasks?cycle=2021", root_token),
+        (
+            "search",
+            "/api/v1/tasks?cycle=2021&q=hop%20thanh",
+            root_token,
+        ),
+        ("dashboard", "/api/v1/dashboard?cycle=2021", root_token),
+        ("scoped-list", "/api/v1/tasks?cycle=2021", commune_token),
+        ("scoped-task", scoped_task.as_str(), commune_token),
     ];
+    // Reports arriving while the routes are loaded.
+    let reports = size("DOTPHA_BENCH_REPORTS", 0);
+    let (arriving, arrivals) = if reports > 0 {
+        let (stop_reports, stopped) = std::sync::mpsc::channel::<()>();
+        let dir = dir.clone();
+        let thread = std::thread::spawn(move || report_steadily(&dir, copies, reports, &stopped));
+        // Let the first reports land before the first route is measured.
+        std::thread::sleep(Duration::from_secs(1));
+        (Some(stop_reports), Some(thread))
+    } else {
+        (None, None)
+    };
     // DOTPHA_BENCH_ROUTES=list,search,dashboard picks some.
     let only = std::env::var("DOTPHA_BENCH_ROUTES").unwrap_or_default();
     let mut rows = Vec::new();
-    for (name, path) in routes {
-        if !only.is_empty() && !only.split(',').any(|r| name.starts_with(r.trim())) {
+    for (name, path, token) in routes {
+        if !only.is_empty() && !only.split(',').any(|r| name == r.trim()) {
             continue;
         }
         let run = load(
             &client_runtime,
             &client,
             &format!("{base}{path}"),
+            token,
             rate,
             seconds,
         );
@@ -339,12 +518,26 @@ fn main() {
         eprintln!("{row}");
         rows.push(row);
     }
+    drop(arriving);
+    let arrived = arrivals.map(|t| t.join().expect("the reporting thread"));
     let _ = stop.send(true);
     let _ = server.block_on(serving);
 
     println!(
-        "\n{copies} copies of the demo district ({total} tasks in cycle 2021), {rate} requests/s for {seconds} s per route\n"
+        "\n{copies} copies of the demo district ({total} tasks in cycle 2021), {rate} requests/s for {seconds} s per route"
     );
+    if let Some(arrived) = arrived {
+        println!(
+            "while {reports} reports/s arrived: {} decided ({} accepted), the read model moved {} times, applying took p50 {} / p99 {} / max {}",
+            arrived.decided,
+            arrived.accepted,
+            arrived.positions,
+            ms(arrived.pct(0.5)),
+            ms(arrived.pct(0.99)),
+            ms(arrived.pct(1.0)),
+        );
+    }
+    println!();
     println!(
         "| route | requests | bytes | first request | one at a time, median of {ALONE} | p50 at {rate}/s | p99 | max | not 200 |"
     );

@@ -10,10 +10,21 @@
 //! window. So an answer is served again, byte for byte, while the read
 //! model stays at its position and the clock stays in its window.
 //!
-//! One request per answer computes it; the others asking meanwhile wait for
-//! it instead of computing the same thing side by side. An answer computed
-//! after a request arrived serves that request too: the read model reached
-//! that position while the request was open.
+//! One request per answer computes it; the others asking meanwhile do not
+//! compute the same thing side by side. An answer computed after a request
+//! arrived serves that request too: the read model reached that position
+//! while the request was open.
+//!
+//! While reports arrive, the read model moves on several times a second and
+//! each move would make the next request pay the whole computation. So a
+//! request that finds another one computing its answer gets the answer kept
+//! before, when that one is recent ([`MAX_STALE`]), of the same read-model
+//! file and clock window, and at least at the request's `min_position`; it
+//! carries its own `X-Dotpha-Position`, so a client sees how current it is,
+//! and a client that must see its own write asks with `min_position`. A
+//! request that finds nobody computing computes (and waits for) the answer
+//! at the position it observed, so a client reading alone always gets the
+//! current answer.
 //!
 //! [`ReadModel::clock_window`]: dotpha_views::ReadModel::clock_window
 
@@ -21,6 +32,7 @@ use std::{
     collections::HashMap,
     path::{Path, PathBuf},
     sync::{Arc, Mutex},
+    time::{Duration, Instant},
 };
 
 use axum::http::Uri;
@@ -33,8 +45,14 @@ use crate::error::ApiError;
 pub(crate) const MAX_ANSWERS: usize = 512;
 /// At most this many bytes of answers are kept.
 pub(crate) const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
+/// How old a kept answer may be and still serve a request that finds its
+/// successor being computed: a person reloading a page cannot tell one
+/// second, and it covers the computation of the largest answer (the
+/// dashboard at 100 districts, BENCHMARKS.md) on a busy machine.
+pub(crate) const MAX_STALE: Duration = Duration::from_secs(1);
 
 /// One kept answer.
+#[derive(Clone)]
 pub(crate) struct Kept {
     file: PathBuf,
     /// The read model's position it reflects.
@@ -44,6 +62,8 @@ pub(crate) struct Kept {
     until: i64,
     /// The JSON.
     pub(crate) body: Bytes,
+    /// When it was computed.
+    computed: Instant,
 }
 
 impl Kept {
@@ -52,10 +72,32 @@ impl Kept {
     pub(crate) fn serves(&self, file: &Path, position: u64, now: i64) -> bool {
         self.file == file && self.position >= position && self.from <= now && now < self.until
     }
+
+    /// Whether it may answer, while its successor is being computed, a
+    /// request at instant `now` that needs at least position `min`: same
+    /// file and clock window, computed at most [`MAX_STALE`] ago.
+    pub(crate) fn serves_meanwhile(&self, file: &Path, min: u64, now: i64) -> bool {
+        self.serves(file, min, now) && self.computed.elapsed() <= MAX_STALE
+    }
 }
 
-/// The slot of one answer: whoever holds its lock computes it.
-pub(crate) type Slot = Arc<tokio::sync::Mutex<Option<Kept>>>;
+/// The slot of one answer: the answer kept, and a lock whoever computes
+/// the next one holds.
+#[derive(Default)]
+pub(crate) struct SlotInner {
+    pub(crate) computing: tokio::sync::Mutex<()>,
+    kept: Mutex<Option<Kept>>,
+}
+
+impl SlotInner {
+    /// The answer kept (its body shared, not copied).
+    pub(crate) fn kept(&self) -> Option<Kept> {
+        self.kept.lock().ok().and_then(|k| k.clone())
+    }
+}
+
+/// A shared slot.
+pub(crate) type Slot = Arc<SlotInner>;
 
 struct Window {
     file: PathBuf,
@@ -112,10 +154,13 @@ impl Answers {
         slots.by_key.entry(key).or_default().clone()
     }
 
-    /// Keeps `kept` in `slot` (whose lock the caller holds as `held`).
-    pub(crate) fn keep(&self, held: &mut Option<Kept>, kept: Kept) {
-        let (old, new) = (held.as_ref().map_or(0, |k| k.body.len()), kept.body.len());
-        *held = Some(kept);
+    /// Keeps `kept` in `slot` (whose `computing` lock the caller holds).
+    pub(crate) fn keep(&self, slot: &SlotInner, kept: Kept) {
+        let new = kept.body.len();
+        let old = match slot.kept.lock() {
+            Ok(mut held) => held.replace(kept).map_or(0, |k| k.body.len()),
+            Err(_) => 0,
+        };
         if let Ok(mut slots) = self.slots.lock() {
             slots.bytes = (slots.bytes + new).saturating_sub(old);
             if slots.bytes > MAX_ANSWER_BYTES {
@@ -142,6 +187,7 @@ impl Answers {
             from,
             until,
             body,
+            computed: Instant::now(),
         })
     }
 
@@ -198,6 +244,7 @@ mod tests {
             from: 100,
             until: 200,
             body: Bytes::from_static(b"{}"),
+            computed: Instant::now(),
         };
         let file = Path::new("read.1.sqlite");
         assert!(kept.serves(file, 10, 100));
@@ -206,5 +253,30 @@ mod tests {
         assert!(!kept.serves(file, 10, 200), "the clock left the window");
         assert!(!kept.serves(file, 10, 99));
         assert!(!kept.serves(Path::new("read.2.sqlite"), 10, 150));
+    }
+
+    #[test]
+    fn a_kept_answer_serves_meanwhile_only_while_recent_and_new_enough() {
+        let mut kept = Kept {
+            file: PathBuf::from("read.1.sqlite"),
+            position: 10,
+            from: 100,
+            until: 200,
+            body: Bytes::from_static(b"{}"),
+            computed: Instant::now(),
+        };
+        let file = Path::new("read.1.sqlite");
+        assert!(kept.serves_meanwhile(file, 0, 150));
+        assert!(kept.serves_meanwhile(file, 10, 150));
+        assert!(!kept.serves_meanwhile(file, 11, 150), "below min_position");
+        assert!(
+            !kept.serves_meanwhile(file, 0, 200),
+            "the clock left the window"
+        );
+        assert!(!kept.serves_meanwhile(Path::new("read.2.sqlite"), 0, 150));
+        if let Some(old) = Instant::now().checked_sub(MAX_STALE + Duration::from_millis(1)) {
+            kept.computed = old;
+            assert!(!kept.serves_meanwhile(file, 0, 150), "too old");
+        }
     }
 }

@@ -300,7 +300,8 @@ async fn answer<T: Serialize + Send + 'static>(
     keep: Keep,
     f: impl FnOnce(&mut ReadModel) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<Response, ApiError> {
-    if let Some(min) = number_param(params, "min_position")? {
+    let min_position = number_param(params, "min_position")?;
+    if let Some(min) = min_position {
         let deadline = Instant::now() + MIN_POSITION_WAIT;
         loop {
             let position = state.read(|rm| Ok(rm.refresh()?.position)).await?;
@@ -326,13 +327,33 @@ async fn answer<T: Serialize + Send + 'static>(
         .read_file(|file, rm| Ok((file.to_owned(), rm.refresh()?.position)))
         .await?;
     let slot = state.inner.answers.slot(key);
-    // Whoever holds the slot computes its answer; the others wait for it.
-    let mut held = slot.lock().await;
-    if let Some(kept) = held.as_ref()
-        && kept.serves(&file, observed, now)
-    {
-        return Ok(json_answer(kept.body.clone(), kept.position));
+    let current = |slot: &crate::answers::SlotInner| {
+        slot.kept()
+            .filter(|kept| kept.serves(&file, observed, now))
+            .map(|kept| json_answer(kept.body, kept.position))
+    };
+    if let Some(response) = current(&slot) {
+        return Ok(response);
     }
+    // Whoever holds `computing` computes the slot's next answer. A request
+    // that finds it held gets the answer kept before when it may serve
+    // meanwhile (answers.rs), else waits and looks again.
+    let _computing = match slot.computing.try_lock() {
+        Ok(guard) => guard,
+        Err(_) => {
+            if let Some(kept) = slot
+                .kept()
+                .filter(|kept| kept.serves_meanwhile(&file, min_position.unwrap_or(0), now))
+            {
+                return Ok(json_answer(kept.body, kept.position));
+            }
+            let guard = slot.computing.lock().await;
+            if let Some(response) = current(&slot) {
+                return Ok(response);
+            }
+            guard
+        }
+    };
     let computing = state.clone();
     let kept = state
         .read_file(move |file, rm| {
@@ -347,7 +368,7 @@ async fn answer<T: Serialize + Send + 'static>(
         })
         .await?;
     let response = json_answer(kept.body.clone(), kept.position);
-    state.inner.answers.keep(&mut held, kept);
+    state.inner.answers.keep(&slot, kept);
     Ok(response)
 }
 
@@ -512,16 +533,13 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
 async fn dashboard(read: Reading) -> Result<Response, ApiError> {
     let cycle = slug_param(&read.params, "cycle")?;
     read.answer(Kept::Yes, move |rm, read| {
-        if let Some(g) = &read.grant {
-            let is_root = rm
-                .unit(&g.unit, Tree::Today, None, read.now)?
-                .is_some_and(|u| u.parent.is_none());
-            if !is_root {
-                return Err(ApiError::forbidden(format!(
-                    "the dashboard covers the whole cycle; a token of {} reads /api/v1/units/{}",
-                    g.unit, g.unit
-                )));
-            }
+        if let Some(g) = &read.grant
+            && !rm.is_root(&g.unit)?
+        {
+            return Err(ApiError::forbidden(format!(
+                "the dashboard covers the whole cycle; a token of {} reads /api/v1/units/{}",
+                g.unit, g.unit
+            )));
         }
         Ok(rm.dashboard(cycle.as_deref(), read.now)?)
     })
@@ -674,12 +692,10 @@ async fn me(headers: axum::http::HeaderMap, read: Reading) -> Result<Response, A
                 grant.cadre
             ))
         })?;
-        let tree = rm.unit_tree()?;
-        let at = dotpha_views::query::day_in_vietnam(read.now);
         let unit_name = rm
-            .unit(&grant.unit, Tree::Today, None, read.now)?
+            .unit_ref(&grant.unit, read.now)?
             .map_or_else(|| grant.unit.clone(), |u| u.name);
-        let at_root = tree.contains(&grant.unit) && tree.parent(&grant.unit).is_none();
+        let at_root = rm.is_root(&grant.unit)?;
         let forms: Vec<&str> = dotpha_domain::decide::may_send(cadre.standing_committee, at_root)
             .into_iter()
             .map(|t| t.as_str())
@@ -688,7 +704,7 @@ async fn me(headers: axum::http::HeaderMap, read: Reading) -> Result<Response, A
             "cadre": cadre,
             "unit": grant.unit,
             "unit_name": unit_name,
-            "closed_unit": tree.closed_on(&grant.unit, at),
+            "closed_unit": rm.closed_on(&grant.unit, read.now)?,
             "forms": forms,
         }))
     })

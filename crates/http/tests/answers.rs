@@ -95,3 +95,69 @@ async fn each_token_and_each_instant_has_its_own_answer() {
     assert_eq!(member(&after, "overdue"), json!(true));
     app.stop().await;
 }
+
+/// While the read model moves on under many readers, an answer may be one
+/// kept from a moment before (answers.rs, `MAX_STALE`), but it always says
+/// which position it shows: two answers labelled with one position are the
+/// same answer; an answer asked with `min_position` is at least there; and
+/// a reader alone, once the reports stop, gets the newest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_given_while_the_read_model_moves_say_which_position_they_show() {
+    let (app, _) = App::with_district(false).await;
+    let list = "/api/v1/tasks?cycle=2021";
+    let app = std::sync::Arc::new(app);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    // Readers: each asks again as soon as it has its answer, half of them
+    // with the position of the newest report they know of.
+    let newest = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let readers: Vec<_> = (0..8)
+        .map(|i| {
+            let (app, stopped, newest) = (app.clone(), stopped.clone(), newest.clone());
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                while !*stopped.borrow() {
+                    let min = newest.load(std::sync::atomic::Ordering::SeqCst);
+                    let path = if i % 2 == 0 {
+                        format!("{list}&min_position={min}")
+                    } else {
+                        list.to_owned()
+                    };
+                    let (position, body) = get(&app, &path, None).await;
+                    if i % 2 == 0 {
+                        assert!(position >= min, "asked for {min}, got {position}");
+                    }
+                    seen.push((position, body));
+                }
+                seen
+            })
+        })
+        .collect();
+    let mut last = 0;
+    for value in 0..30 {
+        last = app
+            .act(
+                MANH,
+                "progress.reported",
+                json!({"task_id": HOP_THANH_TASK, "as_of": "2021-09-30",
+                       "values": [{"metric": "cam-ket-attp", "value": value}]}),
+            )
+            .await;
+        newest.store(last, std::sync::atomic::Ordering::SeqCst);
+    }
+    let _ = stop.send(true);
+    let mut by_position: std::collections::BTreeMap<u64, String> = Default::default();
+    for reader in readers {
+        for (position, body) in reader.await.expect("a reader") {
+            let first = by_position.entry(position).or_insert_with(|| body.clone());
+            assert_eq!(*first, body, "two answers labelled {position} differ");
+        }
+    }
+    assert!(by_position.len() > 1, "the readers saw the read model move");
+    app.wait_for(last, None).await;
+    let (position, _) = get(&app, list, None).await;
+    assert_eq!(position, last, "a reader alone gets the newest answer");
+    match std::sync::Arc::try_unwrap(app) {
+        Ok(app) => app.stop().await,
+        Err(_) => panic!("the readers still hold the app"),
+    }
+}

@@ -19,6 +19,11 @@ use crate::{
 const LINGER: std::time::Duration = std::time::Duration::from_millis(5);
 /// Pause after a NATS failure before trying again.
 const BACKOFF: std::time::Duration = std::time::Duration::from_millis(500);
+/// The idle heartbeat a worker's pulls ask the server for. A pull lost in a
+/// cluster's change of leaders (its node killed, the consumer moved) is
+/// noticed after two missed heartbeats, 4 s, and pulled anew; without one
+/// the worker sat idle until the pull expired (30 s) while events waited.
+const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// What the blocking side owns: the read model and, when it is here, the log.
 struct Local {
@@ -74,11 +79,11 @@ pub async fn run(
 }
 
 /// How a worker pulls: batches of up to [`MAX_BATCH`] gathered for at most
-/// [`LINGER`], [`BACKOFF`] between attempts.
+/// [`LINGER`], [`HEARTBEAT`] while idle, [`BACKOFF`] between attempts.
 const PULL: PullLoop = PullLoop {
     max_batch: MAX_BATCH,
     linger: LINGER,
-    heartbeat: None,
+    heartbeat: Some(HEARTBEAT),
     backoff: BACKOFF,
     max_backoff: BACKOFF,
 };

@@ -263,9 +263,9 @@ pub struct Dashboard {
     pub excellent_quota_exceeded: Vec<String>,
     /// How many tasks fall in 0-25, 25-50, 50-75, 75-100 and 100 percent.
     pub completion: BTreeMap<String, u64>,
-    /// Overdue tasks, most overdue first (at most 50).
+    /// Overdue tasks, most overdue first (at most [`DASHBOARD_LIST`]).
     pub overdue_tasks: Vec<TaskSummary>,
-    /// Tasks due soon, soonest first (at most 50).
+    /// Tasks due soon, soonest first (at most [`DASHBOARD_LIST`]).
     pub due_soon_tasks: Vec<TaskSummary>,
     /// One line per unit with tasks, in Vietnamese order of their names
     /// ([`dotpha_domain::text::collate`]).
@@ -282,12 +282,12 @@ pub struct Attention {
     /// [`ATTENTION_UNITS`]), lowest first, ties in Vietnamese order.
     pub weakest_units: Vec<UnitLine>,
     /// Open tasks without a report for [`dotpha_domain::figures::STALE_DAYS`]
-    /// days (the `stale` flag), soonest due first (at most 50).
+    /// days (the `stale` flag), soonest due first (at most [`DASHBOARD_LIST`]).
     pub stale_tasks: Vec<TaskSummary>,
     /// How many tasks are stale.
     pub stale: u64,
     /// Open tasks whose latest report states low confidence, least complete
-    /// first (at most 50).
+    /// first, equal ones soonest due first (at most [`DASHBOARD_LIST`]).
     pub low_confidence_tasks: Vec<TaskSummary>,
     /// How many open tasks state low confidence.
     pub low_confidence: u64,
@@ -298,6 +298,11 @@ pub struct Attention {
 
 /// How many of the weakest units the attention list names.
 pub const ATTENTION_UNITS: usize = 5;
+
+/// Most tasks each of the dashboard's lists (overdue, due soon, stale, low
+/// confidence) shows: a screen's worth; the counts beside them say how many
+/// there are in all.
+pub const DASHBOARD_LIST: usize = 50;
 
 /// A cadre and their tasks across cycles.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -479,6 +484,37 @@ impl ReadModel {
         Ok(self.units()?.tree.clone())
     }
 
+    /// A unit's code, name, kind and whether a merge closed it by the day
+    /// of `now_ms`, from the units held in memory (no task is read): what
+    /// access checks and `/api/v1/me` need. `None` for a unit never
+    /// registered.
+    pub fn unit_ref(&self, code: &str, now_ms: i64) -> Result<Option<UnitRef>, ViewError> {
+        let units = self.units()?;
+        Ok(units.rows.get(code).map(|u| UnitRef {
+            code: code.to_owned(),
+            name: u.name.clone(),
+            kind: u.kind.clone(),
+            closed: units.tree.closed_on(code, day_in_vietnam(now_ms)).is_some(),
+        }))
+    }
+
+    /// Whether `code` is a registered unit without a parent: the root, whose
+    /// tokens see the whole of every cycle.
+    pub fn is_root(&self, code: &str) -> Result<bool, ViewError> {
+        let units = self.units()?;
+        Ok(units.tree.contains(code) && units.tree.parent(code).is_none())
+    }
+
+    /// The unit that took `code` over, when a merge closed it by the day of
+    /// `now_ms` ([`UnitTree::closed_on`]).
+    pub fn closed_on(&self, code: &str, now_ms: i64) -> Result<Option<String>, ViewError> {
+        Ok(self
+            .units()?
+            .tree
+            .closed_on(code, day_in_vietnam(now_ms))
+            .map(str::to_owned))
+    }
+
     /// Whether `unit` lies within `ancestor` on the day of `now_ms` in
     /// Vietnam ([`UnitTree::is_within`]): the question access checks ask.
     pub fn is_within(&self, unit: &str, ancestor: &str, now_ms: i64) -> Result<bool, ViewError> {
@@ -523,7 +559,14 @@ impl ReadModel {
             args.push(Box::new(kind.as_str()));
             clauses.push(format!("t.kind = ?{}", args.len()));
         }
-        if let Some(unit) = &filter.unit {
+        // Every unit lies within the root, in every view of the tree: the
+        // root's subtree filters nothing, and naming its tens of thousands
+        // of codes would cost more than the query.
+        let unit = match &filter.unit {
+            Some(unit) if !self.is_root(unit)? => Some(unit),
+            _ => None,
+        };
+        if let Some(unit) = unit {
             let mut codes: Vec<String> = self
                 .subtree(unit, filter.tree, now_ms)?
                 .into_iter()
@@ -606,6 +649,27 @@ impl ReadModel {
             |r| summary(r, now_ms),
         )?;
         Ok((rows.collect::<Result<_, _>>()?, total))
+    }
+
+    /// The tasks named by `ids`, whole, by id (ids the read model does not
+    /// hold are left out).
+    fn summaries<'a>(
+        &self,
+        ids: impl IntoIterator<Item = &'a String>,
+        now_ms: i64,
+    ) -> Result<HashMap<String, TaskSummary>, ViewError> {
+        let ids: Vec<&String> = ids.into_iter().collect();
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        // Strings always serialize.
+        let list = serde_json::to_string(&ids).unwrap_or_default();
+        let mut stmt = self.connection().prepare_cached(&format!(
+            "SELECT {SUMMARY_COLUMNS} {SUMMARY_FROM} WHERE t.task_id IN (SELECT value FROM json_each(?1))"
+        ))?;
+        let rows = stmt.query_map([list], |r| summary(r, now_ms))?;
+        rows.map(|r| r.map(|t| (t.task_id.clone(), t)).map_err(ViewError::from))
+            .collect()
     }
 
     /// One task, whole.
@@ -857,9 +921,15 @@ impl ReadModel {
             Some(c) => Some(c.to_owned()),
             None => self.latest_cycle()?,
         };
-        let tallies = self.scan(Some(cycle.as_deref().unwrap_or("")), now_ms)?;
-        let all = combine(tallies.values());
+        // One pass over the cycle's tasks, in a fixed order (floating-point
+        // sums depend on it, and the same read model must always give the
+        // same mean, whatever plan SQLite picks): the tallies, the means,
+        // the bands, the quota and the keys of the listed tasks; then the
+        // few listed tasks are read whole. The lists are what `tasks`
+        // answers for the same flag (soonest due first), which
+        // `tests/dashboard.rs` checks.
         let units = self.units()?;
+        let mut tallies: HashMap<String, Tally> = HashMap::new();
         let mut completion: BTreeMap<String, u64> = CompletionBand::ALL
             .iter()
             .map(|band| (band.as_str().to_owned(), 0))
@@ -867,17 +937,44 @@ impl ReadModel {
         let mut per_unit: BTreeMap<String, Vec<(TaskStatus, Option<f64>)>> = BTreeMap::new();
         let mut cycle_tasks: Vec<(TaskStatus, Option<f64>)> = Vec::new();
         let mut quota: BTreeMap<String, QuotaTally> = BTreeMap::new();
-        // A fixed order: floating-point sums depend on it, and the same read
-        // model must always give the same mean, whatever plan SQLite picks.
+        // (due, task_id) of the tasks each list may show.
+        type Key = (String, String);
+        let (mut overdue_keys, mut due_soon_keys, mut stale_keys) =
+            (Vec::<Key>::new(), Vec::<Key>::new(), Vec::<Key>::new());
+        let mut low_confidence_keys: Vec<(Option<f64>, Key)> = Vec::new();
         let mut stmt = self.connection().prepare_cached(
-            "SELECT unit, status, percent_complete, rating, evaluated_by FROM tasks WHERE cycle = ?1
-             ORDER BY task_id",
+            "SELECT task_id, unit, assignee, status, rating, kind, origin, due, due_end_ms,
+                    coalesce(last_report_ms, created_ms), percent_complete, evaluated_by,
+                    last_confidence
+             FROM tasks WHERE cycle = ?1 ORDER BY task_id",
         )?;
         let mut rows = stmt.query([cycle.as_deref().unwrap_or("")])?;
         while let Some(r) = rows.next()? {
-            let unit: String = r.get(0)?;
-            let status = status_of(&r.get::<_, String>(1)?);
-            let percent: Option<f64> = r.get(2)?;
+            let task_id: String = r.get(0)?;
+            let unit: String = r.get(1)?;
+            let status_text: String = r.get(3)?;
+            let status = status_of(&status_text);
+            let due: String = r.get(7)?;
+            let flags = Flags::at(status, r.get(8)?, r.get(9)?, now_ms);
+            let percent: Option<f64> = r.get(10)?;
+            let rating_text: Option<String> = r.get(4)?;
+
+            let tally = tallies.entry(unit.clone()).or_default();
+            let rollup = &mut tally.rollup;
+            rollup.tasks += 1;
+            tally.cadres.insert(r.get::<_, String>(2)?);
+            if status.is_active() {
+                tally.active += 1;
+                tally.on_track += u64::from(!flags.overdue && !flags.stale);
+            }
+            *rollup.by_status.entry(status_text).or_default() += 1;
+            if let Some(rating) = &rating_text {
+                *rollup.by_rating.entry(rating.clone()).or_default() += 1;
+            }
+            *rollup.by_kind.entry(r.get(5)?).or_default() += 1;
+            *rollup.by_origin.entry(r.get(6)?).or_default() += 1;
+            rollup.overdue += u64::from(flags.overdue);
+
             per_unit.entry(unit).or_default().push((status, percent));
             cycle_tasks.push((status, percent));
             if let Some(p) = figures::counts_in_mean(status, percent) {
@@ -885,16 +982,31 @@ impl ReadModel {
                     .entry(CompletionBand::of(p).as_str().to_owned())
                     .or_default() += 1;
             }
-            let rating = r
-                .get::<_, Option<String>>(3)?
-                .as_deref()
-                .and_then(Rating::parse);
-            if let (Some(rating), Some(body)) = (rating, r.get::<_, Option<String>>(4)?) {
+            if let (Some(rating), Some(body)) = (
+                rating_text.as_deref().and_then(Rating::parse),
+                r.get::<_, Option<String>>(11)?,
+            ) {
                 quota.entry(body).or_default().add(rating);
+            }
+            let key = || (due.clone(), task_id.clone());
+            if flags.overdue {
+                overdue_keys.push(key());
+            }
+            if flags.due_soon {
+                due_soon_keys.push(key());
+            }
+            if flags.stale {
+                stale_keys.push(key());
+            }
+            if status.is_open()
+                && r.get::<_, Option<String>>(12)?.as_deref() == Some(Confidence::Low.as_str())
+            {
+                low_confidence_keys.push((percent, key()));
             }
         }
         drop(rows);
         drop(stmt);
+        let all = combine(tallies.values());
         let mut by_unit: Vec<UnitLine> = per_unit
             .into_iter()
             .map(|(unit, tasks)| {
@@ -926,42 +1038,44 @@ impl ReadModel {
             .filter(|(_, tally)| tally.exceeded())
             .map(|(body, _)| body)
             .collect();
-        let list = |flag: TaskFlag, limit| {
-            self.tasks(
-                &TaskFilter {
-                    cycle: cycle.clone(),
-                    status: Some(StatusFilter::Flag(flag)),
-                    limit: Some(limit),
-                    ..TaskFilter::default()
-                },
-                now_ms,
-            )
+        // Soonest due first, then by id: the order of `tasks`.
+        let first = |mut keys: Vec<Key>| {
+            keys.sort_unstable();
+            keys.truncate(DASHBOARD_LIST);
+            keys.into_iter().map(|(_, id)| id).collect::<Vec<_>>()
         };
-        let (overdue_tasks, _) = list(TaskFlag::Overdue, 50)?;
-        let (due_soon_tasks, due_soon) = list(TaskFlag::DueSoon, 50)?;
-        let (stale_tasks, stale) = list(TaskFlag::Stale, 50)?;
-        let (cycle_list, _) = self.tasks(
-            &TaskFilter {
-                cycle: cycle.clone(),
-                limit: Some(MAX_LIMIT),
-                ..TaskFilter::default()
-            },
+        let (due_soon, stale) = (due_soon_keys.len() as u64, stale_keys.len() as u64);
+        let overdue_ids = first(overdue_keys);
+        let due_soon_ids = first(due_soon_keys);
+        let stale_ids = first(stale_keys);
+        // The least complete first; equal ones soonest due first.
+        low_confidence_keys.sort_by(|(a, ka), (b, kb)| {
+            a.partial_cmp(b)
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then_with(|| ka.cmp(kb))
+        });
+        let low_confidence = low_confidence_keys.len() as u64;
+        let low_confidence_ids: Vec<String> = low_confidence_keys
+            .into_iter()
+            .take(DASHBOARD_LIST)
+            .map(|(_, (_, id))| id)
+            .collect();
+        let whole = self.summaries(
+            overdue_ids
+                .iter()
+                .chain(&due_soon_ids)
+                .chain(&stale_ids)
+                .chain(&low_confidence_ids),
             now_ms,
         )?;
-        let mut low_confidence_tasks: Vec<TaskSummary> = cycle_list
-            .into_iter()
-            .filter(|t| {
-                t.confidence.as_deref() == Some(Confidence::Low.as_str())
-                    && status_of(&t.status).is_open()
-            })
-            .collect();
-        low_confidence_tasks.sort_by(|a, b| {
-            a.percent_complete
-                .partial_cmp(&b.percent_complete)
-                .unwrap_or(std::cmp::Ordering::Equal)
-        });
-        let low_confidence = low_confidence_tasks.len() as u64;
-        low_confidence_tasks.truncate(50);
+        // A task may stand in several lists.
+        let listed = |ids: Vec<String>| -> Vec<TaskSummary> {
+            ids.iter().filter_map(|id| whole.get(id).cloned()).collect()
+        };
+        let overdue_tasks = listed(overdue_ids);
+        let due_soon_tasks = listed(due_soon_ids);
+        let stale_tasks = listed(stale_ids);
+        let low_confidence_tasks = listed(low_confidence_ids);
         let open = all
             .by_status
             .iter()
