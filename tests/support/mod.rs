@@ -904,7 +904,11 @@ pub fn log_rows(path: &std::path::Path) -> Vec<String> {
         "SELECT position, hex(hashes) FROM tree_nodes ORDER BY position",
         "SELECT name, position, tag FROM checkpoints WHERE name = 'writer.read_position'",
     ] {
-        let mut statement = conn.prepare(query).expect("prepares");
+        // A log being created has no tables for a moment: no rows then.
+        let Ok(mut statement) = conn.prepare(query) else {
+            all.push(format!("(no table yet for: {query})"));
+            continue;
+        };
         let columns = statement.column_count();
         let mut found = statement.query([]).expect("queries");
         while let Some(row) = found.next().expect("reads") {
