@@ -39,7 +39,7 @@ pub use checkpoints::CHECKPOINT_INTERVAL;
 pub use cosignatures::COSIGNATURES_READ;
 pub use metrics::{IngestMetrics, ROLE_ACTIVE, ROLE_STANDBY};
 pub use relay::{RELAY_BATCH, RELAY_CHECKPOINT};
-pub use standby::standby;
+pub use standby::{CATCH_UP_REQUEST_TIMEOUT, standby};
 pub use transparency::{Transparency, default_origin, log_key};
 pub use writer::Fault;
 
@@ -350,12 +350,16 @@ pub(crate) async fn promote(
     };
     let connection = dotpha_bus::connect(&config.nats_url, "dotpha-ingest", true).await?;
     let js = jetstream::new(connection.client.clone());
+    // The checks are retried rather than waited for, as the catch-up's
+    // reads are (a NATS node may have died with the writer).
+    let mut quick = js.clone();
+    quick.set_timeout(standby::CATCH_UP_REQUEST_TIMEOUT);
     let first = retry_until(shutdown, &part, "reading DOTPHA_EVENTS", || {
-        dotpha_bus::first_relayed(&js)
+        dotpha_bus::first_relayed(&quick)
     })
     .await?;
     let (mut ledger, _) = check_identity(ledger, first, &config.nats_url).await?;
-    sync_replica(&mut ledger, &js, shutdown, &part).await?;
+    sync_replica(&mut ledger, &quick, shutdown, &part).await?;
     tracing::info!(
         token = lease.token(),
         head = ledger.log().head().position,

@@ -34,6 +34,12 @@ use crate::{
     ROLE_ACTIVE_NAME, ROLE_STANDBY_NAME, RoleReport, log_path, retry_until,
 };
 
+/// The longest a read of `DOTPHA_DECISIONS` waits for its answer while a
+/// standby that holds the lease catches up: a request left on a NATS node
+/// that died with the writer would otherwise hold the takeover for the
+/// client's whole request timeout (10 s) before it is sent again.
+pub const CATCH_UP_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Tells `health` this process's role now, keeping the time of its last
 /// takeover unless `took_over` gives a new one.
 fn report_role(health: &Health, role: &str, lag_records: u64, took_over: Option<String>) {
@@ -323,7 +329,9 @@ impl Follower {
         log: &mut Option<Log>,
         shutdown: &watch::Receiver<bool>,
     ) -> Result<(), IngestError> {
-        let js = &self.js;
+        let mut quick = self.js.clone();
+        quick.set_timeout(CATCH_UP_REQUEST_TIMEOUT);
+        let js = &quick;
         let (_, last) = retry_until(shutdown, &self.part, "reading DOTPHA_DECISIONS", || {
             dotpha_bus::decisions::last(js)
         })
