@@ -26,6 +26,12 @@
 //! at the position it observed, so a client reading alone always gets the
 //! current answer.
 //!
+//! A kept answer is also kept as it is sent: its `ETag` (from its JSON)
+//! and its brotli encoding are made once, when it is computed, and a gzip
+//! encoding the first time a client that takes no brotli asks, so serving
+//! it again costs neither a hash nor a compression of its bytes (a
+//! dashboard of 100 districts is 2 MB of JSON).
+//!
 //! [`ReadModel::clock_window`]: dotpha_views::ReadModel::clock_window
 
 use std::{
@@ -35,9 +41,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use axum::http::Uri;
+use axum::{
+    http::{HeaderMap, HeaderValue, Uri, header},
+    response::{IntoResponse, Response},
+};
 use bytes::Bytes;
 use dotpha_views::ReadModel;
+use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 
@@ -62,15 +72,129 @@ pub(crate) struct Kept {
     until: i64,
     /// The JSON.
     pub(crate) body: Bytes,
+    /// Its weak `ETag`, from the JSON: the same for every encoding of it.
+    etag: HeaderValue,
+    /// The JSON in brotli, when it is long enough to compress.
+    br: Option<Bytes>,
+    /// The JSON in gzip, made the first time it is asked for.
+    gzip: Arc<std::sync::OnceLock<Bytes>>,
     /// When it was computed.
     computed: Instant,
 }
 
+/// Answers shorter than this are sent as they are (compressing them gains
+/// less than the header it costs).
+pub(crate) const MIN_COMPRESSED_BYTES: usize = 1024;
+/// The compression quality, brotli's and gzip's alike: brotli's own default
+/// is its best, 11, which took hundreds of milliseconds for a 2 MB
+/// dashboard; at 4 it takes tens and still shrinks JSON several-fold
+/// (BENCHMARKS.md, HTTP API).
+pub(crate) const COMPRESSION_QUALITY: u32 = 4;
+
+/// The encodings a kept answer is sent in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Encoding {
+    /// As it is.
+    Identity,
+    /// gzip (RFC 1952).
+    Gzip,
+    /// brotli (RFC 7932).
+    Br,
+}
+
+impl Encoding {
+    /// The encoding a request's `Accept-Encoding` (RFC 9110 §12.5.3) prefers
+    /// among brotli, gzip and none: brotli when acceptable, else gzip, else
+    /// none; a coding with `q=0` is not acceptable, and `*` stands for any
+    /// coding not named.
+    pub(crate) fn preferred(headers: &HeaderMap) -> Encoding {
+        let q = |name: &str| -> Option<f32> {
+            let mut star = None;
+            for value in headers.get_all(header::ACCEPT_ENCODING) {
+                let Ok(value) = value.to_str() else { continue };
+                for item in value.split(',') {
+                    let mut parts = item.split(';');
+                    let coding = parts.next().unwrap_or("").trim();
+                    let weight = parts
+                        .filter_map(|p| p.trim().strip_prefix("q="))
+                        .filter_map(|w| w.trim().parse::<f32>().ok())
+                        .next()
+                        .unwrap_or(1.0);
+                    if coding.eq_ignore_ascii_case(name) {
+                        return Some(weight);
+                    }
+                    if coding == "*" {
+                        star = Some(weight);
+                    }
+                }
+            }
+            star
+        };
+        let (br, gzip) = (q("br").unwrap_or(0.0), q("gzip").unwrap_or(0.0));
+        if br > 0.0 && br >= gzip {
+            Encoding::Br
+        } else if gzip > 0.0 {
+            Encoding::Gzip
+        } else {
+            Encoding::Identity
+        }
+    }
+}
+
 impl Kept {
+    /// The kept form of `body`, at `position` of `file`, holding for the
+    /// instants `[from, until)`: its `ETag` and brotli encoding made now.
+    pub(crate) fn new(file: &Path, position: u64, (from, until): (i64, i64), body: Bytes) -> Kept {
+        let etag = weak_etag(&body);
+        let br = (body.len() >= MIN_COMPRESSED_BYTES).then(|| compress_br(&body));
+        Kept {
+            file: file.to_owned(),
+            position,
+            from,
+            until,
+            body,
+            etag,
+            br,
+            gzip: Arc::default(),
+            computed: Instant::now(),
+        }
+    }
+
     /// Whether it answers a request that found the read model `file` at
     /// `position`, at instant `now`.
     pub(crate) fn serves(&self, file: &Path, position: u64, now: i64) -> bool {
         self.file == file && self.position >= position && self.from <= now && now < self.until
+    }
+
+    /// The response for a request that takes `encoding`, with
+    /// `X-Dotpha-Position` (`position_header`) and the answer's `ETag`.
+    pub(crate) fn response(&self, encoding: Encoding, position_header: &'static str) -> Response {
+        let (body, coding) = match (encoding, &self.br) {
+            (Encoding::Br, Some(br)) => (br.clone(), Some("br")),
+            (Encoding::Gzip, Some(_)) => (
+                self.gzip.get_or_init(|| compress_gzip(&self.body)).clone(),
+                Some("gzip"),
+            ),
+            _ => (self.body.clone(), None),
+        };
+        let mut response = (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            body,
+        )
+            .into_response();
+        let headers = response.headers_mut();
+        headers.insert(position_header, HeaderValue::from(self.position));
+        headers.insert(header::ETAG, self.etag.clone());
+        if self.br.is_some() {
+            headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
+        }
+        if let Some(coding) = coding {
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+        }
+        response
     }
 
     /// Whether it may answer, while its successor is being computed, a
@@ -79,6 +203,36 @@ impl Kept {
     pub(crate) fn serves_meanwhile(&self, file: &Path, min: u64, now: i64) -> bool {
         self.serves(file, min, now) && self.computed.elapsed() <= MAX_STALE
     }
+}
+
+/// The weak `ETag` of a JSON answer: `W/"` and the first 12 bytes of its
+/// SHA-256 in hex, as `layers::validators` tags every other answer.
+pub(crate) fn weak_etag(body: &[u8]) -> HeaderValue {
+    let digest = Sha256::digest(body);
+    HeaderValue::from_str(&format!("W/\"{}\"", hex::encode(&digest[..12])))
+        .unwrap_or_else(|_| HeaderValue::from_static("W/\"\""))
+}
+
+fn compress_br(body: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(body.len() / 4);
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: COMPRESSION_QUALITY as i32,
+        ..Default::default()
+    };
+    // Writing into a Vec cannot fail.
+    let _ = brotli::BrotliCompress(&mut &body[..], &mut out, &params);
+    out.into()
+}
+
+fn compress_gzip(body: &[u8]) -> Bytes {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 4),
+        flate2::Compression::new(COMPRESSION_QUALITY),
+    );
+    // Writing into a Vec cannot fail.
+    let _ = encoder.write_all(body);
+    encoder.finish().unwrap_or_default().into()
 }
 
 /// The slot of one answer: the answer kept, and a lock whoever computes
@@ -181,14 +335,7 @@ impl Answers {
         body: Bytes,
     ) -> Result<Kept, ApiError> {
         let (from, until) = self.window(rm, file, position, now)?;
-        Ok(Kept {
-            file: file.to_owned(),
-            position,
-            from,
-            until,
-            body,
-            computed: Instant::now(),
-        })
+        Ok(Kept::new(file, position, (from, until), body))
     }
 
     fn window(
@@ -238,14 +385,12 @@ mod tests {
 
     #[test]
     fn a_kept_answer_serves_its_file_position_and_window_only() {
-        let kept = Kept {
-            file: PathBuf::from("read.1.sqlite"),
-            position: 10,
-            from: 100,
-            until: 200,
-            body: Bytes::from_static(b"{}"),
-            computed: Instant::now(),
-        };
+        let kept = Kept::new(
+            Path::new("read.1.sqlite"),
+            10,
+            (100, 200),
+            Bytes::from_static(b"{}"),
+        );
         let file = Path::new("read.1.sqlite");
         assert!(kept.serves(file, 10, 100));
         assert!(kept.serves(file, 9, 199), "computed after the request came");
@@ -257,14 +402,12 @@ mod tests {
 
     #[test]
     fn a_kept_answer_serves_meanwhile_only_while_recent_and_new_enough() {
-        let mut kept = Kept {
-            file: PathBuf::from("read.1.sqlite"),
-            position: 10,
-            from: 100,
-            until: 200,
-            body: Bytes::from_static(b"{}"),
-            computed: Instant::now(),
-        };
+        let mut kept = Kept::new(
+            Path::new("read.1.sqlite"),
+            10,
+            (100, 200),
+            Bytes::from_static(b"{}"),
+        );
         let file = Path::new("read.1.sqlite");
         assert!(kept.serves_meanwhile(file, 0, 150));
         assert!(kept.serves_meanwhile(file, 10, 150));
@@ -277,6 +420,72 @@ mod tests {
         if let Some(old) = Instant::now().checked_sub(MAX_STALE + Duration::from_millis(1)) {
             kept.computed = old;
             assert!(!kept.serves_meanwhile(file, 0, 150), "too old");
+        }
+    }
+
+    fn accepting(value: &str) -> Encoding {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_str(value).unwrap(),
+        );
+        Encoding::preferred(&headers)
+    }
+
+    #[test]
+    fn the_encoding_is_the_one_accept_encoding_prefers() {
+        assert_eq!(Encoding::preferred(&HeaderMap::new()), Encoding::Identity);
+        assert_eq!(accepting("gzip, deflate, br"), Encoding::Br);
+        assert_eq!(accepting("gzip, deflate"), Encoding::Gzip);
+        assert_eq!(accepting("br;q=0, gzip"), Encoding::Gzip);
+        assert_eq!(accepting("br;q=0.5, gzip;q=0.9"), Encoding::Gzip);
+        assert_eq!(accepting("*"), Encoding::Br);
+        assert_eq!(accepting("*;q=0"), Encoding::Identity);
+        assert_eq!(accepting("identity"), Encoding::Identity);
+        assert_eq!(accepting("GZIP"), Encoding::Gzip);
+    }
+
+    #[test]
+    fn every_encoding_of_a_kept_answer_decodes_to_its_json() {
+        use std::io::Read;
+        let json: Vec<u8> = serde_json::to_vec(&serde_json::json!({
+            "tasks": (0..200).map(|i| format!("Nhiệm vụ đột phá số {i}")).collect::<Vec<_>>()
+        }))
+        .unwrap();
+        let kept = Kept::new(Path::new("read.1.sqlite"), 7, (0, 1), json.clone().into());
+        for (encoding, coding) in [
+            (Encoding::Identity, None),
+            (Encoding::Gzip, Some("gzip")),
+            (Encoding::Br, Some("br")),
+        ] {
+            let response = kept.response(encoding, "x-dotpha-position");
+            let headers = response.headers().clone();
+            assert_eq!(
+                headers
+                    .get(header::CONTENT_ENCODING)
+                    .and_then(|v| v.to_str().ok()),
+                coding
+            );
+            assert_eq!(headers[header::ETAG], weak_etag(&json));
+            assert_eq!(headers["x-dotpha-position"], "7");
+            let body =
+                futures::executor::block_on(axum::body::to_bytes(response.into_body(), usize::MAX))
+                    .unwrap();
+            let mut plain = Vec::new();
+            match encoding {
+                Encoding::Identity => plain.extend_from_slice(&body),
+                Encoding::Gzip => {
+                    flate2::read::GzDecoder::new(&body[..])
+                        .read_to_end(&mut plain)
+                        .unwrap();
+                }
+                Encoding::Br => {
+                    brotli::Decompressor::new(&body[..], 4096)
+                        .read_to_end(&mut plain)
+                        .unwrap();
+                }
+            }
+            assert_eq!(plain, json, "{encoding:?}");
         }
     }
 }

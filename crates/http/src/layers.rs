@@ -28,7 +28,6 @@ use prometheus_client::{
     metrics::{counter::Counter, family::Family, histogram::Histogram},
     registry::Registry,
 };
-use sha2::{Digest, Sha256};
 
 /// Largest answer whose bytes are hashed for an `ETag` (exports can be
 /// big; larger answers go without a validator rather than be held twice).
@@ -149,6 +148,12 @@ pub(crate) async fn validators(request: Request, next: Next) -> Response {
     if !is_read || response.status() != StatusCode::OK || is_stream(&response) {
         return response;
     }
+    // A kept answer comes tagged (and maybe encoded) already
+    // (`answers::Kept::response`): its tag stands, its bytes are not read.
+    if let Some(tag) = response.headers().get(header::ETAG).cloned() {
+        let (parts, body) = response.into_parts();
+        return tagged(parts, body, &tag, if_none_match.as_ref());
+    }
     let fits = response
         .body()
         .size_hint()
@@ -157,7 +162,7 @@ pub(crate) async fn validators(request: Request, next: Next) -> Response {
     if !fits {
         return with_header(response, header::CACHE_CONTROL, "no-cache");
     }
-    let (mut parts, body) = response.into_parts();
+    let (parts, body) = response.into_parts();
     let bytes = match axum::body::to_bytes(body, MAX_ETAG_BYTES as usize).await {
         Ok(bytes) => bytes,
         Err(error) => {
@@ -165,33 +170,49 @@ pub(crate) async fn validators(request: Request, next: Next) -> Response {
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    let digest = Sha256::digest(&bytes);
-    let tag = format!("W/\"{}\"", hex::encode(&digest[..12]));
-    let Ok(tag_value) = HeaderValue::from_str(&tag) else {
-        return Response::from_parts(parts, Body::from(bytes));
-    };
-    parts.headers.insert(header::ETAG, tag_value.clone());
+    let tag = crate::answers::weak_etag(&bytes);
+    tagged(parts, Body::from(bytes), &tag, if_none_match.as_ref())
+}
+
+/// An answer with its weak `ETag` `tag`, `Cache-Control: no-cache` and
+/// `Vary: authorization`; `304 Not Modified` without a body when
+/// `If-None-Match` names the tag (weak comparison, RFC 9110 §13.1.2).
+fn tagged(
+    mut parts: axum::http::response::Parts,
+    body: Body,
+    tag: &HeaderValue,
+    if_none_match: Option<&HeaderValue>,
+) -> Response {
+    parts.headers.insert(header::ETAG, tag.clone());
     parts
         .headers
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    parts
+    // One `Vary` line naming all it varies by (a kept answer's says
+    // accept-encoding already).
+    let mut vary: Vec<String> = parts
         .headers
-        .append(header::VARY, HeaderValue::from_static("authorization"));
+        .get_all(header::VARY)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .collect();
+    vary.push("authorization".to_owned());
+    if let Ok(value) = HeaderValue::from_str(&vary.join(", ")) {
+        parts.headers.insert(header::VARY, value);
+    }
+    let opaque = |t: &str| t.trim().trim_start_matches("W/").to_owned();
+    let ours = tag.to_str().map(opaque).unwrap_or_default();
     let matches = if_none_match
-        .as_ref()
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .map(|t| t.trim().trim_start_matches("W/"))
-                .any(|t| t == "*" || t == tag.trim_start_matches("W/"))
-        });
+        .is_some_and(|v| v.split(',').map(opaque).any(|t| t == "*" || t == ours));
     if matches {
         parts.status = StatusCode::NOT_MODIFIED;
         parts.headers.remove(header::CONTENT_LENGTH);
         parts.headers.remove(header::CONTENT_TYPE);
+        parts.headers.remove(header::CONTENT_ENCODING);
         return Response::from_parts(parts, Body::empty());
     }
-    Response::from_parts(parts, Body::from(bytes))
+    Response::from_parts(parts, body)
 }
 
 fn is_stream(response: &Response) -> bool {

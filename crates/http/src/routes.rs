@@ -116,7 +116,9 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(
             crate::contract_errors::json_errors,
         ))
-        .layer(tower_http::compression::CompressionLayer::new())
+        .layer(tower_http::compression::CompressionLayer::new().quality(
+            tower_http::CompressionLevel::Precise(crate::answers::COMPRESSION_QUALITY as i32),
+        ))
         .with_state(state)
 }
 
@@ -190,6 +192,8 @@ pub(crate) struct Reading {
     pub(crate) grant: Option<Grant>,
     pub(crate) now: i64,
     uri: Uri,
+    /// What a kept answer is sent in (`Accept-Encoding`).
+    encoding: crate::answers::Encoding,
 }
 
 impl FromRequestParts<AppState> for Reading {
@@ -206,6 +210,7 @@ impl FromRequestParts<AppState> for Reading {
             grant,
             now,
             uri: parts.uri.clone(),
+            encoding: crate::answers::Encoding::preferred(&parts.headers),
         })
     }
 }
@@ -229,7 +234,7 @@ impl Reading {
         f: impl FnOnce(&mut ReadModel, &Reading) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<Response, ApiError> {
         let keep = match kept {
-            Kept::Yes => Keep::at(&self.uri, self.grant.as_ref(), self.now),
+            Kept::Yes => Keep::at(&self.uri, self.grant.as_ref(), self.now, self.encoding),
             Kept::No => Keep::No,
         };
         let (state, params) = (self.state.clone(), self.params.clone());
@@ -261,16 +266,23 @@ fn tree(params: &Params) -> Result<Tree, ApiError> {
 enum Keep {
     /// Computed for every request.
     No,
-    /// Kept under `key`; `now` is the instant its flags are judged at.
-    Yes { key: String, now: i64 },
+    /// Kept under `key`; `now` is the instant its flags are judged at;
+    /// sent in `encoding`.
+    Yes {
+        key: String,
+        now: i64,
+        encoding: crate::answers::Encoding,
+    },
 }
 
 impl Keep {
-    /// Kept, for the request `uri` under `grant`, judged at `now`.
-    fn at(uri: &Uri, grant: Option<&Grant>, now: i64) -> Keep {
+    /// Kept, for the request `uri` under `grant`, judged at `now`, sent in
+    /// `encoding`.
+    fn at(uri: &Uri, grant: Option<&Grant>, now: i64, encoding: crate::answers::Encoding) -> Keep {
         Keep::Yes {
             key: crate::answers::key(uri, grant.map(|g| g.unit.as_str())),
             now,
+            encoding,
         }
     }
 }
@@ -311,7 +323,7 @@ async fn answer<T: Serialize + Send + 'static>(
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         }
     }
-    let Keep::Yes { key, now } = keep else {
+    let Keep::Yes { key, now, encoding } = keep else {
         let (position, body) = state
             .read(move |rm| {
                 rm.snapshot(|rm| {
@@ -330,7 +342,7 @@ async fn answer<T: Serialize + Send + 'static>(
     let current = |slot: &crate::answers::SlotInner| {
         slot.kept()
             .filter(|kept| kept.serves(&file, observed, now))
-            .map(|kept| json_answer(kept.body, kept.position))
+            .map(|kept| kept.response(encoding, POSITION_HEADER))
     };
     if let Some(response) = current(&slot) {
         return Ok(response);
@@ -345,7 +357,7 @@ async fn answer<T: Serialize + Send + 'static>(
                 .kept()
                 .filter(|kept| kept.serves_meanwhile(&file, min_position.unwrap_or(0), now))
             {
-                return Ok(json_answer(kept.body, kept.position));
+                return Ok(kept.response(encoding, POSITION_HEADER));
             }
             let guard = slot.computing.lock().await;
             if let Some(response) = current(&slot) {
@@ -367,7 +379,7 @@ async fn answer<T: Serialize + Send + 'static>(
             })
         })
         .await?;
-    let response = json_answer(kept.body.clone(), kept.position);
+    let response = kept.response(encoding, POSITION_HEADER);
     state.inner.answers.keep(&slot, kept);
     Ok(response)
 }

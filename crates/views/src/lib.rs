@@ -180,10 +180,13 @@ impl ReadModel {
                     });
                 }
                 conn.execute_batch(schema::SCHEMA)?;
+                conn.execute_batch(schema::ADDED_INDEXES)?;
                 conn.pragma_update(None, "application_id", schema::APPLICATION_ID)?;
                 conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             }
-            (schema::APPLICATION_ID, SCHEMA_VERSION) => {}
+            (schema::APPLICATION_ID, SCHEMA_VERSION) => {
+                conn.execute_batch(schema::ADDED_INDEXES)?;
+            }
             (schema::APPLICATION_ID, other) => {
                 return Err(ViewError::OtherVersion {
                     path: path_text,

@@ -1123,16 +1123,19 @@ impl ReadModel {
         let bounds: [Option<i64>; 6] = self
             .connection()
             .prepare_cached(
+                // Each bound is the nearest value of one indexed column
+                // (`tasks_by_due_end`, `tasks_by_check_in`), found in the
+                // index without reading the tasks: a new position costs
+                // six index lookups, not a scan.
                 "SELECT
-                   max(CASE WHEN due_end_ms <= ?1 THEN due_end_ms END),
-                   min(CASE WHEN due_end_ms > ?1 THEN due_end_ms END),
-                   max(CASE WHEN due_end_ms - ?2 <= ?1 THEN due_end_ms - ?2 END),
-                   min(CASE WHEN due_end_ms - ?2 > ?1 THEN due_end_ms - ?2 END),
-                   max(CASE WHEN coalesce(last_report_ms, created_ms) + ?3 <= ?1
-                            THEN coalesce(last_report_ms, created_ms) + ?3 END),
-                   min(CASE WHEN coalesce(last_report_ms, created_ms) + ?3 > ?1
-                            THEN coalesce(last_report_ms, created_ms) + ?3 END)
-                 FROM tasks",
+                   (SELECT max(due_end_ms) FROM tasks WHERE due_end_ms <= ?1),
+                   (SELECT min(due_end_ms) FROM tasks WHERE due_end_ms > ?1),
+                   (SELECT max(due_end_ms) FROM tasks WHERE due_end_ms <= ?1 + ?2) - ?2,
+                   (SELECT min(due_end_ms) FROM tasks WHERE due_end_ms > ?1 + ?2) - ?2,
+                   (SELECT max(coalesce(last_report_ms, created_ms)) FROM tasks
+                     WHERE coalesce(last_report_ms, created_ms) <= ?1 - ?3) + ?3,
+                   (SELECT min(coalesce(last_report_ms, created_ms)) FROM tasks
+                     WHERE coalesce(last_report_ms, created_ms) > ?1 - ?3) + ?3",
             )?
             .query_row(params![now_ms, due_soon, stale], |r| {
                 Ok([

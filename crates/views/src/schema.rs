@@ -8,6 +8,15 @@ pub const SCHEMA_VERSION: i32 = 6;
 /// Marks a SQLite file as a dotpha read model ("dotr").
 pub(crate) const APPLICATION_ID: i32 = 0x646f_7472;
 
+/// Indexes added within a schema version: they change no row, so a read
+/// model's writer adds them to a file made before them
+/// (`CREATE INDEX IF NOT EXISTS`) instead of asking for a rebuild. The
+/// instants a task's flags change at, for `ReadModel::clock_window`.
+pub(crate) const ADDED_INDEXES: &str = r#"
+CREATE INDEX IF NOT EXISTS tasks_by_due_end ON tasks (due_end_ms);
+CREATE INDEX IF NOT EXISTS tasks_by_check_in ON tasks (coalesce(last_report_ms, created_ms));
+"#;
+
 pub(crate) const SCHEMA: &str = r#"
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
