@@ -45,6 +45,11 @@ enum Command {
         /// submission path; a second run adds nothing.
         #[arg(long)]
         demo: bool,
+        /// Run the writer as a standby: follow the active writer's
+        /// decisions on --nats into this directory's log and take over
+        /// when it is gone (reads and /healthz keep answering meanwhile).
+        #[arg(long, conflicts_with = "demo")]
+        standby: bool,
     },
     /// Run the log writer: decide submissions from NATS, commit them to the
     /// log, answer receipts, relay committed events.
@@ -53,7 +58,8 @@ enum Command {
         service: ServiceArgs,
         /// Run as a standby writer: follow the active writer's decisions
         /// (DOTPHA_DECISIONS) into this data directory's log, byte for
-        /// byte; decide nothing.
+        /// byte, and take over when the writer's lease is free or lapsed;
+        /// a writer fenced by another steps down and follows again.
         #[arg(long)]
         standby: bool,
         #[command(flatten)]
@@ -362,6 +368,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             replicas,
             log_identity,
             demo,
+            standby,
         } => {
             let mut settings = file.settings(service)?;
             settings.replicas = file.replicas(replicas.replicas)?;
@@ -371,6 +378,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     settings,
                     http: file.http(http.http),
                     demo,
+                    standby,
                 },
                 &file.log("info"),
             )

@@ -26,6 +26,8 @@ pub(crate) struct Up {
     pub(crate) settings: Settings,
     pub(crate) http: String,
     pub(crate) demo: bool,
+    /// The writer is a standby of the one writing on `--nats`.
+    pub(crate) standby: bool,
 }
 
 /// A nats-server this process started; stopped when dropped.
@@ -234,6 +236,7 @@ pub(crate) fn run(up: Up, log: &str) -> Result<ExitCode> {
         mut settings,
         http,
         demo,
+        standby,
     } = up;
     let data = settings.data.clone();
     data.create()
@@ -258,6 +261,11 @@ pub(crate) fn run(up: Up, log: &str) -> Result<ExitCode> {
     let shown = dotpha_bus::without_credentials(&settings.nats);
     let own_nats = match runtime.block_on(dotpha_bus::probe(address)) {
         Probe::Nats => None,
+        // A standby follows the NATS its active writer uses: one started
+        // here would carry no log.
+        Probe::Nothing(found) if standby => bail!(
+            "--nats {shown}: {found}; a standby follows the active writer's NATS, so it must answer (dotpha up --standby starts no nats-server)"
+        ),
         Probe::Nothing(_) => Some(start_nats(address, &data)?),
         found @ Probe::NotNats(_) => bail!(
             "--nats {shown}: {found}; point --nats at a NATS server, or at a free port for dotpha to start one there"
@@ -270,7 +278,7 @@ pub(crate) fn run(up: Up, log: &str) -> Result<ExitCode> {
     }
     let tokens_path = demo_tokens(&data)?;
     settings.access = Access::Tokens(tokens_path.clone());
-    let app = App::new(settings);
+    let app = App::new(settings).with_standby(standby);
     let tokens = app.tokens()?;
     let started_nats = own_nats.is_some();
 
@@ -295,7 +303,8 @@ pub(crate) fn run(up: Up, log: &str) -> Result<ExitCode> {
         };
         println!(
             // The address only: the URL may hold a password.
-            "dotpha is up: http://{http}/  (NATS nats://{address}{})",
+            "dotpha is up{}: http://{http}/  (NATS nats://{address}{})",
+            if standby { " as a standby writer" } else { "" },
             if started_nats {
                 ", started by dotpha"
             } else {

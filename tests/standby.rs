@@ -6,50 +6,11 @@
 
 mod support;
 
-use std::{process::Command, time::Duration};
+use std::time::Duration;
 
 use async_nats::jetstream;
 use dotpha_store::{Log, ReceiptStatus};
 use support::*;
-
-fn verify(dir: &std::path::Path) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_dotpha"))
-        .args(["verify", "--data"])
-        .arg(dir)
-        .output()
-        .expect("dotpha verify runs");
-    assert!(
-        out.status.success(),
-        "verify is clean: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Every row of the log's tables that replication carries, as text.
-fn rows(path: &std::path::Path) -> Vec<String> {
-    let conn = rusqlite::Connection::open(path).expect("opens");
-    let mut all = Vec::new();
-    for query in [
-        "SELECT position, stream, version, type, unit, actor, occurred_at, recorded_at, submission_id, data, prev_hash, hash FROM events ORDER BY position",
-        "SELECT submission_id, status, unit, first_position, last_position, error_code, error_message, error_field, submission, recorded_at FROM decisions ORDER BY rowid",
-        "SELECT stream_sequence, subject, headers, hex(payload), reason, recorded_at, submission_id, unit FROM dead_letters ORDER BY rowid",
-        "SELECT position, hex(hashes) FROM tree_nodes ORDER BY position",
-        "SELECT name, position, tag FROM checkpoints WHERE name = 'writer.read_position'",
-    ] {
-        let mut statement = conn.prepare(query).expect("prepares");
-        let columns = statement.column_count();
-        let mut found = statement.query([]).expect("queries");
-        while let Some(row) = found.next().expect("reads") {
-            let cells: Vec<String> = (0..columns)
-                .map(|i| format!("{:?}", row.get_ref(i).expect("cell")))
-                .collect();
-            all.push(cells.join("|"));
-        }
-    }
-    all
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_standby_from_an_empty_directory_rebuilds_the_log_from_the_stream_alone() {
@@ -90,8 +51,8 @@ async fn a_standby_from_an_empty_directory_rebuilds_the_log_from_the_stream_alon
     let b_log = b_dir.join("log.sqlite");
     let started = std::time::Instant::now();
     loop {
-        let a_rows = rows(&a_log);
-        if b_log.exists() && rows(&b_log) == a_rows {
+        let a_rows = log_rows(&a_log);
+        if b_log.exists() && log_rows(&b_log) == a_rows {
             break;
         }
         assert!(
@@ -103,7 +64,7 @@ async fn a_standby_from_an_empty_directory_rebuilds_the_log_from_the_stream_alon
     }
     assert!(a.terminate().success(), "{}", a.output());
     assert!(b.terminate().success(), "{}", b.output());
-    assert_eq!(rows(&a_log), rows(&b_log));
+    assert_eq!(log_rows(&a_log), log_rows(&b_log));
     let (a_head, b_head) = (
         Log::open_read_only(&a_log)
             .expect("a")
@@ -121,8 +82,8 @@ async fn a_standby_from_an_empty_directory_rebuilds_the_log_from_the_stream_alon
             .map(|(_, t)| t.to_owned())
             .unwrap_or(text)
     };
-    assert_eq!(tail(verify(&a_dir)), tail(verify(&b_dir)));
-    assert!(tail(verify(&b_dir)).contains(&b_head.to_string()));
+    assert_eq!(tail(verify_clean(&a_dir)), tail(verify_clean(&b_dir)));
+    assert!(tail(verify_clean(&b_dir)).contains(&b_head.to_string()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

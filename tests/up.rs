@@ -736,3 +736,53 @@ fn the_demo_loads_into_an_empty_log_only() {
         .expect("head");
     assert_eq!(head.position, 1, "the log holds its own submission only");
 }
+
+#[test]
+fn a_standby_up_says_its_role_and_takes_over_when_the_writer_stops() {
+    let nats = dotpha_testkit::nats::NatsServer::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
+    let (a_http, b_http) = (free_port(), free_port());
+    let mut a = Running::up(&a_dir, nats.port(), a_http, &[]);
+    a.line("dotpha is up");
+    let health = healthy(a_http);
+    assert_eq!(health["role"]["role"], "active", "{health:#}");
+    assert_eq!(health["role"]["last_takeover"], serde_json::Value::Null);
+
+    // The standby signs with the log's key once it takes over.
+    std::fs::create_dir_all(&b_dir).expect("B's directory");
+    std::fs::copy(a_dir.join("log.key"), b_dir.join("log.key")).expect("the key copied");
+    let mut b = Running::up(&b_dir, nats.port(), b_http, &["--standby"]);
+    b.line("dotpha is up as a standby writer");
+    let health = healthy(b_http);
+    assert_eq!(health["role"]["role"], "standby", "{health:#}");
+    assert_eq!(health["role"]["lag_records"], 0, "{health:#}");
+    assert_eq!(health["parts"]["standby"]["state"], "running");
+    assert!(health["parts"].get("writer").is_none(), "{health:#}");
+    let (_, metrics) = get(b_http, "/metrics");
+    assert!(metrics.contains("dotpha_writer_role 0"), "{metrics}");
+
+    // The writer stops cleanly (its lease released): the standby takes
+    // over at once and says so.
+    assert!(a.terminate().success(), "{}", a.stderr());
+    b.logged(&["it is the writer now"]);
+    let started = Instant::now();
+    let health = loop {
+        let health = healthy(b_http);
+        if health["role"]["role"] == "active" && health["parts"].get("writer").is_some() {
+            break health;
+        }
+        assert!(started.elapsed() < LIMIT, "{health:#}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        health["role"]["last_takeover"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{health:#}"
+    );
+    let (_, metrics) = get(b_http, "/metrics");
+    assert!(metrics.contains("dotpha_writer_role 1"), "{metrics}");
+    assert!(metrics.contains("dotpha_takeovers_total 1"), "{metrics}");
+    assert!(b.terminate().success(), "{}", b.stderr());
+}

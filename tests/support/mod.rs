@@ -99,19 +99,70 @@ impl Writer {
         writer
     }
 
-    /// Starts `dotpha ingest` with more arguments.
-    pub fn start_with_args(data: &Path, nats_url: &str, args: &[&str]) -> Writer {
+    /// Starts `dotpha ingest` with more arguments and `DOTPHA_FAULT` set
+    /// to `fault`.
+    pub fn start_with_fault(
+        data: &Path,
+        nats_url: &str,
+        args: &[&str],
+        fault: Option<&str>,
+    ) -> Writer {
+        Writer::start_replicated_with(data, nats_url, 1, args, fault)
+    }
+
+    /// Starts `dotpha ingest --replicas <replicas>` with more arguments and
+    /// `DOTPHA_FAULT` set to `fault`.
+    pub fn start_replicated_with(
+        data: &Path,
+        nats_url: &str,
+        replicas: usize,
+        args: &[&str],
+        fault: Option<&str>,
+    ) -> Writer {
         let log_file = data.with_extension(format!("ingest-{}.log", std::process::id()));
         let mut writer = Writer {
             child: None,
             data: data.to_owned(),
             nats_url: nats_url.to_owned(),
-            replicas: 1,
+            replicas,
             args: args.iter().map(|a| (*a).to_owned()).collect(),
             log_file,
         };
-        writer.spawn(None);
+        writer.spawn(fault);
         writer
+    }
+
+    /// The process's id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`, ...) to the process.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.pid().expect("the writer runs");
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} {pid}");
+    }
+
+    /// Whether the process is stopped (SIGSTOP): its state in
+    /// `/proc/<pid>/stat` is `T`.
+    pub fn is_stopped(&self) -> bool {
+        self.pid()
+            .and_then(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
+            .and_then(|stat| {
+                stat.rsplit_once(") ")
+                    .and_then(|(_, rest)| rest.chars().next())
+            })
+            .is_some_and(|state| state == 'T')
+    }
+
+    /// Starts `dotpha ingest` with more arguments.
+    pub fn start_with_args(data: &Path, nats_url: &str, args: &[&str]) -> Writer {
+        Writer::start_with_fault(data, nats_url, args, None)
     }
 
     fn spawn(&mut self, fault: Option<&str>) {
@@ -824,4 +875,48 @@ pub async fn take_the_lease(url: &str) {
         .expect("published")
         .await
         .expect("the lease's stream holds it");
+}
+
+/// `dotpha verify --data DIR`, which must be clean; its output.
+pub fn verify_clean(dir: &std::path::Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_dotpha"))
+        .args(["verify", "--data"])
+        .arg(dir)
+        .output()
+        .expect("dotpha verify runs");
+    assert!(
+        out.status.success(),
+        "verify is clean: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Every row of the log's tables that replication carries, as text.
+pub fn log_rows(path: &std::path::Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(path).expect("opens");
+    let mut all = Vec::new();
+    for query in [
+        "SELECT position, stream, version, type, unit, actor, occurred_at, recorded_at, submission_id, data, prev_hash, hash FROM events ORDER BY position",
+        "SELECT submission_id, status, unit, first_position, last_position, error_code, error_message, error_field, submission, recorded_at FROM decisions ORDER BY rowid",
+        "SELECT stream_sequence, subject, headers, hex(payload), reason, recorded_at, submission_id, unit FROM dead_letters ORDER BY rowid",
+        "SELECT position, hex(hashes) FROM tree_nodes ORDER BY position",
+        "SELECT name, position, tag FROM checkpoints WHERE name = 'writer.read_position'",
+    ] {
+        // A log being created has no tables for a moment: no rows then.
+        let Ok(mut statement) = conn.prepare(query) else {
+            all.push(format!("(no table yet for: {query})"));
+            continue;
+        };
+        let columns = statement.column_count();
+        let mut found = statement.query([]).expect("queries");
+        while let Some(row) = found.next().expect("reads") {
+            let cells: Vec<String> = (0..columns)
+                .map(|i| format!("{:?}", row.get_ref(i).expect("cell")))
+                .collect();
+            all.push(cells.join("|"));
+        }
+    }
+    all
 }

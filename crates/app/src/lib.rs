@@ -119,6 +119,7 @@ pub struct App {
     settings: Settings,
     clock: SharedClock,
     fault: Option<Fault>,
+    standby: bool,
 }
 
 impl App {
@@ -128,6 +129,7 @@ impl App {
             settings,
             clock: SystemClock::shared(),
             fault: None,
+            standby: false,
         }
     }
 
@@ -140,6 +142,13 @@ impl App {
     /// The same, with a fault injected into the writer (tests of recovery).
     pub fn with_fault(mut self, fault: Option<Fault>) -> App {
         self.fault = fault;
+        self
+    }
+
+    /// The same, its writer a standby (`up --standby`): it follows the
+    /// active writer's decisions and takes over when that one is gone.
+    pub fn with_standby(mut self, standby: bool) -> App {
+        self.standby = standby;
         self
     }
 
@@ -192,7 +201,7 @@ impl App {
     pub async fn standby(&self, shutdown: watch::Receiver<bool>) -> Result<(), IngestError> {
         let config = self.ingest_config(dotpha_ingest::Health::default());
         let lock = dotpha_ingest::lock_data_dir(&config.data_dir)?;
-        dotpha_ingest::standby(config, lock, shutdown).await
+        dotpha_ingest::standby(config, lock, IngestMetrics::default(), shutdown).await
     }
 
     /// `dotpha project`: the projection worker until `shutdown`.
@@ -295,15 +304,29 @@ impl App {
         let health = dotpha_project::Health::default();
         let parts = dotpha_ingest::Health::default();
         let http_part = parts.part("http");
-        let prepared =
-            dotpha_ingest::prepare(self.ingest_config(parts.clone()), lock, shutdown.clone())
-                .await?;
-        let head = prepared.head();
-        let writer = tokio::spawn(dotpha_ingest::serve(
-            prepared,
-            ingest_metrics,
-            shutdown.clone(),
-        ));
+        let (head, writer) = if self.standby {
+            // A standby has nothing to refuse before it runs: it waits for
+            // the lease however long, and says its role on /healthz.
+            let head = self
+                .settings
+                .data
+                .log()
+                .map_or(0, |log| log.head().position);
+            let standby = dotpha_ingest::standby(
+                self.ingest_config(parts.clone()),
+                lock,
+                ingest_metrics,
+                shutdown.clone(),
+            );
+            (head, tokio::spawn(standby))
+        } else {
+            let prepared =
+                dotpha_ingest::prepare(self.ingest_config(parts.clone()), lock, shutdown.clone())
+                    .await?;
+            let head = prepared.head();
+            let serve = dotpha_ingest::serve(prepared, ingest_metrics, shutdown.clone());
+            (head, tokio::spawn(serve))
+        };
         let projector = tokio::spawn(dotpha_project::run(
             self.project_config(),
             project_metrics,

@@ -16,7 +16,9 @@
 //!   within [`LEASE_TTL`] means the holder is alive ([`LeaseError::Held`],
 //!   or keep waiting with [`Acquire::Wait`]); no renewal for [`LEASE_TTL`]
 //!   means it is gone, and the claimant takes the key by compare-and-set on
-//!   the revision it watched.
+//!   the revision it watched. A claimant that waits watches on through
+//!   failed reads: the revision must still stay unchanged for
+//!   [`LEASE_TTL`] from when it first saw it.
 //! - **Holding it.** The holder renews every [`RENEW_EVERY`]. It counts its
 //!   lease as valid for [`LEASE_TTL`] − [`HOLD_MARGIN`] after it *sent* its
 //!   last acknowledged renewal, while a claimant waits [`LEASE_TTL`] after it
@@ -63,6 +65,9 @@ pub const LEASE_TTL: Duration = Duration::from_secs(5);
 /// How much sooner than [`LEASE_TTL`] the holder stops believing in its
 /// lease: room for the commit and the answers it started while still valid.
 pub const HOLD_MARGIN: Duration = Duration::from_secs(2);
+/// The longest a read or write of the lease waits for its answer: two
+/// renewals' time.
+pub const LEASE_REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 /// How often a claimant reads the key while it waits for a renewal.
 pub const WATCH_EVERY: Duration = Duration::from_millis(200);
 
@@ -237,6 +242,11 @@ pub async fn lease_bucket(js: &jetstream::Context, replicas: usize) -> Result<St
             config.num_replicas
         )));
     }
+    // Reads and writes of the lease give up sooner than other requests: a
+    // request left on a dead server would otherwise hold a claimant for
+    // the client's whole request timeout (10 s) before it reads again.
+    let mut js = js.clone();
+    js.set_timeout(LEASE_REQUEST_TIMEOUT);
     js.get_key_value(LEASE_BUCKET)
         .await
         .map_err(|e| nats("opening the bucket of", e.into()))
@@ -408,7 +418,23 @@ impl Lease {
             if *shutdown.borrow() {
                 return Err(LeaseError::Stopped);
             }
-            let seen = read(&kv, key).await?;
+            let seen = match read(&kv, key).await {
+                Ok(seen) => seen,
+                // A claimant that waits keeps watching through a failed
+                // read (a cluster electing the bucket's leader): the
+                // revision it watches still has to stay unchanged for
+                // LEASE_TTL from when it first saw it, so nothing is taken
+                // sooner, and the time already watched is not thrown away.
+                Err(error) if mode == Acquire::Wait => {
+                    tracing::warn!(%error, "reading the lease failed; watching it on");
+                    tokio::select! {
+                        _ = tokio::time::sleep(WATCH_EVERY) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                    continue;
+                }
+                Err(error) => return Err(error.into()),
+            };
             let take_at = match &seen {
                 None => None,
                 Some(seen) if seen.free() => Some(seen.revision),

@@ -31,5 +31,5 @@ pub use setup::{
     COSIGNATURES_MAX_AGE, DEAD_MAX_AGE, DUPLICATE_WINDOW, FOLLOWER_IDLE, LastRelayed, MAX_REPLICAS,
     PROJECTOR_IDLE, PROJECTOR_MAX_ACK_PENDING, RelayedEvent, SUBMISSIONS_MAX_AGE, WRITER_ACK_WAIT,
     WRITER_MAX_ACK_PENDING, delete_events_stream, delete_projector_consumer, ensure_streams,
-    first_relayed, follower, last_relayed, projector_consumer, writer_consumer,
+    first_relayed, follower, last_relayed, projector_consumer, submission_held, writer_consumer,
 };

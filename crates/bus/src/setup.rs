@@ -473,6 +473,27 @@ pub async fn delete_projector_consumer(js: &jetstream::Context, name: &str) {
 }
 
 /// Whether deleting a consumer failed only because there was none.
+/// Whether `DOTPHA_SUBMISSIONS` holds a message at `sequence` (false when
+/// it was removed: by age, or by hand).
+pub async fn submission_held(js: &jetstream::Context, sequence: u64) -> Result<bool, BusError> {
+    let stream = js
+        .get_stream(SUBMISSIONS_STREAM)
+        .await
+        .map_err(|e| BusError::nats(SUBMISSIONS_STREAM, e))?;
+    match stream.get_raw_message(sequence).await {
+        Ok(_) => Ok(true),
+        Err(error)
+            if error.kind() == jetstream::stream::LastRawMessageErrorKind::NoMessageFound =>
+        {
+            Ok(false)
+        }
+        Err(error) => Err(BusError::nats(
+            format!("reading {SUBMISSIONS_STREAM} at {sequence}"),
+            error,
+        )),
+    }
+}
+
 fn is_not_found(error: &jetstream::stream::ConsumerError) -> bool {
     matches!(
         error.kind(),

@@ -48,7 +48,24 @@ struct Record {
 
 /// The parts of one process and how each is; cloning shares them.
 #[derive(Clone, Debug, Default)]
-pub struct Health(Arc<Mutex<BTreeMap<String, Record>>>);
+pub struct Health {
+    parts: Arc<Mutex<BTreeMap<String, Record>>>,
+    role: Arc<Mutex<Option<RoleReport>>>,
+}
+
+/// The role a process holds among processes of which one leads and the
+/// others stand by (a log's writer and its standbys), as `/healthz` shows
+/// it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct RoleReport {
+    /// `active` or `standby`.
+    pub role: String,
+    /// How far behind the leader's last record a standby is (records; 0
+    /// for the leader).
+    pub lag_records: u64,
+    /// When this process last took over as the leader (RFC 3339, UTC).
+    pub last_takeover: Option<String>,
+}
 
 /// One part's answer, as `/healthz` shows it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -73,12 +90,15 @@ pub struct Report {
     pub healthy: bool,
     /// Each part by name.
     pub parts: BTreeMap<String, PartReport>,
+    /// The process's role, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<RoleReport>,
 }
 
 impl Health {
     /// A handle for the part `name`, registered as [`PartState::Starting`].
     pub fn part(&self, name: &str) -> Part {
-        if let Ok(mut parts) = self.0.lock() {
+        if let Ok(mut parts) = self.parts.lock() {
             parts.insert(
                 name.to_owned(),
                 Record {
@@ -96,10 +116,12 @@ impl Health {
 
     /// How every part is, now.
     pub fn report(&self) -> Report {
-        let Ok(parts) = self.0.lock() else {
+        let role = self.role();
+        let Ok(parts) = self.parts.lock() else {
             return Report {
                 healthy: false,
                 parts: BTreeMap::new(),
+                role,
             };
         };
         let parts: BTreeMap<String, PartReport> = parts
@@ -128,11 +150,32 @@ impl Health {
         Report {
             healthy: parts.values().all(|p| p.healthy),
             parts,
+            role,
+        }
+    }
+
+    /// Says which role the process holds now.
+    pub fn set_role(&self, role: RoleReport) {
+        if let Ok(mut held) = self.role.lock() {
+            *held = Some(role);
+        }
+    }
+
+    /// The role the process holds, if it has one.
+    pub fn role(&self) -> Option<RoleReport> {
+        self.role.lock().ok().and_then(|r| r.clone())
+    }
+
+    /// Forgets the part `name`: it no longer runs in this process (a
+    /// writer that stepped down to a standby).
+    pub fn remove(&self, name: &str) {
+        if let Ok(mut parts) = self.parts.lock() {
+            parts.remove(name);
         }
     }
 
     fn set(&self, name: &str, state: PartState, error: Option<String>) {
-        if let Ok(mut parts) = self.0.lock() {
+        if let Ok(mut parts) = self.parts.lock() {
             let record = parts.entry(name.to_owned()).or_insert_with(|| Record {
                 state,
                 since: Instant::now(),

@@ -499,6 +499,7 @@ async fn healthz(State(state): State<AppState>) -> Response {
             last_error: None,
             last_error_seconds_ago: None,
         });
+    let role = state.inner.parts.as_ref().and_then(|parts| parts.role());
     let projection = state.inner.health.as_ref().map(|health| health.report());
     if let Some(report) = &projection {
         parts.insert("projector".to_owned(), report.part());
@@ -512,6 +513,10 @@ async fn healthz(State(state): State<AppState>) -> Response {
     let mut body = json!({ "status": if healthy { "ok" } else { "unhealthy" }, "parts": parts });
     if let Some(report) = projection {
         body["projection"] = json!(report);
+    }
+    // The writer's role: active, or a standby and how far behind.
+    if let Some(role) = role {
+        body["role"] = json!(role);
     }
     (status, Json(body)).into_response()
 }

@@ -3,9 +3,10 @@
 //! records it in the log, and publishes it to `DOTPHA_CHECKPOINTS` on
 //! `dotpha.v1.checkpoint` with `Nats-Msg-Id: <tree size>`.
 //!
-//! It reads the tree from the log file, not from the writer, so a crash
-//! between a commit and its checkpoint loses nothing: at the next start
-//! the head is past the latest checkpoint and it signs at once. Publishing
+//! It reads the tree from the log file, up to the head the writer
+//! announces once `DOTPHA_DECISIONS` holds it, so a crash between a commit
+//! and its checkpoint loses nothing: at the next start the head is past
+//! the latest checkpoint and it signs at once. Publishing
 //! is retried until the broker holds the note; a restart publishes the
 //! latest stored note again (the broker drops the repeat by its id).
 
@@ -25,17 +26,22 @@ use crate::{BACKOFF, IngestMetrics, MAX_BACKOFF, logfile::SharedLog};
 /// and the checkpoint that covers it.
 pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Signs the tree at the log's current head, records the note and returns
-/// it (or the latest stored one, when the head has not moved past it).
+/// Signs the tree of the first `size` events, records the note and
+/// returns it (or the latest stored one, when `size` is not past it).
+/// `size` is the head the writer announced once `DOTPHA_DECISIONS` held
+/// it, never the file's head: a batch committed locally but refused by
+/// the stream (a writer fenced by a takeover) is never signed, so no
+/// checkpoint shows a tree the new writer's log does not continue.
 async fn sign(
     log: &SharedLog,
     key: &LogKey,
     clock: &SharedClock,
+    size: u64,
 ) -> Result<StoredCheckpoint, String> {
     let key = key.clone();
     let signed_at = clock.now();
     log.call(move |log| {
-        let (size, root) = log.head_root()?;
+        let root = log.tree_root(size)?;
         if let Some(latest) = log.latest_checkpoint()?
             && latest.tree_size >= size
         {
@@ -129,7 +135,9 @@ pub(crate) async fn run(
                     }
                 }
             }
-            match sign(&log, &key, &clock).await {
+            // The head may have moved while it waited for the interval.
+            let target = *head.borrow_and_update();
+            match sign(&log, &key, &clock, target).await {
                 Ok(checkpoint) => {
                     last_signing = Some(Instant::now());
                     if signed != Some(checkpoint.tree_size) {

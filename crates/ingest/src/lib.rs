@@ -30,18 +30,23 @@ use std::{
 
 use async_nats::jetstream;
 use dotpha_bus::lease::{Acquire, Claimant, Lease, LeaseError};
-pub use dotpha_health::{Health, Part};
+pub use dotpha_health::{Health, Part, RoleReport};
 pub use dotpha_host::DataDirLock;
 use dotpha_host::{DataDir, DataDirError, SharedClock};
 use tokio::sync::watch;
 
 pub use checkpoints::CHECKPOINT_INTERVAL;
 pub use cosignatures::COSIGNATURES_READ;
-pub use metrics::IngestMetrics;
+pub use metrics::{IngestMetrics, ROLE_ACTIVE, ROLE_STANDBY};
 pub use relay::{RELAY_BATCH, RELAY_CHECKPOINT};
-pub use standby::standby;
+pub use standby::{CATCH_UP_REQUEST_TIMEOUT, standby};
 pub use transparency::{Transparency, default_origin, log_key};
 pub use writer::Fault;
+
+/// The role of a process that writes the log, as `/healthz` says it.
+pub const ROLE_ACTIVE_NAME: &str = "active";
+/// The role of a standby following `DOTPHA_DECISIONS`.
+pub const ROLE_STANDBY_NAME: &str = "standby";
 
 /// Most messages decided in one transaction. Big enough that a commit's
 /// fsync is shared by hundreds of submissions under load.
@@ -200,7 +205,9 @@ pub async fn fence(
 /// lease held. Made by [`prepare`], run by [`serve`].
 pub struct Prepared {
     config: Config,
-    _lock: DataDirLock,
+    /// The data directory's lock, unless a standby holding it promoted
+    /// itself ([`promote`]) and keeps it across its roles.
+    _lock: Option<DataDirLock>,
     ledger: dotpha_store::Ledger,
     path: PathBuf,
     connection: dotpha_bus::Connection,
@@ -301,11 +308,66 @@ pub async fn prepare(
         other => other,
     })?;
     tracing::info!(token = lease.token(), "holding the writer's lease");
+    config.health.set_role(RoleReport {
+        role: ROLE_ACTIVE_NAME.to_owned(),
+        lag_records: 0,
+        last_takeover: None,
+    });
     let mut ledger = ledger;
     sync_replica(&mut ledger, &js, &shutdown, &part).await?;
     Ok(Prepared {
         config,
-        _lock: lock,
+        _lock: Some(lock),
+        ledger,
+        path,
+        connection,
+        js,
+        lease,
+        part,
+        key,
+        witnesses,
+    })
+}
+
+/// A standby that took the writer's lease and holds every record of
+/// `DOTPHA_DECISIONS` becomes the writer: opens its log as the writer's
+/// (folding it into state), checks it against `DOTPHA_EVENTS` and the
+/// replicated stream as [`prepare`] does, and gives what [`serve`] runs.
+/// The standby keeps the data directory's lock itself.
+pub(crate) async fn promote(
+    config: Config,
+    lease: Lease,
+    shutdown: &watch::Receiver<bool>,
+) -> Result<Prepared, IngestError> {
+    let part = config.health.part("writer");
+    let path = log_path(&config.data_dir);
+    let (key, witnesses) = transparency::load(&config.data_dir, &config.transparency)?;
+    let ledger = {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || dotpha_store::Ledger::open(path))
+            .await
+            .map_err(|e| IngestError::Task(e.to_string()))??
+    };
+    let connection = dotpha_bus::connect(&config.nats_url, "dotpha-ingest", true).await?;
+    let js = jetstream::new(connection.client.clone());
+    // The checks are retried rather than waited for, as the catch-up's
+    // reads are (a NATS node may have died with the writer).
+    let mut quick = js.clone();
+    quick.set_timeout(standby::CATCH_UP_REQUEST_TIMEOUT);
+    let first = retry_until(shutdown, &part, "reading DOTPHA_EVENTS", || {
+        dotpha_bus::first_relayed(&quick)
+    })
+    .await?;
+    let (mut ledger, _) = check_identity(ledger, first, &config.nats_url).await?;
+    sync_replica(&mut ledger, &quick, shutdown, &part).await?;
+    tracing::info!(
+        token = lease.token(),
+        head = ledger.log().head().position,
+        "the standby holds every decision of DOTPHA_DECISIONS and the writer's lease: it is the writer now"
+    );
+    Ok(Prepared {
+        config,
+        _lock: None,
         ledger,
         path,
         connection,
@@ -472,6 +534,8 @@ pub async fn serve(
         witnesses,
     } = prepared;
     let health = config.health.clone();
+    metrics.role.set(metrics::ROLE_ACTIVE);
+    metrics.standby_lag.set(0);
     // The relay and the receipt service stop when asked, and when the
     // writer stops by itself.
     let (stop_parts, parts_shutdown) = watch::channel(false);

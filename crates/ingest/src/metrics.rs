@@ -28,6 +28,11 @@ pub struct UnitLabels {
     pub unit: String,
 }
 
+/// [`IngestMetrics::role`] of a process that writes the log.
+pub const ROLE_ACTIVE: i64 = 1;
+/// [`IngestMetrics::role`] of a standby following `DOTPHA_DECISIONS`.
+pub const ROLE_STANDBY: i64 = 0;
+
 /// Metrics of the writer and the relay. Cloning shares them.
 #[derive(Clone, Debug)]
 pub struct IngestMetrics {
@@ -63,6 +68,16 @@ pub struct IngestMetrics {
     /// When each unit's last progress report was committed (Unix seconds):
     /// what a "no report from this commune" alert in Prometheus watches.
     pub last_report: Family<UnitLabels, Gauge>,
+    /// [`ROLE_ACTIVE`] while this process is the writer, [`ROLE_STANDBY`]
+    /// while it follows `DOTPHA_DECISIONS`.
+    pub role: Gauge,
+    /// Records of `DOTPHA_DECISIONS` a standby has not applied yet (0 on
+    /// the active writer).
+    pub standby_lag: Gauge,
+    /// Times this process took over as the writer from a standby.
+    pub takeovers: Counter,
+    /// When it last took over (Unix seconds; 0: never).
+    pub last_takeover: Gauge,
 }
 
 impl Default for IngestMetrics {
@@ -87,6 +102,10 @@ impl Default for IngestMetrics {
             cosignatures: Counter::default(),
             rejections: Family::default(),
             last_report: Family::default(),
+            role: Gauge::default(),
+            standby_lag: Gauge::default(),
+            takeovers: Counter::default(),
+            last_takeover: Gauge::default(),
         }
     }
 }
@@ -168,6 +187,26 @@ impl IngestMetrics {
             "dotpha_last_report_timestamp_seconds",
             "When the unit's last progress report was committed, in Unix seconds",
             self.last_report.clone(),
+        );
+        registry.register(
+            "dotpha_writer_role",
+            "1 while this process is the log's writer, 0 while it is a standby",
+            self.role.clone(),
+        );
+        registry.register(
+            "dotpha_standby_lag_records",
+            "Records of DOTPHA_DECISIONS the standby has not applied yet",
+            self.standby_lag.clone(),
+        );
+        registry.register(
+            "dotpha_takeovers",
+            "Times this standby took over as the writer",
+            self.takeovers.clone(),
+        );
+        registry.register(
+            "dotpha_last_takeover_timestamp_seconds",
+            "When this process last took over as the writer, in Unix seconds (0: never)",
+            self.last_takeover.clone(),
         );
     }
 

@@ -1,34 +1,73 @@
-//! The standby writer (`dotpha ingest --standby`, issue 16, first step):
-//! follows `DOTPHA_DECISIONS` into its own log, record by record, so its
-//! log is the active writer's, byte for byte (same positions, hashes,
-//! decisions including rejections, dead letters, read position). It takes
-//! no lease and decides nothing; taking over is not built yet.
+//! The standby writer (`dotpha ingest --standby`, issue 16): follows
+//! `DOTPHA_DECISIONS` into its own log, record by record, so its log is the
+//! active writer's, byte for byte (same positions, hashes, decisions
+//! including rejections, dead letters, read position), while it waits for
+//! the writer's lease.
+//!
+//! - **Taking over.** When the lease is free or its holder stopped renewing
+//!   it ([`Acquire::Wait`]: a compare-and-set on the revision it watched),
+//!   the standby takes it, applies every record the stream holds up to its
+//!   last sequence, and runs as the writer over its own log
+//!   ([`crate::promote`], [`crate::serve`]): the same writer loop, relay,
+//!   checkpointer and receipt service an active writer runs, its appends
+//!   guarded by the last record it holds.
+//! - **Stepping down.** A writer that loses the lease, or whose append is
+//!   refused because the stream moved on, answers nothing of the batch in
+//!   hand and becomes a standby again. A log holding a batch the stream
+//!   does not hold has diverged: it is set aside whole (renamed
+//!   `log.diverged-<UTC time>.sqlite`, with its `-wal` and `-shm`, never
+//!   edited) and a fresh log is rebuilt from the stream's first record.
 
-use async_nats::jetstream::{self, consumer::DeliverPolicy};
-use dotpha_bus::subjects::{DECISION, DECISIONS_STREAM};
-use dotpha_store::{BatchRecord, Log, REPLICA_SEQUENCE, StoreError};
+use std::path::{Path, PathBuf};
+
+use async_nats::jetstream::{self, consumer::DeliverPolicy, kv::Store};
+use dotpha_bus::{
+    lease::{Acquire, Claimant, Lease, LeaseError},
+    subjects::{DECISION, DECISIONS_STREAM},
+};
+use dotpha_store::{BatchRecord, Head, Log, REPLICA_SEQUENCE, StoreError};
 use futures::StreamExt;
 use tokio::sync::watch;
 
-use crate::{BACKOFF, Config, DataDirLock, IngestError, MAX_BACKOFF, log_path, retry_until};
+use crate::{
+    BACKOFF, Config, DataDirLock, Health, IngestError, IngestMetrics, MAX_BACKOFF, Part,
+    ROLE_ACTIVE_NAME, ROLE_STANDBY_NAME, RoleReport, log_path, retry_until,
+};
+
+/// The longest a read of `DOTPHA_DECISIONS` waits for its answer while a
+/// standby that holds the lease catches up: a request left on a NATS node
+/// that died with the writer would otherwise hold the takeover for the
+/// client's whole request timeout (10 s) before it is sent again.
+pub const CATCH_UP_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Tells `health` this process's role now, keeping the time of its last
+/// takeover unless `took_over` gives a new one.
+fn report_role(health: &Health, role: &str, lag_records: u64, took_over: Option<String>) {
+    let last_takeover = took_over.or_else(|| health.role().and_then(|r| r.last_takeover));
+    health.set_role(RoleReport {
+        role: role.to_owned(),
+        lag_records,
+        last_takeover,
+    });
+}
 
 /// Runs a standby over `config.data_dir` until shutdown: follows
-/// `DOTPHA_DECISIONS` from the record after the last one its log holds.
-/// Stops with [`IngestError::Replica`] when a record does not extend its
-/// log (another log's directory, or a diverged one).
+/// `DOTPHA_DECISIONS` from the record after the last one its log holds,
+/// takes over as the writer when the writer's lease is free or lapsed, and
+/// steps down to a standby again when fenced. Stops with
+/// [`IngestError::Replica`] when a record does not extend its log (another
+/// log's directory).
 pub async fn standby(
     config: Config,
     lock: DataDirLock,
+    metrics: IngestMetrics,
     shutdown: watch::Receiver<bool>,
 ) -> Result<(), IngestError> {
     let part = config.health.part("standby");
     let path = log_path(&config.data_dir);
-    let mut log = Some({
-        let path = path.clone();
-        tokio::task::spawn_blocking(move || Log::open(path))
-            .await
-            .map_err(|e| IngestError::Task(e.to_string()))??
-    });
+    // The key it would sign checkpoints with once it takes over: a key that
+    // cannot be used stops it now, not at the takeover.
+    crate::transparency::load(&config.data_dir, &config.transparency)?;
     let mut waiting = shutdown.clone();
     if let Err(error) = dotpha_bus::wait_for_nats(&config.nats_url, &mut waiting).await {
         return Err(if *shutdown.borrow() {
@@ -43,121 +82,456 @@ pub async fn standby(
         dotpha_bus::ensure_streams(&js, config.replicas)
     })
     .await?;
+    let kv = retry_until(&shutdown, &part, "setting up the lease bucket", || {
+        dotpha_bus::lease::lease_bucket(&js, config.replicas)
+    })
+    .await?;
+    let claimant = Claimant {
+        owner: crate::owner(&lock)?,
+        what: format!(
+            "dotpha writer of {} (a standby that took over)",
+            path.display()
+        ),
+    };
     let id: String = lock
         .writer_id()?
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
         .collect();
-    let name = format!("dotpha-standby-{id}");
-    let mut backoff = BACKOFF;
-    let mut stop = shutdown.clone();
+    let follower = Follower {
+        js: js.clone(),
+        kv,
+        claimant,
+        name: format!("dotpha-standby-{id}"),
+        path,
+        part: part.clone(),
+        health: config.health.clone(),
+        metrics: metrics.clone(),
+    };
     loop {
-        if *stop.borrow() {
-            return Ok(());
-        }
-        let held = log
-            .as_ref()
-            .map(|l| l.checkpoint(REPLICA_SEQUENCE))
-            .transpose()?
-            .flatten()
-            .unwrap_or(0);
-        let following = follow(&js, &name, held, &mut log, &mut stop, &part).await;
-        match following {
-            Ok(()) => return Ok(()),
-            Err(
-                error @ (IngestError::Store(_) | IngestError::Replica(_) | IngestError::Task(_)),
-            ) => {
+        metrics.role.set(crate::metrics::ROLE_STANDBY);
+        report_role(&config.health, ROLE_STANDBY_NAME, 0, None);
+        let lease = match follower.until_promoted(&shutdown).await {
+            Ok(Some(lease)) => lease,
+            Ok(None) => {
+                part.stopped();
+                return Ok(());
+            }
+            // A log this directory's writer committed beyond the stream
+            // (killed between its commit and its append, then restarted
+            // here while another writer went on): set aside, rebuilt.
+            Err(error @ IngestError::Replica(_)) => {
+                let why = error.to_string();
+                if step_down(&config, &js, &part, &why, &shutdown).await? {
+                    continue;
+                }
                 return Err(error);
             }
-            Err(error) => {
-                tracing::warn!(%error, "following DOTPHA_DECISIONS failed; starting again from the log's place");
-                part.retrying(&error);
-                tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {}
-                    _ = stop.changed() => {}
-                }
-                backoff = (backoff * 2).min(MAX_BACKOFF);
+            Err(error) => return Err(error),
+        };
+        part.running();
+        metrics.role.set(crate::metrics::ROLE_ACTIVE);
+        metrics.standby_lag.set(0);
+        metrics.takeovers.inc();
+        metrics
+            .last_takeover
+            .set(i64::try_from(config.clock.unix_seconds()).unwrap_or(i64::MAX));
+        report_role(
+            &config.health,
+            ROLE_ACTIVE_NAME,
+            0,
+            Some(config.clock.now().as_str().to_owned()),
+        );
+        let prepared = crate::promote(config.clone(), lease, &shutdown).await?;
+        match crate::serve(prepared, metrics.clone(), shutdown.clone()).await {
+            Ok(()) => {
+                part.stopped();
+                return Ok(());
             }
+            Err(IngestError::LeaseLost(why)) => {
+                step_down(&config, &js, &part, &why, &shutdown).await?;
+                // What ran as the writer runs no more.
+                for gone in ["writer", "relay", "receipts"] {
+                    config.health.remove(gone);
+                }
+            }
+            Err(error) => return Err(error),
         }
     }
 }
 
-/// Follows the stream from `held + 1` until shutdown (`Ok`) or an error.
-async fn follow(
-    js: &jetstream::Context,
-    name: &str,
-    held: u64,
-    log: &mut Option<Log>,
-    stop: &mut watch::Receiver<bool>,
-    part: &crate::Part,
-) -> Result<(), IngestError> {
-    let consumer = dotpha_bus::follower(
-        js,
-        DECISIONS_STREAM,
-        DECISION,
-        name,
-        DeliverPolicy::ByStartSequence {
-            start_sequence: held + 1,
-        },
-    )
-    .await?;
-    let mut messages = consumer.messages().await.map_err(|e| {
-        IngestError::Bus(dotpha_bus::BusError::nats("following DOTPHA_DECISIONS", e))
-    })?;
-    tracing::info!(from = held + 1, "standby following DOTPHA_DECISIONS");
-    part.running();
-    loop {
-        let message = tokio::select! {
-            message = messages.next() => message,
-            _ = stop.changed() => return Ok(()),
-        };
-        let message = match message {
-            Some(Ok(message)) => message,
-            Some(Err(error)) => {
-                return Err(IngestError::Bus(dotpha_bus::BusError::nats(
-                    "following DOTPHA_DECISIONS",
-                    error,
-                )));
+/// What following needs, kept across the standby's turns.
+struct Follower {
+    js: jetstream::Context,
+    kv: Store,
+    claimant: Claimant,
+    /// The standby's consumer on `DOTPHA_DECISIONS`.
+    name: String,
+    path: PathBuf,
+    part: Part,
+    health: Health,
+    metrics: IngestMetrics,
+}
+
+/// Aborts a task when dropped: the lease claimant of a standby that stops
+/// by an error.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// How following ended.
+enum Followed {
+    /// Shutdown was asked for.
+    Stopped,
+    /// The writer's lease is this standby's now.
+    Promoted,
+}
+
+impl Follower {
+    /// Follows the stream while claiming the writer's lease; once it holds
+    /// the lease, applies every record up to the stream's last and returns
+    /// the lease (`None` on shutdown).
+    async fn until_promoted(
+        &self,
+        shutdown: &watch::Receiver<bool>,
+    ) -> Result<Option<Lease>, IngestError> {
+        let mut log = Some({
+            let path = self.path.clone();
+            tokio::task::spawn_blocking(move || Log::open(path))
+                .await
+                .map_err(|e| IngestError::Task(e.to_string()))??
+        });
+        let (taken_sender, mut taken) = watch::channel(false);
+        let mut claiming = AbortOnDrop(tokio::spawn(claim(
+            self.kv.clone(),
+            self.claimant.clone(),
+            taken_sender,
+            shutdown.clone(),
+        )));
+        let mut stop = shutdown.clone();
+        let mut backoff = BACKOFF;
+        loop {
+            if *stop.borrow() {
+                return Ok(None);
             }
-            None => {
-                return Err(IngestError::Bus(dotpha_bus::BusError::nats(
-                    "following DOTPHA_DECISIONS",
-                    std::io::Error::other("the message stream ended"),
-                )));
+            let held = held(&log)?;
+            match self.follow(held, &mut log, &mut stop, &mut taken).await {
+                Ok(Followed::Stopped) => return Ok(None),
+                Ok(Followed::Promoted) => break,
+                Err(
+                    error
+                    @ (IngestError::Store(_) | IngestError::Replica(_) | IngestError::Task(_)),
+                ) => return Err(error),
+                Err(error) => {
+                    tracing::warn!(%error, "following DOTPHA_DECISIONS failed; starting again from the log's place");
+                    self.part.retrying(&error);
+                    if *taken.borrow() {
+                        break;
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = stop.changed() => {}
+                        _ = taken.changed() => {}
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
             }
-        };
-        let sequence = message
-            .info()
-            .map_err(|e| IngestError::Task(format!("a record without JetStream metadata: {e}")))?
-            .stream_sequence;
-        let record: BatchRecord = serde_json::from_slice(&message.payload).map_err(|e| {
-            IngestError::Replica(format!(
-                "record {sequence} of DOTPHA_DECISIONS cannot be read: {e}"
-            ))
-        })?;
-        let mut handle = log
-            .take()
-            .ok_or_else(|| IngestError::Task("the standby's log was lost".to_owned()))?;
-        let (handle, applied) = tokio::task::spawn_blocking(move || {
-            let applied = handle.apply_record(&record, sequence);
-            (handle, applied)
-        })
-        .await
-        .map_err(|e| IngestError::Task(e.to_string()))?;
-        let head = handle.head().clone();
-        *log = Some(handle);
-        match applied {
-            Ok(()) => {}
-            Err(StoreError::Diverged { reason, .. }) => {
-                return Err(IngestError::Replica(format!(
-                    "the standby's log cannot follow DOTPHA_DECISIONS: {reason}"
-                )));
-            }
-            Err(error) => return Err(error.into()),
         }
-        tracing::debug!(sequence, head = head.position, "applied a record");
-        if let Err(error) = message.ack().await {
-            tracing::debug!(%error, "ack of a record failed; the log keeps its own place");
+        let lease = match (&mut claiming.0).await {
+            Ok(Some(lease)) => lease,
+            Ok(None) => return Ok(None),
+            Err(error) => return Err(IngestError::Task(error.to_string())),
+        };
+        tracing::warn!(
+            token = lease.token(),
+            held = held(&log)?,
+            "took the writer's lease: its holder stopped renewing it (or released it); applying every record of DOTPHA_DECISIONS before deciding anything"
+        );
+        self.catch_up(&mut log, shutdown).await?;
+        Ok(Some(lease))
+    }
+
+    /// Follows the stream from `held + 1` until shutdown, the lease taken,
+    /// or an error.
+    async fn follow(
+        &self,
+        held: u64,
+        log: &mut Option<Log>,
+        stop: &mut watch::Receiver<bool>,
+        taken: &mut watch::Receiver<bool>,
+    ) -> Result<Followed, IngestError> {
+        let consumer = dotpha_bus::follower(
+            &self.js,
+            DECISIONS_STREAM,
+            DECISION,
+            &self.name,
+            DeliverPolicy::ByStartSequence {
+                start_sequence: held + 1,
+            },
+        )
+        .await?;
+        let mut messages = consumer.messages().await.map_err(|e| {
+            IngestError::Bus(dotpha_bus::BusError::nats("following DOTPHA_DECISIONS", e))
+        })?;
+        tracing::info!(from = held + 1, "standby following DOTPHA_DECISIONS");
+        self.part.running();
+        loop {
+            if *taken.borrow() {
+                return Ok(Followed::Promoted);
+            }
+            let message = tokio::select! {
+                message = messages.next() => message,
+                _ = stop.changed() => return Ok(Followed::Stopped),
+                // The claimant ends without the lease only at shutdown.
+                changed = taken.changed() => match changed {
+                    Ok(()) => continue,
+                    Err(_) => return Ok(Followed::Stopped),
+                },
+            };
+            let message = match message {
+                Some(Ok(message)) => message,
+                Some(Err(error)) => {
+                    return Err(IngestError::Bus(dotpha_bus::BusError::nats(
+                        "following DOTPHA_DECISIONS",
+                        error,
+                    )));
+                }
+                None => {
+                    return Err(IngestError::Bus(dotpha_bus::BusError::nats(
+                        "following DOTPHA_DECISIONS",
+                        std::io::Error::other("the message stream ended"),
+                    )));
+                }
+            };
+            let info = message.info().map_err(|e| {
+                IngestError::Task(format!("a record without JetStream metadata: {e}"))
+            })?;
+            let (sequence, pending) = (info.stream_sequence, info.pending);
+            let head = apply(log, &message.payload, sequence).await?;
+            self.metrics.standby_lag.set(pending as i64);
+            report_role(&self.health, ROLE_STANDBY_NAME, pending, None);
+            self.metrics.log_head.set(head.position as i64);
+            tracing::debug!(sequence, head = head.position, "applied a record");
+            if let Err(error) = message.ack().await {
+                tracing::debug!(%error, "ack of a record failed; the log keeps its own place");
+            }
         }
     }
+
+    /// Applies every record from the one after the log's last to the
+    /// stream's last sequence, read one by one from the stream.
+    async fn catch_up(
+        &self,
+        log: &mut Option<Log>,
+        shutdown: &watch::Receiver<bool>,
+    ) -> Result<(), IngestError> {
+        let mut quick = self.js.clone();
+        quick.set_timeout(CATCH_UP_REQUEST_TIMEOUT);
+        let js = &quick;
+        let (_, last) = retry_until(shutdown, &self.part, "reading DOTPHA_DECISIONS", || {
+            dotpha_bus::decisions::last(js)
+        })
+        .await?;
+        let from = held(log)?;
+        let mut sequence = from;
+        while sequence < last {
+            sequence += 1;
+            let record = retry_until(shutdown, &self.part, "reading DOTPHA_DECISIONS", || {
+                dotpha_bus::decisions::record_at(js, sequence)
+            })
+            .await?
+            .ok_or_else(|| {
+                IngestError::Replica(format!(
+                    "DOTPHA_DECISIONS holds no record {sequence} though it ends at {last}: the stream lost decisions"
+                ))
+            })?;
+            apply(log, &record, sequence).await?;
+            let lag = last.saturating_sub(sequence);
+            self.metrics.standby_lag.set(lag as i64);
+            report_role(&self.health, ROLE_STANDBY_NAME, lag, None);
+        }
+        tracing::info!(
+            from = from + 1,
+            to = last,
+            "caught up with DOTPHA_DECISIONS"
+        );
+        Ok(())
+    }
+}
+
+/// Claims the writer's lease, waiting for as long as a live holder renews
+/// it; tells `taken` when it holds it. `None` on shutdown.
+async fn claim(
+    kv: Store,
+    claimant: Claimant,
+    taken: watch::Sender<bool>,
+    shutdown: watch::Receiver<bool>,
+) -> Option<Lease> {
+    let mut delay = BACKOFF;
+    loop {
+        match Lease::acquire(
+            kv.clone(),
+            dotpha_bus::lease::WRITER_KEY,
+            claimant.clone(),
+            Acquire::Wait,
+            shutdown.clone(),
+        )
+        .await
+        {
+            Ok(lease) => {
+                let _ = taken.send(true);
+                return Some(lease);
+            }
+            Err(LeaseError::Bus(error)) => {
+                tracing::warn!(%error, retry_in = ?delay, "watching the writer's lease failed");
+                let mut stop = shutdown.clone();
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = stop.changed() => {}
+                }
+                delay = (delay * 2).min(MAX_BACKOFF);
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
+/// The stream sequence of the last record the log holds.
+fn held(log: &Option<Log>) -> Result<u64, IngestError> {
+    Ok(log
+        .as_ref()
+        .map(|l| l.checkpoint(REPLICA_SEQUENCE))
+        .transpose()?
+        .flatten()
+        .unwrap_or(0))
+}
+
+/// Applies the record `payload` at stream sequence `sequence` to the log.
+async fn apply(log: &mut Option<Log>, payload: &[u8], sequence: u64) -> Result<Head, IngestError> {
+    let record: BatchRecord = serde_json::from_slice(payload).map_err(|e| {
+        IngestError::Replica(format!(
+            "record {sequence} of DOTPHA_DECISIONS cannot be read: {e}"
+        ))
+    })?;
+    let mut handle = log
+        .take()
+        .ok_or_else(|| IngestError::Task("the standby's log was lost".to_owned()))?;
+    let (handle, applied) = tokio::task::spawn_blocking(move || {
+        let applied = handle.apply_record(&record, sequence);
+        (handle, applied)
+    })
+    .await
+    .map_err(|e| IngestError::Task(e.to_string()))?;
+    let head = handle.head().clone();
+    *log = Some(handle);
+    match applied {
+        Ok(()) => Ok(head),
+        Err(StoreError::Diverged { reason, .. }) => Err(IngestError::Replica(format!(
+            "the standby's log cannot follow DOTPHA_DECISIONS: {reason}"
+        ))),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// A writer that lost its lease or was fenced becomes a standby again. Its
+/// log is kept when the stream holds everything it holds (it only follows
+/// on); otherwise it diverged (it committed a batch the stream refused or
+/// never got) and is set aside whole, so the standby rebuilds the log from
+/// the stream's first record. True when it was set aside.
+async fn step_down(
+    config: &Config,
+    js: &jetstream::Context,
+    part: &Part,
+    why: &str,
+    shutdown: &watch::Receiver<bool>,
+) -> Result<bool, IngestError> {
+    let path = log_path(&config.data_dir);
+    let (head, held) = {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || {
+            let log = Log::open(path)?;
+            let head = log.current_head()?;
+            let held = log.replica_position()?;
+            Ok::<_, StoreError>((head, held))
+        })
+        .await
+        .map_err(|e| IngestError::Task(e.to_string()))??
+    };
+    let (_, last) = retry_until(shutdown, part, "reading DOTPHA_DECISIONS", || {
+        dotpha_bus::decisions::last(js)
+    })
+    .await?;
+    let local = held.last_sequence();
+    let diverged = if local > last {
+        true
+    } else if let Some(ours) = held.records.last() {
+        let theirs = retry_until(shutdown, part, "reading DOTPHA_DECISIONS", || {
+            dotpha_bus::decisions::record_at(js, local)
+        })
+        .await?;
+        theirs.as_deref() != Some(ours.as_bytes())
+    } else {
+        // Only records applied from the stream: a prefix of it.
+        false
+    };
+    if !diverged {
+        tracing::warn!(
+            %why,
+            log_head = head.position,
+            record = local,
+            stream_last = last,
+            "stepped down: this writer no longer holds the writer's lease; the stream holds everything its log holds, so it follows on as a standby"
+        );
+        return Ok(false);
+    }
+    let stamp = config
+        .clock
+        .now()
+        .as_str()
+        .chars()
+        .filter(|c| !matches!(c, '-' | ':'))
+        .collect::<String>();
+    let aside = set_aside(&path, &stamp)?;
+    tracing::error!(
+        %why,
+        log_head = head.position,
+        log_head_hash = %head.hash,
+        record = local,
+        stream_last = last,
+        set_aside = %aside.display(),
+        "stepped down: this writer's log holds decisions DOTPHA_DECISIONS does not (another writer took over and decided them its own way); nothing of them was answered. The log is set aside whole and rebuilt from the stream as a standby"
+    );
+    Ok(true)
+}
+
+/// Renames the log and its `-wal` and `-shm` to
+/// `log.diverged-<stamp>.sqlite…` beside it, without opening it: the
+/// write-ahead files first, so a crash in between never leaves a new log
+/// beside the old log's write-ahead log.
+fn set_aside(path: &Path, stamp: &str) -> Result<PathBuf, IngestError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let aside = dir.join(format!("log.diverged-{stamp}.sqlite"));
+    let io = |path: &Path, source: std::io::Error| {
+        IngestError::Store(StoreError::Io {
+            path: path.display().to_string(),
+            action: "setting aside the diverged log".to_owned(),
+            source,
+        })
+    };
+    for suffix in ["-wal", "-shm"] {
+        let from = PathBuf::from(format!("{}{suffix}", path.display()));
+        if from.exists() {
+            let to = PathBuf::from(format!("{}{suffix}", aside.display()));
+            std::fs::rename(&from, &to).map_err(|e| io(&from, e))?;
+        }
+    }
+    std::fs::rename(path, &aside).map_err(|e| io(path, e))?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io(dir, e))?;
+    Ok(aside)
 }

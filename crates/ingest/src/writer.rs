@@ -25,16 +25,21 @@ pub enum Fault {
     AfterCommit(u64),
     /// Abort holding the `n`th fetched batch, before deciding it.
     BeforeCommit(u64),
+    /// Stop the whole process (SIGSTOP, as a frozen VM) after the `n`th
+    /// commit, before appending it to `DOTPHA_DECISIONS`; it goes on where
+    /// it stopped when sent SIGCONT.
+    StopAfterCommit(u64),
 }
 
 impl Fault {
-    /// Reads `after-commit:N` or `before-commit:N`.
+    /// Reads `after-commit:N`, `before-commit:N` or `stop-after-commit:N`.
     pub fn parse(text: &str) -> Option<Fault> {
         let (point, n) = text.split_once(':')?;
         let n = n.parse().ok()?;
         match point {
             "after-commit" => Some(Fault::AfterCommit(n)),
             "before-commit" => Some(Fault::BeforeCommit(n)),
+            "stop-after-commit" => Some(Fault::StopAfterCommit(n)),
             _ => None,
         }
     }
@@ -154,6 +159,7 @@ impl Puller for Writer {
         match step(self, batch, number).await {
             Ok(Step::Done) => Ok(Flow::Next),
             Ok(Step::Stopped) => Ok(Flow::Stop),
+            Ok(Step::Skipped) => Ok(Flow::Restart),
             Err(error @ IngestError::LeaseLost(_)) => Err(error),
             Err(IngestError::LeaseLapsed(why)) => {
                 // Nothing of the batch was committed: it comes again.
@@ -229,6 +235,18 @@ fn stream_sources(message: &async_nats::Message) -> Vec<&str> {
         .unwrap_or_default()
 }
 
+/// The first stream sequence after `committed` that `batch` skips, with
+/// the one it has instead.
+fn first_gap(batch: &[jetstream::Message], committed: u64) -> Option<(u64, u64)> {
+    batch
+        .iter()
+        .filter_map(|m| m.info().ok().map(|i| i.stream_sequence))
+        .filter(|sequence| *sequence > committed)
+        .zip(committed + 1..)
+        .find(|(sequence, expected)| sequence != expected)
+        .map(|(sequence, expected)| (expected, sequence))
+}
+
 /// How a step ended.
 enum Step {
     /// The batch is decided and answered (or was all decided before).
@@ -236,6 +254,8 @@ enum Step {
     /// Shutdown was asked for while the batch waited for the lease, after
     /// its commit: its answers are left to its redelivery.
     Stopped,
+    /// The batch does not follow the read position; nothing was decided.
+    Skipped,
 }
 
 /// Decides and commits one batch, then acks it and publishes its receipts.
@@ -245,6 +265,24 @@ async fn step(
     number: u64,
 ) -> Result<Step, IngestError> {
     let committed = writer.read_position;
+    // The new messages must follow the read position without a gap. A
+    // message missing went to another puller of the writer's consumer (a
+    // writer frozen past its lease whose pull request reached the consumer
+    // this writer made anew) and, once this batch is acked (ack-all),
+    // would never come back: nothing of the batch is decided, and the
+    // consumer is made anew from the read position. A message the stream
+    // no longer holds (removed by age, or by hand) is no gap.
+    if let Some((missing, got)) = first_gap(&batch, committed)
+        && dotpha_bus::submission_held(&writer.js, missing).await?
+    {
+        tracing::warn!(
+            missing,
+            got,
+            read_position = committed,
+            "the writer's consumer skipped a submission another process pulled; setting it up again from the read position"
+        );
+        return Ok(Step::Skipped);
+    }
     let mut arrivals = Vec::with_capacity(batch.len());
     let mut dead_letters = Vec::new();
     let mut read_position = None;
@@ -349,9 +387,26 @@ async fn step(
             );
             std::process::abort();
         }
+        if writer.fault == Some(Fault::StopAfterCommit(number)) {
+            tracing::error!(
+                number,
+                "injected fault: stopping the process (SIGSTOP) after commit, before the append"
+            );
+            let stopped = std::process::Command::new("kill")
+                .args(["-STOP", &std::process::id().to_string()])
+                .status();
+            tracing::warn!(?stopped, "injected fault: the process goes on (SIGCONT)");
+        }
         // The commit point: no receipt before the replicated stream holds
-        // the batch. A writer fenced off by a takeover stops here.
+        // the batch. A writer fenced off by a takeover stops here. Nothing
+        // is appended without a valid lease either: a writer paused
+        // between its commit and here (a frozen VM) finds its lease lapsed
+        // or lost, so it does not append after a standby took over even
+        // before that standby's first append.
         if let Some(replicated) = &replicated {
+            if !hold_until_valid(writer).await? {
+                return Ok(Step::Stopped);
+            }
             let started = Instant::now();
             append_records(&writer.js, replicated, Some(&writer.lease)).await?;
             writer
