@@ -28,7 +28,11 @@
 //! 1/rate seconds and hands it to the client runtime (reqwest, HTTP/1.1
 //! keep-alive, as many connections as are in flight); latency runs from the
 //! scheduled instant to the last byte of the body, so a server that falls
-//! behind is charged for the queue it causes.
+//! behind is charged for the queue it causes. Beside the latency, each
+//! answer's age: how long before its last byte the read model had moved
+//! past the position it shows (`X-Dotpha-Position`), zero for an answer
+//! that was still the newest, so an answer kept while reports arrive is
+//! charged for how outdated it is.
 
 use std::{
     collections::HashSet,
@@ -162,6 +166,22 @@ fn demo_reporter(prefix: &str) -> (String, String, String) {
     panic!("the demo has no commune's progress report");
 }
 
+/// Each position the read model moved to while reports arrived, with the
+/// instant it got there, in order: how old an answer is comes from it.
+type Moves = Arc<Mutex<Vec<(u64, Instant)>>>;
+
+/// How long before `at` the answer showing `position` stopped being the
+/// newest: zero if the read model had not moved past it by then.
+fn age(moves: &Moves, position: u64, at: Instant) -> Duration {
+    let Ok(moves) = moves.lock() else {
+        return Duration::ZERO;
+    };
+    let next = moves.partition_point(|(p, _)| *p <= position);
+    moves.get(next).map_or(Duration::ZERO, |(_, moved)| {
+        at.saturating_duration_since(*moved)
+    })
+}
+
 /// What the reporting thread did.
 struct Arrived {
     decided: u64,
@@ -188,6 +208,7 @@ fn report_steadily(
     copies: usize,
     per_second: u64,
     stop: &std::sync::mpsc::Receiver<()>,
+    moves: &Moves,
 ) -> Arrived {
     let demo: Vec<(String, Value)> = dotpha_demo::demo()
         .into_iter()
@@ -276,6 +297,11 @@ fn report_steadily(
             .expect("read the new events");
         let applied = read.apply(&events, None).expect("apply to the read model");
         out.took.push(started.elapsed());
+        if applied > 0
+            && let Ok(mut moves) = moves.lock()
+        {
+            moves.push((read.applied().position, Instant::now()));
+        }
         out.decided += 1;
         out.accepted += receipts
             .iter()
@@ -289,6 +315,8 @@ fn report_steadily(
 
 struct Run {
     latencies: Vec<Duration>,
+    /// Per answer, how long it had no longer been the newest ([`age`]).
+    ages: Vec<Duration>,
     failures: usize,
     bytes: usize,
     first: Duration,
@@ -311,12 +339,13 @@ fn load(
     token: &str,
     rate: u64,
     seconds: u64,
+    moves: &Moves,
 ) -> Run {
     // One at a time first: what a request costs with nothing queued.
     let mut alone: Vec<Duration> = (0..ALONE)
         .map(|_| {
             let started = Instant::now();
-            let (status, _) = runtime.block_on(get(client, url, token));
+            let (status, _, _) = runtime.block_on(get(client, url, token));
             if status != 200 {
                 eprintln!("GET {url}: {status}");
             }
@@ -326,7 +355,8 @@ fn load(
     let first = alone[0];
     alone.sort();
     let alone = alone[alone.len() / 2];
-    let results: Arc<Mutex<Vec<(Duration, u16, usize)>>> = Arc::new(Mutex::new(Vec::new()));
+    type Result = (Duration, u16, usize, Duration);
+    let results: Arc<Mutex<Vec<Result>>> = Arc::new(Mutex::new(Vec::new()));
     let warmup = rate;
     let total = warmup + rate * seconds;
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
@@ -339,13 +369,15 @@ fn load(
             std::thread::sleep(at - now);
         }
         let (client, url, results) = (client.clone(), url.to_owned(), results.clone());
-        let token = token.to_owned();
+        let (token, moves) = (token.to_owned(), moves.clone());
         let counted = i >= warmup;
         handles.push(runtime.spawn(async move {
-            let (status, len) = get(&client, &url, &token).await;
-            let latency = at.elapsed();
+            let (status, len, position) = get(&client, &url, &token).await;
+            let done = Instant::now();
+            let latency = done.duration_since(at);
+            let age = position.map_or(Duration::ZERO, |p| age(&moves, p, done));
             if counted && let Ok(mut r) = results.lock() {
-                r.push((latency, status, len));
+                r.push((latency, status, len, age));
             }
         }));
     }
@@ -355,12 +387,15 @@ fn load(
         }
     });
     let results = std::mem::take(&mut *results.lock().expect("results"));
-    let failures = results.iter().filter(|(_, s, _)| *s != 200).count();
-    let bytes = results.iter().map(|(_, _, b)| b).sum::<usize>() / results.len().max(1);
-    let mut latencies: Vec<Duration> = results.into_iter().map(|(l, _, _)| l).collect();
+    let failures = results.iter().filter(|(_, s, _, _)| *s != 200).count();
+    let bytes = results.iter().map(|(_, _, b, _)| b).sum::<usize>() / results.len().max(1);
+    let mut latencies: Vec<Duration> = results.iter().map(|(l, _, _, _)| *l).collect();
     latencies.sort();
+    let mut ages: Vec<Duration> = results.iter().map(|(_, _, _, a)| *a).collect();
+    ages.sort();
     Run {
         latencies,
+        ages,
         failures,
         bytes,
         first,
@@ -368,23 +403,30 @@ fn load(
     }
 }
 
-async fn get(client: &reqwest::Client, url: &str, token: &str) -> (u16, usize) {
+/// `GET url`: the status, the bytes of the body and the position the
+/// answer shows (`X-Dotpha-Position`).
+async fn get(client: &reqwest::Client, url: &str, token: &str) -> (u16, usize, Option<u64>) {
     match client.get(url).bearer_auth(token).send().await {
         Ok(mut response) => {
             // To the last byte, counted, not gathered: the client's work
             // shares the machine with the server's.
             let status = response.status().as_u16();
+            let position = response
+                .headers()
+                .get("x-dotpha-position")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok());
             let mut len = 0;
             loop {
                 match response.chunk().await {
                     Ok(Some(chunk)) => len += chunk.len(),
                     Ok(None) => break,
-                    Err(_) => return (0, len),
+                    Err(_) => return (0, len, position),
                 }
             }
-            (status, len)
+            (status, len, position)
         }
-        Err(_) => (0, 0),
+        Err(_) => (0, 0, None),
     }
 }
 
@@ -487,10 +529,12 @@ fn main() {
     ];
     // Reports arriving while the routes are loaded.
     let reports = size("DOTPHA_BENCH_REPORTS", 0);
+    let moves: Moves = Arc::default();
     let (arriving, arrivals) = if reports > 0 {
         let (stop_reports, stopped) = std::sync::mpsc::channel::<()>();
-        let dir = dir.clone();
-        let thread = std::thread::spawn(move || report_steadily(&dir, copies, reports, &stopped));
+        let (dir, moves) = (dir.clone(), moves.clone());
+        let thread =
+            std::thread::spawn(move || report_steadily(&dir, copies, reports, &stopped, &moves));
         // Let the first reports land before the first route is measured.
         std::thread::sleep(Duration::from_secs(1));
         (Some(stop_reports), Some(thread))
@@ -511,20 +555,22 @@ fn main() {
             token,
             rate,
             seconds,
+            &moves,
         );
-        let pct = |p: f64| {
-            run.latencies[((run.latencies.len() as f64 * p) as usize).min(run.latencies.len() - 1)]
-        };
+        let pct = |of: &[Duration], p: f64| of[((of.len() as f64 * p) as usize).min(of.len() - 1)];
         let row = format!(
-            "| {name} `GET {path}` | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {name} `GET {path}` | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} / {} |",
             run.latencies.len(),
             run.bytes,
             ms(run.first),
             ms(run.alone),
-            ms(pct(0.50)),
-            ms(pct(0.99)),
+            ms(pct(&run.latencies, 0.50)),
+            ms(pct(&run.latencies, 0.99)),
             ms(run.latencies.last().copied().unwrap_or_default()),
             run.failures,
+            ms(pct(&run.ages, 0.50)),
+            ms(pct(&run.ages, 0.99)),
+            ms(run.ages.last().copied().unwrap_or_default()),
         );
         eprintln!("{row}");
         rows.push(row);
@@ -550,9 +596,9 @@ fn main() {
     }
     println!();
     println!(
-        "| route | requests | bytes | first request | one at a time, median of {ALONE} | p50 at {rate}/s | p99 | max | not 200 |"
+        "| route | requests | bytes | first request | one at a time, median of {ALONE} | p50 at {rate}/s | p99 | max | not 200 | answer's age p50 / p99 / max |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for row in rows {
         println!("{row}");
     }

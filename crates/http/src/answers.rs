@@ -16,15 +16,21 @@
 //! while the request was open.
 //!
 //! While reports arrive, the read model moves on several times a second and
-//! each move would make the next request pay the whole computation. So a
-//! request that finds another one computing its answer gets the answer kept
-//! before, when that one is recent ([`MAX_STALE`]), of the same read-model
-//! file and clock window, and at least at the request's `min_position`; it
-//! carries its own `X-Dotpha-Position`, so a client sees how current it is,
-//! and a client that must see its own write asks with `min_position`. A
-//! request that finds nobody computing computes (and waits for) the answer
-//! at the position it observed, so a client reading alone always gets the
-//! current answer.
+//! each move would make the next request pay the whole computation (at 100
+//! districts, 100-200 ms for the dashboard, BENCHMARKS.md). So an answer
+//! kept a moment before serves while its successor is computed: a request
+//! that finds the kept answer outdated, but computed at most [`MAX_STALE`]
+//! ago, of the same read-model file and clock window, and at least at the
+//! request's `min_position`, gets it at once; if nobody is computing the
+//! next one, that request starts it in the background, for the requests
+//! after it. Every answer carries its own `X-Dotpha-Position`, so a client
+//! sees how current it is, and a client that must see its own write asks
+//! with `min_position` (the page does, after each write and each live
+//! position). Only a request that no kept answer serves waits for a
+//! computation (one computation per answer, however many wait). So an
+//! answer is never older than [`MAX_STALE`] plus one computation, and a
+//! reader alone gets the newest answer once the one it was given is
+//! [`MAX_STALE`] old.
 //!
 //! A kept answer is also kept as it is sent: its `ETag` (from its JSON)
 //! and its brotli encoding are made once, when it is computed, and a gzip
@@ -55,11 +61,12 @@ use crate::error::ApiError;
 pub(crate) const MAX_ANSWERS: usize = 512;
 /// At most this many bytes of answers are kept.
 pub(crate) const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
-/// How old a kept answer may be and still serve a request that finds its
-/// successor being computed: a person reloading a page cannot tell one
-/// second, and it covers the computation of the largest answer (the
-/// dashboard at 100 districts, BENCHMARKS.md) on a busy machine.
-pub(crate) const MAX_STALE: Duration = Duration::from_secs(1);
+/// How old a kept answer may be and still serve a request while its
+/// successor is computed (see the module's documentation): a person
+/// reloading a page cannot tell one second, and it covers the computation
+/// of the largest answer (the dashboard at 100 districts, BENCHMARKS.md) on
+/// a busy machine.
+pub const MAX_STALE: Duration = Duration::from_secs(1);
 
 /// One kept answer.
 #[derive(Clone)]
@@ -245,7 +252,7 @@ fn compress_gzip(body: &[u8]) -> Bytes {
 /// the next one holds.
 #[derive(Default)]
 pub(crate) struct SlotInner {
-    pub(crate) computing: tokio::sync::Mutex<()>,
+    pub(crate) computing: Arc<tokio::sync::Mutex<()>>,
     kept: Mutex<Option<Kept>>,
 }
 

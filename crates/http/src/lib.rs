@@ -31,6 +31,7 @@ use dotpha_views::ReadModel;
 use prometheus_client::registry::Registry;
 
 pub use access::{Tokens, TokensError};
+pub use answers::MAX_STALE;
 pub use error::ApiError;
 pub use routes::{
     MESSAGES_PLACEHOLDER, POSITION_HEADER, ROUTES, SCHEMAS_PLACEHOLDER, VOCABULARY_PLACEHOLDER,

@@ -348,24 +348,52 @@ async fn answer<T: Serialize + Send + 'static>(
         return Ok(response);
     }
     // Whoever holds `computing` computes the slot's next answer. A request
-    // that finds it held gets the answer kept before when it may serve
-    // meanwhile (answers.rs), else waits and looks again.
-    let _computing = match slot.computing.try_lock() {
-        Ok(guard) => guard,
-        Err(_) => {
-            if let Some(kept) = slot
-                .kept()
-                .filter(|kept| kept.serves_meanwhile(&file, min_position.unwrap_or(0), now))
-            {
+    // whose kept answer may still serve (recent, at its `min_position`)
+    // gets it at once; if nobody computes, it starts the next answer in
+    // the background for the requests after it. A request that no kept
+    // answer serves computes, or waits for whoever computes (answers.rs).
+    let meanwhile = |slot: &crate::answers::SlotInner| {
+        slot.kept()
+            .filter(|kept| kept.serves_meanwhile(&file, min_position.unwrap_or(0), now))
+    };
+    let computing = match slot.computing.clone().try_lock_owned() {
+        Ok(guard) => {
+            if let Some(kept) = meanwhile(&slot) {
+                let (state, slot) = (state.clone(), slot.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = compute(&state, &slot, guard, now, f).await {
+                        tracing::warn!(code = e.code, error = %e.message, "computing an answer in the background failed");
+                    }
+                });
                 return Ok(kept.response(encoding, POSITION_HEADER));
             }
-            let guard = slot.computing.lock().await;
+            guard
+        }
+        Err(_) => {
+            if let Some(kept) = meanwhile(&slot) {
+                return Ok(kept.response(encoding, POSITION_HEADER));
+            }
+            let guard = slot.computing.clone().lock_owned().await;
             if let Some(response) = current(&slot) {
                 return Ok(response);
             }
             guard
         }
     };
+    let kept = compute(state, &slot, computing, now, f).await?;
+    Ok(kept.response(encoding, POSITION_HEADER))
+}
+
+/// Computes `f` at the read model's current position and keeps it in
+/// `slot`, whose `computing` lock is `guard`; held to the end, so nobody
+/// computes the same answer side by side.
+async fn compute<T: Serialize + Send + 'static>(
+    state: &AppState,
+    slot: &crate::answers::Slot,
+    guard: tokio::sync::OwnedMutexGuard<()>,
+    now: i64,
+    f: impl FnOnce(&mut ReadModel) -> Result<T, ApiError> + Send + 'static,
+) -> Result<crate::answers::Kept, ApiError> {
     let computing = state.clone();
     let kept = state
         .read_file(move |file, rm| {
@@ -379,9 +407,9 @@ async fn answer<T: Serialize + Send + 'static>(
             })
         })
         .await?;
-    let response = kept.response(encoding, POSITION_HEADER);
-    state.inner.answers.keep(&slot, kept);
-    Ok(response)
+    state.inner.answers.keep(slot, kept.clone());
+    drop(guard);
+    Ok(kept)
 }
 
 /// Whether `unit` lies within the grant's unit on the day of `now`: the

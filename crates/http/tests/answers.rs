@@ -100,7 +100,8 @@ async fn each_token_and_each_instant_has_its_own_answer() {
 /// kept from a moment before (answers.rs, `MAX_STALE`), but it always says
 /// which position it shows: two answers labelled with one position are the
 /// same answer; an answer asked with `min_position` is at least there; and
-/// a reader alone, once the reports stop, gets the newest.
+/// a reader alone, once the reports stop and the kept answers are
+/// `MAX_STALE` old, gets the newest.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_given_while_the_read_model_moves_say_which_position_they_show() {
     let (app, _) = App::with_district(false).await;
@@ -154,6 +155,9 @@ async fn answers_given_while_the_read_model_moves_say_which_position_they_show()
     }
     assert!(by_position.len() > 1, "the readers saw the read model move");
     app.wait_for(last, None).await;
+    // Once every kept answer is older than MAX_STALE, none serves while
+    // another is computed: a reader alone gets the newest.
+    tokio::time::sleep(dotpha_http::MAX_STALE + std::time::Duration::from_millis(50)).await;
     let (position, _) = get(&app, list, None).await;
     assert_eq!(position, last, "a reader alone gets the newest answer");
     match std::sync::Arc::try_unwrap(app) {
