@@ -985,7 +985,6 @@ impl ReadModel {
             .iter()
             .map(|band| (band.as_str().to_owned(), 0))
             .collect();
-        let mut per_unit: BTreeMap<String, Vec<(TaskStatus, Option<f64>)>> = BTreeMap::new();
         let mut cycle_tasks: Vec<(TaskStatus, Option<f64>)> = Vec::new();
         let mut quota: BTreeMap<String, QuotaTally> = BTreeMap::new();
         // (due, task_id) of the tasks each list may show.
@@ -1000,33 +999,42 @@ impl ReadModel {
              FROM tasks WHERE cycle = ?1 ORDER BY task_id",
         )?;
         let mut rows = stmt.query([cycle.as_deref().unwrap_or("")])?;
+        // Strings are read in place and copied only into a key not yet
+        // held: 9,200 rows of a ×100 province otherwise cost tens of
+        // thousands of small allocations per answer.
+        let text = |r: &rusqlite::Row<'_>, i: usize| -> rusqlite::Result<String> {
+            Ok(text_at(r, i)?.to_owned())
+        };
         while let Some(r) = rows.next()? {
-            let task_id: String = r.get(0)?;
-            let unit: String = r.get(1)?;
-            let status_text: String = r.get(3)?;
-            let status = status_of(&status_text);
-            let due: String = r.get(7)?;
+            let status = status_of(text_at(r, 3)?);
             let flags = Flags::at(status, r.get(8)?, r.get(9)?, now_ms);
             let percent: Option<f64> = r.get(10)?;
-            let rating_text: Option<String> = r.get(4)?;
+            let rating_text = optional_text_at(r, 4)?;
 
-            let tally = tallies.entry(unit.clone()).or_default();
+            let unit = text_at(r, 1)?;
+            let tally = match tallies.get_mut(unit) {
+                Some(tally) => tally,
+                None => tallies.entry(unit.to_owned()).or_default(),
+            };
             let rollup = &mut tally.rollup;
             rollup.tasks += 1;
-            tally.cadres.insert(r.get::<_, String>(2)?);
+            let assignee = text_at(r, 2)?;
+            if !tally.cadres.contains(assignee) {
+                tally.cadres.insert(assignee.to_owned());
+            }
             if status.is_active() {
                 tally.active += 1;
                 tally.on_track += u64::from(!flags.overdue && !flags.stale);
             }
-            *rollup.by_status.entry(status_text).or_default() += 1;
-            if let Some(rating) = &rating_text {
-                *rollup.by_rating.entry(rating.clone()).or_default() += 1;
+            count(&mut rollup.by_status, text_at(r, 3)?);
+            if let Some(rating) = rating_text {
+                count(&mut rollup.by_rating, rating);
             }
-            *rollup.by_kind.entry(r.get(5)?).or_default() += 1;
-            *rollup.by_origin.entry(r.get(6)?).or_default() += 1;
+            count(&mut rollup.by_kind, text_at(r, 5)?);
+            count(&mut rollup.by_origin, text_at(r, 6)?);
             rollup.overdue += u64::from(flags.overdue);
 
-            per_unit.entry(unit).or_default().push((status, percent));
+            tally.tasks.push((status, percent));
             cycle_tasks.push((status, percent));
             if let Some(p) = figures::counts_in_mean(status, percent) {
                 *completion
@@ -1034,56 +1042,58 @@ impl ReadModel {
                     .or_default() += 1;
             }
             if let (Some(rating), Some(body)) = (
-                rating_text.as_deref().and_then(Rating::parse),
-                r.get::<_, Option<String>>(11)?,
+                rating_text.and_then(Rating::parse),
+                optional_text_at(r, 11)?,
             ) {
-                quota.entry(body).or_default().add(rating);
+                match quota.get_mut(body) {
+                    Some(tally) => tally.add(rating),
+                    None => quota.entry(body.to_owned()).or_default().add(rating),
+                }
             }
-            let key = || (due.clone(), task_id.clone());
+            let key = || -> rusqlite::Result<Key> { Ok((text(r, 7)?, text(r, 0)?)) };
             if flags.overdue {
-                overdue_keys.push(key());
+                overdue_keys.push(key()?);
             }
             if flags.due_soon {
-                due_soon_keys.push(key());
+                due_soon_keys.push(key()?);
             }
             if flags.stale {
-                stale_keys.push(key());
+                stale_keys.push(key()?);
             }
-            if status.is_open()
-                && r.get::<_, Option<String>>(12)?.as_deref() == Some(Confidence::Low.as_str())
-            {
-                low_confidence_keys.push((percent, key()));
+            if status.is_open() && optional_text_at(r, 12)? == Some(Confidence::Low.as_str()) {
+                low_confidence_keys.push((percent, key()?));
             }
         }
         drop(rows);
         drop(stmt);
         let all = combine(tallies.values());
-        let mut by_unit: Vec<UnitLine> = per_unit
+        let mut by_unit: Vec<UnitLine> = tallies
             .into_iter()
-            .map(|(unit, tasks)| {
+            .map(|(unit, tally)| {
                 let row = units.rows.get(&unit);
+                let mean_percent = figures::mean_completion(tally.tasks.iter().copied());
                 UnitLine {
                     name: row.map_or_else(|| unit.clone(), |u| u.name.clone()),
                     kind: row.map_or_else(String::new, |u| u.kind.clone()),
-                    rollup: combine(tallies.get(&unit)),
-                    mean_percent: figures::mean_completion(tasks),
+                    rollup: tally.into_rollup(),
+                    mean_percent,
                     unit,
                 }
             })
             .collect();
         by_unit.sort_by(|a, b| collate(&a.name, &b.name).then_with(|| a.unit.cmp(&b.unit)));
-        let mut weakest_units: Vec<UnitLine> = by_unit
+        let mut weakest: Vec<&UnitLine> = by_unit
             .iter()
             .filter(|u| u.mean_percent.is_some())
-            .cloned()
             .collect();
         // Stable: equal means keep the Vietnamese order of names.
-        weakest_units.sort_by(|a, b| {
+        weakest.sort_by(|a, b| {
             a.mean_percent
                 .partial_cmp(&b.mean_percent)
                 .unwrap_or(std::cmp::Ordering::Equal)
         });
-        weakest_units.truncate(ATTENTION_UNITS);
+        let weakest_units: Vec<UnitLine> =
+            weakest.into_iter().take(ATTENTION_UNITS).cloned().collect();
         let excellent_quota_exceeded = quota
             .into_iter()
             .filter(|(_, tally)| tally.exceeded())
@@ -1263,6 +1273,44 @@ struct Tally {
     cadres: HashSet<String>,
     active: u64,
     on_track: u64,
+    /// Each task's status and completion, in the order read (a mean's
+    /// floating-point sum depends on it).
+    tasks: Vec<(TaskStatus, Option<f64>)>,
+}
+
+impl Tally {
+    /// The roll-up of this one tally: what [`combine`] gives for it alone.
+    fn into_rollup(self) -> Rollup {
+        let mut out = self.rollup;
+        out.cadres = self.cadres.len() as u64;
+        out.on_track_share = (self.active > 0).then(|| self.on_track as f64 / self.active as f64);
+        out
+    }
+}
+
+/// Adds one to `key`'s count, copying the key only when it is new.
+fn count(map: &mut BTreeMap<String, u64>, key: &str) {
+    match map.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(key.to_owned(), 1);
+        }
+    }
+}
+
+/// The text in column `i`, borrowed from the row (a column that is not
+/// text is a conversion error naming it).
+fn text_at<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
+    r.get_ref(i)?.as_str().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+/// [`text_at`] for a column that may be NULL.
+fn optional_text_at<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
+    r.get_ref(i)?.as_str_or_null().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+    })
 }
 
 fn combine<'a>(tallies: impl IntoIterator<Item = &'a Tally>) -> Rollup {
