@@ -8,7 +8,11 @@
 //! into the log and applied to the read model while the routes are loaded,
 //! so the read model moves to a new position at every one, as it does while
 //! communes report; `DOTPHA_BENCH_ROUTES`, a comma-separated choice of
-//! list, search, dashboard, scoped-list, scoped-task).
+//! list, search, dashboard, scoped-list, scoped-task; `DOTPHA_BENCH_EVENTS`,
+//! default 0: after the copies, progress reports on their tasks until the
+//! log holds that many events, as a province's log grows; `DOTPHA_BENCH_DATA`,
+//! a directory to build the data in, or to reuse it from when it holds a
+//! log).
 //!
 //! Reads need a token (`--access`): the unscoped routes are asked with the
 //! district Party Secretary's (the root's: the whole province), the scoped
@@ -95,9 +99,10 @@ fn shared(body: &Value) -> bool {
     }
 }
 
-/// Decides `copies` copies of the demo into `dir/log.sqlite` and rebuilds
-/// the read model; returns (submissions, events, tasks).
-fn build(dir: &Path, copies: usize) -> (usize, u64) {
+/// Decides `copies` copies of the demo into `dir/log.sqlite`, then progress
+/// reports until the log holds at least `events` events, and rebuilds the
+/// read model; returns (submissions, events).
+fn build(dir: &Path, copies: usize, events: u64) -> (usize, u64) {
     let demo: Vec<(String, Value)> = dotpha_demo::demo()
         .into_iter()
         .map(|s| {
@@ -144,6 +149,31 @@ fn build(dir: &Path, copies: usize) -> (usize, u64) {
         }
     }
     submitted += commit(&mut batch);
+    drop(commit);
+    // Then progress reports until the log holds `events` events, as a
+    // province's log grows: mostly reports on the same tasks.
+    let templates = report_templates(&ledger, &demo, copies);
+    let mut held = ledger.log().head().position;
+    let mut n = 0usize;
+    while held < events {
+        let mut batch = Vec::with_capacity(4096);
+        for _ in 0..4096 {
+            let (unit, template) = &templates[n % templates.len()];
+            let mut body = template.clone();
+            let id = format!("fill-{n:09}");
+            body["submission_id"] = Value::String(id.clone());
+            let bytes = serde_json::to_vec(&body).expect("JSON");
+            batch.push(Arrival::read(&bytes, Some(unit), Some(&id)).expect("an id"));
+            n += 1;
+        }
+        submitted += ledger
+            .submit_batch(batch, &recorded_at)
+            .expect("commit a batch of reports")
+            .len();
+        let now = ledger.log().head().position;
+        assert!(now > held, "no report of a batch was accepted");
+        held = now;
+    }
     drop(ledger);
     let rebuilt = dotpha_project::rebuild(dir, "main", |_, _| {}).expect("rebuild");
     (submitted, rebuilt.events)
@@ -180,6 +210,41 @@ fn age(moves: &Moves, position: u64, at: Instant) -> Duration {
     moves.get(next).map_or(Duration::ZERO, |(_, moved)| {
         at.saturating_duration_since(*moved)
     })
+}
+
+/// The demo's progress reports, for the tasks of every copy that still
+/// take reports (active, in an open cycle), each with its copy's unit and
+/// without `expected_version`, to be sent again under new ids.
+fn report_templates(ledger: &Ledger, demo: &[(String, Value)], copies: usize) -> Vec<(String, Value)> {
+    let slugs = per_copy_slugs(demo);
+    let mut templates = Vec::new();
+    for copy in 0..copies {
+        let prefix = format!("c{copy:02}-");
+        for (unit, body) in demo
+            .iter()
+            .filter(|(_, b)| b["type"] == "progress.reported")
+        {
+            let mut body = body.clone();
+            rewrite(&mut body, &slugs, &prefix);
+            let takes_reports = body["data"]["task_id"]
+                .as_str()
+                .and_then(|id| ledger.state().task(id))
+                .is_some_and(|t| {
+                    t.status.is_active()
+                        && ledger
+                            .state()
+                            .cycle(t.cycle.as_str())
+                            .is_some_and(|c| !c.closed)
+                });
+            if takes_reports {
+                if let Some(data) = body["data"].as_object_mut() {
+                    data.remove("expected_version");
+                }
+                templates.push((format!("{prefix}{unit}"), body));
+            }
+        }
+    }
+    templates
 }
 
 /// What the reporting thread did.
@@ -219,35 +284,8 @@ fn report_steadily(
             )
         })
         .collect();
-    let slugs = per_copy_slugs(&demo);
     let mut ledger = Ledger::open(dir.join("log.sqlite")).expect("open the log");
-    let mut templates = Vec::new();
-    for copy in 0..copies {
-        let prefix = format!("c{copy:02}-");
-        for (unit, body) in demo
-            .iter()
-            .filter(|(_, b)| b["type"] == "progress.reported")
-        {
-            let mut body = body.clone();
-            rewrite(&mut body, &slugs, &prefix);
-            let takes_reports = body["data"]["task_id"]
-                .as_str()
-                .and_then(|id| ledger.state().task(id))
-                .is_some_and(|t| {
-                    t.status.is_active()
-                        && ledger
-                            .state()
-                            .cycle(t.cycle.as_str())
-                            .is_some_and(|c| !c.closed)
-                });
-            if takes_reports {
-                if let Some(data) = body["data"].as_object_mut() {
-                    data.remove("expected_version");
-                }
-                templates.push((format!("{prefix}{unit}"), body));
-            }
-        }
-    }
+    let templates = report_templates(&ledger, &demo, copies);
     assert!(!templates.is_empty(), "no demo task takes reports");
     let read_file = dotpha_project::files::current(dir, &dotpha_project::files::base_for("main"))
         .expect("the read model's file");
@@ -450,7 +488,7 @@ fn main() {
     } else {
         std::fs::create_dir_all(&dir).expect("create the data dir");
         let started = Instant::now();
-        let (submissions, events) = build(&dir, copies);
+        let (submissions, events) = build(&dir, copies, size("DOTPHA_BENCH_EVENTS", 0));
         eprintln!(
             "built {copies} copies of the demo: {submissions} submissions, {events} events, in {:.1} s",
             started.elapsed().as_secs_f64()
