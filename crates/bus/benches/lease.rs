@@ -34,6 +34,7 @@ fn claimant(owner: &str) -> Claimant {
     Claimant {
         owner: owner.to_owned(),
         what: format!("bench claimant {owner}"),
+        clock: dotpha_bus::lease::WallClock::system(),
     }
 }
 
