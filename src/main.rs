@@ -6,6 +6,7 @@ mod natsconf;
 mod operate;
 mod services;
 mod settings;
+mod status;
 mod transparency;
 mod up;
 
@@ -156,6 +157,18 @@ enum Command {
         data: DataArg,
         #[command(flatten)]
         name: NameArg,
+    },
+    /// Show who writes the log on this NATS, from NATS alone: the writer's
+    /// lease and whether its holder renews it, where DOTPHA_DECISIONS
+    /// ends, every writer process (active or standby) with its lag, and
+    /// the last takeover. Exit 0 when a valid writer holds the lease, 1
+    /// when none does, 2 when NATS cannot be asked.
+    Status {
+        #[command(flatten)]
+        nats: NatsArg,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Publish one submission, wait for its receipt and print it. Exit 0
     /// accepted, 1 rejected, 2 could not deliver.
@@ -405,6 +418,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             prove.then_some(transparency::Prove { log_key }),
             &file.log("warn"),
         ),
+        Command::Status { nats, json } => {
+            services::init_tracing(&file.log("warn"));
+            status::run(&file.nats(nats.nats), json)
+        }
         Command::Key {
             data,
             origin,

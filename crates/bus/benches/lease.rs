@@ -34,6 +34,7 @@ fn claimant(owner: &str) -> Claimant {
     Claimant {
         owner: owner.to_owned(),
         what: format!("bench claimant {owner}"),
+        clock: dotpha_bus::lease::WallClock::system(),
     }
 }
 
@@ -74,6 +75,8 @@ async fn main() {
         what: "dotpha writer of /var/lib/dotpha/log.sqlite (its event 1 has hash 0000000000000000000000000000000000000000000000000000000000000000)".into(),
         renewals: 0,
         released: false,
+        taken_at: None,
+        taken_from: None,
     };
     let body: bytes::Bytes = serde_json::to_vec(&holder).expect("json").into();
 

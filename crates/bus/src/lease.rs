@@ -34,6 +34,13 @@
 //!
 //! [`Lease::token`] is the revision at which the lease was taken: it grows
 //! with every taking, so it can fence writes elsewhere.
+//!
+//! The record also says when the lease last changed owner
+//! ([`Holder::taken_at`], [`Holder::taken_from`]): stamped by the claimant
+//! that takes it from another owner, with its [`WallClock`], and carried on
+//! through every renewal, release and retaking by the same or a new owner
+//! of a free lease, so `dotpha status` can tell the last takeover from NATS
+//! alone. That stamp is for people; no decision about the lease reads it.
 
 use std::{
     sync::{Arc, Mutex},
@@ -92,11 +99,57 @@ pub struct Holder {
     /// True once the holder stopped cleanly: the lease is free.
     #[serde(default)]
     pub released: bool,
+    /// When the lease last passed from one owner to another (RFC 3339, UTC,
+    /// by the wall clock of the claimant that took it); `None` while one
+    /// owner has held it since the key was made. Absent in records written
+    /// before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taken_at: Option<String>,
+    /// Who held it before that takeover (as [`Holder`]'s `Display` says it,
+    /// with `, released` when that holder had stopped cleanly).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taken_from: Option<String>,
 }
 
 impl std::fmt::Display for Holder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} (pid {} on {})", self.what, self.pid, self.host)
+    }
+}
+
+/// The wall clock a claimant stamps [`Holder::taken_at`] with: milliseconds
+/// since the Unix epoch, UTC. A service passes its injected clock
+/// (`dotpha_host::Clock`); the lease's own timing never reads it (it
+/// compares monotonic durations only).
+#[derive(Clone)]
+pub struct WallClock(Arc<dyn Fn() -> i64 + Send + Sync>);
+
+impl WallClock {
+    /// A clock reading `unix_millis`.
+    pub fn new(unix_millis: impl Fn() -> i64 + Send + Sync + 'static) -> WallClock {
+        WallClock(Arc::new(unix_millis))
+    }
+
+    /// The system's clock.
+    pub fn system() -> WallClock {
+        WallClock::new(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        })
+    }
+
+    /// Now, RFC 3339 in UTC (`…Z`).
+    pub fn now(&self) -> String {
+        dotpha_domain::Timestamp::from_unix_millis((self.0)())
+            .as_str()
+            .to_owned()
+    }
+}
+
+impl std::fmt::Debug for WallClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WallClock")
     }
 }
 
@@ -109,6 +162,9 @@ pub struct Claimant {
     pub owner: String,
     /// See [`Holder::what`].
     pub what: String,
+    /// What stamps [`Holder::taken_at`] when this claimant takes the lease
+    /// from another owner.
+    pub clock: WallClock,
 }
 
 /// What a claimant does when someone else's lease is alive.
@@ -191,12 +247,24 @@ fn bucket_config(replicas: usize) -> Config {
 /// `create_key_value` asks the account's limits with a request nats-server
 /// 2.9 answers in a shape the client rejects.
 pub async fn lease_bucket(js: &jetstream::Context, replicas: usize) -> Result<Store, BusError> {
+    kv_bucket(js, LEASE_BUCKET, bucket_config(replicas)).await
+}
+
+/// Creates the stream `wanted` of the key-value bucket `bucket` by hand (or
+/// brings its replicas, direct reads and age limit to `wanted`'s), checks
+/// that the server kept what a bucket needs, and opens the bucket with
+/// [`LEASE_REQUEST_TIMEOUT`] on its requests.
+pub(crate) async fn kv_bucket(
+    js: &jetstream::Context,
+    bucket: &str,
+    wanted: Config,
+) -> Result<Store, BusError> {
+    let replicas = wanted.num_replicas;
     if !(1..=MAX_REPLICAS).contains(&replicas) {
         return Err(BusError::config(format!(
             "{replicas} stream replicas: JetStream keeps 1 to {MAX_REPLICAS}"
         )));
     }
-    let wanted = bucket_config(replicas);
     let name = wanted.name.clone();
     let nats = |what: &str, e: crate::Source| BusError::nats(format!("{what} {name}"), e);
     let config = match js.get_stream(&name).await {
@@ -207,7 +275,10 @@ pub async fn lease_bucket(js: &jetstream::Context, replicas: usize) -> Result<St
                 .map_err(|e| nats("reading", e.into()))?
                 .config
                 .clone();
-            if current.num_replicas.max(1) != replicas || current.allow_direct {
+            if current.num_replicas.max(1) != replicas
+                || current.allow_direct != wanted.allow_direct
+                || current.max_age != wanted.max_age
+            {
                 js.update_stream(wanted.clone())
                     .await
                     .map_err(|e| nats("updating", e.into()))?
@@ -226,28 +297,30 @@ pub async fn lease_bucket(js: &jetstream::Context, replicas: usize) -> Result<St
     };
     let kept = config.subjects == wanted.subjects
         && config.max_messages_per_subject == 1
-        && config.allow_rollup
-        && config.deny_delete
-        && !config.allow_direct
+        && config.allow_rollup == wanted.allow_rollup
+        && config.deny_delete == wanted.deny_delete
+        && config.allow_direct == wanted.allow_direct
+        && config.max_age == wanted.max_age
         && config.num_replicas.max(1) == replicas;
     if !kept {
         return Err(BusError::config(format!(
-            "stream {name} was not configured as asked (subjects {:?}, {} per subject, rollup {}, deny delete {}, direct {}, replicas {}); \
+            "stream {name} was not configured as asked (subjects {:?}, {} per subject, rollup {}, deny delete {}, direct {}, max age {:?}, replicas {}); \
              the server may be too old or the stream was made by something else",
             config.subjects,
             config.max_messages_per_subject,
             config.allow_rollup,
             config.deny_delete,
             config.allow_direct,
+            config.max_age,
             config.num_replicas
         )));
     }
-    // Reads and writes of the lease give up sooner than other requests: a
+    // Reads and writes of the bucket give up sooner than other requests: a
     // request left on a dead server would otherwise hold a claimant for
     // the client's whole request timeout (10 s) before it reads again.
     let mut js = js.clone();
     js.set_timeout(LEASE_REQUEST_TIMEOUT);
-    js.get_key_value(LEASE_BUCKET)
+    js.get_key_value(bucket)
         .await
         .map_err(|e| nats("opening the bucket of", e.into()))
 }
@@ -400,7 +473,7 @@ impl Lease {
         mode: Acquire,
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<Lease, LeaseError> {
-        let me = Holder {
+        let mut me = Holder {
             owner: claimant.owner,
             session: nuid::next().to_string(),
             host: host_name(),
@@ -408,7 +481,10 @@ impl Lease {
             what: claimant.what,
             renewals: 0,
             released: false,
+            taken_at: None,
+            taken_from: None,
         };
+        let clock = claimant.clock;
         let body =
             |me: &Holder| -> bytes::Bytes { serde_json::to_vec(me).unwrap_or_default().into() };
         // The revision watched and since when, while a live-looking holder
@@ -464,12 +540,18 @@ impl Lease {
                 },
             };
             let attempt = match (&seen, take_at) {
-                (None, _) => Some(kv.create(key, body(&me)).await.map_err(|e| e.to_string())),
-                (Some(_), Some(revision)) => Some(
-                    kv.update(key, body(&me), revision)
-                        .await
-                        .map_err(|e| e.to_string()),
-                ),
+                (None, _) => {
+                    stamp_takeover(&mut me, None, &clock);
+                    Some(kv.create(key, body(&me)).await.map_err(|e| e.to_string()))
+                }
+                (Some(seen), Some(revision)) => {
+                    stamp_takeover(&mut me, seen.holder.as_ref(), &clock);
+                    Some(
+                        kv.update(key, body(&me), revision)
+                            .await
+                            .map_err(|e| e.to_string()),
+                    )
+                }
                 (Some(_), None) => None,
             };
             let sent = Instant::now();
@@ -564,6 +646,31 @@ impl Lease {
 impl Drop for Lease {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
+    }
+}
+
+/// Says in `me` when the lease last changed owner, before `me` takes the
+/// record `old` held: a new owner stamps now (and who it took it from); the
+/// same owner taking its own lease back carries the old stamp on, as does
+/// anyone taking a record that is not a holder's.
+fn stamp_takeover(me: &mut Holder, old: Option<&Holder>, clock: &WallClock) {
+    match old {
+        Some(old) if old.owner != me.owner => {
+            me.taken_at = Some(clock.now());
+            me.taken_from = Some(if old.released {
+                format!("{old}, released")
+            } else {
+                old.to_string()
+            });
+        }
+        Some(old) => {
+            me.taken_at = old.taken_at.clone();
+            me.taken_from = old.taken_from.clone();
+        }
+        None => {
+            me.taken_at = None;
+            me.taken_from = None;
+        }
     }
 }
 

@@ -17,7 +17,9 @@ pub mod lease;
 pub mod nats_config;
 mod publisher;
 pub mod pull;
+pub mod roles;
 mod setup;
+pub mod status;
 pub mod subjects;
 
 pub use connect::{

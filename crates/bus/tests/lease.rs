@@ -27,6 +27,7 @@ fn claimant(owner: &str) -> Claimant {
     Claimant {
         owner: owner.to_owned(),
         what: format!("test claimant {owner}"),
+        clock: dotpha_bus::lease::WallClock::system(),
     }
 }
 
@@ -98,6 +99,82 @@ async fn a_dead_holder_is_replaced_only_after_the_ttl_and_its_own_owner_takes_it
     assert!(other.guard().check().is_ok());
 }
 
+/// The record the key holds now.
+async fn holder(url: &str) -> Holder {
+    let entry = bucket(url)
+        .await
+        .entry(WRITER_KEY)
+        .await
+        .expect("read")
+        .expect("a record");
+    serde_json::from_slice(&entry.value).expect("a holder")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_takeover_is_stamped_by_the_new_owner_and_kept_until_the_next() {
+    let nats = NatsServer::start();
+    let url = nats.url();
+    let first = take(&url, "a", Acquire::RefuseIfHeld).await.expect("taken");
+    assert_eq!(
+        holder(&url).await.taken_at,
+        None,
+        "a new key: no takeover yet"
+    );
+    // Killed (stops renewing), then replaced by another owner once it lapsed.
+    drop(first);
+    let before = dotpha_bus::lease::WallClock::system().now();
+    let second = take(&url, "b", Acquire::Wait).await.expect("taken over");
+    let stamped = holder(&url).await;
+    let taken_at = stamped.taken_at.clone().expect("the takeover is stamped");
+    assert!(
+        taken_at >= before,
+        "{taken_at} is when b took it (after {before})"
+    );
+    assert!(
+        stamped
+            .taken_from
+            .as_deref()
+            .is_some_and(|f| f.contains("test claimant a")),
+        "{stamped:?}"
+    );
+    // Kept through renewals, a release, and its owner taking it again.
+    let renewed = Instant::now();
+    while holder(&url).await.renewals < 2 {
+        assert!(renewed.elapsed() < Duration::from_secs(30), "b renews");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(holder(&url).await.taken_at.as_ref(), Some(&taken_at));
+    second.release().await;
+    assert!(holder(&url).await.released);
+    assert_eq!(holder(&url).await.taken_at.as_ref(), Some(&taken_at));
+    let again = take(&url, "b", Acquire::RefuseIfHeld)
+        .await
+        .expect("its own released lease");
+    assert_eq!(holder(&url).await.taken_at.as_ref(), Some(&taken_at));
+    // A released lease taken by another owner is a change of owner too.
+    again.release().await;
+    let third = take(&url, "c", Acquire::RefuseIfHeld)
+        .await
+        .expect("a released lease is free");
+    let handed = holder(&url).await;
+    assert_ne!(handed.taken_at.as_ref(), Some(&taken_at));
+    assert!(
+        handed
+            .taken_from
+            .as_deref()
+            .is_some_and(|f| f.ends_with(", released")),
+        "{handed:?}"
+    );
+    drop(third);
+}
+
+#[test]
+fn a_record_written_before_the_takeover_stamp_existed_still_reads() {
+    let old = r#"{"owner":"o","session":"s","host":"h","pid":7,"what":"w","renewals":3}"#;
+    let holder: Holder = serde_json::from_str(old).expect("an old record reads");
+    assert_eq!((holder.taken_at, holder.released), (None, false));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_holder_whose_lease_was_taken_knows_it_is_lost() {
     let nats = NatsServer::start();
@@ -115,6 +192,8 @@ async fn a_holder_whose_lease_was_taken_knows_it_is_lost() {
         what: "an intruder".into(),
         renewals: 0,
         released: false,
+        taken_at: None,
+        taken_from: None,
     };
     kv.put(
         WRITER_KEY,

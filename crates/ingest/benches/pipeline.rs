@@ -7,6 +7,14 @@
 //!     concurrent publishers;
 //! (d) publish -> receipt latency at a fixed 1,000 submissions/s.
 //!
+//! With `DOTPHA_BENCH_CLUSTER=1`, (c) and (d) run again, in the same run,
+//! on a local 3-node cluster started from `deploy/nats/cluster` with every
+//! stream at 3 replicas (the replicated commit point, `DOTPHA_DECISIONS`
+//! at R3, issue 16), and the two are printed side by side with what the
+//! writer's metrics say a batch cost: its local commit
+//! (`dotpha_commit_seconds`) and its append to `DOTPHA_DECISIONS`
+//! (`dotpha_replicate_seconds`).
+//!
 //! `cargo bench -p dotpha-ingest --bench pipeline` (size: `DOTPHA_BENCH_MESSAGES`,
 //! default 50,000; publishers: `DOTPHA_BENCH_PUBLISHERS`, default 4).
 
@@ -18,7 +26,7 @@ use std::{
 
 use async_nats::jetstream::{self, consumer::pull, message::PublishMessage, stream};
 use dotpha_ingest::{Config, IngestMetrics};
-use dotpha_testkit::{Message, Workload, nats::NatsServer};
+use dotpha_testkit::{Message, Workload, cluster::Cluster, nats::NatsServer};
 use futures::StreamExt;
 use tokio::sync::watch;
 
@@ -151,29 +159,83 @@ struct Pipeline {
     _dir: tempfile::TempDir,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    metrics: IngestMetrics,
 }
 
-async fn start_writer(url: &str) -> Pipeline {
+impl Pipeline {
+    /// Stops the writer; returns what its metrics say a batch cost.
+    async fn stop(self) -> Costs {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+        Costs::of(&self.metrics)
+    }
+}
+
+/// What the writer's histograms say of its batches: how many, their mean
+/// size, the mean local commit (decide + append + fsync) and the mean
+/// append to `DOTPHA_DECISIONS` (the commit point's round trip).
+#[derive(Clone, Copy, Debug, Default)]
+struct Costs {
+    batches: f64,
+    mean_batch: f64,
+    commit_ms: f64,
+    replicate_ms: f64,
+}
+
+impl Costs {
+    fn of(metrics: &IngestMetrics) -> Costs {
+        let mut registry = prometheus_client::registry::Registry::default();
+        metrics.register(&mut registry);
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).expect("metrics encode");
+        let value = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        let mean = |name: &str| {
+            let count = value(&format!("{name}_count"));
+            if count > 0.0 {
+                value(&format!("{name}_sum")) / count
+            } else {
+                0.0
+            }
+        };
+        Costs {
+            batches: value("dotpha_batch_size_count"),
+            mean_batch: mean("dotpha_batch_size"),
+            commit_ms: mean("dotpha_commit_seconds") * 1e3,
+            replicate_ms: mean("dotpha_replicate_seconds") * 1e3,
+        }
+    }
+}
+
+async fn start_writer(url: &str, replicas: usize) -> Pipeline {
     let dir = tempfile::tempdir().expect("dir");
     let (shutdown, receiver) = watch::channel(false);
     let config = Config {
         data_dir: dir.path().to_owned(),
         nats_url: url.to_owned(),
-        replicas: 1,
+        replicas,
         fault: None,
         transparency: Default::default(),
         health: dotpha_ingest::Health::default(),
         clock: dotpha_host::SystemClock::shared(),
     };
-    let task = tokio::spawn(async move {
-        dotpha_ingest::run(config, IngestMetrics::default(), receiver)
-            .await
-            .expect("writer runs");
-    });
+    let metrics = IngestMetrics::default();
+    let task = {
+        let metrics = metrics.clone();
+        tokio::spawn(async move {
+            dotpha_ingest::run(config, metrics, receiver)
+                .await
+                .expect("writer runs");
+        })
+    };
     Pipeline {
         _dir: dir,
         shutdown,
         task,
+        metrics,
     }
 }
 
@@ -238,10 +300,17 @@ async fn await_receipts(
     }
 }
 
-async fn setup(js: &jetstream::Context, client: &async_nats::Client, workload: &mut Workload) {
+async fn setup(
+    js: &jetstream::Context,
+    client: &async_nats::Client,
+    workload: &mut Workload,
+    replicas: usize,
+) {
     // The writer creates the streams too; doing it here first means the
     // first publish cannot race it.
-    dotpha_bus::ensure_streams(js, 1).await.expect("streams");
+    dotpha_bus::ensure_streams(js, replicas)
+        .await
+        .expect("streams");
     let messages = workload.setup();
     let n = messages.len();
     let receipts = client
@@ -263,26 +332,25 @@ async fn setup(js: &jetstream::Context, client: &async_nats::Client, workload: &
     await_receipts(receipts, n, None).await;
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
-    let n = env("DOTPHA_BENCH_MESSAGES", 50_000);
-    let publishers = env("DOTPHA_BENCH_PUBLISHERS", 4);
-    let nats = NatsServer::start();
-    let client = async_nats::connect(nats.url()).await.expect("connect");
+/// (c): the full pipeline with `publishers` concurrent publishers, each
+/// keeping 256 PubAcks in flight, until every receipt is in: (submissions,
+/// time, what a batch cost). The writer talks to `url`; the bench's client
+/// is `client`.
+async fn full_pipeline(
+    url: &str,
+    client: &async_nats::Client,
+    replicas: usize,
+    publishers: usize,
+    n: usize,
+) -> (usize, Duration, Costs) {
     let js = jetstream::new(client.clone());
-    let dir = tempfile::tempdir().expect("dir");
-
-    let a = raw_publish(&js, n).await;
-    let b = bare_loop(&js, n, dir.path()).await;
-
-    // (c) the full pipeline.
-    let pipeline = start_writer(&nats.url()).await;
-    let mut workload = Workload::new("c", publishers.max(1), 25);
-    setup(&js, &client, &mut workload).await;
-    let per = n / publishers.max(1);
-    let mut batches: Vec<Vec<Message>> = vec![Vec::new(); publishers.max(1)];
-    for i in 0..per * publishers.max(1) {
-        batches[i % publishers.max(1)].push(workload.next_report());
+    let pipeline = start_writer(url, replicas).await;
+    let mut workload = Workload::new("c", publishers, 25);
+    setup(&js, client, &mut workload, replicas).await;
+    let per = n / publishers;
+    let mut batches: Vec<Vec<Message>> = vec![Vec::new(); publishers];
+    for i in 0..per * publishers {
+        batches[i % publishers].push(workload.next_report());
     }
     let receipts = client
         .subscribe("dotpha.v1.receipt.>")
@@ -297,47 +365,27 @@ async fn main() {
             publish_all(&js, messages, 256, None, None).await
         }));
     }
-    await_receipts(receipts, per * publishers.max(1), None).await;
-    let c = started.elapsed();
+    await_receipts(receipts, per * publishers, None).await;
+    let elapsed = started.elapsed();
     for t in tasks {
         t.await.expect("publisher");
     }
-    let _ = pipeline.shutdown.send(true);
-    let _ = pipeline.task.await;
+    (per * publishers, elapsed, pipeline.stop().await)
+}
 
-    // (c') the same pipeline draining a stream filled beforehand: the
-    // writer alone, as (b) measures the bare loop alone.
-    drop(nats);
-    let nats = NatsServer::start();
-    let client = async_nats::connect(nats.url()).await.expect("connect");
+/// (d): publish -> receipt latency at a fixed 1,000 submissions/s on a
+/// fresh log (`url` must carry no earlier submissions: a new log would
+/// decide them again): the sorted latencies and what a batch cost.
+async fn latency(
+    url: &str,
+    client: &async_nats::Client,
+    replicas: usize,
+    n: usize,
+) -> (Vec<Duration>, Costs) {
     let js = jetstream::new(client.clone());
-    dotpha_bus::ensure_streams(&js, 1).await.expect("streams");
-    let mut workload = Workload::new("e", 4, 25);
-    let mut messages = workload.setup();
-    let setup_count = messages.len();
-    messages.extend((0..n).map(|_| workload.next_report()));
-    publish_all(&js, messages, 1024, None, None).await;
-    let receipts = client
-        .subscribe("dotpha.v1.receipt.>")
-        .await
-        .expect("subscribe");
-    client.flush().await.expect("flush");
-    let started = Instant::now();
-    let pipeline = start_writer(&nats.url()).await;
-    await_receipts(receipts, setup_count + n, None).await;
-    let drained = started.elapsed();
-    let _ = pipeline.shutdown.send(true);
-    let _ = pipeline.task.await;
-
-    // (d) latency at a fixed rate, on a fresh log and a fresh server (the
-    // old submissions stream would be read again by a new log).
-    drop(nats);
-    let nats = NatsServer::start();
-    let client = async_nats::connect(nats.url()).await.expect("connect");
-    let js = jetstream::new(client.clone());
-    let pipeline = start_writer(&nats.url()).await;
+    let pipeline = start_writer(url, replicas).await;
     let mut workload = Workload::new("d", 4, 25);
-    setup(&js, &client, &mut workload).await;
+    setup(&js, client, &mut workload, replicas).await;
     let count = (n / 10).clamp(1000, 10_000);
     let messages: Vec<Message> = (0..count).map(|_| workload.next_report()).collect();
     let sent = Arc::new(Mutex::new(HashMap::new()));
@@ -357,8 +405,7 @@ async fn main() {
     )
     .await;
     waiter.await.expect("receipts");
-    let _ = pipeline.shutdown.send(true);
-    let _ = pipeline.task.await;
+    let costs = pipeline.stop().await;
     let sent = sent.lock().expect("lock");
     let arrived = arrived.lock().expect("lock");
     let mut latencies: Vec<Duration> = sent
@@ -366,7 +413,75 @@ async fn main() {
         .filter_map(|(id, at)| arrived.get(id).map(|r| r.duration_since(*at)))
         .collect();
     latencies.sort();
-    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    (latencies, costs)
+}
+
+/// The `p` quantile of sorted `latencies`, in milliseconds.
+fn quantile_ms(latencies: &[Duration], p: f64) -> f64 {
+    if latencies.is_empty() {
+        return 0.0;
+    }
+    latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)].as_secs_f64() * 1e3
+}
+
+/// A 3-node cluster from `deploy/nats/cluster`, ready for JetStream, and a
+/// client of its first node.
+async fn cluster() -> (Cluster, async_nats::Client) {
+    let cluster = Cluster::start();
+    cluster.wait_ready().await;
+    let client = async_nats::connect(cluster.url(0))
+        .await
+        .expect("connect to the cluster");
+    (cluster, client)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let n = env("DOTPHA_BENCH_MESSAGES", 50_000);
+    let publishers = env("DOTPHA_BENCH_PUBLISHERS", 4).max(1);
+    let on_cluster = env("DOTPHA_BENCH_CLUSTER", 0) == 1;
+    let nats = NatsServer::start();
+    let client = async_nats::connect(nats.url()).await.expect("connect");
+    let js = jetstream::new(client.clone());
+    let dir = tempfile::tempdir().expect("dir");
+
+    let a = raw_publish(&js, n).await;
+    let b = bare_loop(&js, n, dir.path()).await;
+
+    // (c) the full pipeline.
+    let (c_count, c, c_costs) = full_pipeline(&nats.url(), &client, 1, publishers, n).await;
+
+    // (c') the same pipeline draining a stream filled beforehand: the
+    // writer alone, as (b) measures the bare loop alone.
+    drop(nats);
+    let nats = NatsServer::start();
+    let client = async_nats::connect(nats.url()).await.expect("connect");
+    let js = jetstream::new(client.clone());
+    dotpha_bus::ensure_streams(&js, 1).await.expect("streams");
+    let mut workload = Workload::new("e", 4, 25);
+    let mut messages = workload.setup();
+    let setup_count = messages.len();
+    messages.extend((0..n).map(|_| workload.next_report()));
+    publish_all(&js, messages, 1024, None, None).await;
+    let receipts = client
+        .subscribe("dotpha.v1.receipt.>")
+        .await
+        .expect("subscribe");
+    client.flush().await.expect("flush");
+    let started = Instant::now();
+    let pipeline = start_writer(&nats.url(), 1).await;
+    await_receipts(receipts, setup_count + n, None).await;
+    let drained = started.elapsed();
+    pipeline.stop().await;
+
+    // (d) latency at a fixed rate, on a fresh log and a fresh server (the
+    // old submissions stream would be read again by a new log).
+    drop(nats);
+    let nats = NatsServer::start();
+    let client = async_nats::connect(nats.url()).await.expect("connect");
+    let (latencies, d_costs) = latency(&nats.url(), &client, 1, n).await;
+    drop(nats);
+    let count = latencies.len();
 
     println!("| what | messages | seconds | per second |");
     println!("|---|---:|---:|---:|");
@@ -381,10 +496,9 @@ async fn main() {
         rate(n, b)
     );
     println!(
-        "| (c) dotpha: publish -> decide -> commit -> receipt, {publishers} publishers | {} | {:.2} | {} |",
-        per * publishers,
+        "| (c) dotpha: publish -> decide -> commit -> receipt, {publishers} publishers | {c_count} | {:.2} | {} |",
         c.as_secs_f64(),
-        rate(per * publishers, c)
+        rate(c_count, c)
     );
     println!(
         "| (c') dotpha draining a pre-filled stream: decide -> commit -> ack -> receipt | {} | {:.2} | {} |",
@@ -394,15 +508,61 @@ async fn main() {
     );
     println!(
         "\n(c) / (b) = {:.0}%, (c') / (b) = {:.0}%\n",
-        100.0 * (per * publishers) as f64 / c.as_secs_f64() / (n as f64 / b.as_secs_f64()),
+        100.0 * c_count as f64 / c.as_secs_f64() / (n as f64 / b.as_secs_f64()),
         100.0 * (setup_count + n) as f64 / drained.as_secs_f64() / (n as f64 / b.as_secs_f64())
     );
     println!("| (d) publish -> receipt at 1,000/s | p50 | p99 | max |");
     println!("|---|---:|---:|---:|");
     println!(
         "| {count} submissions | {:.2} ms | {:.2} ms | {:.2} ms |",
-        pct(0.50).as_secs_f64() * 1e3,
-        pct(0.99).as_secs_f64() * 1e3,
-        latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1e3)
+        quantile_ms(&latencies, 0.50),
+        quantile_ms(&latencies, 0.99),
+        quantile_ms(&latencies, 1.0)
     );
+
+    if !on_cluster {
+        return;
+    }
+    // (c) and (d) again on a 3-node cluster, every stream at R3: the
+    // replicated commit point as a province would run it. A fresh cluster
+    // for each, as a fresh server above.
+    let (nodes, cluster_client) = cluster().await;
+    let (cc_count, cc, cc_costs) =
+        full_pipeline(&nodes.urls(), &cluster_client, 3, publishers, n).await;
+    drop(cluster_client);
+    drop(nodes);
+    let (nodes, cluster_client) = cluster().await;
+    let (cluster_latencies, cd_costs) = latency(&nodes.urls(), &cluster_client, 3, n).await;
+    drop(cluster_client);
+    drop(nodes);
+
+    println!("\n| same run | one server, streams R1 | 3-node cluster, streams R3 |");
+    println!("|---|---:|---:|");
+    println!(
+        "| (c) submissions/s, {publishers} publishers ({c_count} / {cc_count}) | {} | {} |",
+        rate(c_count, c),
+        rate(cc_count, cc)
+    );
+    for (label, p) in [("p50", 0.50), ("p99", 0.99), ("max", 1.0)] {
+        println!(
+            "| (d) publish -> receipt {label} at 1,000/s ({count} / {}) | {:.2} ms | {:.2} ms |",
+            cluster_latencies.len(),
+            quantile_ms(&latencies, p),
+            quantile_ms(&cluster_latencies, p)
+        );
+    }
+    for (what, one, three) in [("(c)", c_costs, cc_costs), ("(d)", d_costs, cd_costs)] {
+        println!(
+            "| {what} batches, mean submissions per batch | {:.0}, {:.1} | {:.0}, {:.1} |",
+            one.batches, one.mean_batch, three.batches, three.mean_batch
+        );
+        println!(
+            "| {what} mean local commit per batch (decide + append + fsync) | {:.2} ms | {:.2} ms |",
+            one.commit_ms, three.commit_ms
+        );
+        println!(
+            "| {what} mean append to DOTPHA_DECISIONS per batch (the commit point) | {:.2} ms | {:.2} ms |",
+            one.replicate_ms, three.replicate_ms
+        );
+    }
 }

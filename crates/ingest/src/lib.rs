@@ -12,6 +12,7 @@
 #![deny(unreachable_pub)]
 #![warn(missing_docs)]
 
+mod announce;
 mod checkpoints;
 mod cosignatures;
 mod logfile;
@@ -43,10 +44,11 @@ pub use standby::{CATCH_UP_REQUEST_TIMEOUT, standby};
 pub use transparency::{Transparency, default_origin, log_key};
 pub use writer::Fault;
 
-/// The role of a process that writes the log, as `/healthz` says it.
-pub const ROLE_ACTIVE_NAME: &str = "active";
+/// The role of a process that writes the log, as `/healthz` and `dotpha
+/// status` say it.
+pub const ROLE_ACTIVE_NAME: &str = dotpha_bus::roles::ROLE_ACTIVE;
 /// The role of a standby following `DOTPHA_DECISIONS`.
-pub const ROLE_STANDBY_NAME: &str = "standby";
+pub const ROLE_STANDBY_NAME: &str = dotpha_bus::roles::ROLE_STANDBY;
 
 /// Most messages decided in one transaction. Big enough that a commit's
 /// fsync is shared by hundreds of submissions under load.
@@ -171,6 +173,12 @@ fn owner(lock: &DataDirLock) -> Result<String, IngestError> {
     ))
 }
 
+/// The process's clock as the lease stamps a takeover with it.
+fn wall_clock(clock: &SharedClock) -> dotpha_bus::lease::WallClock {
+    let clock = clock.clone();
+    dotpha_bus::lease::WallClock::new(move || clock.unix_millis())
+}
+
 /// Takes the writer's lease for an operation that must not run beside a
 /// live writer of this NATS (`dotpha restore` clears `DOTPHA_EVENTS`):
 /// refused with [`IngestError::LeaseHeld`] while another writer holds it.
@@ -188,6 +196,7 @@ pub async fn fence(
     let claimant = Claimant {
         owner: owner(lock)?,
         what,
+        clock: dotpha_bus::lease::WallClock::system(),
     };
     let lease = Lease::acquire(
         kv,
@@ -216,6 +225,9 @@ pub struct Prepared {
     part: Part,
     key: dotpha_tlog::LogKey,
     witnesses: Vec<dotpha_tlog::CosignatureVerifier>,
+    /// Who says this writer's role in NATS while it serves; `None` for a
+    /// standby that promoted itself (it announces across its roles).
+    announcer: Option<announce::Announcer>,
 }
 
 impl std::fmt::Debug for Prepared {
@@ -281,6 +293,7 @@ pub async fn prepare(
     let claimant = Claimant {
         owner: owner(&lock)?,
         what: format!("dotpha writer of {} ({identity})", path.display()),
+        clock: wall_clock(&config.clock),
     };
     let lease = retry_until(&shutdown, &part, "taking the writer's lease", || {
         let attempt = Lease::acquire(
@@ -315,6 +328,13 @@ pub async fn prepare(
     });
     let mut ledger = ledger;
     sync_replica(&mut ledger, &js, &shutdown, &part).await?;
+    let announcer = announce::Announcer {
+        js: js.clone(),
+        replicas: config.replicas,
+        key: dotpha_bus::roles::role_key(&lock.writer_id()?),
+        log: path.display().to_string(),
+        health: config.health.clone(),
+    };
     Ok(Prepared {
         config,
         _lock: Some(lock),
@@ -326,6 +346,7 @@ pub async fn prepare(
         part,
         key,
         witnesses,
+        announcer: Some(announcer),
     })
 }
 
@@ -376,6 +397,7 @@ pub(crate) async fn promote(
         part,
         key,
         witnesses,
+        announcer: None,
     })
 }
 
@@ -532,10 +554,18 @@ pub async fn serve(
         part: writer_part,
         key,
         witnesses,
+        announcer,
     } = prepared;
     let health = config.health.clone();
     metrics.role.set(metrics::ROLE_ACTIVE);
     metrics.standby_lag.set(0);
+    metrics.log_head.set(ledger.log().head().position as i64);
+    metrics.replica_record.set(
+        ledger
+            .log()
+            .checkpoint(dotpha_store::REPLICA_SEQUENCE)?
+            .map_or(0, |s| i64::try_from(s).unwrap_or(i64::MAX)),
+    );
     // The relay and the receipt service stop when asked, and when the
     // writer stops by itself.
     let (stop_parts, parts_shutdown) = watch::channel(false);
@@ -592,8 +622,10 @@ pub async fn serve(
     let proofs = tokio::spawn(proofs::serve(
         connection.client.clone(),
         logfile::SharedLog::new(path.clone(), false),
-        parts_shutdown,
+        parts_shutdown.clone(),
     ));
+    let announcing =
+        announcer.map(|announcer| tokio::spawn(announcer.run(metrics.clone(), parts_shutdown)));
 
     let (read_position, read_tag) = ledger.read_position_tag()?;
     let outcome = writer::run(
@@ -632,6 +664,9 @@ pub async fn serve(
     let _ = receipts.await;
     let _ = collector.await;
     let _ = proofs.await;
+    if let Some(announcing) = announcing {
+        let _ = announcing.await;
+    }
     let _ = connection.client.flush().await;
     if outcome.is_ok() {
         lease.release().await;

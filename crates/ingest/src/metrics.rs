@@ -74,6 +74,9 @@ pub struct IngestMetrics {
     /// Records of `DOTPHA_DECISIONS` a standby has not applied yet (0 on
     /// the active writer).
     pub standby_lag: Gauge,
+    /// The sequence of the last record of `DOTPHA_DECISIONS` this
+    /// process's log holds (appended by the writer, applied by a standby).
+    pub replica_record: Gauge,
     /// Times this process took over as the writer from a standby.
     pub takeovers: Counter,
     /// When it last took over (Unix seconds; 0: never).
@@ -104,6 +107,7 @@ impl Default for IngestMetrics {
             last_report: Family::default(),
             role: Gauge::default(),
             standby_lag: Gauge::default(),
+            replica_record: Gauge::default(),
             takeovers: Counter::default(),
             last_takeover: Gauge::default(),
         }
@@ -197,6 +201,11 @@ impl IngestMetrics {
             "dotpha_standby_lag_records",
             "Records of DOTPHA_DECISIONS the standby has not applied yet",
             self.standby_lag.clone(),
+        );
+        registry.register(
+            "dotpha_replica_record",
+            "The sequence of the last record of DOTPHA_DECISIONS this process's log holds",
+            self.replica_record.clone(),
         );
         registry.register(
             "dotpha_takeovers",

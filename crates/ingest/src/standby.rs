@@ -92,6 +92,7 @@ pub async fn standby(
             "dotpha writer of {} (a standby that took over)",
             path.display()
         ),
+        clock: crate::wall_clock(&config.clock),
     };
     let id: String = lock
         .writer_id()?
@@ -108,56 +109,74 @@ pub async fn standby(
         health: config.health.clone(),
         metrics: metrics.clone(),
     };
-    loop {
-        metrics.role.set(crate::metrics::ROLE_STANDBY);
-        report_role(&config.health, ROLE_STANDBY_NAME, 0, None);
-        let lease = match follower.until_promoted(&shutdown).await {
-            Ok(Some(lease)) => lease,
-            Ok(None) => {
-                part.stopped();
-                return Ok(());
-            }
-            // A log this directory's writer committed beyond the stream
-            // (killed between its commit and its append, then restarted
-            // here while another writer went on): set aside, rebuilt.
-            Err(error @ IngestError::Replica(_)) => {
-                let why = error.to_string();
-                if step_down(&config, &js, &part, &why, &shutdown).await? {
-                    continue;
+    metrics.replica_record.set(0);
+    let (stop_announcing, announcing_stop) = watch::channel(false);
+    let announcing = tokio::spawn(
+        crate::announce::Announcer {
+            js: js.clone(),
+            replicas: config.replicas,
+            key: dotpha_bus::roles::role_key(&id),
+            log: follower.path.display().to_string(),
+            health: config.health.clone(),
+        }
+        .run(metrics.clone(), announcing_stop),
+    );
+    let outcome: Result<(), IngestError> = async {
+        loop {
+            metrics.role.set(crate::metrics::ROLE_STANDBY);
+            report_role(&config.health, ROLE_STANDBY_NAME, 0, None);
+            let lease = match follower.until_promoted(&shutdown).await {
+                Ok(Some(lease)) => lease,
+                Ok(None) => {
+                    part.stopped();
+                    return Ok(());
                 }
-                return Err(error);
-            }
-            Err(error) => return Err(error),
-        };
-        part.running();
-        metrics.role.set(crate::metrics::ROLE_ACTIVE);
-        metrics.standby_lag.set(0);
-        metrics.takeovers.inc();
-        metrics
-            .last_takeover
-            .set(i64::try_from(config.clock.unix_seconds()).unwrap_or(i64::MAX));
-        report_role(
-            &config.health,
-            ROLE_ACTIVE_NAME,
-            0,
-            Some(config.clock.now().as_str().to_owned()),
-        );
-        let prepared = crate::promote(config.clone(), lease, &shutdown).await?;
-        match crate::serve(prepared, metrics.clone(), shutdown.clone()).await {
-            Ok(()) => {
-                part.stopped();
-                return Ok(());
-            }
-            Err(IngestError::LeaseLost(why)) => {
-                step_down(&config, &js, &part, &why, &shutdown).await?;
-                // What ran as the writer runs no more.
-                for gone in ["writer", "relay", "receipts"] {
-                    config.health.remove(gone);
+                // A log this directory's writer committed beyond the stream
+                // (killed between its commit and its append, then restarted
+                // here while another writer went on): set aside, rebuilt.
+                Err(error @ IngestError::Replica(_)) => {
+                    let why = error.to_string();
+                    if step_down(&config, &js, &part, &why, &shutdown).await? {
+                        continue;
+                    }
+                    return Err(error);
                 }
+                Err(error) => return Err(error),
+            };
+            part.running();
+            metrics.role.set(crate::metrics::ROLE_ACTIVE);
+            metrics.standby_lag.set(0);
+            metrics.takeovers.inc();
+            metrics
+                .last_takeover
+                .set(i64::try_from(config.clock.unix_seconds()).unwrap_or(i64::MAX));
+            report_role(
+                &config.health,
+                ROLE_ACTIVE_NAME,
+                0,
+                Some(config.clock.now().as_str().to_owned()),
+            );
+            let prepared = crate::promote(config.clone(), lease, &shutdown).await?;
+            match crate::serve(prepared, metrics.clone(), shutdown.clone()).await {
+                Ok(()) => {
+                    part.stopped();
+                    return Ok(());
+                }
+                Err(IngestError::LeaseLost(why)) => {
+                    step_down(&config, &js, &part, &why, &shutdown).await?;
+                    // What ran as the writer runs no more.
+                    for gone in ["writer", "relay", "receipts"] {
+                        config.health.remove(gone);
+                    }
+                }
+                Err(error) => return Err(error),
             }
-            Err(error) => return Err(error),
         }
     }
+    .await;
+    let _ = stop_announcing.send(true);
+    let _ = announcing.await;
+    outcome
 }
 
 /// What following needs, kept across the standby's turns.
@@ -219,6 +238,12 @@ impl Follower {
                 return Ok(None);
             }
             let held = held(&log)?;
+            self.metrics
+                .replica_record
+                .set(i64::try_from(held).unwrap_or(i64::MAX));
+            if let Some(log) = &log {
+                self.metrics.log_head.set(log.head().position as i64);
+            }
             match self.follow(held, &mut log, &mut stop, &mut taken).await {
                 Ok(Followed::Stopped) => return Ok(None),
                 Ok(Followed::Promoted) => break,
@@ -313,6 +338,9 @@ impl Follower {
             let (sequence, pending) = (info.stream_sequence, info.pending);
             let head = apply(log, &message.payload, sequence).await?;
             self.metrics.standby_lag.set(pending as i64);
+            self.metrics
+                .replica_record
+                .set(i64::try_from(sequence).unwrap_or(i64::MAX));
             report_role(&self.health, ROLE_STANDBY_NAME, pending, None);
             self.metrics.log_head.set(head.position as i64);
             tracing::debug!(sequence, head = head.position, "applied a record");
@@ -349,9 +377,13 @@ impl Follower {
                     "DOTPHA_DECISIONS holds no record {sequence} though it ends at {last}: the stream lost decisions"
                 ))
             })?;
-            apply(log, &record, sequence).await?;
+            let head = apply(log, &record, sequence).await?;
             let lag = last.saturating_sub(sequence);
             self.metrics.standby_lag.set(lag as i64);
+            self.metrics
+                .replica_record
+                .set(i64::try_from(sequence).unwrap_or(i64::MAX));
+            self.metrics.log_head.set(head.position as i64);
             report_role(&self.health, ROLE_STANDBY_NAME, lag, None);
         }
         tracing::info!(

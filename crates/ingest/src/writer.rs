@@ -413,6 +413,10 @@ async fn step(
                 .metrics
                 .replicate_seconds
                 .observe(started.elapsed().as_secs_f64());
+            writer
+                .metrics
+                .replica_record
+                .set(i64::try_from(replicated.last_sequence()).unwrap_or(i64::MAX));
         }
         // Right before the answers: a receipt is a promise made under the
         // lease. A lapsed lease holds them until it is renewed; a lost one
