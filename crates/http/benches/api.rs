@@ -215,7 +215,11 @@ fn age(moves: &Moves, position: u64, at: Instant) -> Duration {
 /// The demo's progress reports, for the tasks of every copy that still
 /// take reports (active, in an open cycle), each with its copy's unit and
 /// without `expected_version`, to be sent again under new ids.
-fn report_templates(ledger: &Ledger, demo: &[(String, Value)], copies: usize) -> Vec<(String, Value)> {
+fn report_templates(
+    ledger: &Ledger,
+    demo: &[(String, Value)],
+    copies: usize,
+) -> Vec<(String, Value)> {
     let slugs = per_copy_slugs(demo);
     let mut templates = Vec::new();
     for copy in 0..copies {

@@ -114,21 +114,58 @@ pub(crate) fn progress_reported(
     {
         return Ok(());
     }
-    let targets: Vec<(Slug, f64, f64)> = tx
+    // (metric, baseline, target, latest value by `Reading` order, this
+    // report included: `apply::report` has just kept it).
+    let targets: Vec<(Slug, f64, f64, Option<f64>)> = tx
         .prepare_cached(
-            "SELECT metric, baseline, target FROM targets WHERE task_id = ?1 ORDER BY ord",
+            "SELECT metric, baseline, target, latest FROM targets WHERE task_id = ?1 ORDER BY ord",
         )?
         .query_map([task], |r| {
-            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))
+            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })?
         .filter_map(|row| match row {
-            Ok((metric, baseline, target)) => {
-                Slug::parse(&metric).map(|m| Ok((m, baseline, target)))
+            Ok((metric, baseline, target, latest)) => {
+                Slug::parse(&metric).map(|m| Ok((m, baseline, target, latest)))
             }
             Err(e) => Some(Err(e)),
         })
         .collect::<rusqlite::Result<_>>()?;
-    let mut tracker = DoneTracker::for_targets(targets);
+    let mut tracker = DoneTracker::for_targets(
+        targets
+            .iter()
+            .map(|(metric, baseline, target, _)| (metric.clone(), *baseline, *target)),
+    );
+    // A report later than every other of the task (the usual case: reports
+    // arrive in order) cannot move an earlier day, and the task was not done
+    // before it: its completion now is that of the latest values, which the
+    // tables hold. One report of those values at this reading gives the
+    // tracker's answer without reading the task's whole history, which
+    // would make every report cost as much as all the reports before it.
+    let latest_other: Option<(String, u64)> = tx
+        .prepare_cached(
+            "SELECT as_of, position FROM progress WHERE task_id = ?1 AND position <> ?2
+             ORDER BY as_of DESC, position DESC LIMIT 1",
+        )?
+        .query_row(params![task, this.position], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let in_order = latest_other.is_none_or(|(as_of, position)| {
+        Date::parse(&as_of).is_some_and(|as_of| this.is_later_than(Reading { as_of, position }))
+    });
+    if in_order {
+        let latest: Vec<MetricValue> = targets
+            .into_iter()
+            .filter_map(|(metric, _, _, latest)| latest.map(|value| MetricValue { metric, value }))
+            .collect();
+        let percent: Option<f64> = tx
+            .prepare_cached("SELECT reported_percent FROM tasks WHERE task_id = ?1")?
+            .query_row([task], |r| r.get(0))
+            .optional()?
+            .flatten();
+        tracker.report(this, &latest, percent);
+        tx.prepare_cached("UPDATE tasks SET done_on = ?2 WHERE task_id = ?1")?
+            .execute(params![task, tracker.done_on().map(|d| d.to_string())])?;
+        return Ok(());
+    }
     let reports: Vec<(u64, String, Option<f64>)> = tx
         .prepare_cached(
             "SELECT position, as_of, percent FROM progress WHERE task_id = ?1 ORDER BY as_of, position",
