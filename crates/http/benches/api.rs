@@ -151,8 +151,18 @@ fn build(dir: &Path, copies: usize, events: u64) -> (usize, u64) {
     submitted += commit(&mut batch);
     drop(commit);
     // Then progress reports until the log holds `events` events, as a
-    // province's log grows: mostly reports on the same tasks.
-    let templates = report_templates(&ledger, &demo, copies);
+    // province's log grows: reports on the same tasks, each task's in the
+    // order of the days they describe (its latest report's day, again and
+    // again), as reports mostly arrive.
+    let mut latest: std::collections::BTreeMap<String, (String, Value)> = Default::default();
+    for (unit, body) in report_templates(&ledger, &demo, copies) {
+        let task = body["data"]["task_id"].as_str().unwrap_or("").to_owned();
+        let as_of = |b: &Value| b["data"]["as_of"].as_str().unwrap_or("").to_owned();
+        if latest.get(&task).is_none_or(|(_, kept)| as_of(kept) <= as_of(&body)) {
+            latest.insert(task, (unit, body));
+        }
+    }
+    let templates: Vec<(String, Value)> = latest.into_values().collect();
     let mut held = ledger.log().head().position;
     let mut n = 0usize;
     while held < events {
