@@ -36,10 +36,29 @@ use support::*;
 /// Publishers, each sending one commune's reports one after another and
 /// waiting for each receipt.
 const PUBLISHERS: usize = 4;
-/// Reports each publisher sends.
+/// Reports each publisher sends unless `DOTPHA_TAKEOVER_SUBMISSIONS` says
+/// otherwise: enough for the writer to die mid-load, few enough for CI.
+/// The issue's figure is 2,000 each:
+///
+///     DOTPHA_TAKEOVER_SUBMISSIONS=2000 cargo test --release --test takeover -- --nocapture killed_mid_load
 const PER_PUBLISHER: usize = 300;
-/// Receipts held before the writer is killed or frozen.
-const FAULT_AFTER: usize = 200;
+
+/// Reports each publisher sends: `DOTPHA_TAKEOVER_SUBMISSIONS`, else
+/// [`PER_PUBLISHER`].
+fn per_publisher() -> usize {
+    std::env::var("DOTPHA_TAKEOVER_SUBMISSIONS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(PER_PUBLISHER)
+}
+
+/// Receipts held before the writer is killed (or the thief steals): a
+/// sixth of the load (200 at 4 × 300), so the fault comes mid-load at any
+/// size.
+fn fault_after() -> usize {
+    (PUBLISHERS * per_publisher() / 6).max(1)
+}
 /// The longest any phase may take before the test gives up (a takeover
 /// waits [`dotpha_bus::lease::LEASE_TTL`] for the lease to lapse).
 const LIMIT: Duration = Duration::from_secs(120);
@@ -149,7 +168,7 @@ struct Load {
 }
 
 fn start_load(url: &str, workload: &mut Workload) -> Load {
-    let reports: Vec<Message> = (0..PUBLISHERS * PER_PUBLISHER)
+    let reports: Vec<Message> = (0..PUBLISHERS * per_publisher())
         .map(|_| workload.next_report())
         .collect();
     let answered = Arc::new(AtomicUsize::new(0));
@@ -270,10 +289,11 @@ async fn the_writer_killed_mid_load_the_standby_takes_over_and_each_submission_i
     let url = nats.url();
     let mut pair = pair(&url, "takeover-kill", None).await;
     let (heard, listener) = listen_to_receipts(&url).await;
+    let started = Instant::now();
     let load = start_load(&url, &mut pair.workload);
     wait_until(
         "the load getting under way",
-        || load.answered() >= FAULT_AFTER,
+        || load.answered() >= fault_after(),
         || pair.a.output(),
     )
     .await;
@@ -283,6 +303,7 @@ async fn the_writer_killed_mid_load_the_standby_takes_over_and_each_submission_i
     let everything: Vec<Message> = pair.setup.iter().chain(&load.reports).cloned().collect();
     let b = &pair.b;
     let held = load.finish(|| b.output()).await;
+    let took = started.elapsed();
     assert!(
         at_kill < everything.len() - pair.setup.len(),
         "A died mid-load"
@@ -317,8 +338,10 @@ async fn the_writer_killed_mid_load_the_standby_takes_over_and_each_submission_i
     assert!(pair.b.terminate().success(), "{}", pair.b.output());
     verify_clean(&pair.b_dir);
     eprintln!(
-        "A killed at {at_kill} receipts; first receipt after the kill {first:?}, longest time without one {longest:?}; \
+        "{PUBLISHERS} publishers x {} submissions, all receipted in {took:?}; \
+         A killed at {at_kill} receipts; first receipt after the kill {first:?}, longest time without one {longest:?}; \
          A's last receipt at position {last_of_a}, B's head {}\nB:\n{}",
+        per_publisher(),
         events.len(),
         warnings(&pair.b.output())
     );
@@ -474,13 +497,13 @@ async fn submissions_pulled_away_from_the_writers_consumer_are_still_decided_onc
     let load = start_load(&url, &mut workload);
     wait_until(
         "the load getting under way",
-        || load.answered() >= FAULT_AFTER,
+        || load.answered() >= fault_after(),
         || writer.output(),
     )
     .await;
     let js = async_nats::jetstream::new(async_nats::connect(&url).await.expect("connects"));
     let mut stolen = Vec::new();
-    while stolen.is_empty() && load.answered() < PUBLISHERS * PER_PUBLISHER {
+    while stolen.is_empty() && load.answered() < PUBLISHERS * per_publisher() {
         let consumer: PullConsumer = js
             .get_consumer_from_stream("dotpha-writer", "DOTPHA_SUBMISSIONS")
             .await
@@ -561,7 +584,7 @@ async fn takeover_gap() {
         let load = start_load(&url, &mut pair.workload);
         wait_until(
             "the load getting under way",
-            || load.answered() >= FAULT_AFTER,
+            || load.answered() >= fault_after(),
             || pair.a.output(),
         )
         .await;
@@ -669,7 +692,7 @@ async fn the_writer_and_the_decisions_leader_node_killed_on_a_3_node_cluster_the
     let load = start_load(&urls, &mut pair.workload);
     wait_until(
         "the load getting under way",
-        || load.answered() >= FAULT_AFTER,
+        || load.answered() >= fault_after(),
         || pair.a.output(),
     )
     .await;
