@@ -719,3 +719,64 @@ async fn the_writer_and_the_decisions_leader_node_killed_on_a_3_node_cluster_the
         warnings(&pair.b.output())
     );
 }
+
+/// A writer killed between two parts of a record cut into parts (a
+/// rejection keeping 256 KiB of control characters, escaped into 1.5 MiB):
+/// the stream ends with a record cut short. The standby takes over, passes
+/// over it (nothing of it was answered), decides the submission again and
+/// answers it; the old writer, back as a standby, finds its log holds the
+/// whole batch the stream passed over, sets it aside and rebuilds it equal
+/// to the new writer's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_killed_between_two_parts_of_a_record_the_standby_passes_over_them() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let nats = NatsServer::start();
+    let url = nats.url();
+    let mut pair = pair(&url, "takeover-parts", Some("after-first-part:1")).await;
+    let publisher = publisher(&url).await;
+    let unit = Workload::commune(0);
+    let refused = publisher
+        .submit(&unit, "cut-short-0001", vec![1u8; 256 * 1024].into())
+        .await
+        .expect("a receipt, from the standby once it took over");
+    assert_eq!(
+        refused.status,
+        dotpha_store::ReceiptStatus::Rejected,
+        "{refused:?}"
+    );
+    assert!(
+        tokio::task::block_in_place(|| pair.a.wait_exit(LIMIT)).is_some(),
+        "A aborted at its fault\n{}",
+        pair.a.output()
+    );
+    let b_output = pair.b.output();
+    assert!(b_output.contains("it is the writer now"), "{b_output}");
+    assert!(
+        b_output.contains("passing over it"),
+        "B passed over the record cut short\n{b_output}"
+    );
+    let reports: Vec<Message> = (0..3).map(|_| pair.workload.next_report()).collect();
+    submit_in_order(&publisher, &reports).await;
+    let b_log = pair.b.log();
+    let decided = b_log
+        .receipt("cut-short-0001")
+        .expect("reads")
+        .expect("decided by B");
+    assert_eq!(decided.events, refused.events);
+    assert_eq!(decided.status, refused.status);
+
+    pair.a.restart_with(None);
+    let (a_log, b_path) = (pair.a_dir.join("log.sqlite"), pair.b_dir.join("log.sqlite"));
+    wait_until(
+        "A's rebuilt log catching up with B's",
+        || a_log.exists() && log_rows(&a_log) == log_rows(&b_path),
+        || pair.a.output(),
+    )
+    .await;
+    assert_eq!(set_aside(&pair.a_dir).len(), 1, "{}", pair.a.output());
+    assert!(pair.a.is_running(), "{}", pair.a.output());
+    assert!(pair.a.terminate().success(), "{}", pair.a.output());
+    assert!(pair.b.terminate().success(), "{}", pair.b.output());
+    verify_clean(&pair.a_dir);
+    verify_clean(&pair.b_dir);
+}

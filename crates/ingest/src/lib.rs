@@ -640,6 +640,7 @@ pub async fn serve(
             fault: config.fault,
             shutdown,
             batches: 0,
+            part_groups: 0,
             lease: lease.guard(),
             part: writer_part.clone(),
             clock: config.clock.clone(),

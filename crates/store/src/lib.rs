@@ -40,8 +40,8 @@ pub use records::{
     RecordedEvent,
 };
 pub use replica::{
-    BatchRecord, CheckpointRow, DeadLetterRow, DecisionRow, EventRow, RECORD_TARGET_BYTES,
-    REPLICA_SEQUENCE, Replicated,
+    Assembled, Assembler, BatchRecord, CheckpointRow, DeadLetterRow, DecisionRow, EventRow,
+    PART_PREFIX, RECORD_TARGET_BYTES, REPLICA_SEQUENCE, RecordPart, ReplicaMessage, Replicated,
 };
 pub use schema::SCHEMA_VERSION;
 pub use tree::{Attestation, StoredCheckpoint};
