@@ -780,3 +780,74 @@ async fn a_writer_killed_between_two_parts_of_a_record_the_standby_passes_over_t
     verify_clean(&pair.a_dir);
     verify_clean(&pair.b_dir);
 }
+
+/// A writer killed after appending a batch to `DOTPHA_DECISIONS` and
+/// before answering it: nobody decides those submissions again (the stream
+/// holds the batch, the read position is past them), so the standby that
+/// takes over announces its log's last batch's receipts again, marked
+/// duplicate as a redelivery's answer is. A publisher that published once
+/// and only listens gets its receipt, naming the event the new log holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_appended_but_never_answered_is_announced_by_the_standby_that_takes_over() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let nats = NatsServer::start();
+    let url = nats.url();
+    // The setup is decided one submission per batch; the next batch is the
+    // report below.
+    let setup_len = Workload::new("takeover-unanswered", PUBLISHERS, 2)
+        .setup()
+        .len();
+    let fault = format!("after-append:{}", setup_len + 1);
+    let mut pair = pair(&url, "takeover-unanswered", Some(&fault)).await;
+    let report = pair.workload.next_report();
+    let client = async_nats::connect(&url).await.expect("connects");
+    let mut receipts = client
+        .subscribe(format!("dotpha.v1.receipt.{}", report.unit))
+        .await
+        .expect("subscribes");
+    client.flush().await.expect("flushed");
+    // Published once, never again: only an announcement can answer it.
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", report.submission_id.as_str());
+    async_nats::jetstream::new(client.clone())
+        .publish_with_headers(
+            format!("dotpha.v1.submit.{}", report.unit),
+            headers,
+            report.body.clone().into(),
+        )
+        .await
+        .expect("published")
+        .await
+        .expect("stored");
+    assert!(
+        tokio::task::block_in_place(|| pair.a.wait_exit(LIMIT)).is_some(),
+        "A aborted after its append\n{}",
+        pair.a.output()
+    );
+    let receipt = loop {
+        let message = tokio::time::timeout(LIMIT, receipts.next())
+            .await
+            .unwrap_or_else(|_| panic!("no receipt came\n{}", pair.b.output()))
+            .expect("the subscription holds");
+        let receipt: Receipt = serde_json::from_slice(&message.payload).expect("a receipt");
+        if receipt.submission_id == report.submission_id {
+            break receipt;
+        }
+    };
+    assert!(
+        receipt.duplicate,
+        "announced as a repeat's answer: {receipt:?}"
+    );
+    let b_log = pair.b.log();
+    assert_holds_logged_events(&b_log, &report, &receipt);
+    assert_each_accepted_once(&b_log, &log_events(&b_log), std::slice::from_ref(&report));
+    assert!(
+        pair.b
+            .output()
+            .contains("announced the log's last batch's receipts again"),
+        "{}",
+        pair.b.output()
+    );
+    assert!(pair.b.terminate().success(), "{}", pair.b.output());
+    verify_clean(&pair.b_dir);
+}

@@ -472,6 +472,64 @@ async fn sync_replica(
     writer::append_records(js, &replicated, None).await
 }
 
+/// Publishes again `receipts`, the log's last batch's
+/// ([`dotpha_store::Log::last_batch_receipts`]), before the writer decides
+/// anything: a writer that died after appending a batch to
+/// `DOTPHA_DECISIONS` and before answering it left its publishers waiting,
+/// and neither it restarted nor a standby taking over decides those
+/// submissions again (the read position is past them). Each is the stored
+/// receipt marked `duplicate: true`, as a redelivery's answer is (CONTRACT:
+/// a repeat answers the original receipt so marked), so the wire never
+/// carries two originals of one decision; published under the lease on the
+/// unit's subject. A publisher that already holds it ignores it, as it
+/// ignores any receipt it does not wait for.
+async fn announce_last_batch(
+    client: &async_nats::Client,
+    receipts: Vec<dotpha_store::Receipt>,
+    lease: &Lease,
+) -> Result<(), IngestError> {
+    if receipts.is_empty() {
+        return Ok(());
+    }
+    lease.guard().check()?;
+    let mut sent = 0usize;
+    for receipt in &receipts {
+        let receipt = &dotpha_store::Receipt {
+            duplicate: true,
+            ..receipt.clone()
+        };
+        let Some(unit) = receipt
+            .unit
+            .as_deref()
+            .filter(|u| dotpha_domain::Slug::parse(u).is_some())
+        else {
+            continue;
+        };
+        let body = match serde_json::to_vec(receipt) {
+            Ok(body) => body,
+            Err(error) => {
+                tracing::error!(%error, "a receipt could not be encoded");
+                continue;
+            }
+        };
+        match client
+            .publish(dotpha_bus::subjects::receipt(unit), body.into())
+            .await
+        {
+            Ok(()) => sent += 1,
+            Err(error) => {
+                tracing::warn!(%error, "announcing a receipt again failed; receipt.get still answers it");
+            }
+        }
+    }
+    tracing::info!(
+        receipts = sent,
+        recorded_at = receipts.first().map_or("", |r| r.recorded_at.as_str()),
+        "announced the log's last batch's receipts again, marked duplicate (its writer may have stopped before sending them)"
+    );
+    Ok(())
+}
+
 /// How a log is named in messages: its first event's hash, or "empty".
 fn identity_of(first: Option<&dotpha_store::RecordedEvent>) -> String {
     match first {
@@ -556,6 +614,8 @@ pub async fn serve(
         witnesses,
         announcer,
     } = prepared;
+    let last_batch = ledger.log().last_batch_receipts(MAX_BATCH)?;
+    announce_last_batch(&connection.client, last_batch, &lease).await?;
     let health = config.health.clone();
     metrics.role.set(metrics::ROLE_ACTIVE);
     metrics.standby_lag.set(0);

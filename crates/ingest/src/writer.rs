@@ -29,6 +29,9 @@ pub enum Fault {
     /// commit, before appending it to `DOTPHA_DECISIONS`; it goes on where
     /// it stopped when sent SIGCONT.
     StopAfterCommit(u64),
+    /// Abort after the `n`th commit's append to `DOTPHA_DECISIONS`, before
+    /// acking or answering it: the stream holds a batch nobody answered.
+    AfterAppend(u64),
     /// Abort after appending the first part of the `n`th record cut into
     /// parts (`RecordPart`), before its other parts: the stream ends with a
     /// record cut short.
@@ -36,8 +39,8 @@ pub enum Fault {
 }
 
 impl Fault {
-    /// Reads `after-commit:N`, `before-commit:N`, `stop-after-commit:N` or
-    /// `after-first-part:N`.
+    /// Reads `after-commit:N`, `before-commit:N`, `stop-after-commit:N`,
+    /// `after-append:N` or `after-first-part:N`.
     pub fn parse(text: &str) -> Option<Fault> {
         let (point, n) = text.split_once(':')?;
         let n = n.parse().ok()?;
@@ -46,6 +49,7 @@ impl Fault {
             "before-commit" => Some(Fault::BeforeCommit(n)),
             "stop-after-commit" => Some(Fault::StopAfterCommit(n)),
             "after-first-part" => Some(Fault::AfterFirstPart(n)),
+            "after-append" => Some(Fault::AfterAppend(n)),
             _ => None,
         }
     }
@@ -429,6 +433,13 @@ async fn step(
                 .metrics
                 .replica_record
                 .set(i64::try_from(replicated.last_sequence()).unwrap_or(i64::MAX));
+        }
+        if writer.fault == Some(Fault::AfterAppend(number)) {
+            tracing::error!(
+                number,
+                "injected fault: aborting after the append, before acks and receipts"
+            );
+            std::process::abort();
         }
         // Right before the answers: a receipt is a promise made under the
         // lease. A lapsed lease holds them until it is renewed; a lost one
