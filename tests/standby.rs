@@ -239,3 +239,56 @@ async fn decisions_larger_than_max_payload_are_replicated_in_parts_and_the_write
     verify_clean(&a_dir);
     verify_clean(&b_dir);
 }
+
+/// A writer killed between two parts of a record, restarted on its own
+/// log with no takeover in between: its log is ahead of the stream, so it
+/// sends the missing parts again before deciding anything; the standby
+/// joins them into the same log, and the publisher gets its receipt (the
+/// restarted writer announces its last batch again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_killed_between_two_parts_sends_the_rest_when_it_restarts() {
+    let nats = NatsServer::start();
+    let url = nats.url();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
+    let mut a = Writer::start(&a_dir, &url, Some("after-first-part:1"));
+    let publisher = publisher(&url).await;
+    let mut workload = Workload::new("parts-restart", 1, 1);
+    let setup = workload.setup();
+    submit_in_order(&publisher, &setup).await;
+    let mut b = Writer::start_with_args(&b_dir, &url, &["--standby"]);
+    let unit = setup[0].unit.clone();
+    let submitting = tokio::spawn(async move {
+        publisher
+            .submit(&unit, "parts-restart-0001", vec![1u8; 256 * 1024].into())
+            .await
+    });
+    let aborted = tokio::task::block_in_place(|| a.wait_exit(Duration::from_secs(60)));
+    assert!(aborted.is_some(), "A aborted at its fault\n{}", a.output());
+    a.restart();
+    let refused = submitting
+        .await
+        .expect("the publisher ran")
+        .expect("a receipt after the restart");
+    assert_eq!(refused.status, ReceiptStatus::Rejected, "{refused:?}");
+    assert!(
+        a.output()
+            .contains("sending the last batch's records again"),
+        "{}",
+        a.output()
+    );
+    let (a_log, b_log) = (a_dir.join("log.sqlite"), b_dir.join("log.sqlite"));
+    let started = std::time::Instant::now();
+    while !(b_log.exists() && log_rows(&b_log) == log_rows(&a_log)) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the standby joins the parts sent before and after the restart\n{}",
+            b.output()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(a.terminate().success(), "{}", a.output());
+    assert!(b.terminate().success(), "{}", b.output());
+    verify_clean(&a_dir);
+    verify_clean(&b_dir);
+}
