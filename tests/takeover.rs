@@ -851,3 +851,74 @@ async fn a_batch_appended_but_never_answered_is_announced_by_the_standby_that_ta
     assert!(pair.b.terminate().success(), "{}", pair.b.output());
     verify_clean(&pair.b_dir);
 }
+
+/// Two writers die in turn, each between two parts of a record: A after
+/// the first part of its record; then B, which took over and passed over
+/// it, after the first part of its own. A, back as a standby, takes the
+/// lease with a log ahead of the stream and different from it where both
+/// hold a message: it releases the lease, sets its log aside, rebuilds it
+/// from the stream, takes the lease again and decides the submission,
+/// which nobody answered before. B, back, does the same as a standby.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_writers_killed_in_turn_between_two_parts_the_first_back_rebuilds_and_writes() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let nats = NatsServer::start();
+    let url = nats.url();
+    let mut pair = pair(&url, "takeover-twice", Some("after-first-part:1")).await;
+    // B dies the same way once it writes.
+    pair.b.restart_with(Some("after-first-part:1"));
+    let publisher = publisher(&url).await;
+    let unit = Workload::commune(0);
+    let submitting = tokio::spawn(async move {
+        publisher
+            .submit(&unit, "twice-cut-0001", vec![1u8; 256 * 1024].into())
+            .await
+    });
+    for (name, writer) in [("A", &mut pair.a), ("B", &mut pair.b)] {
+        assert!(
+            tokio::task::block_in_place(|| writer.wait_exit(LIMIT)).is_some(),
+            "{name} aborted after the first part of its record\n{}",
+            writer.output()
+        );
+    }
+    pair.a.restart_with(None);
+    let refused = tokio::time::timeout(LIMIT, submitting)
+        .await
+        .unwrap_or_else(|_| panic!("no receipt\n{}", pair.a.output()))
+        .expect("the publisher ran")
+        .expect("a receipt from A, back");
+    assert_eq!(
+        refused.status,
+        dotpha_store::ReceiptStatus::Rejected,
+        "{refused:?}"
+    );
+    let a_output = pair.a.output();
+    assert_eq!(set_aside(&pair.a_dir).len(), 1, "{a_output}");
+    assert!(
+        a_output.lines().any(|l| l.contains("ERROR")
+            && l.contains("stepped down")
+            && l.contains("is not the one the log")),
+        "A found its log diverged once it held the lease, and stepped down\n{a_output}"
+    );
+    let decided = pair
+        .a
+        .log()
+        .receipt("twice-cut-0001")
+        .expect("reads")
+        .expect("decided by A");
+    assert_eq!(decided.status, refused.status);
+
+    pair.b.restart_with(None);
+    let (a_log, b_log) = (pair.a_dir.join("log.sqlite"), pair.b_dir.join("log.sqlite"));
+    wait_until(
+        "B's rebuilt log catching up with A's",
+        || b_log.exists() && log_rows(&b_log) == log_rows(&a_log),
+        || pair.b.output(),
+    )
+    .await;
+    assert_eq!(set_aside(&pair.b_dir).len(), 1, "{}", pair.b.output());
+    assert!(pair.a.terminate().success(), "{}", pair.a.output());
+    assert!(pair.b.terminate().success(), "{}", pair.b.output());
+    verify_clean(&pair.a_dir);
+    verify_clean(&pair.b_dir);
+}

@@ -124,6 +124,12 @@ pub enum IngestError {
     /// not repair by itself.
     #[error("{0}")]
     Replica(String),
+    /// `DOTPHA_DECISIONS` holds another record than the log where both
+    /// should hold the log's own: another writer went on from an earlier
+    /// place, and this log holds a batch that writer never took (it was
+    /// never answered). A standby sets such a log aside and rebuilds it.
+    #[error("{0}")]
+    Diverged(String),
     /// A blocking task died.
     #[error("internal task failed: {0}")]
     Task(String),
@@ -380,7 +386,14 @@ pub(crate) async fn promote(
     })
     .await?;
     let (mut ledger, _) = check_identity(ledger, first, &config.nats_url).await?;
-    sync_replica(&mut ledger, &quick, shutdown, &part).await?;
+    if let Err(error) = sync_replica(&mut ledger, &quick, shutdown, &part).await {
+        if let IngestError::Diverged(_) = error {
+            // The standby sets its log aside and claims the lease again
+            // once rebuilt: released now, that takes no lease time.
+            lease.release().await;
+        }
+        return Err(error);
+    }
     tracing::info!(
         token = lease.token(),
         head = ledger.log().head().position,
@@ -430,7 +443,7 @@ async fn sync_replica(
         })
         .await?;
         if theirs.as_deref() != Some(ours) {
-            return Err(IngestError::Replica(format!(
+            return Err(IngestError::Diverged(format!(
                 "record {shared} of DOTPHA_DECISIONS is not the one the log {} committed: another writer decided after this log's last acknowledged batch, so this log diverged; set it aside and start a standby from an empty directory",
                 ledger.log().path()
             )));

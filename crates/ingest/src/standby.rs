@@ -156,7 +156,24 @@ pub async fn standby(
                 0,
                 Some(config.clock.now().as_str().to_owned()),
             );
-            let prepared = crate::promote(config.clone(), lease, &shutdown).await?;
+            let prepared = match crate::promote(config.clone(), lease, &shutdown).await {
+                Ok(prepared) => prepared,
+                // Its log holds a batch the stream took only in part (its
+                // writer died between two records) while the writer after
+                // it appended something else, fewer messages than the rest
+                // of that batch, and died too: nothing of the batch was
+                // answered. Set aside and rebuilt; it stands by again and
+                // takes the lease it released.
+                Err(error @ IngestError::Diverged(_)) => {
+                    let why = error.to_string();
+                    config.health.remove("writer");
+                    if step_down(&config, &js, &part, &why, &shutdown).await? {
+                        continue;
+                    }
+                    return Err(error);
+                }
+                Err(error) => return Err(error),
+            };
             match crate::serve(prepared, metrics.clone(), shutdown.clone()).await {
                 Ok(()) => {
                     part.stopped();
