@@ -158,7 +158,10 @@ fn build(dir: &Path, copies: usize, events: u64) -> (usize, u64) {
     for (unit, body) in report_templates(&ledger, &demo, copies) {
         let task = body["data"]["task_id"].as_str().unwrap_or("").to_owned();
         let as_of = |b: &Value| b["data"]["as_of"].as_str().unwrap_or("").to_owned();
-        if latest.get(&task).is_none_or(|(_, kept)| as_of(kept) <= as_of(&body)) {
+        if latest
+            .get(&task)
+            .is_none_or(|(_, kept)| as_of(kept) <= as_of(&body))
+        {
             latest.insert(task, (unit, body));
         }
     }
