@@ -149,7 +149,6 @@ fn build(dir: &Path, copies: usize, events: u64) -> (usize, u64) {
         }
     }
     submitted += commit(&mut batch);
-    drop(commit);
     // Then progress reports until the log holds `events` events, as a
     // province's log grows: reports on the same tasks, each task's in the
     // order of the days they describe (its latest report's day, again and
