@@ -565,7 +565,9 @@ fn now_of_day() -> f64 {
 /// lease, to it deciding as the writer, and to the first receipt a
 /// publisher holds afterwards (one the dead writer sent just before may
 /// come first: the longest time without a receipt from the kill on is the
-/// gap). A measurement, not a check:
+/// gap). With `DOTPHA_TAKEOVER_CLUSTER=1`, each run on a fresh 3-node
+/// cluster of `deploy/nats/cluster` (every stream at R3), the writer alone
+/// killed. A measurement, not a check:
 ///
 ///     cargo test --release --test takeover -- --ignored --nocapture takeover_gap
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -576,11 +578,21 @@ async fn takeover_gap() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(5);
+    let on_cluster = std::env::var("DOTPHA_TAKEOVER_CLUSTER").is_ok_and(|v| v == "1");
     let mut figures = Vec::new();
     for run in 0..runs {
-        let nats = NatsServer::start();
-        let url = nats.url();
-        let mut pair = pair(&url, &format!("gap-{run}"), None).await;
+        // Kept to the end of the run: dropping either stops its servers.
+        let (_nats, _cluster, url, replicas) = if on_cluster {
+            let cluster = tokio::task::block_in_place(dotpha_testkit::cluster::Cluster::start);
+            cluster.wait_ready().await;
+            let urls = cluster.urls();
+            (None, Some(cluster), urls, 3)
+        } else {
+            let nats = NatsServer::start();
+            let url = nats.url();
+            (Some(nats), None, url, 1)
+        };
+        let mut pair = pair_on(&url, replicas, &format!("gap-{run}"), None).await;
         let load = start_load(&url, &mut pair.workload);
         wait_until(
             "the load getting under way",
@@ -624,7 +636,8 @@ async fn takeover_gap() {
         )
     };
     eprintln!(
-        "{runs} runs: kill -> lease taken {}; -> writing {}; longest time without a receipt from the kill on {}",
+        "{runs} runs{}: kill -> lease taken {}; -> writing {}; longest time without a receipt from the kill on {}",
+        if on_cluster { " on a 3-node cluster" } else { "" },
         summary(|f| f.0),
         summary(|f| f.1),
         summary(|f| f.2)
