@@ -36,6 +36,9 @@ pub(crate) struct Cache {
     /// the batch's events touched them (a rebuild registers, plans and
     /// delegates a task in one batch).
     search_dirty: std::collections::BTreeSet<String>,
+    /// The day each reported task was done, tracked without its reports
+    /// (`evaluation::progress_reported`).
+    pub(crate) done: HashMap<String, dotpha_domain::evaluation::DoneTracker>,
 }
 
 /// A value with the reading it was reported in.
@@ -440,7 +443,7 @@ pub(crate) fn event(
             if let Some(inputs) = cache.task(tx, &p.task_id)? {
                 report(tx, inputs, p, this, recorded, &event.actor, at)?;
             }
-            crate::evaluation::progress_reported(tx, p, this)?;
+            crate::evaluation::progress_reported(tx, &mut cache.done, p, this)?;
         }
         Payload::TaskReassigned(p) => {
             let unit = cache.unit_of(tx, &p.assignee)?;

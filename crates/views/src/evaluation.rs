@@ -86,10 +86,17 @@ pub(crate) fn product_reviewed(tx: &Transaction<'_>, p: &ProductReviewed) -> rus
     Ok(())
 }
 
-/// Records a report and finds the day the task was done again, unless it
-/// was done before the day this report describes (then nothing can change).
+/// Records a report and keeps the day the task was done.
+///
+/// `trackers` holds a [`DoneTracker`] per task that forgot its reports
+/// ([`DoneTracker::forget_reports`]): a report in order (the usual case)
+/// folds into it at constant cost. The first report of a task since the
+/// cache was emptied, and a report out of order, build its tracker again
+/// from the task's stored reports (this one included), which is what the
+/// day always is: the domain's rule over every report of the task.
 pub(crate) fn progress_reported(
     tx: &Transaction<'_>,
+    trackers: &mut HashMap<String, DoneTracker>,
     p: &ProgressReported,
     this: Reading,
 ) -> rusqlite::Result<()> {
@@ -103,17 +110,43 @@ pub(crate) fn progress_reported(
         p.as_of.to_string(),
         p.percent_complete
     ])?;
-    let done_on: Option<String> = tx
-        .prepare_cached("SELECT done_on FROM tasks WHERE task_id = ?1")?
-        .query_row([task], |r| r.get(0))
-        .optional()?
-        .flatten();
-    if done_on
-        .and_then(|d| Date::parse(&d))
-        .is_some_and(|d| d <= this.as_of)
-    {
-        return Ok(());
+    let (before, after) = match trackers.get_mut(task) {
+        Some(tracker) => {
+            let before = tracker.done_on();
+            if tracker.report(this, &p.values, p.percent_complete) {
+                (before, tracker.done_on())
+            } else {
+                let tracker = replay(tx, task)?;
+                let after = tracker.done_on();
+                trackers.insert(task.to_owned(), tracker);
+                (before, after)
+            }
+        }
+        None => {
+            let stored: Option<Option<String>> = tx
+                .prepare_cached("SELECT done_on FROM tasks WHERE task_id = ?1")?
+                .query_row([task], |r| r.get(0))
+                .optional()?;
+            let Some(stored) = stored else {
+                // A task the read model does not hold: nothing to keep.
+                return Ok(());
+            };
+            let tracker = replay(tx, task)?;
+            let after = tracker.done_on();
+            trackers.insert(task.to_owned(), tracker);
+            (stored.and_then(|d| Date::parse(&d)), after)
+        }
+    };
+    if before != after {
+        tx.prepare_cached("UPDATE tasks SET done_on = ?2 WHERE task_id = ?1")?
+            .execute(params![task, after.map(|d| d.to_string())])?;
     }
+    Ok(())
+}
+
+/// A task's [`DoneTracker`] from its stored targets and every stored
+/// report, in [`Reading`] order; returned having forgotten them.
+fn replay(tx: &Transaction<'_>, task: &str) -> rusqlite::Result<DoneTracker> {
     let targets: Vec<(Slug, f64, f64)> = tx
         .prepare_cached(
             "SELECT metric, baseline, target FROM targets WHERE task_id = ?1 ORDER BY ord",
@@ -153,14 +186,11 @@ pub(crate) fn progress_reported(
                 Err(e) => Some(Err(e)),
             })
             .collect::<rusqlite::Result<_>>()?;
+        // In order, to a tracker that keeps its reports: always taken.
         tracker.report(Reading { as_of, position }, &reported, percent);
-        if tracker.done_on().is_some() {
-            break;
-        }
     }
-    tx.prepare_cached("UPDATE tasks SET done_on = ?2 WHERE task_id = ?1")?
-        .execute(params![task, tracker.done_on().map(|d| d.to_string())])?;
-    Ok(())
+    tracker.forget_reports();
+    Ok(tracker)
 }
 
 pub(crate) fn self_assessed(
