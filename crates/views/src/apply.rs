@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use dotpha_domain::{
     Date, Payload, TaskStatus, Timestamp,
+    evaluation::DoneTracker,
     figures::{self, Reading},
     payload::Target,
     state::TaskOrigin,
@@ -32,13 +33,68 @@ pub(crate) struct Cache {
     units: HashMap<String, String>,
     tasks: HashMap<String, TaskInputs>,
     /// Tasks whose search texts changed in the batch being applied: they
-    /// are written once, at its end ([`flush_search`]), however many of
+    /// are written once, at its end ([`finish_batch`]), however many of
     /// the batch's events touched them (a rebuild registers, plans and
     /// delegates a task in one batch).
     search_dirty: std::collections::BTreeSet<String>,
     /// The day each reported task was done, tracked without its reports
     /// (`evaluation::progress_reported`).
-    pub(crate) done: HashMap<String, dotpha_domain::evaluation::DoneTracker>,
+    pub(crate) done: HashMap<String, DoneTracker>,
+    /// Rows of the append-only tables not yet written ([`Pending`]).
+    pub(crate) pending: Pending,
+}
+
+/// Rows of the tables that only grow (each task's events, reported values,
+/// progress), kept until the batch ends ([`Pending::write`]) and then
+/// written in the order of their keys: each page of their indexes is then
+/// visited once per batch instead of once per row, where rows in log order
+/// jump from task to task. Nothing reads these tables while applying except
+/// `evaluation::replay`, which writes them first.
+#[derive(Default)]
+pub(crate) struct Pending {
+    /// (task_id, position, the recorded event as JSON).
+    task_events: Vec<(String, u64, String)>,
+    /// (task_id, metric, position, as_of, value).
+    values: Vec<(String, String, u64, String, f64)>,
+    /// (task_id, position, as_of, percent).
+    progress: Vec<(String, u64, String, Option<f64>)>,
+}
+
+impl Pending {
+    /// Writes every pending row, sorted by its table's primary key, and
+    /// empties the lists.
+    pub(crate) fn write(&mut self, tx: &Transaction<'_>) -> Result<(), rusqlite::Error> {
+        let mut rows = std::mem::take(&mut self.task_events);
+        rows.sort_unstable_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO task_events (task_id, position, event) VALUES (?1, ?2, ?3)",
+        )?;
+        for (task_id, position, event) in &rows {
+            insert.execute(params![task_id, position, event])?;
+        }
+        let mut rows = std::mem::take(&mut self.values);
+        rows.sort_unstable_by(|a, b| (&a.0, &a.1, a.2).cmp(&(&b.0, &b.1, b.2)));
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO reported_values (task_id, metric, position, as_of, value) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for (task_id, metric, position, as_of, value) in &rows {
+            insert.execute(params![task_id, metric, position, as_of, value])?;
+        }
+        let mut rows = std::mem::take(&mut self.progress);
+        rows.sort_unstable_by(|a, b| (&a.0, &a.2, a.1).cmp(&(&b.0, &b.2, b.1)));
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO progress (task_id, position, as_of, percent) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for (task_id, position, as_of, percent) in &rows {
+            insert.execute(params![task_id, position, as_of, percent])?;
+        }
+        Ok(())
+    }
+
+    /// Keeps a progress row for [`Pending::write`].
+    pub(crate) fn progress(&mut self, task_id: &str, position: u64, as_of: String, percent: Option<f64>) {
+        self.progress.push((task_id.to_owned(), position, as_of, percent));
+    }
 }
 
 /// A value with the reading it was reported in.
@@ -52,6 +108,8 @@ pub(crate) struct TaskInputs {
     status: TaskStatus,
     targets: Vec<(String, f64, f64, Reported)>,
     reported: Reported,
+    /// The reading of the report shown as the last one (`last_report`).
+    shown: Option<Reading>,
 }
 
 impl TaskInputs {
@@ -126,18 +184,23 @@ impl Cache {
         if !self.tasks.contains_key(task_id) {
             let row = tx
                 .prepare_cached(
-                    "SELECT status, reported_percent, reported_as_of, reported_pos FROM tasks WHERE task_id = ?1",
+                    "SELECT status, reported_percent, reported_as_of, reported_pos,
+                            last_report_as_of, last_report_pos
+                     FROM tasks WHERE task_id = ?1",
                 )?
                 .query_row([task_id], |r| {
                     Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, Option<f64>>(1)?,
-                        r.get::<_, Option<String>>(2)?,
-                        r.get::<_, Option<u64>>(3)?,
+                        (
+                            r.get::<_, String>(0)?,
+                            r.get::<_, Option<f64>>(1)?,
+                            r.get::<_, Option<String>>(2)?,
+                            r.get::<_, Option<u64>>(3)?,
+                        ),
+                        reading(r.get(4)?, r.get(5)?),
                     ))
                 })
                 .optional()?;
-            let Some((status, percent, as_of, position)) = row else {
+            let Some(((status, percent, as_of, position), shown)) = row else {
                 return Ok(None);
             };
             let targets = tx
@@ -157,6 +220,7 @@ impl Cache {
                     status: TaskStatus::parse(&status).unwrap_or(TaskStatus::Registered),
                     targets,
                     reported: reading(as_of, position).zip(percent),
+                    shown,
                 },
             );
         }
@@ -169,10 +233,11 @@ impl Cache {
     }
 }
 
-/// Writes the search texts of every task the batch touched
-/// ([`Cache::search_dirty`]), once each; run at the end of a batch, in its
-/// transaction.
-pub(crate) fn flush_search(tx: &Transaction<'_>, cache: &mut Cache) -> Result<(), rusqlite::Error> {
+/// Ends a batch, in its transaction: writes the rows kept back
+/// ([`Pending`]), then the search texts of every task the batch touched
+/// ([`Cache::search_dirty`]), once each.
+pub(crate) fn finish_batch(tx: &Transaction<'_>, cache: &mut Cache) -> Result<(), rusqlite::Error> {
+    cache.pending.write(tx)?;
     let dirty = std::mem::take(&mut cache.search_dirty);
     for task_id in &dirty {
         index_search(tx, cache, task_id)?;
@@ -268,10 +333,16 @@ fn insert_targets(
             .map(|t| (t.metric.to_string(), t.baseline, t.target, None))
             .collect(),
         reported: None,
+        shown: None,
     };
     tx.prepare_cached("UPDATE tasks SET percent_complete = ?2 WHERE task_id = ?1")?
         .execute(params![task_id, inputs.percent()])?;
     cache.tasks.insert(task_id.to_owned(), inputs);
+    // A new task has no report yet: its tracker starts empty, without
+    // reading the tables.
+    let mut done = DoneTracker::new(targets);
+    done.forget_reports();
+    cache.done.insert(task_id.to_owned(), done);
     Ok(())
 }
 
@@ -428,22 +499,19 @@ pub(crate) fn event(
                 as_of: p.as_of,
                 position: recorded.position,
             };
-            let mut value = tx.prepare_cached(
-                "INSERT INTO reported_values (task_id, metric, position, as_of, value) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
             for v in &p.values {
-                value.execute(params![
-                    p.task_id.as_str(),
-                    v.metric.as_str(),
+                cache.pending.values.push((
+                    p.task_id.to_string(),
+                    v.metric.to_string(),
                     recorded.position,
                     p.as_of.to_string(),
-                    v.value
-                ])?;
+                    v.value,
+                ));
             }
             if let Some(inputs) = cache.task(tx, &p.task_id)? {
                 report(tx, inputs, p, this, recorded, &event.actor, at)?;
             }
-            crate::evaluation::progress_reported(tx, &mut cache.done, p, this)?;
+            crate::evaluation::progress_reported(tx, cache, p, this)?;
         }
         Payload::TaskReassigned(p) => {
             let unit = cache.unit_of(tx, &p.assignee)?;
@@ -480,10 +548,10 @@ pub(crate) fn event(
             position: recorded.position,
             reason: e.to_string(),
         })?;
-        tx.prepare_cached(
-            "INSERT INTO task_events (task_id, position, event) VALUES (?1, ?2, ?3)",
-        )?
-        .execute(params![task_id.as_str(), recorded.position, object])?;
+        cache
+            .pending
+            .task_events
+            .push((task_id.to_string(), recorded.position, object));
     }
     Ok(())
 }
@@ -518,56 +586,59 @@ fn report(
             ])?;
         }
     }
-    if let Some(percent) = p.percent_complete
-        && keep_latest(&mut inputs.reported, this, percent)
-    {
-        tx.prepare_cached(
-            "UPDATE tasks SET reported_percent = ?2, reported_as_of = ?3, reported_pos = ?4
-             WHERE task_id = ?1",
-        )?
-        .execute(params![
-            p.task_id.as_str(),
-            percent,
-            p.as_of.to_string(),
-            recorded.position
-        ])?;
+    if let Some(percent) = p.percent_complete {
+        keep_latest(&mut inputs.reported, this, percent);
     }
     let percent = inputs.percent();
     // The last report shown is the latest one by the same rule.
-    let (shown_as_of, shown_position): (Option<String>, Option<u64>) = tx
-        .prepare_cached("SELECT last_report_as_of, last_report_pos FROM tasks WHERE task_id = ?1")?
-        .query_row([p.task_id.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    if reading(shown_as_of, shown_position).is_none_or(|shown| this.is_later_than(shown)) {
-        let report = json!({
-            "as_of": p.as_of.to_string(),
-            "values": p.values.iter().map(|v| json!({"metric": v.metric.as_str(), "value": v.value})).collect::<Vec<_>>(),
-            "percent_complete": p.percent_complete,
-            "confidence": p.confidence.map(|c| c.as_str()),
-            "note": p.note.as_deref(),
-            "reported_by": actor,
-            "occurred_at": recorded.occurred_at,
+    let shown = inputs
+        .shown
+        .is_none_or(|shown| this.is_later_than(shown))
+        .then(|| {
+            inputs.shown = Some(this);
+            json!({
+                "as_of": p.as_of.to_string(),
+                "values": p.values.iter().map(|v| json!({"metric": v.metric.as_str(), "value": v.value})).collect::<Vec<_>>(),
+                "percent_complete": p.percent_complete,
+                "confidence": p.confidence.map(|c| c.as_str()),
+                "note": p.note.as_deref(),
+                "reported_by": actor,
+                "occurred_at": recorded.occurred_at,
+            })
+            .to_string()
         });
-        tx.prepare_cached(
-            "UPDATE tasks SET last_report = ?2, last_confidence = ?3, last_report_as_of = ?4,
-                    last_report_pos = ?5
-             WHERE task_id = ?1",
-        )?
-        .execute(params![
-            p.task_id.as_str(),
-            report.to_string(),
-            p.confidence.map(|c| c.as_str()),
-            p.as_of.to_string(),
-            recorded.position
-        ])?;
-    }
-    // A check-in is a check-in whenever it describes: the clock of
-    // "stale" runs from the most recent one sent.
+    let (reported_percent, reported_as_of, reported_pos) = match inputs.reported {
+        Some((at, value)) => (Some(value), Some(at.as_of.to_string()), Some(at.position)),
+        None => (None, None, None),
+    };
+    // One statement for the task's row. The reported percentage is the
+    // latest kept in memory (equal to the row's, which it was read from or
+    // written with); the shown report changes only when this one is later.
+    // A check-in is a check-in whenever it describes: the clock of "stale"
+    // runs from the most recent one sent.
     tx.prepare_cached(
-        "UPDATE tasks SET last_report_ms = max(coalesce(last_report_ms, ?2), ?2),
-                percent_complete = ?3
+        "UPDATE tasks SET reported_percent = ?2, reported_as_of = ?3, reported_pos = ?4,
+                last_report = CASE WHEN ?5 THEN ?6 ELSE last_report END,
+                last_confidence = CASE WHEN ?5 THEN ?7 ELSE last_confidence END,
+                last_report_as_of = CASE WHEN ?5 THEN ?8 ELSE last_report_as_of END,
+                last_report_pos = CASE WHEN ?5 THEN ?9 ELSE last_report_pos END,
+                last_report_ms = max(coalesce(last_report_ms, ?10), ?10),
+                percent_complete = ?11
          WHERE task_id = ?1",
     )?
-    .execute(params![p.task_id.as_str(), at, percent])?;
+    .execute(params![
+        p.task_id.as_str(),
+        reported_percent,
+        reported_as_of,
+        reported_pos,
+        shown.is_some(),
+        shown,
+        p.confidence.map(|c| c.as_str()),
+        p.as_of.to_string(),
+        recorded.position,
+        at,
+        percent
+    ])?;
     Ok(())
 }
 

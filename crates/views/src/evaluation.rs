@@ -96,26 +96,22 @@ pub(crate) fn product_reviewed(tx: &Transaction<'_>, p: &ProductReviewed) -> rus
 /// day always is: the domain's rule over every report of the task.
 pub(crate) fn progress_reported(
     tx: &Transaction<'_>,
-    trackers: &mut HashMap<String, DoneTracker>,
+    cache: &mut crate::apply::Cache,
     p: &ProgressReported,
     this: Reading,
 ) -> rusqlite::Result<()> {
     let task = p.task_id.as_str();
-    tx.prepare_cached(
-        "INSERT INTO progress (task_id, position, as_of, percent) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![
-        task,
-        this.position,
-        p.as_of.to_string(),
-        p.percent_complete
-    ])?;
+    cache
+        .pending
+        .progress(task, this.position, p.as_of.to_string(), p.percent_complete);
+    let trackers = &mut cache.done;
     let (before, after) = match trackers.get_mut(task) {
         Some(tracker) => {
             let before = tracker.done_on();
             if tracker.report(this, &p.values, p.percent_complete) {
                 (before, tracker.done_on())
             } else {
+                cache.pending.write(tx)?;
                 let tracker = replay(tx, task)?;
                 let after = tracker.done_on();
                 trackers.insert(task.to_owned(), tracker);
@@ -131,6 +127,7 @@ pub(crate) fn progress_reported(
                 // A task the read model does not hold: nothing to keep.
                 return Ok(());
             };
+            cache.pending.write(tx)?;
             let tracker = replay(tx, task)?;
             let after = tracker.done_on();
             trackers.insert(task.to_owned(), tracker);

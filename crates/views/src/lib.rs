@@ -376,7 +376,7 @@ impl ReadModel {
             applied.hash = event.hash.clone();
             count += 1;
         }
-        apply::flush_search(&tx, &mut self.cache)?;
+        apply::finish_batch(&tx, &mut self.cache)?;
         if let Some(sequence) = stream_sequence {
             applied.stream_sequence = Some(sequence);
         }
