@@ -153,6 +153,11 @@ fn register(conn: &Connection) -> Result<(), rusqlite::Error> {
 /// The read model's page cache, negative = KiB (64 MiB).
 const CACHE_KIB: i64 = -65_536;
 
+/// Prepared statements kept per connection: more than applying and
+/// querying use together (about 65), so none is prepared again per event
+/// (rusqlite keeps 16 by default).
+const STATEMENT_CACHE: usize = 128;
+
 impl ReadModel {
     /// Opens the read model at `path` for applying events, creating it when
     /// the file is new or empty.
@@ -245,6 +250,7 @@ impl ReadModel {
 
     fn with_connection(conn: Connection, path: String) -> Result<ReadModel, ViewError> {
         register(&conn)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let applied = ReadModel::read_applied(&conn)?;
         Ok(ReadModel {
             conn,
