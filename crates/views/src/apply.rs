@@ -42,6 +42,9 @@ pub(crate) struct Cache {
     pub(crate) done: HashMap<String, DoneTracker>,
     /// Rows of the append-only tables not yet written ([`Pending`]).
     pub(crate) pending: Pending,
+    /// Tasks whose report columns the batch changed
+    /// ([`TaskInputs::written`]).
+    reported: std::collections::BTreeSet<String>,
 }
 
 /// Rows of the tables that only grow (each task's events, reported values,
@@ -110,6 +113,21 @@ pub(crate) struct TaskInputs {
     reported: Reported,
     /// The reading of the report shown as the last one (`last_report`).
     shown: Option<Reading>,
+    /// What the batch's reports changed and [`finish_batch`] writes
+    /// (`None` when they changed nothing yet).
+    written: Option<ReportColumns>,
+}
+
+/// A task's columns that reports change, as the batch left them: written
+/// once per task at its end ([`write_reports`]) instead of once per report.
+#[derive(Clone, Default)]
+struct ReportColumns {
+    /// The shown report, when it changed: its JSON and its confidence.
+    shown: Option<(String, Option<&'static str>)>,
+    /// The latest instant a check-in was sent at (`last_report_ms`).
+    sent_ms: Option<i64>,
+    /// The indexes of the targets whose latest value changed.
+    targets: std::collections::BTreeSet<usize>,
 }
 
 impl TaskInputs {
@@ -221,6 +239,7 @@ impl Cache {
                     targets,
                     reported: reading(as_of, position).zip(percent),
                     shown,
+                    written: None,
                 },
             );
         }
@@ -238,6 +257,7 @@ impl Cache {
 /// ([`Cache::search_dirty`]), once each.
 pub(crate) fn finish_batch(tx: &Transaction<'_>, cache: &mut Cache) -> Result<(), rusqlite::Error> {
     cache.pending.write(tx)?;
+    write_reports(tx, cache)?;
     let dirty = std::mem::take(&mut cache.search_dirty);
     for task_id in &dirty {
         index_search(tx, cache, task_id)?;
@@ -334,6 +354,7 @@ fn insert_targets(
             .collect(),
         reported: None,
         shown: None,
+        written: None,
     };
     tx.prepare_cached("UPDATE tasks SET percent_complete = ?2 WHERE task_id = ?1")?
         .execute(params![task_id, inputs.percent()])?;
@@ -508,8 +529,8 @@ pub(crate) fn event(
                     v.value,
                 ));
             }
-            if let Some(inputs) = cache.task(tx, &p.task_id)? {
-                report(tx, inputs, p, this, recorded, &event.actor, at)?;
+            if cache.task(tx, &p.task_id)?.is_some() {
+                report(&p.task_id, cache, p, this, recorded, &event.actor, at);
             }
             crate::evaluation::progress_reported(tx, cache, p, this)?;
         }
@@ -556,67 +577,63 @@ pub(crate) fn event(
     Ok(())
 }
 
-/// Folds a check-in into its task: each value becomes its target's latest
-/// when its reading is later (see [`Reading`]), the same for a reported
-/// percentage and for the report shown as the last one; then the
-/// completion.
+/// Folds a check-in into its task, in memory: each value becomes its
+/// target's latest when its reading is later (see [`Reading`]), the same
+/// for a reported percentage and for the report shown as the last one.
+/// What changed is written at the batch's end ([`write_reports`]).
 fn report(
-    tx: &Transaction<'_>,
-    inputs: &mut TaskInputs,
+    task_id: &str,
+    cache: &mut Cache,
     p: &dotpha_domain::payload::ProgressReported,
     this: Reading,
     recorded: &RecordedEvent,
     actor: &str,
     at: i64,
-) -> Result<(), rusqlite::Error> {
-    let mut latest = tx.prepare_cached(
-        "UPDATE targets SET latest = ?3, latest_as_of = ?4, latest_pos = ?5
-         WHERE task_id = ?1 AND metric = ?2",
-    )?;
+) {
+    let Some(inputs) = cache.tasks.get_mut(task_id) else {
+        return;
+    };
+    let written = inputs.written.get_or_insert_with(ReportColumns::default);
     for v in &p.values {
-        if let Some(t) = inputs.targets.iter_mut().find(|t| t.0 == v.metric.as_str())
-            && keep_latest(&mut t.3, this, v.value)
+        if let Some(i) = inputs.targets.iter().position(|t| t.0 == v.metric.as_str())
+            && keep_latest(&mut inputs.targets[i].3, this, v.value)
         {
-            latest.execute(params![
-                p.task_id.as_str(),
-                v.metric.as_str(),
-                v.value,
-                p.as_of.to_string(),
-                recorded.position
-            ])?;
+            written.targets.insert(i);
         }
     }
     if let Some(percent) = p.percent_complete {
         keep_latest(&mut inputs.reported, this, percent);
     }
-    let percent = inputs.percent();
     // The last report shown is the latest one by the same rule.
-    let shown = inputs
-        .shown
-        .is_none_or(|shown| this.is_later_than(shown))
-        .then(|| {
-            inputs.shown = Some(this);
-            json!({
-                "as_of": p.as_of.to_string(),
-                "values": p.values.iter().map(|v| json!({"metric": v.metric.as_str(), "value": v.value})).collect::<Vec<_>>(),
-                "percent_complete": p.percent_complete,
-                "confidence": p.confidence.map(|c| c.as_str()),
-                "note": p.note.as_deref(),
-                "reported_by": actor,
-                "occurred_at": recorded.occurred_at,
-            })
-            .to_string()
-        });
-    let (reported_percent, reported_as_of, reported_pos) = match inputs.reported {
-        Some((at, value)) => (Some(value), Some(at.as_of.to_string()), Some(at.position)),
-        None => (None, None, None),
-    };
-    // One statement for the task's row. The reported percentage is the
-    // latest kept in memory (equal to the row's, which it was read from or
-    // written with); the shown report changes only when this one is later.
-    // A check-in is a check-in whenever it describes: the clock of "stale"
-    // runs from the most recent one sent.
-    tx.prepare_cached(
+    if inputs.shown.is_none_or(|shown| this.is_later_than(shown)) {
+        inputs.shown = Some(this);
+        let json = json!({
+            "as_of": p.as_of.to_string(),
+            "values": p.values.iter().map(|v| json!({"metric": v.metric.as_str(), "value": v.value})).collect::<Vec<_>>(),
+            "percent_complete": p.percent_complete,
+            "confidence": p.confidence.map(|c| c.as_str()),
+            "note": p.note.as_deref(),
+            "reported_by": actor,
+            "occurred_at": recorded.occurred_at,
+        })
+        .to_string();
+        written.shown = Some((json, p.confidence.map(|c| c.as_str())));
+    }
+    // A check-in is a check-in whenever it describes: the clock of
+    // "stale" runs from the most recent one sent.
+    written.sent_ms = Some(written.sent_ms.map_or(at, |ms| ms.max(at)));
+    if !cache.reported.contains(task_id) {
+        cache.reported.insert(task_id.to_owned());
+    }
+}
+
+/// Writes what the batch's reports changed ([`ReportColumns`]), one
+/// statement per task and one per target whose latest value changed. The
+/// values written are the ones kept in memory, which equal the row's
+/// (read from it, or written with it).
+fn write_reports(tx: &Transaction<'_>, cache: &mut Cache) -> Result<(), rusqlite::Error> {
+    let reported = std::mem::take(&mut cache.reported);
+    let mut task = tx.prepare_cached(
         "UPDATE tasks SET reported_percent = ?2, reported_as_of = ?3, reported_pos = ?4,
                 last_report = CASE WHEN ?5 THEN ?6 ELSE last_report END,
                 last_confidence = CASE WHEN ?5 THEN ?7 ELSE last_confidence END,
@@ -625,20 +642,53 @@ fn report(
                 last_report_ms = max(coalesce(last_report_ms, ?10), ?10),
                 percent_complete = ?11
          WHERE task_id = ?1",
-    )?
-    .execute(params![
-        p.task_id.as_str(),
-        reported_percent,
-        reported_as_of,
-        reported_pos,
-        shown.is_some(),
-        shown,
-        p.confidence.map(|c| c.as_str()),
-        p.as_of.to_string(),
-        recorded.position,
-        at,
-        percent
-    ])?;
+    )?;
+    let mut latest = tx.prepare_cached(
+        "UPDATE targets SET latest = ?3, latest_as_of = ?4, latest_pos = ?5
+         WHERE task_id = ?1 AND metric = ?2",
+    )?;
+    for task_id in &reported {
+        let Some(inputs) = cache.tasks.get_mut(task_id) else {
+            continue;
+        };
+        let Some(written) = inputs.written.take() else {
+            continue;
+        };
+        for &i in &written.targets {
+            let (metric, _, _, value) = &inputs.targets[i];
+            if let Some((at, value)) = value {
+                latest.execute(params![
+                    task_id,
+                    metric,
+                    value,
+                    at.as_of.to_string(),
+                    at.position
+                ])?;
+            }
+        }
+        let (reported_percent, reported_as_of, reported_pos) = match inputs.reported {
+            Some((at, value)) => (Some(value), Some(at.as_of.to_string()), Some(at.position)),
+            None => (None, None, None),
+        };
+        let shown_at = inputs.shown;
+        let (shown, confidence) = match written.shown {
+            Some((json, confidence)) => (Some(json), confidence),
+            None => (None, None),
+        };
+        task.execute(params![
+            task_id,
+            reported_percent,
+            reported_as_of,
+            reported_pos,
+            shown.is_some(),
+            shown,
+            confidence,
+            shown_at.map(|at| at.as_of.to_string()),
+            shown_at.map(|at| at.position),
+            written.sent_ms,
+            inputs.percent()
+        ])?;
+    }
     Ok(())
 }
 
