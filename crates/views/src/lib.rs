@@ -153,6 +153,13 @@ fn register(conn: &Connection) -> Result<(), rusqlite::Error> {
 /// The read model's page cache, negative = KiB (64 MiB).
 const CACHE_KIB: i64 = -65_536;
 
+/// The page cache while a rebuild fills a new file, negative = KiB (256
+/// MiB): the indexes of the tables that grow per event (each task's
+/// events, reported values, progress) are written in key order per batch
+/// (`apply::Pending`), and fit in it at a million events, so their pages
+/// are not written out and read back within a batch.
+const REBUILD_CACHE_KIB: i64 = -262_144;
+
 /// Prepared statements kept per connection: more than applying and
 /// querying use together (about 65), so none is prepared again per event
 /// (rusqlite keeps 16 by default).
@@ -217,6 +224,7 @@ impl ReadModel {
             .conn
             .pragma_update_and_check(None, "journal_mode", "OFF", |_| Ok(()))?;
         model.conn.pragma_update(None, "synchronous", "OFF")?;
+        model.conn.pragma_update(None, "cache_size", REBUILD_CACHE_KIB)?;
         Ok(model)
     }
 
