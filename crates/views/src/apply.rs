@@ -607,16 +607,24 @@ fn report(
     // The last report shown is the latest one by the same rule.
     if inputs.shown.is_none_or(|shown| this.is_later_than(shown)) {
         inputs.shown = Some(this);
-        let json = json!({
-            "as_of": p.as_of.to_string(),
-            "values": p.values.iter().map(|v| json!({"metric": v.metric.as_str(), "value": v.value})).collect::<Vec<_>>(),
-            "percent_complete": p.percent_complete,
-            "confidence": p.confidence.map(|c| c.as_str()),
-            "note": p.note.as_deref(),
-            "reported_by": actor,
-            "occurred_at": recorded.occurred_at,
-        })
-        .to_string();
+        let shown = ShownReport {
+            as_of: p.as_of.to_string(),
+            confidence: p.confidence.map(|c| c.as_str()),
+            note: p.note.as_deref(),
+            occurred_at: &recorded.occurred_at,
+            percent_complete: p.percent_complete,
+            reported_by: actor,
+            values: p
+                .values
+                .iter()
+                .map(|v| ShownValue {
+                    metric: v.metric.as_str(),
+                    value: v.value,
+                })
+                .collect(),
+        };
+        // Plain fields of strings and numbers always serialize.
+        let json = serde_json::to_string(&shown).unwrap_or_default();
         written.shown = Some((json, p.confidence.map(|c| c.as_str())));
     }
     // A check-in is a check-in whenever it describes: the clock of
@@ -625,6 +633,28 @@ fn report(
     if !cache.reported.contains(task_id) {
         cache.reported.insert(task_id.to_owned());
     }
+}
+
+/// The report shown as a task's last one (`tasks.last_report`), as JSON.
+/// Its members are in the order of their names: the text is the one a
+/// `serde_json::Value` object of the same members gives (an earlier build
+/// wrote it that way, and the stored texts stay comparable).
+#[derive(serde::Serialize)]
+struct ShownReport<'a> {
+    as_of: String,
+    confidence: Option<&'a str>,
+    note: Option<&'a str>,
+    occurred_at: &'a str,
+    percent_complete: Option<f64>,
+    reported_by: &'a str,
+    values: Vec<ShownValue<'a>>,
+}
+
+/// One value of a [`ShownReport`].
+#[derive(serde::Serialize)]
+struct ShownValue<'a> {
+    metric: &'a str,
+    value: f64,
 }
 
 /// Writes what the batch's reports changed ([`ReportColumns`]), one
@@ -783,4 +813,47 @@ fn insert_task(
         t.created_ms
     ])?;
     insert_targets(tx, cache, t.task_id, status, targets)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The shown report's text is the one the `json!` object of the
+        /// same members gives (what earlier builds stored).
+        #[test]
+        fn the_shown_report_is_written_as_a_json_object_of_its_members(
+            as_of in "20[0-9]{2}-[01][0-9]-[0-3][0-9]",
+            confidence in prop::option::of(prop::sample::select(vec!["low", "medium", "high"])),
+            note in prop::option::of("\\PC{0,12}"),
+            occurred_at in "\\PC{0,30}",
+            percent in prop::option::of(prop_oneof![any::<f64>(), (0u8..=100).prop_map(f64::from)]),
+            by in "[a-z\\-\"\\\\]{0,12}",
+            values in prop::collection::vec(("[a-z0-9\\-]{1,8}", any::<f64>()), 0..4),
+        ) {
+            let ours = serde_json::to_string(&ShownReport {
+                as_of: as_of.clone(),
+                confidence,
+                note: note.as_deref(),
+                occurred_at: &occurred_at,
+                percent_complete: percent,
+                reported_by: &by,
+                values: values.iter().map(|(m, v)| ShownValue { metric: m, value: *v }).collect(),
+            })
+            .expect("serializes");
+            let theirs = json!({
+                "as_of": as_of,
+                "values": values.iter().map(|(m, v)| json!({"metric": m, "value": v})).collect::<Vec<_>>(),
+                "percent_complete": percent,
+                "confidence": confidence,
+                "note": note,
+                "reported_by": by,
+                "occurred_at": occurred_at,
+            })
+            .to_string();
+            prop_assert_eq!(ours, theirs);
+        }
+    }
 }
