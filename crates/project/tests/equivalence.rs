@@ -955,7 +955,9 @@ fn check(plan: &Plan) {
             single = ReadModel::open(&single_path).expect("opens again");
         }
         assert_eq!(
-            single.apply(std::slice::from_ref(event), None).expect("applies"),
+            single
+                .apply(std::slice::from_ref(event), None)
+                .expect("applies"),
             1
         );
     }
@@ -979,8 +981,9 @@ const REOPEN_EVERY: usize = 7;
 /// order of all their columns; `meta` without the stream sequence, which
 /// only the incremental model was given).
 fn rows(path: &str) -> BTreeMap<String, Value> {
-    let conn = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .expect("opens");
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("opens");
     let tables: Vec<String> = conn
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
         .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
@@ -1022,8 +1025,9 @@ fn rows(path: &str) -> BTreeMap<String, Value> {
 /// The day each task was done, as the read model keeps it, is the one the
 /// writer's own state finds (the domain's `DoneTracker` over every report).
 fn done_as_in_state(path: &str, state: &State) {
-    let conn = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .expect("opens");
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("opens");
     for task in state.tasks() {
         let stored: Option<String> = conn
             .query_row(

@@ -95,8 +95,15 @@ impl Pending {
     }
 
     /// Keeps a progress row for [`Pending::write`].
-    pub(crate) fn progress(&mut self, task_id: &str, position: u64, as_of: String, percent: Option<f64>) {
-        self.progress.push((task_id.to_owned(), position, as_of, percent));
+    pub(crate) fn progress(
+        &mut self,
+        task_id: &str,
+        position: u64,
+        as_of: String,
+        percent: Option<f64>,
+    ) {
+        self.progress
+            .push((task_id.to_owned(), position, as_of, percent));
     }
 }
 

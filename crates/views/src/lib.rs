@@ -224,7 +224,9 @@ impl ReadModel {
             .conn
             .pragma_update_and_check(None, "journal_mode", "OFF", |_| Ok(()))?;
         model.conn.pragma_update(None, "synchronous", "OFF")?;
-        model.conn.pragma_update(None, "cache_size", REBUILD_CACHE_KIB)?;
+        model
+            .conn
+            .pragma_update(None, "cache_size", REBUILD_CACHE_KIB)?;
         Ok(model)
     }
 
