@@ -53,7 +53,7 @@ pub(crate) fn ingest(settings: Settings, standby: bool, log: &str) -> Result<Exi
     init_tracing(log);
     let fault = match std::env::var("DOTPHA_FAULT") {
         Ok(text) => Some(Fault::parse(&text).with_context(|| {
-            format!("DOTPHA_FAULT={text:?} is not after-commit:N, before-commit:N or stop-after-commit:N")
+            format!("DOTPHA_FAULT={text:?} is not after-commit:N, before-commit:N, stop-after-commit:N, after-append:N or after-first-part:N")
         })?),
         Err(_) => None,
     };

@@ -36,10 +36,29 @@ use support::*;
 /// Publishers, each sending one commune's reports one after another and
 /// waiting for each receipt.
 const PUBLISHERS: usize = 4;
-/// Reports each publisher sends.
+/// Reports each publisher sends unless `DOTPHA_TAKEOVER_SUBMISSIONS` says
+/// otherwise: enough for the writer to die mid-load, few enough for CI.
+/// The issue's figure is 2,000 each:
+///
+///     DOTPHA_TAKEOVER_SUBMISSIONS=2000 cargo test --release --test takeover -- --nocapture killed_mid_load
 const PER_PUBLISHER: usize = 300;
-/// Receipts held before the writer is killed or frozen.
-const FAULT_AFTER: usize = 200;
+
+/// Reports each publisher sends: `DOTPHA_TAKEOVER_SUBMISSIONS`, else
+/// [`PER_PUBLISHER`].
+fn per_publisher() -> usize {
+    std::env::var("DOTPHA_TAKEOVER_SUBMISSIONS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(PER_PUBLISHER)
+}
+
+/// Receipts held before the writer is killed (or the thief steals): a
+/// sixth of the load (200 at 4 × 300), so the fault comes mid-load at any
+/// size.
+fn fault_after() -> usize {
+    (PUBLISHERS * per_publisher() / 6).max(1)
+}
 /// The longest any phase may take before the test gives up (a takeover
 /// waits [`dotpha_bus::lease::LEASE_TTL`] for the lease to lapse).
 const LIMIT: Duration = Duration::from_secs(120);
@@ -149,7 +168,7 @@ struct Load {
 }
 
 fn start_load(url: &str, workload: &mut Workload) -> Load {
-    let reports: Vec<Message> = (0..PUBLISHERS * PER_PUBLISHER)
+    let reports: Vec<Message> = (0..PUBLISHERS * per_publisher())
         .map(|_| workload.next_report())
         .collect();
     let answered = Arc::new(AtomicUsize::new(0));
@@ -270,10 +289,11 @@ async fn the_writer_killed_mid_load_the_standby_takes_over_and_each_submission_i
     let url = nats.url();
     let mut pair = pair(&url, "takeover-kill", None).await;
     let (heard, listener) = listen_to_receipts(&url).await;
+    let started = Instant::now();
     let load = start_load(&url, &mut pair.workload);
     wait_until(
         "the load getting under way",
-        || load.answered() >= FAULT_AFTER,
+        || load.answered() >= fault_after(),
         || pair.a.output(),
     )
     .await;
@@ -283,6 +303,7 @@ async fn the_writer_killed_mid_load_the_standby_takes_over_and_each_submission_i
     let everything: Vec<Message> = pair.setup.iter().chain(&load.reports).cloned().collect();
     let b = &pair.b;
     let held = load.finish(|| b.output()).await;
+    let took = started.elapsed();
     assert!(
         at_kill < everything.len() - pair.setup.len(),
         "A died mid-load"
@@ -317,8 +338,10 @@ async fn the_writer_killed_mid_load_the_standby_takes_over_and_each_submission_i
     assert!(pair.b.terminate().success(), "{}", pair.b.output());
     verify_clean(&pair.b_dir);
     eprintln!(
-        "A killed at {at_kill} receipts; first receipt after the kill {first:?}, longest time without one {longest:?}; \
+        "{PUBLISHERS} publishers x {} submissions, all receipted in {took:?}; \
+         A killed at {at_kill} receipts; first receipt after the kill {first:?}, longest time without one {longest:?}; \
          A's last receipt at position {last_of_a}, B's head {}\nB:\n{}",
+        per_publisher(),
         events.len(),
         warnings(&pair.b.output())
     );
@@ -474,13 +497,13 @@ async fn submissions_pulled_away_from_the_writers_consumer_are_still_decided_onc
     let load = start_load(&url, &mut workload);
     wait_until(
         "the load getting under way",
-        || load.answered() >= FAULT_AFTER,
+        || load.answered() >= fault_after(),
         || writer.output(),
     )
     .await;
     let js = async_nats::jetstream::new(async_nats::connect(&url).await.expect("connects"));
     let mut stolen = Vec::new();
-    while stolen.is_empty() && load.answered() < PUBLISHERS * PER_PUBLISHER {
+    while stolen.is_empty() && load.answered() < PUBLISHERS * per_publisher() {
         let consumer: PullConsumer = js
             .get_consumer_from_stream("dotpha-writer", "DOTPHA_SUBMISSIONS")
             .await
@@ -561,7 +584,7 @@ async fn takeover_gap() {
         let load = start_load(&url, &mut pair.workload);
         wait_until(
             "the load getting under way",
-            || load.answered() >= FAULT_AFTER,
+            || load.answered() >= fault_after(),
             || pair.a.output(),
         )
         .await;
@@ -669,7 +692,7 @@ async fn the_writer_and_the_decisions_leader_node_killed_on_a_3_node_cluster_the
     let load = start_load(&urls, &mut pair.workload);
     wait_until(
         "the load getting under way",
-        || load.answered() >= FAULT_AFTER,
+        || load.answered() >= fault_after(),
         || pair.a.output(),
     )
     .await;
@@ -695,4 +718,207 @@ async fn the_writer_and_the_decisions_leader_node_killed_on_a_3_node_cluster_the
         events.len(),
         warnings(&pair.b.output())
     );
+}
+
+/// A writer killed between two parts of a record cut into parts (a
+/// rejection keeping 256 KiB of control characters, escaped into 1.5 MiB):
+/// the stream ends with a record cut short. The standby takes over, passes
+/// over it (nothing of it was answered), decides the submission again and
+/// answers it; the old writer, back as a standby, finds its log holds the
+/// whole batch the stream passed over, sets it aside and rebuilds it equal
+/// to the new writer's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_killed_between_two_parts_of_a_record_the_standby_passes_over_them() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let nats = NatsServer::start();
+    let url = nats.url();
+    let mut pair = pair(&url, "takeover-parts", Some("after-first-part:1")).await;
+    let publisher = publisher(&url).await;
+    let unit = Workload::commune(0);
+    let refused = publisher
+        .submit(&unit, "cut-short-0001", vec![1u8; 256 * 1024].into())
+        .await
+        .expect("a receipt, from the standby once it took over");
+    assert_eq!(
+        refused.status,
+        dotpha_store::ReceiptStatus::Rejected,
+        "{refused:?}"
+    );
+    assert!(
+        tokio::task::block_in_place(|| pair.a.wait_exit(LIMIT)).is_some(),
+        "A aborted at its fault\n{}",
+        pair.a.output()
+    );
+    let b_output = pair.b.output();
+    assert!(b_output.contains("it is the writer now"), "{b_output}");
+    assert!(
+        b_output.contains("passing over it"),
+        "B passed over the record cut short\n{b_output}"
+    );
+    let reports: Vec<Message> = (0..3).map(|_| pair.workload.next_report()).collect();
+    submit_in_order(&publisher, &reports).await;
+    let b_log = pair.b.log();
+    let decided = b_log
+        .receipt("cut-short-0001")
+        .expect("reads")
+        .expect("decided by B");
+    assert_eq!(decided.events, refused.events);
+    assert_eq!(decided.status, refused.status);
+
+    pair.a.restart_with(None);
+    let (a_log, b_path) = (pair.a_dir.join("log.sqlite"), pair.b_dir.join("log.sqlite"));
+    wait_until(
+        "A's rebuilt log catching up with B's",
+        || a_log.exists() && log_rows(&a_log) == log_rows(&b_path),
+        || pair.a.output(),
+    )
+    .await;
+    assert_eq!(set_aside(&pair.a_dir).len(), 1, "{}", pair.a.output());
+    assert!(pair.a.is_running(), "{}", pair.a.output());
+    assert!(pair.a.terminate().success(), "{}", pair.a.output());
+    assert!(pair.b.terminate().success(), "{}", pair.b.output());
+    verify_clean(&pair.a_dir);
+    verify_clean(&pair.b_dir);
+}
+
+/// A writer killed after appending a batch to `DOTPHA_DECISIONS` and
+/// before answering it: nobody decides those submissions again (the stream
+/// holds the batch, the read position is past them), so the standby that
+/// takes over announces its log's last batch's receipts again, marked
+/// duplicate as a redelivery's answer is. A publisher that published once
+/// and only listens gets its receipt, naming the event the new log holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_appended_but_never_answered_is_announced_by_the_standby_that_takes_over() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let nats = NatsServer::start();
+    let url = nats.url();
+    // The setup is decided one submission per batch; the next batch is the
+    // report below.
+    let setup_len = Workload::new("takeover-unanswered", PUBLISHERS, 2)
+        .setup()
+        .len();
+    let fault = format!("after-append:{}", setup_len + 1);
+    let mut pair = pair(&url, "takeover-unanswered", Some(&fault)).await;
+    let report = pair.workload.next_report();
+    let client = async_nats::connect(&url).await.expect("connects");
+    let mut receipts = client
+        .subscribe(format!("dotpha.v1.receipt.{}", report.unit))
+        .await
+        .expect("subscribes");
+    client.flush().await.expect("flushed");
+    // Published once, never again: only an announcement can answer it.
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", report.submission_id.as_str());
+    async_nats::jetstream::new(client.clone())
+        .publish_with_headers(
+            format!("dotpha.v1.submit.{}", report.unit),
+            headers,
+            report.body.clone().into(),
+        )
+        .await
+        .expect("published")
+        .await
+        .expect("stored");
+    assert!(
+        tokio::task::block_in_place(|| pair.a.wait_exit(LIMIT)).is_some(),
+        "A aborted after its append\n{}",
+        pair.a.output()
+    );
+    let receipt = loop {
+        let message = tokio::time::timeout(LIMIT, receipts.next())
+            .await
+            .unwrap_or_else(|_| panic!("no receipt came\n{}", pair.b.output()))
+            .expect("the subscription holds");
+        let receipt: Receipt = serde_json::from_slice(&message.payload).expect("a receipt");
+        if receipt.submission_id == report.submission_id {
+            break receipt;
+        }
+    };
+    assert!(
+        receipt.duplicate,
+        "announced as a repeat's answer: {receipt:?}"
+    );
+    let b_log = pair.b.log();
+    assert_holds_logged_events(&b_log, &report, &receipt);
+    assert_each_accepted_once(&b_log, &log_events(&b_log), std::slice::from_ref(&report));
+    assert!(
+        pair.b
+            .output()
+            .contains("announced the log's last batch's receipts again"),
+        "{}",
+        pair.b.output()
+    );
+    assert!(pair.b.terminate().success(), "{}", pair.b.output());
+    verify_clean(&pair.b_dir);
+}
+
+/// Two writers die in turn, each between two parts of a record: A after
+/// the first part of its record; then B, which took over and passed over
+/// it, after the first part of its own. A, back as a standby, takes the
+/// lease with a log ahead of the stream and different from it where both
+/// hold a message: it releases the lease, sets its log aside, rebuilds it
+/// from the stream, takes the lease again and decides the submission,
+/// which nobody answered before. B, back, does the same as a standby.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_writers_killed_in_turn_between_two_parts_the_first_back_rebuilds_and_writes() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let nats = NatsServer::start();
+    let url = nats.url();
+    let mut pair = pair(&url, "takeover-twice", Some("after-first-part:1")).await;
+    // B dies the same way once it writes.
+    pair.b.restart_with(Some("after-first-part:1"));
+    let publisher = publisher(&url).await;
+    let unit = Workload::commune(0);
+    let submitting = tokio::spawn(async move {
+        publisher
+            .submit(&unit, "twice-cut-0001", vec![1u8; 256 * 1024].into())
+            .await
+    });
+    for (name, writer) in [("A", &mut pair.a), ("B", &mut pair.b)] {
+        assert!(
+            tokio::task::block_in_place(|| writer.wait_exit(LIMIT)).is_some(),
+            "{name} aborted after the first part of its record\n{}",
+            writer.output()
+        );
+    }
+    pair.a.restart_with(None);
+    let refused = tokio::time::timeout(LIMIT, submitting)
+        .await
+        .unwrap_or_else(|_| panic!("no receipt\n{}", pair.a.output()))
+        .expect("the publisher ran")
+        .expect("a receipt from A, back");
+    assert_eq!(
+        refused.status,
+        dotpha_store::ReceiptStatus::Rejected,
+        "{refused:?}"
+    );
+    let a_output = pair.a.output();
+    assert_eq!(set_aside(&pair.a_dir).len(), 1, "{a_output}");
+    assert!(
+        a_output.lines().any(|l| l.contains("ERROR")
+            && l.contains("stepped down")
+            && l.contains("is not the one the log")),
+        "A found its log diverged once it held the lease, and stepped down\n{a_output}"
+    );
+    let decided = pair
+        .a
+        .log()
+        .receipt("twice-cut-0001")
+        .expect("reads")
+        .expect("decided by A");
+    assert_eq!(decided.status, refused.status);
+
+    pair.b.restart_with(None);
+    let (a_log, b_log) = (pair.a_dir.join("log.sqlite"), pair.b_dir.join("log.sqlite"));
+    wait_until(
+        "B's rebuilt log catching up with A's",
+        || b_log.exists() && log_rows(&b_log) == log_rows(&a_log),
+        || pair.b.output(),
+    )
+    .await;
+    assert_eq!(set_aside(&pair.b_dir).len(), 1, "{}", pair.b.output());
+    assert!(pair.a.terminate().success(), "{}", pair.a.output());
+    assert!(pair.b.terminate().success(), "{}", pair.b.output());
+    verify_clean(&pair.a_dir);
+    verify_clean(&pair.b_dir);
 }

@@ -151,8 +151,21 @@ fn build(dir: &Path, copies: usize, events: u64) -> (usize, u64) {
     submitted += commit(&mut batch);
     drop(commit);
     // Then progress reports until the log holds `events` events, as a
-    // province's log grows: mostly reports on the same tasks.
-    let templates = report_templates(&ledger, &demo, copies);
+    // province's log grows: reports on the same tasks, each task's in the
+    // order of the days they describe (its latest report's day, again and
+    // again), as reports mostly arrive.
+    let mut latest: std::collections::BTreeMap<String, (String, Value)> = Default::default();
+    for (unit, body) in report_templates(&ledger, &demo, copies) {
+        let task = body["data"]["task_id"].as_str().unwrap_or("").to_owned();
+        let as_of = |b: &Value| b["data"]["as_of"].as_str().unwrap_or("").to_owned();
+        if latest
+            .get(&task)
+            .is_none_or(|(_, kept)| as_of(kept) <= as_of(&body))
+        {
+            latest.insert(task, (unit, body));
+        }
+    }
+    let templates: Vec<(String, Value)> = latest.into_values().collect();
     let mut held = ledger.log().head().position;
     let mut n = 0usize;
     while held < events {
@@ -215,7 +228,11 @@ fn age(moves: &Moves, position: u64, at: Instant) -> Duration {
 /// The demo's progress reports, for the tasks of every copy that still
 /// take reports (active, in an open cycle), each with its copy's unit and
 /// without `expected_version`, to be sent again under new ids.
-fn report_templates(ledger: &Ledger, demo: &[(String, Value)], copies: usize) -> Vec<(String, Value)> {
+fn report_templates(
+    ledger: &Ledger,
+    demo: &[(String, Value)],
+    copies: usize,
+) -> Vec<(String, Value)> {
     let slugs = per_copy_slugs(demo);
     let mut templates = Vec::new();
     for copy in 0..copies {

@@ -124,6 +124,12 @@ pub enum IngestError {
     /// not repair by itself.
     #[error("{0}")]
     Replica(String),
+    /// `DOTPHA_DECISIONS` holds another record than the log where both
+    /// should hold the log's own: another writer went on from an earlier
+    /// place, and this log holds a batch that writer never took (it was
+    /// never answered). A standby sets such a log aside and rebuilds it.
+    #[error("{0}")]
+    Diverged(String),
     /// A blocking task died.
     #[error("internal task failed: {0}")]
     Task(String),
@@ -380,7 +386,14 @@ pub(crate) async fn promote(
     })
     .await?;
     let (mut ledger, _) = check_identity(ledger, first, &config.nats_url).await?;
-    sync_replica(&mut ledger, &quick, shutdown, &part).await?;
+    if let Err(error) = sync_replica(&mut ledger, &quick, shutdown, &part).await {
+        if let IngestError::Diverged(_) = error {
+            // The standby sets its log aside and claims the lease again
+            // once rebuilt: released now, that takes no lease time.
+            lease.release().await;
+        }
+        return Err(error);
+    }
     tracing::info!(
         token = lease.token(),
         head = ledger.log().head().position,
@@ -430,7 +443,7 @@ async fn sync_replica(
         })
         .await?;
         if theirs.as_deref() != Some(ours) {
-            return Err(IngestError::Replica(format!(
+            return Err(IngestError::Diverged(format!(
                 "record {shared} of DOTPHA_DECISIONS is not the one the log {} committed: another writer decided after this log's last acknowledged batch, so this log diverged; set it aside and start a standby from an empty directory",
                 ledger.log().path()
             )));
@@ -470,6 +483,64 @@ async fn sync_replica(
         records: missing,
     };
     writer::append_records(js, &replicated, None).await
+}
+
+/// Publishes again `receipts`, the log's last batch's
+/// ([`dotpha_store::Log::last_batch_receipts`]), before the writer decides
+/// anything: a writer that died after appending a batch to
+/// `DOTPHA_DECISIONS` and before answering it left its publishers waiting,
+/// and neither it restarted nor a standby taking over decides those
+/// submissions again (the read position is past them). Each is the stored
+/// receipt marked `duplicate: true`, as a redelivery's answer is (CONTRACT:
+/// a repeat answers the original receipt so marked), so the wire never
+/// carries two originals of one decision; published under the lease on the
+/// unit's subject. A publisher that already holds it ignores it, as it
+/// ignores any receipt it does not wait for.
+async fn announce_last_batch(
+    client: &async_nats::Client,
+    receipts: Vec<dotpha_store::Receipt>,
+    lease: &Lease,
+) -> Result<(), IngestError> {
+    if receipts.is_empty() {
+        return Ok(());
+    }
+    lease.guard().check()?;
+    let mut sent = 0usize;
+    for receipt in &receipts {
+        let receipt = &dotpha_store::Receipt {
+            duplicate: true,
+            ..receipt.clone()
+        };
+        let Some(unit) = receipt
+            .unit
+            .as_deref()
+            .filter(|u| dotpha_domain::Slug::parse(u).is_some())
+        else {
+            continue;
+        };
+        let body = match serde_json::to_vec(receipt) {
+            Ok(body) => body,
+            Err(error) => {
+                tracing::error!(%error, "a receipt could not be encoded");
+                continue;
+            }
+        };
+        match client
+            .publish(dotpha_bus::subjects::receipt(unit), body.into())
+            .await
+        {
+            Ok(()) => sent += 1,
+            Err(error) => {
+                tracing::warn!(%error, "announcing a receipt again failed; receipt.get still answers it");
+            }
+        }
+    }
+    tracing::info!(
+        receipts = sent,
+        recorded_at = receipts.first().map_or("", |r| r.recorded_at.as_str()),
+        "announced the log's last batch's receipts again, marked duplicate (its writer may have stopped before sending them)"
+    );
+    Ok(())
 }
 
 /// How a log is named in messages: its first event's hash, or "empty".
@@ -556,6 +627,8 @@ pub async fn serve(
         witnesses,
         announcer,
     } = prepared;
+    let last_batch = ledger.log().last_batch_receipts(MAX_BATCH)?;
+    announce_last_batch(&connection.client, last_batch, &lease).await?;
     let health = config.health.clone();
     metrics.role.set(metrics::ROLE_ACTIVE);
     metrics.standby_lag.set(0);
@@ -640,6 +713,7 @@ pub async fn serve(
             fault: config.fault,
             shutdown,
             batches: 0,
+            part_groups: 0,
             lease: lease.guard(),
             part: writer_part.clone(),
             clock: config.clock.clone(),

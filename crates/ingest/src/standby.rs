@@ -25,7 +25,7 @@ use dotpha_bus::{
     lease::{Acquire, Claimant, Lease, LeaseError},
     subjects::{DECISION, DECISIONS_STREAM},
 };
-use dotpha_store::{BatchRecord, Head, Log, REPLICA_SEQUENCE, StoreError};
+use dotpha_store::{Assembled, Assembler, Head, Log, REPLICA_SEQUENCE, StoreError};
 use futures::StreamExt;
 use tokio::sync::watch;
 
@@ -156,7 +156,24 @@ pub async fn standby(
                 0,
                 Some(config.clock.now().as_str().to_owned()),
             );
-            let prepared = crate::promote(config.clone(), lease, &shutdown).await?;
+            let prepared = match crate::promote(config.clone(), lease, &shutdown).await {
+                Ok(prepared) => prepared,
+                // Its log holds a batch the stream took only in part (its
+                // writer died between two records) while the writer after
+                // it appended something else, fewer messages than the rest
+                // of that batch, and died too: nothing of the batch was
+                // answered. Set aside and rebuilt; it stands by again and
+                // takes the lease it released.
+                Err(error @ IngestError::Diverged(_)) => {
+                    let why = error.to_string();
+                    config.health.remove("writer");
+                    if step_down(&config, &js, &part, &why, &shutdown).await? {
+                        continue;
+                    }
+                    return Err(error);
+                }
+                Err(error) => return Err(error),
+            };
             match crate::serve(prepared, metrics.clone(), shutdown.clone()).await {
                 Ok(()) => {
                     part.stopped();
@@ -304,6 +321,7 @@ impl Follower {
         })?;
         tracing::info!(from = held + 1, "standby following DOTPHA_DECISIONS");
         self.part.running();
+        let mut assembler = Assembler::new(held);
         loop {
             if *taken.borrow() {
                 return Ok(Followed::Promoted);
@@ -336,7 +354,14 @@ impl Follower {
                 IngestError::Task(format!("a record without JetStream metadata: {e}"))
             })?;
             let (sequence, pending) = (info.stream_sequence, info.pending);
-            let head = apply(log, &message.payload, sequence).await?;
+            let applied = apply(log, &mut assembler, &message.payload, sequence).await?;
+            if let Err(error) = message.ack().await {
+                tracing::debug!(%error, "ack of a record failed; the log keeps its own place");
+            }
+            let Some(head) = applied else {
+                // A part of a record; the log holds it once the last comes.
+                continue;
+            };
             self.metrics.standby_lag.set(pending as i64);
             self.metrics
                 .replica_record
@@ -344,9 +369,6 @@ impl Follower {
             report_role(&self.health, ROLE_STANDBY_NAME, pending, None);
             self.metrics.log_head.set(head.position as i64);
             tracing::debug!(sequence, head = head.position, "applied a record");
-            if let Err(error) = message.ack().await {
-                tracing::debug!(%error, "ack of a record failed; the log keeps its own place");
-            }
         }
     }
 
@@ -365,6 +387,7 @@ impl Follower {
         })
         .await?;
         let from = held(log)?;
+        let mut assembler = Assembler::new(from);
         let mut sequence = from;
         while sequence < last {
             sequence += 1;
@@ -377,7 +400,9 @@ impl Follower {
                     "DOTPHA_DECISIONS holds no record {sequence} though it ends at {last}: the stream lost decisions"
                 ))
             })?;
-            let head = apply(log, &record, sequence).await?;
+            let Some(head) = apply(log, &mut assembler, &record, sequence).await? else {
+                continue;
+            };
             let lag = last.saturating_sub(sequence);
             self.metrics.standby_lag.set(lag as i64);
             self.metrics
@@ -385,6 +410,17 @@ impl Follower {
                 .set(i64::try_from(sequence).unwrap_or(i64::MAX));
             self.metrics.log_head.set(head.position as i64);
             report_role(&self.health, ROLE_STANDBY_NAME, lag, None);
+        }
+        if let Some((first, end)) = assembler.pending() {
+            // The writer that appended these died or was fenced before its
+            // record's last part: nothing of that batch was answered, and
+            // its submissions are decided again from the read position.
+            tracing::warn!(
+                from = first,
+                to = end,
+                "DOTPHA_DECISIONS ends with a record cut short (its writer stopped between two parts, before any receipt of it); passing over it"
+            );
+            pass_over(log, first, end).await?;
         }
         tracing::info!(
             from = from + 1,
@@ -442,18 +478,55 @@ fn held(log: &Option<Log>) -> Result<u64, IngestError> {
         .unwrap_or(0))
 }
 
-/// Applies the record `payload` at stream sequence `sequence` to the log.
-async fn apply(log: &mut Option<Log>, payload: &[u8], sequence: u64) -> Result<Head, IngestError> {
-    let record: BatchRecord = serde_json::from_slice(payload).map_err(|e| {
-        IngestError::Replica(format!(
-            "record {sequence} of DOTPHA_DECISIONS cannot be read: {e}"
-        ))
-    })?;
+/// Takes the message `payload` at stream sequence `sequence` and applies
+/// the record it completes to the log; the log's head after it, or `None`
+/// when the message is a part of a record still to come.
+async fn apply(
+    log: &mut Option<Log>,
+    assembler: &mut Assembler,
+    payload: &[u8],
+    sequence: u64,
+) -> Result<Option<Head>, IngestError> {
+    let Some(Assembled {
+        record,
+        from,
+        to,
+        passed_over,
+    }) = assembler
+        .push(sequence, payload)
+        .map_err(|why| IngestError::Replica(format!("the standby's log cannot follow: {why}")))?
+    else {
+        return Ok(None);
+    };
+    if let Some((first, last)) = passed_over {
+        tracing::warn!(
+            from = first,
+            to = last,
+            "passed over the parts of a record cut short (its writer stopped between two parts, before any receipt of it)"
+        );
+    }
+    let head = on_log(log, move |handle| handle.apply_record(&record, from, to)).await?;
+    assembler.applied(to);
+    Ok(Some(head))
+}
+
+/// Passes over the messages `from..=to` (the first parts of a record cut
+/// short at the stream's tail).
+async fn pass_over(log: &mut Option<Log>, from: u64, to: u64) -> Result<Head, IngestError> {
+    on_log(log, move |handle| handle.pass_over(from, to)).await
+}
+
+/// Runs `change` on the log off the async threads; the log's head after
+/// it.
+async fn on_log(
+    log: &mut Option<Log>,
+    change: impl FnOnce(&mut Log) -> Result<(), StoreError> + Send + 'static,
+) -> Result<Head, IngestError> {
     let mut handle = log
         .take()
         .ok_or_else(|| IngestError::Task("the standby's log was lost".to_owned()))?;
     let (handle, applied) = tokio::task::spawn_blocking(move || {
-        let applied = handle.apply_record(&record, sequence);
+        let applied = change(&mut handle);
         (handle, applied)
     })
     .await

@@ -29,10 +29,18 @@ pub enum Fault {
     /// commit, before appending it to `DOTPHA_DECISIONS`; it goes on where
     /// it stopped when sent SIGCONT.
     StopAfterCommit(u64),
+    /// Abort after the `n`th commit's append to `DOTPHA_DECISIONS`, before
+    /// acking or answering it: the stream holds a batch nobody answered.
+    AfterAppend(u64),
+    /// Abort after appending the first part of the `n`th record cut into
+    /// parts (`RecordPart`), before its other parts: the stream ends with a
+    /// record cut short.
+    AfterFirstPart(u64),
 }
 
 impl Fault {
-    /// Reads `after-commit:N`, `before-commit:N` or `stop-after-commit:N`.
+    /// Reads `after-commit:N`, `before-commit:N`, `stop-after-commit:N`,
+    /// `after-append:N` or `after-first-part:N`.
     pub fn parse(text: &str) -> Option<Fault> {
         let (point, n) = text.split_once(':')?;
         let n = n.parse().ok()?;
@@ -40,6 +48,8 @@ impl Fault {
             "after-commit" => Some(Fault::AfterCommit(n)),
             "before-commit" => Some(Fault::BeforeCommit(n)),
             "stop-after-commit" => Some(Fault::StopAfterCommit(n)),
+            "after-first-part" => Some(Fault::AfterFirstPart(n)),
+            "after-append" => Some(Fault::AfterAppend(n)),
             _ => None,
         }
     }
@@ -60,6 +70,9 @@ pub(crate) struct Writer {
     pub(crate) shutdown: watch::Receiver<bool>,
     /// Batches pulled so far (for [`Fault::BeforeCommit`]).
     pub(crate) batches: u64,
+    /// Records cut into parts appended so far (for
+    /// [`Fault::AfterFirstPart`]).
+    pub(crate) part_groups: u64,
     /// The writer's lease: nothing is committed or answered without it.
     pub(crate) lease: LeaseGuard,
     /// Where the writer reports how it is.
@@ -407,6 +420,9 @@ async fn step(
             if !hold_until_valid(writer).await? {
                 return Ok(Step::Stopped);
             }
+            if let Some(Fault::AfterFirstPart(n)) = writer.fault {
+                fail_after_first_part(writer, replicated, n).await?;
+            }
             let started = Instant::now();
             append_records(&writer.js, replicated, Some(&writer.lease)).await?;
             writer
@@ -417,6 +433,13 @@ async fn step(
                 .metrics
                 .replica_record
                 .set(i64::try_from(replicated.last_sequence()).unwrap_or(i64::MAX));
+        }
+        if writer.fault == Some(Fault::AfterAppend(number)) {
+            tracing::error!(
+                number,
+                "injected fault: aborting after the append, before acks and receipts"
+            );
+            std::process::abort();
         }
         // Right before the answers: a receipt is a promise made under the
         // lease. A lapsed lease holds them until it is renewed; a lost one
@@ -447,11 +470,48 @@ async fn step(
     Ok(Step::Done)
 }
 
+/// [`Fault::AfterFirstPart`]: when `replicated` holds the `n`th record cut
+/// into parts this writer appends, appends up to that record's first part
+/// and aborts.
+async fn fail_after_first_part(
+    writer: &mut Writer,
+    replicated: &dotpha_store::Replicated,
+    n: u64,
+) -> Result<(), IngestError> {
+    let firsts = replicated.records.iter().enumerate().filter(|(_, r)| {
+        r.as_bytes().starts_with(dotpha_store::PART_PREFIX)
+            && matches!(
+                dotpha_store::ReplicaMessage::parse(r.as_bytes()),
+                Ok(dotpha_store::ReplicaMessage::Part(p)) if p.part == 1
+            )
+    });
+    for (index, _) in firsts {
+        writer.part_groups += 1;
+        if writer.part_groups == n {
+            let cut = dotpha_store::Replicated {
+                first_sequence: replicated.first_sequence,
+                records: replicated.records[..=index].to_vec(),
+            };
+            append_records(&writer.js, &cut, Some(&writer.lease)).await?;
+            tracing::error!(
+                n,
+                "injected fault: aborting after the first part of a record cut into parts"
+            );
+            std::process::abort();
+        }
+    }
+    Ok(())
+}
+
 /// Appends a committed batch's records to `DOTPHA_DECISIONS`, each
 /// fenced by the sequence before it, sending the same record again while
 /// NATS fails (the `Nats-Msg-Id` makes a repeat land once) and the lease,
 /// when given, is not lost. A stream that moved on is a takeover: this
-/// writer was fenced and stops ([`IngestError::LeaseLost`]).
+/// writer was fenced and stops ([`IngestError::LeaseLost`]). With a lease,
+/// each record after the first waits for it to be valid (the caller
+/// checked it before the first): a writer frozen between two records (or
+/// two parts of one) that thaws after a standby took over appends nothing
+/// more.
 pub(crate) async fn append_records(
     js: &jetstream::Context,
     replicated: &dotpha_store::Replicated,
@@ -459,6 +519,14 @@ pub(crate) async fn append_records(
 ) -> Result<(), IngestError> {
     use dotpha_bus::decisions::{AppendError, append};
     for (i, record) in replicated.records.iter().enumerate() {
+        if i > 0
+            && let Some(lease) = lease
+        {
+            // The batch is committed: a lapse is waited out (the rest must
+            // follow), a loss stops the writer.
+            let (_never, mut no_shutdown) = watch::channel(false);
+            lease.clone().wait_valid(&mut no_shutdown).await?;
+        }
         let expected = replicated.first_sequence + i as u64 - 1;
         let mut backoff = BACKOFF;
         loop {

@@ -40,8 +40,8 @@ pub use records::{
     RecordedEvent,
 };
 pub use replica::{
-    BatchRecord, CheckpointRow, DeadLetterRow, DecisionRow, EventRow, RECORD_TARGET_BYTES,
-    REPLICA_SEQUENCE, Replicated,
+    Assembled, Assembler, BatchRecord, CheckpointRow, DeadLetterRow, DecisionRow, EventRow,
+    PART_PREFIX, RECORD_TARGET_BYTES, REPLICA_SEQUENCE, RecordPart, ReplicaMessage, Replicated,
 };
 pub use schema::SCHEMA_VERSION;
 pub use tree::{Attestation, StoredCheckpoint};
@@ -758,6 +758,42 @@ impl Log {
     /// A unit asking after its own submission uses [`Log::receipt_for`].
     pub fn receipt(&self, submission_id: &str) -> Result<Option<Receipt>, StoreError> {
         read_receipt(&self.conn, submission_id)
+    }
+
+    /// The receipts of the decisions of the log's last batch (the newest
+    /// decisions sharing the last `recorded_at`, at most `at_most`), in log
+    /// order, as stored (not marked duplicate): what a writer announces
+    /// again when it starts, since the writer before it (itself before a
+    /// crash, or the active writer a standby took over from) may have died
+    /// after that batch's commit and append and before its receipts. Every
+    /// earlier batch's receipts reached the server before the next batch's
+    /// append was acknowledged (one connection, in order).
+    pub fn last_batch_receipts(&self, at_most: usize) -> Result<Vec<Receipt>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT submission_id, recorded_at FROM decisions ORDER BY seq DESC LIMIT ?1",
+        )?;
+        let rows = statement.query_map([i64::try_from(at_most).unwrap_or(i64::MAX)], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut ids = Vec::new();
+        let mut batch: Option<String> = None;
+        for row in rows {
+            let (id, recorded_at) = row?;
+            match &batch {
+                Some(last) if *last != recorded_at => break,
+                Some(_) => {}
+                None => batch = Some(recorded_at),
+            }
+            ids.push(id);
+        }
+        ids.reverse();
+        let mut receipts = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(receipt) = read_receipt(&self.conn, &id)? {
+                receipts.push(receipt);
+            }
+        }
+        Ok(receipts)
     }
 
     /// What `unit` may learn of `submission_id` (CONTRACT.md part C: one

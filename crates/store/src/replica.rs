@@ -20,10 +20,239 @@ pub const REPLICA_SEQUENCE: &str = "replica.sequence";
 
 /// A batch is cut into records of about this many bytes of JSON, at
 /// decision boundaries, so each fits the server's `max_payload` (1 MiB by
-/// default) with room for headers. One decision larger than the server's
-/// `max_payload` cannot be replicated and stops the writer after its local
-/// commit, before any receipt.
+/// default) with room for headers. A record still larger than this (one
+/// decision bigger than it: a dead letter of a message near `max_payload`,
+/// hex-encoded; a rejection keeping 256 KiB of control characters, each
+/// escaped to six bytes) is cut further into [`RecordPart`]s of at most
+/// this many bytes each, one stream message per part.
 pub const RECORD_TARGET_BYTES: usize = 512 * 1024;
+
+/// How every [`RecordPart`]'s JSON begins (serde writes the members in
+/// their declared order), and no [`BatchRecord`]'s does (`{"after_position":`):
+/// how a reader of `DOTPHA_DECISIONS` tells them apart without parsing
+/// twice.
+pub const PART_PREFIX: &[u8] = b"{\"part\":";
+
+/// Room a part's JSON takes besides its text: the members' names, the two
+/// numbers (at most 10 digits each) and the quotes.
+const PART_OVERHEAD_BYTES: usize = 64;
+
+/// One piece of a record too large for one message of `DOTPHA_DECISIONS`:
+/// the record's JSON text cut at character boundaries into `parts` pieces,
+/// appended as consecutive messages, part 1 first. A reader joins the
+/// texts of parts 1..=`parts` found at consecutive sequences and applies
+/// the record they make at the sequence of the last. A group cut short (its
+/// writer died or was fenced between two parts; nothing of it was
+/// answered, since receipts wait for every part) is followed by another
+/// message, or is the stream's tail when a standby takes over: it is
+/// passed over, never applied.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordPart {
+    /// Its number, from 1.
+    pub part: u32,
+    /// How many parts the record has (at least 2).
+    pub parts: u32,
+    /// Its piece of the record's JSON text.
+    pub text: String,
+}
+
+/// One message of `DOTPHA_DECISIONS`, read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReplicaMessage {
+    /// A whole record.
+    Whole(Box<BatchRecord>),
+    /// A piece of one.
+    Part(RecordPart),
+}
+
+impl ReplicaMessage {
+    /// Reads one message's payload.
+    ///
+    /// # Errors
+    /// The JSON reader's message, when it is neither.
+    pub fn parse(payload: &[u8]) -> Result<ReplicaMessage, String> {
+        if payload.starts_with(PART_PREFIX) {
+            serde_json::from_slice(payload)
+                .map(ReplicaMessage::Part)
+                .map_err(|e| e.to_string())
+        } else {
+            serde_json::from_slice(payload)
+                .map(|r| ReplicaMessage::Whole(Box::new(r)))
+                .map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// The bytes `c` takes inside a JSON string as serde_json writes it.
+fn escaped_len(c: char) -> usize {
+    match c {
+        '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+        c if (c as u32) < 0x20 => 6,
+        c => c.len_utf8(),
+    }
+}
+
+/// Cuts `text` (a record's JSON) into [`RecordPart`]s whose JSON is each at
+/// most `limit` bytes; returns their JSON texts, in order.
+fn cut_into_parts(text: &str, limit: usize) -> Result<Vec<String>, StoreError> {
+    let budget = limit.saturating_sub(PART_OVERHEAD_BYTES).max(6);
+    let mut pieces = Vec::new();
+    let (mut start, mut size) = (0, 0);
+    for (at, c) in text.char_indices() {
+        let cost = escaped_len(c);
+        if size + cost > budget && at > start {
+            pieces.push(&text[start..at]);
+            (start, size) = (at, 0);
+        }
+        size += cost;
+    }
+    pieces.push(&text[start..]);
+    let parts = u32::try_from(pieces.len()).map_err(|_| StoreError::InvalidDecision {
+        submission_id: String::new(),
+        reason: "a batch record has too many parts".to_owned(),
+    })?;
+    pieces
+        .into_iter()
+        .zip(1..)
+        .map(|(piece, part)| {
+            serde_json::to_string(&RecordPart {
+                part,
+                parts,
+                text: piece.to_owned(),
+            })
+            .map_err(|e| StoreError::InvalidDecision {
+                submission_id: String::new(),
+                reason: format!("a record part cannot be encoded: {e}"),
+            })
+        })
+        .collect()
+}
+
+/// What a reader of `DOTPHA_DECISIONS` can apply once it has read up to a
+/// record's last message.
+#[derive(Debug)]
+pub struct Assembled {
+    /// The record.
+    pub record: BatchRecord,
+    /// The first stream sequence it accounts for: the one after the last
+    /// record applied (a group cut short before it is passed over).
+    pub from: u64,
+    /// The sequence of its last message, which the log holds afterwards.
+    pub to: u64,
+    /// The sequences of a group cut short that it passes over.
+    pub passed_over: Option<(u64, u64)>,
+}
+
+/// Joins the messages of `DOTPHA_DECISIONS`, read in order from the one
+/// after the last record a log holds, into records ([`RecordPart`]).
+#[derive(Debug)]
+pub struct Assembler {
+    /// The first sequence not yet accounted for by an applied record.
+    from: u64,
+    /// The next sequence expected.
+    next: u64,
+    /// The group being joined: its number of parts, the parts' texts so
+    /// far, and how many.
+    pending: Option<(u32, String, u32)>,
+}
+
+impl Assembler {
+    /// Reads on from the record after `held`, the last one a log holds.
+    pub fn new(held: u64) -> Assembler {
+        Assembler {
+            from: held + 1,
+            next: held + 1,
+            pending: None,
+        }
+    }
+
+    /// The sequences of the group being joined, when one is: at the
+    /// stream's tail when a standby takes over, a group cut short.
+    pub fn pending(&self) -> Option<(u64, u64)> {
+        self.pending.as_ref().map(|_| (self.from, self.next - 1))
+    }
+
+    /// Takes the message `payload` at `sequence`; gives the record it
+    /// completes, if any. Call [`Assembler::applied`] once it is applied.
+    ///
+    /// # Errors
+    /// A message out of order, one that reads as neither a record nor a
+    /// part, a part that continues no group this reader holds (its first
+    /// parts were passed over: this log diverged from the stream), or
+    /// parts that do not make a record.
+    pub fn push(&mut self, sequence: u64, payload: &[u8]) -> Result<Option<Assembled>, String> {
+        if sequence != self.next {
+            return Err(format!(
+                "message {sequence} of DOTPHA_DECISIONS came where {} was expected",
+                self.next
+            ));
+        }
+        let message = ReplicaMessage::parse(payload)
+            .map_err(|e| format!("record {sequence} of DOTPHA_DECISIONS cannot be read: {e}"))?;
+        self.next = sequence + 1;
+        let record = match message {
+            ReplicaMessage::Whole(record) => *record,
+            ReplicaMessage::Part(part) if part.part == 1 => {
+                if part.parts < 2 {
+                    return Err(format!(
+                        "record {sequence} of DOTPHA_DECISIONS is part 1 of {}",
+                        part.parts
+                    ));
+                }
+                // A group cut short before this one is passed over with it.
+                self.pending = Some((part.parts, part.text, 1));
+                return Ok(None);
+            }
+            ReplicaMessage::Part(part) => {
+                let Some((parts, text, got)) = self.pending.as_mut() else {
+                    return Err(format!(
+                        "record {sequence} of DOTPHA_DECISIONS is part {} of {} of a record whose first part this log passed over (it was the stream's tail when this log took over, and its writer appended more afterwards)",
+                        part.part, part.parts
+                    ));
+                };
+                if part.parts != *parts || part.part != *got + 1 {
+                    return Err(format!(
+                        "record {sequence} of DOTPHA_DECISIONS is part {} of {} where part {} of {parts} was expected",
+                        part.part,
+                        part.parts,
+                        *got + 1
+                    ));
+                }
+                text.push_str(&part.text);
+                *got += 1;
+                if *got < *parts {
+                    return Ok(None);
+                }
+                let (_, text, _) = self.pending.take().unwrap_or_default();
+                let first = sequence + 1 - u64::from(part.parts);
+                let record = serde_json::from_str(&text).map_err(|e| {
+                    format!(
+                        "records {first}..{sequence} of DOTPHA_DECISIONS do not make a record: {e}"
+                    )
+                })?;
+                return Ok(Some(self.assembled(record, first, sequence)));
+            }
+        };
+        Ok(Some(self.assembled(record, sequence, sequence)))
+    }
+
+    /// The record ending at `to` whose messages begin at `first`.
+    fn assembled(&mut self, record: BatchRecord, first: u64, to: u64) -> Assembled {
+        let passed_over = (first > self.from).then(|| (self.from, first - 1));
+        self.pending = None;
+        Assembled {
+            record,
+            from: self.from,
+            to,
+            passed_over,
+        }
+    }
+
+    /// The record last given was applied: read on after it.
+    pub fn applied(&mut self, to: u64) {
+        self.from = to + 1;
+    }
+}
 
 /// One event row as the log stores it (`recorded_at` and `prev_hash` come
 /// from the record and the chain).
@@ -142,7 +371,8 @@ impl BatchRecord {
 
     /// Cuts a batch into records of about [`RECORD_TARGET_BYTES`] each, at
     /// decision boundaries; the dead letters and the checkpoint go with the
-    /// last. Returns their JSON texts.
+    /// last; a record still larger is cut into [`RecordPart`]s of at most
+    /// [`RECORD_TARGET_BYTES`]. Returns the messages' JSON texts, in order.
     pub(crate) fn split(self) -> Result<Vec<String>, StoreError> {
         let encode = |record: &BatchRecord| {
             serde_json::to_string(record).map_err(|e| StoreError::InvalidDecision {
@@ -193,7 +423,17 @@ impl BatchRecord {
         current.dead_letters = dead_letters;
         current.checkpoint = checkpoint;
         parts.push(encode(&current)?);
-        Ok(parts)
+        // One decision (or the dead letters) larger than a record: cut into
+        // parts, one message each.
+        let mut messages = Vec::with_capacity(parts.len());
+        for text in parts {
+            if text.len() <= RECORD_TARGET_BYTES {
+                messages.push(text);
+            } else {
+                messages.extend(cut_into_parts(&text, RECORD_TARGET_BYTES)?);
+            }
+        }
+        Ok(messages)
     }
 }
 
@@ -224,6 +464,34 @@ fn diverged(path: &str, why: String) -> StoreError {
 }
 
 impl Log {
+    /// Passes over the messages `from..=to` of `DOTPHA_DECISIONS` without
+    /// applying anything: the first parts of a record cut short at the
+    /// stream's tail when this log's standby takes over (its writer died or
+    /// was fenced between two parts, before any receipt of it). The log
+    /// then holds [`REPLICA_SEQUENCE`] = `to`, so its writer's first append
+    /// follows them.
+    ///
+    /// Refused with [`StoreError::Diverged`] when `from` is not the
+    /// sequence after the last this log holds.
+    pub fn pass_over(&mut self, from: u64, to: u64) -> Result<(), StoreError> {
+        let held = self.checkpoint(REPLICA_SEQUENCE)?.unwrap_or(0);
+        if from != held + 1 || to < from {
+            return Err(diverged(
+                &self.path,
+                format!(
+                    "records {from}..{to} do not follow record {held}, the last this log holds"
+                ),
+            ));
+        }
+        self.conn
+            .prepare_cached(crate::UPSERT_CHECKPOINT)?
+            .execute(params![REPLICA_SEQUENCE, to, None::<String>])?;
+        if self.replica.is_some() {
+            self.replica = Some(to);
+        }
+        Ok(())
+    }
+
     /// Turns replication on for this handle: every append from now on also
     /// gives its batch's records ([`Log::take_replicated`]) and keeps them,
     /// with their stream sequence, in the [`REPLICA_SEQUENCE`] checkpoint of
@@ -268,20 +536,31 @@ impl Log {
         self.replicated.take()
     }
 
-    /// Applies the record at stream sequence `sequence` (a standby
-    /// following `DOTPHA_DECISIONS`): in one transaction, its events (each
-    /// hash recomputed over this log's chain and compared with the
-    /// record's; tree rows as every append writes them), decisions, dead
-    /// letters and checkpoint, and [`REPLICA_SEQUENCE`] = `sequence`.
+    /// Applies the record whose last message is at stream sequence
+    /// `sequence` and which accounts for the messages from `from` on (one
+    /// message, or its [`RecordPart`]s, after a group cut short it passes
+    /// over; see [`Assembler`]), as a standby following `DOTPHA_DECISIONS`
+    /// does: in one transaction, its events (each hash recomputed over this
+    /// log's chain and compared with the record's; tree rows as every
+    /// append writes them), decisions, dead letters and checkpoint, and
+    /// [`REPLICA_SEQUENCE`] = `sequence`.
     ///
     /// Refused with [`StoreError::Diverged`] when the record does not
-    /// extend this log's head, comes out of order, or a hash differs.
-    pub fn apply_record(&mut self, record: &BatchRecord, sequence: u64) -> Result<(), StoreError> {
+    /// extend this log's head, comes out of order (`from` is not the
+    /// sequence after the last this log holds), or a hash differs.
+    pub fn apply_record(
+        &mut self,
+        record: &BatchRecord,
+        from: u64,
+        sequence: u64,
+    ) -> Result<(), StoreError> {
         let held = self.checkpoint(REPLICA_SEQUENCE)?.unwrap_or(0);
-        if sequence != held + 1 {
+        if from != held + 1 || sequence < from {
             return Err(diverged(
                 &self.path,
-                format!("record {sequence} does not follow record {held}, the last this log holds"),
+                format!(
+                    "records {from}..{sequence} do not follow record {held}, the last this log holds"
+                ),
             ));
         }
         if record.after_position != self.head.position || record.after_hash != self.head.hash {
@@ -406,5 +685,126 @@ impl Log {
         self.head = head;
         self.frontier = Some(frontier);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A batch whose one rejection keeps `submission`.
+    fn batch_keeping(submission: String) -> BatchRecord {
+        BatchRecord {
+            after_position: 7,
+            after_hash: "ab".repeat(32),
+            recorded_at: "2026-11-30T10:00:00.000Z".to_owned(),
+            decisions: vec![DecisionRow {
+                submission_id: "oversized-0001".to_owned(),
+                status: "rejected".to_owned(),
+                unit: Some("hop-thanh".to_owned()),
+                error_code: Some("malformed".to_owned()),
+                error_message: Some("not JSON".to_owned()),
+                error_field: None,
+                submission: Some(submission),
+                events: Vec::new(),
+            }],
+            dead_letters: vec![DeadLetterRow {
+                stream_sequence: Some(9),
+                subject: "dotpha.v1.submit.nobody".to_owned(),
+                headers: String::new(),
+                payload: "00".repeat(300 * 1024),
+                reason: "not JSON".to_owned(),
+                submission_id: None,
+                unit: None,
+            }],
+            checkpoint: Some(CheckpointRow {
+                name: "writer.read_position".to_owned(),
+                position: 9,
+                tag: Some("x".to_owned()),
+            }),
+        }
+    }
+
+    /// What an [`Assembler`] reading `messages` from sequence 1 applies.
+    fn assemble(messages: &[String]) -> Result<Vec<Assembled>, String> {
+        let mut assembler = Assembler::new(0);
+        let mut out = Vec::new();
+        for (i, message) in messages.iter().enumerate() {
+            if let Some(done) = assembler.push(i as u64 + 1, message.as_bytes())? {
+                assembler.applied(done.to);
+                out.push(done);
+            }
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn a_decision_larger_than_a_record_is_cut_into_parts_that_join_back() {
+        // 256 KiB of control characters, six bytes each once escaped, and
+        // quotes and backslashes, whose escapes double again inside a part.
+        let text: String = "\u{1}\"\\é".repeat(64 * 1024);
+        let batch = batch_keeping(text);
+        let messages = batch.clone().split().expect("splits");
+        assert!(messages.len() > 3, "{} messages", messages.len());
+        for message in &messages {
+            assert!(message.len() <= RECORD_TARGET_BYTES, "{}", message.len());
+        }
+        let parts: Vec<RecordPart> = messages
+            .iter()
+            .map(
+                |m| match ReplicaMessage::parse(m.as_bytes()).expect("reads") {
+                    ReplicaMessage::Part(part) => part,
+                    ReplicaMessage::Whole(_) => panic!("a part"),
+                },
+            )
+            .collect();
+        assert!(parts.iter().zip(1..).all(|(p, n)| p.part == n));
+        let joined = assemble(&messages).expect("joins");
+        assert_eq!(joined.len(), 1);
+        assert_eq!(joined[0].record, batch);
+        assert_eq!((joined[0].from, joined[0].to), (1, messages.len() as u64));
+        assert_eq!(joined[0].passed_over, None);
+    }
+
+    #[test]
+    fn a_group_cut_short_is_passed_over_by_the_next_record_and_pending_at_the_tail() {
+        let big = batch_keeping("\u{1}".repeat(200 * 1024))
+            .split()
+            .expect("splits");
+        assert!(big.len() >= 3);
+        let small = serde_json::to_string(&BatchRecord {
+            decisions: Vec::new(),
+            dead_letters: Vec::new(),
+            ..batch_keeping(String::new())
+        })
+        .expect("encodes");
+        // Two parts of a cut-short record, then another writer's record.
+        let stream = vec![big[0].clone(), big[1].clone(), small.clone()];
+        let joined = assemble(&stream).expect("reads");
+        assert_eq!(joined.len(), 1);
+        assert_eq!((joined[0].from, joined[0].to), (1, 3));
+        assert_eq!(joined[0].passed_over, Some((1, 2)));
+        // At the tail: pending, for a standby taking over to pass over.
+        let mut assembler = Assembler::new(4);
+        assert!(
+            assembler
+                .push(5, big[0].as_bytes())
+                .expect("reads")
+                .is_none()
+        );
+        assert!(
+            assembler
+                .push(6, big[1].as_bytes())
+                .expect("reads")
+                .is_none()
+        );
+        assert_eq!(assembler.pending(), Some((5, 6)));
+        // A part whose first part this reader never saw.
+        let mut assembler = Assembler::new(6);
+        let orphan = assembler.push(7, big[2].as_bytes()).expect_err("refused");
+        assert!(orphan.contains("passed over"), "{orphan}");
+        // Out of order.
+        let mut assembler = Assembler::new(0);
+        assert!(assembler.push(2, small.as_bytes()).is_err());
     }
 }

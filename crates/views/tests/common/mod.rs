@@ -181,3 +181,11 @@ impl Scenario {
         );
     }
 }
+
+impl Scenario {
+    /// The writer's state after every submission so far: what the domain
+    /// itself holds, to compare a read model with.
+    pub fn state(&self) -> &dotpha_domain::State {
+        self.ledger.state()
+    }
+}
