@@ -627,12 +627,18 @@ impl Reports {
 /// completion ([`completion`]) to 100. Once done it stays done, whatever
 /// later reports say; a report that arrives late but describes an earlier
 /// day is put in its place and the day found again.
+///
+/// A caller that keeps the reports elsewhere (the read model's tables) can
+/// make a tracker forget them ([`DoneTracker::forget_reports`]): it then
+/// holds a constant amount per task and takes only reports in order.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DoneTracker {
     /// (metric, baseline, target), in the task's order.
     targets: Vec<(Slug, f64, f64)>,
-    /// Reports in [`Reading`] order.
+    /// Reports in [`Reading`] order; only the last one once forgetful.
     reports: Reports,
+    /// Keeps only the last report, and refuses one out of order.
+    forgetful: bool,
     /// The latest value of each target and the latest percentage, after
     /// every report (kept for reports arriving in order).
     latest: Vec<Option<f64>>,
@@ -666,9 +672,39 @@ impl DoneTracker {
         self.done_on
     }
 
+    /// Forgets the reports taken in so far, keeping what they made (each
+    /// target's latest value, the latest percentage, the day done) and
+    /// the last one's reading. From then on the tracker keeps no more than
+    /// the last report and takes only a report that comes after every
+    /// one it has seen; [`DoneTracker::report`] refuses any other, and
+    /// the caller builds a tracker again from all the reports.
+    pub fn forget_reports(&mut self) {
+        self.forgetful = true;
+        let mut kept = Reports::default();
+        if let Some(last) = self.reports.len().checked_sub(1) {
+            let (reading, values, percent) = self.reports.get(last);
+            kept.insert(0, reading, values, percent);
+        }
+        self.reports = kept;
+    }
+
     /// Takes a report in: its reading, its values (metrics the task does
-    /// not have are ignored) and its `percent_complete`.
-    pub fn report(&mut self, reading: Reading, values: &[MetricValue], percent: Option<f64>) {
+    /// not have are ignored) and its `percent_complete`. Returns false,
+    /// taking nothing, only for a report out of order given to a tracker
+    /// that forgot its reports ([`DoneTracker::forget_reports`]).
+    pub fn report(
+        &mut self,
+        reading: Reading,
+        values: &[MetricValue],
+        percent: Option<f64>,
+    ) -> bool {
+        let in_order = self
+            .reports
+            .last_reading()
+            .is_none_or(|last| reading.is_later_than(last));
+        if self.forgetful && !in_order {
+            return false;
+        }
         let values: Vec<(u32, f64)> = values
             .iter()
             .filter_map(|v| {
@@ -678,12 +714,11 @@ impl DoneTracker {
                     .map(|i| (i as u32, v.value))
             })
             .collect();
-        let in_order = self
-            .reports
-            .last_reading()
-            .is_none_or(|last| reading.is_later_than(last));
         if in_order {
             self.fold(reading, &values, percent);
+            if self.forgetful {
+                self.reports = Reports::default();
+            }
             self.reports
                 .insert(self.reports.len(), reading, &values, percent);
         } else {
@@ -691,6 +726,7 @@ impl DoneTracker {
             self.reports.insert(at, reading, &values, percent);
             self.replay();
         }
+        true
     }
 
     fn fold(&mut self, reading: Reading, values: &[(u32, f64)], percent: Option<f64>) {
@@ -1074,6 +1110,24 @@ mod tests {
             let expected = in_order.iter().find(|(_, v)| *v >= 10.0).map(|(r, _)| r.as_of);
             prop_assert_eq!(track(&in_order), expected);
             prop_assert_eq!(track(&shuffled), expected);
+            // A tracker that forgets its reports after each one, built
+            // again from all of them when one comes out of order, finds
+            // the same day at every step as one that keeps them.
+            let mut keeping = DoneTracker::new(&[target("a", 0.0, 10.0)]);
+            let mut forgetting = keeping.clone();
+            forgetting.forget_reports();
+            for (i, (r, v)) in shuffled.iter().enumerate() {
+                prop_assert!(keeping.report(*r, &[value("a", *v)], None));
+                if !forgetting.report(*r, &[value("a", *v)], None) {
+                    forgetting = DoneTracker::new(&[target("a", 0.0, 10.0)]);
+                    for (r, v) in &shuffled[..=i] {
+                        prop_assert!(forgetting.report(*r, &[value("a", *v)], None));
+                    }
+                    forgetting.forget_reports();
+                }
+                prop_assert_eq!(forgetting.done_on(), keeping.done_on());
+                prop_assert!(forgetting.reports.len() <= 1, "at most the last report kept");
+            }
         }
 
         /// Reports of two targets, each giving any of them and maybe a

@@ -585,14 +585,17 @@ impl State {
                     Payload::WorkDelegated(p) => {
                         task.delegations.insert(p.delegation_id.clone());
                     }
-                    Payload::ProgressReported(p) => task.done.report(
-                        Reading {
-                            as_of: p.as_of,
-                            position,
-                        },
-                        &p.values,
-                        p.percent_complete,
-                    ),
+                    Payload::ProgressReported(p) => {
+                        // This tracker keeps its reports: it takes every one.
+                        task.done.report(
+                            Reading {
+                                as_of: p.as_of,
+                                position,
+                            },
+                            &p.values,
+                            p.percent_complete,
+                        );
+                    }
                     Payload::MilestoneCompleted(p) => {
                         task.completed
                             .entry(p.milestone.clone())

@@ -5,7 +5,10 @@
 //! `cargo bench -p dotpha-project --bench projection` (sizes:
 //! `DOTPHA_BENCH_EVENTS`, default 1,000,000 events for the rebuild and the
 //! incremental apply; `DOTPHA_BENCH_TASKS`, default 100,000 tasks for the
-//! queries).
+//! queries). `DOTPHA_BENCH_LOG_DIR`: a directory whose `log.sqlite` is
+//! rebuilt from instead of a new log (made there, and kept, when it has
+//! none), so runs compare on the same rows; `DOTPHA_BENCH_REBUILD_ONLY=1`
+//! stops after the rebuild and the plain scan it is compared with.
 
 use std::time::{Duration, Instant};
 
@@ -280,13 +283,21 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
 
     // (a) rebuild.
-    let big = dir.path().join("big");
+    let kept = std::env::var_os("DOTPHA_BENCH_LOG_DIR").map(std::path::PathBuf::from);
+    let big = kept.clone().unwrap_or_else(|| dir.path().join("big"));
     std::fs::create_dir_all(&big).expect("dir");
     let started = Instant::now();
-    let total = workload_log(&big, events);
+    let total = if big.join("log.sqlite").exists() {
+        Log::open_read_only(big.join("log.sqlite"))
+            .expect("kept log")
+            .head()
+            .position
+    } else {
+        workload_log(&big, events)
+    };
     println!("## rebuild and incremental apply over {total} events\n");
     println!(
-        "(log of a workload, 100 communes x 100 tasks, then progress reports; built in {:.1} s)\n",
+        "(log of a workload, 100 communes x 100 tasks, then progress reports; built or opened in {:.1} s)\n",
         started.elapsed().as_secs_f64()
     );
     println!("| what | events | seconds | events/s |");
@@ -297,10 +308,50 @@ fn main() {
     assert_eq!(rebuilt.events, total);
     println!(
         "| `rebuild` (catch up in batches of {}, checkpoint, swap) | {total} | {:.2} | {} |",
-        dotpha_project::CATCH_UP_BATCH,
+        dotpha_project::REBUILD_BATCH,
         took.as_secs_f64(),
         rate(total, took)
     );
+    // The floor: the same rows read plainly, as the store's bench reads
+    // them (every text column touched, nothing decoded).
+    let raw = rusqlite::Connection::open_with_flags(
+        big.join("log.sqlite"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .expect("open raw");
+    let start = Instant::now();
+    let mut stmt = raw
+        .prepare(
+            "SELECT position, stream, version, type, unit, actor, occurred_at, recorded_at, \
+             submission_id, data, prev_hash, hash FROM events ORDER BY position",
+        )
+        .expect("prepare");
+    let mut rows = stmt.query([]).expect("query");
+    let (mut scanned, mut bytes) = (0u64, 0usize);
+    while let Some(r) = rows.next().expect("row") {
+        scanned += 1;
+        for i in 1..12 {
+            bytes += r.get_ref(i).expect("col").as_str().map_or(0, str::len);
+        }
+    }
+    let scan = start.elapsed();
+    assert_eq!(scanned, total);
+    println!(
+        "| plain rusqlite scan of the same rows ({} bytes of text a row) | {total} | {:.2} | {} |",
+        bytes / total.max(1) as usize,
+        scan.as_secs_f64(),
+        rate(total, scan)
+    );
+    println!(
+        "\nrebuild / plain scan: {:.1}%\n",
+        100.0 * scan.as_secs_f64() / took.as_secs_f64()
+    );
+    drop(rows);
+    drop(stmt);
+    drop(raw);
+    if std::env::var("DOTPHA_BENCH_REBUILD_ONLY").is_ok_and(|v| v == "1") {
+        return;
+    }
 
     // (b) incremental, in the worker's batches, reading excluded.
     let log = Log::open_read_only(big.join("log.sqlite")).expect("open");
@@ -332,7 +383,9 @@ fn main() {
     );
     drop(read);
     drop(log);
-    let _ = std::fs::remove_dir_all(&big);
+    if kept.is_none() {
+        let _ = std::fs::remove_dir_all(&big);
+    }
 
     // (c) queries on many tasks.
     let many = dir.path().join("many");

@@ -110,6 +110,8 @@ enum Op {
         percent: Option<u8>,
         confidence: Option<u8>,
         colleague: bool,
+        /// Days before today it describes (a late report when > 0).
+        back: u8,
     },
     Reassign {
         task: usize,
@@ -156,9 +158,10 @@ fn op() -> impl Strategy<Value = Op> {
             prop::collection::vec(-50i32..500, 0..4),
             prop::option::of(0u8..=100),
             prop::option::of(0u8..3),
-            any::<bool>()
-        ).prop_map(|(task, values, percent, confidence, colleague)| Op::Report {
-            task, values, percent, confidence, colleague
+            any::<bool>(),
+            prop_oneof![3 => Just(0u8), 1 => 1u8..40],
+        ).prop_map(|(task, values, percent, confidence, colleague, back)| Op::Report {
+            task, values, percent, confidence, colleague, back
         }),
         1 => (idx(), idx(), any::<bool>()).prop_map(|(task, to, by_commune)| Op::Reassign { task, to, by_commune }),
         1 => idx().prop_map(|task| Op::Cancel { task }),
@@ -239,7 +242,12 @@ impl History {
                 });
                 true
             }
-            Err(_) => false,
+            Err(e) => {
+                if std::env::var_os("DEBUG_EQ").is_some() {
+                    eprintln!("refused {kind}: {e:?}");
+                }
+                false
+            }
         }
     }
 
@@ -326,10 +334,12 @@ impl History {
         Date::from_days_since_epoch(start + i64::from(offset % 365)).to_string()
     }
 
-    fn clamp_to(&self, cycle: &str) -> String {
-        let today = self.today().to_string();
+    /// `back` days before today, within the cycle: a report that arrives
+    /// after later ones describes an earlier day.
+    fn days_back(&self, cycle: &str, back: u8) -> String {
+        let day = Date::from_days_since_epoch(self.today().days_since_epoch() - i64::from(back));
         let (start, end) = (format!("{cycle}-01-01"), format!("{cycle}-12-31"));
-        today.clamp(start, end)
+        day.to_string().clamp(start, end)
     }
 
     fn targets(n: usize, seed: usize) -> Vec<Value> {
@@ -459,6 +469,7 @@ impl History {
                 percent,
                 confidence,
                 colleague,
+                back,
             } => {
                 let Some((id, assignee, metrics, cycle)) = self.task(task) else {
                     return;
@@ -478,7 +489,7 @@ impl History {
                     .enumerate()
                     .map(|(k, v)| json!({"metric": format!("m{k}"), "value": v}))
                     .collect();
-                let mut data = json!({"task_id": id, "as_of": self.clamp_to(cycle), "values": values,
+                let mut data = json!({"task_id": id, "as_of": self.days_back(cycle, back), "values": values,
                                       "note": "Báo cáo định kỳ"});
                 if let Some(p) = percent {
                     data["percent_complete"] = json!(p);
@@ -932,10 +943,106 @@ fn check(plan: &Plan) {
     let mut caught = ReadModel::open(elsewhere.path().join("caught.sqlite")).expect("opens");
     dotpha_project::catch_up(&mut caught, &log, |_, _| {}).expect("catches up");
 
+    // (d) One event at a time, the handle opened again every few events,
+    // so what applying keeps in memory is read back from the tables: the
+    // path every batched write (rows written at a batch's end, trackers
+    // and task inputs kept in memory) must agree with.
+    let single_path = elsewhere.path().join("single.sqlite");
+    let mut single = ReadModel::open(&single_path).expect("opens");
+    for (i, event) in events.iter().enumerate() {
+        if i % REOPEN_EVERY == REOPEN_EVERY - 1 {
+            drop(single);
+            single = ReadModel::open(&single_path).expect("opens again");
+        }
+        assert_eq!(
+            single
+                .apply(std::slice::from_ref(event), None)
+                .expect("applies"),
+            1
+        );
+    }
+
     let expected = answers(&incremental, &history);
     assert_same("rebuild", &expected, &answers(&rebuilt, &history));
     assert_same("catch_up", &expected, &answers(&caught, &history));
+    assert_same("one at a time", &expected, &answers(&single, &history));
+    let tables = rows(single.path());
+    for other in [incremental.path(), rebuilt.path(), caught.path()] {
+        assert_same(other, &tables, &rows(other));
+    }
     agrees_with_state(&incremental, &history.state, &log);
+    done_as_in_state(single.path(), &history.state);
+}
+
+/// How many events the one-at-a-time read model applies per handle.
+const REOPEN_EVERY: usize = 7;
+
+/// Every row of every table a read model fills, by table (rows in the
+/// order of all their columns; `meta` without the stream sequence, which
+/// only the incremental model was given).
+fn rows(path: &str) -> BTreeMap<String, Value> {
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("opens");
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .expect("tables");
+    let mut out = BTreeMap::new();
+    for table in tables {
+        let mut stmt = conn
+            .prepare(&format!("SELECT * FROM {table}"))
+            .expect("select");
+        let columns = stmt.column_count();
+        let mut all: Vec<String> = stmt
+            .query_map([], |r| {
+                (0..columns)
+                    .map(|i| {
+                        Ok(match r.get_ref(i)? {
+                            rusqlite::types::ValueRef::Null => "NULL".to_owned(),
+                            rusqlite::types::ValueRef::Integer(n) => n.to_string(),
+                            rusqlite::types::ValueRef::Real(x) => format!("{x:?}"),
+                            rusqlite::types::ValueRef::Text(t) => {
+                                format!("{:?}", String::from_utf8_lossy(t))
+                            }
+                            rusqlite::types::ValueRef::Blob(b) => format!("{b:?}"),
+                        })
+                    })
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                    .map(|cells| cells.join("|"))
+            })
+            .and_then(|rows| rows.collect())
+            .expect("rows");
+        if table == "meta" {
+            all.retain(|row| !row.starts_with("\"stream_sequence\""));
+        }
+        all.sort();
+        out.insert(table, json!(all));
+    }
+    out
+}
+
+/// The day each task was done, as the read model keeps it, is the one the
+/// writer's own state finds (the domain's `DoneTracker` over every report).
+fn done_as_in_state(path: &str, state: &State) {
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("opens");
+    for task in state.tasks() {
+        let stored: Option<String> = conn
+            .query_row(
+                "SELECT done_on FROM tasks WHERE task_id = ?1",
+                [task.id.as_str()],
+                |r| r.get(0),
+            )
+            .expect("the task's row");
+        assert_eq!(
+            stored,
+            task.done.done_on().map(|d| d.to_string()),
+            "{}",
+            task.id
+        );
+    }
 }
 
 proptest! {
@@ -987,6 +1094,7 @@ fn a_long_history_answers_alike() {
             percent: (i % 4 == 0).then_some((i % 101) as u8),
             confidence: Some((i % 3) as u8),
             colleague: i % 2 == 1,
+            back: (i % 5 * 6) as u8,
         });
         if i % 7 == 0 {
             ops.push(Op::Delegate {
@@ -1028,10 +1136,52 @@ fn a_long_history_answers_alike() {
         percent: None,
         confidence: None,
         colleague: false,
+        back: 0,
     });
     check(&Plan {
         ops,
         batches: vec![1, 7, 64, 3],
         chunks: vec![(1, 0), (17, 3), (64, 1), (5, 2)],
+    });
+}
+
+/// Late reports that describe earlier days move the day a task was done
+/// (the read model builds the task's tracker again from its stored
+/// reports), in every way of applying.
+#[test]
+fn late_reports_move_the_done_day_alike() {
+    let assign = |cadre| Op::Assign {
+        cadre,
+        title: 0,
+        targets: 0,
+        due: 300,
+        next_cycle: false,
+        backlog: false,
+    };
+    let report = |percent, back| Op::Report {
+        task: 0,
+        values: vec![],
+        percent: Some(percent),
+        confidence: None,
+        colleague: false,
+        back,
+    };
+    let ops = vec![
+        assign(1),
+        Op::Plan {
+            task: 0,
+            milestones: 1,
+        },
+        report(40, 0),
+        report(100, 0),
+        report(100, 9),
+        report(60, 30),
+        report(100, 20),
+        report(100, 0),
+    ];
+    check(&Plan {
+        ops,
+        batches: vec![1],
+        chunks: vec![(1, 0), (2, 1)],
     });
 }

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use dotpha_domain::{
     Date, Payload, TaskStatus, Timestamp,
+    evaluation::DoneTracker,
     figures::{self, Reading},
     payload::Target,
     state::TaskOrigin,
@@ -32,10 +33,78 @@ pub(crate) struct Cache {
     units: HashMap<String, String>,
     tasks: HashMap<String, TaskInputs>,
     /// Tasks whose search texts changed in the batch being applied: they
-    /// are written once, at its end ([`flush_search`]), however many of
+    /// are written once, at its end ([`finish_batch`]), however many of
     /// the batch's events touched them (a rebuild registers, plans and
     /// delegates a task in one batch).
     search_dirty: std::collections::BTreeSet<String>,
+    /// The day each reported task was done, tracked without its reports
+    /// (`evaluation::progress_reported`).
+    pub(crate) done: HashMap<String, DoneTracker>,
+    /// Rows of the append-only tables not yet written ([`Pending`]).
+    pub(crate) pending: Pending,
+    /// Tasks whose report columns the batch changed
+    /// ([`TaskInputs::written`]).
+    reported: std::collections::BTreeSet<String>,
+}
+
+/// Rows of the tables that only grow (each task's events, reported values,
+/// progress), kept until the batch ends ([`Pending::write`]) and then
+/// written in the order of their keys: each page of their indexes is then
+/// visited once per batch instead of once per row, where rows in log order
+/// jump from task to task. Nothing reads these tables while applying except
+/// `evaluation::replay`, which writes them first.
+#[derive(Default)]
+pub(crate) struct Pending {
+    /// (task_id, position, the recorded event as JSON).
+    task_events: Vec<(String, u64, String)>,
+    /// (task_id, metric, position, as_of, value).
+    values: Vec<(String, String, u64, String, f64)>,
+    /// (task_id, position, as_of, percent).
+    progress: Vec<(String, u64, String, Option<f64>)>,
+}
+
+impl Pending {
+    /// Writes every pending row, sorted by its table's primary key, and
+    /// empties the lists.
+    pub(crate) fn write(&mut self, tx: &Transaction<'_>) -> Result<(), rusqlite::Error> {
+        let mut rows = std::mem::take(&mut self.task_events);
+        rows.sort_unstable_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO task_events (task_id, position, event) VALUES (?1, ?2, ?3)",
+        )?;
+        for (task_id, position, event) in &rows {
+            insert.execute(params![task_id, position, event])?;
+        }
+        let mut rows = std::mem::take(&mut self.values);
+        rows.sort_unstable_by(|a, b| (&a.0, &a.1, a.2).cmp(&(&b.0, &b.1, b.2)));
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO reported_values (task_id, metric, position, as_of, value) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for (task_id, metric, position, as_of, value) in &rows {
+            insert.execute(params![task_id, metric, position, as_of, value])?;
+        }
+        let mut rows = std::mem::take(&mut self.progress);
+        rows.sort_unstable_by(|a, b| (&a.0, &a.2, a.1).cmp(&(&b.0, &b.2, b.1)));
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO progress (task_id, position, as_of, percent) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for (task_id, position, as_of, percent) in &rows {
+            insert.execute(params![task_id, position, as_of, percent])?;
+        }
+        Ok(())
+    }
+
+    /// Keeps a progress row for [`Pending::write`].
+    pub(crate) fn progress(
+        &mut self,
+        task_id: &str,
+        position: u64,
+        as_of: String,
+        percent: Option<f64>,
+    ) {
+        self.progress
+            .push((task_id.to_owned(), position, as_of, percent));
+    }
 }
 
 /// A value with the reading it was reported in.
@@ -49,6 +118,23 @@ pub(crate) struct TaskInputs {
     status: TaskStatus,
     targets: Vec<(String, f64, f64, Reported)>,
     reported: Reported,
+    /// The reading of the report shown as the last one (`last_report`).
+    shown: Option<Reading>,
+    /// What the batch's reports changed and [`finish_batch`] writes
+    /// (`None` when they changed nothing yet).
+    written: Option<ReportColumns>,
+}
+
+/// A task's columns that reports change, as the batch left them: written
+/// once per task at its end ([`write_reports`]) instead of once per report.
+#[derive(Clone, Default)]
+struct ReportColumns {
+    /// The shown report, when it changed: its JSON and its confidence.
+    shown: Option<(String, Option<&'static str>)>,
+    /// The latest instant a check-in was sent at (`last_report_ms`).
+    sent_ms: Option<i64>,
+    /// The indexes of the targets whose latest value changed.
+    targets: std::collections::BTreeSet<usize>,
 }
 
 impl TaskInputs {
@@ -123,18 +209,23 @@ impl Cache {
         if !self.tasks.contains_key(task_id) {
             let row = tx
                 .prepare_cached(
-                    "SELECT status, reported_percent, reported_as_of, reported_pos FROM tasks WHERE task_id = ?1",
+                    "SELECT status, reported_percent, reported_as_of, reported_pos,
+                            last_report_as_of, last_report_pos
+                     FROM tasks WHERE task_id = ?1",
                 )?
                 .query_row([task_id], |r| {
                     Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, Option<f64>>(1)?,
-                        r.get::<_, Option<String>>(2)?,
-                        r.get::<_, Option<u64>>(3)?,
+                        (
+                            r.get::<_, String>(0)?,
+                            r.get::<_, Option<f64>>(1)?,
+                            r.get::<_, Option<String>>(2)?,
+                            r.get::<_, Option<u64>>(3)?,
+                        ),
+                        reading(r.get(4)?, r.get(5)?),
                     ))
                 })
                 .optional()?;
-            let Some((status, percent, as_of, position)) = row else {
+            let Some(((status, percent, as_of, position), shown)) = row else {
                 return Ok(None);
             };
             let targets = tx
@@ -154,6 +245,8 @@ impl Cache {
                     status: TaskStatus::parse(&status).unwrap_or(TaskStatus::Registered),
                     targets,
                     reported: reading(as_of, position).zip(percent),
+                    shown,
+                    written: None,
                 },
             );
         }
@@ -166,10 +259,12 @@ impl Cache {
     }
 }
 
-/// Writes the search texts of every task the batch touched
-/// ([`Cache::search_dirty`]), once each; run at the end of a batch, in its
-/// transaction.
-pub(crate) fn flush_search(tx: &Transaction<'_>, cache: &mut Cache) -> Result<(), rusqlite::Error> {
+/// Ends a batch, in its transaction: writes the rows kept back
+/// ([`Pending`]), then the search texts of every task the batch touched
+/// ([`Cache::search_dirty`]), once each.
+pub(crate) fn finish_batch(tx: &Transaction<'_>, cache: &mut Cache) -> Result<(), rusqlite::Error> {
+    cache.pending.write(tx)?;
+    write_reports(tx, cache)?;
     let dirty = std::mem::take(&mut cache.search_dirty);
     for task_id in &dirty {
         index_search(tx, cache, task_id)?;
@@ -265,10 +360,17 @@ fn insert_targets(
             .map(|t| (t.metric.to_string(), t.baseline, t.target, None))
             .collect(),
         reported: None,
+        shown: None,
+        written: None,
     };
     tx.prepare_cached("UPDATE tasks SET percent_complete = ?2 WHERE task_id = ?1")?
         .execute(params![task_id, inputs.percent()])?;
     cache.tasks.insert(task_id.to_owned(), inputs);
+    // A new task has no report yet: its tracker starts empty, without
+    // reading the tables.
+    let mut done = DoneTracker::new(targets);
+    done.forget_reports();
+    cache.done.insert(task_id.to_owned(), done);
     Ok(())
 }
 
@@ -425,22 +527,19 @@ pub(crate) fn event(
                 as_of: p.as_of,
                 position: recorded.position,
             };
-            let mut value = tx.prepare_cached(
-                "INSERT INTO reported_values (task_id, metric, position, as_of, value) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
             for v in &p.values {
-                value.execute(params![
-                    p.task_id.as_str(),
-                    v.metric.as_str(),
+                cache.pending.values.push((
+                    p.task_id.to_string(),
+                    v.metric.to_string(),
                     recorded.position,
                     p.as_of.to_string(),
-                    v.value
-                ])?;
+                    v.value,
+                ));
             }
-            if let Some(inputs) = cache.task(tx, &p.task_id)? {
-                report(tx, inputs, p, this, recorded, &event.actor, at)?;
+            if cache.task(tx, &p.task_id)?.is_some() {
+                report(&p.task_id, cache, p, this, recorded, &event.actor, at);
             }
-            crate::evaluation::progress_reported(tx, p, this)?;
+            crate::evaluation::progress_reported(tx, cache, p, this)?;
         }
         Payload::TaskReassigned(p) => {
             let unit = cache.unit_of(tx, &p.assignee)?;
@@ -477,94 +576,156 @@ pub(crate) fn event(
             position: recorded.position,
             reason: e.to_string(),
         })?;
-        tx.prepare_cached(
-            "INSERT INTO task_events (task_id, position, event) VALUES (?1, ?2, ?3)",
-        )?
-        .execute(params![task_id.as_str(), recorded.position, object])?;
+        cache
+            .pending
+            .task_events
+            .push((task_id.to_string(), recorded.position, object));
     }
     Ok(())
 }
 
-/// Folds a check-in into its task: each value becomes its target's latest
-/// when its reading is later (see [`Reading`]), the same for a reported
-/// percentage and for the report shown as the last one; then the
-/// completion.
+/// Folds a check-in into its task, in memory: each value becomes its
+/// target's latest when its reading is later (see [`Reading`]), the same
+/// for a reported percentage and for the report shown as the last one.
+/// What changed is written at the batch's end ([`write_reports`]).
 fn report(
-    tx: &Transaction<'_>,
-    inputs: &mut TaskInputs,
+    task_id: &str,
+    cache: &mut Cache,
     p: &dotpha_domain::payload::ProgressReported,
     this: Reading,
     recorded: &RecordedEvent,
     actor: &str,
     at: i64,
-) -> Result<(), rusqlite::Error> {
+) {
+    let Some(inputs) = cache.tasks.get_mut(task_id) else {
+        return;
+    };
+    let written = inputs.written.get_or_insert_with(ReportColumns::default);
+    for v in &p.values {
+        if let Some(i) = inputs.targets.iter().position(|t| t.0 == v.metric.as_str())
+            && keep_latest(&mut inputs.targets[i].3, this, v.value)
+        {
+            written.targets.insert(i);
+        }
+    }
+    if let Some(percent) = p.percent_complete {
+        keep_latest(&mut inputs.reported, this, percent);
+    }
+    // The last report shown is the latest one by the same rule.
+    if inputs.shown.is_none_or(|shown| this.is_later_than(shown)) {
+        inputs.shown = Some(this);
+        let shown = ShownReport {
+            as_of: p.as_of.to_string(),
+            confidence: p.confidence.map(|c| c.as_str()),
+            note: p.note.as_deref(),
+            occurred_at: &recorded.occurred_at,
+            percent_complete: p.percent_complete,
+            reported_by: actor,
+            values: p
+                .values
+                .iter()
+                .map(|v| ShownValue {
+                    metric: v.metric.as_str(),
+                    value: v.value,
+                })
+                .collect(),
+        };
+        // Plain fields of strings and numbers always serialize.
+        let json = serde_json::to_string(&shown).unwrap_or_default();
+        written.shown = Some((json, p.confidence.map(|c| c.as_str())));
+    }
+    // A check-in is a check-in whenever it describes: the clock of
+    // "stale" runs from the most recent one sent.
+    written.sent_ms = Some(written.sent_ms.map_or(at, |ms| ms.max(at)));
+    if !cache.reported.contains(task_id) {
+        cache.reported.insert(task_id.to_owned());
+    }
+}
+
+/// The report shown as a task's last one (`tasks.last_report`), as JSON.
+/// Its members are in the order of their names: the text is the one a
+/// `serde_json::Value` object of the same members gives (an earlier build
+/// wrote it that way, and the stored texts stay comparable).
+#[derive(serde::Serialize)]
+struct ShownReport<'a> {
+    as_of: String,
+    confidence: Option<&'a str>,
+    note: Option<&'a str>,
+    occurred_at: &'a str,
+    percent_complete: Option<f64>,
+    reported_by: &'a str,
+    values: Vec<ShownValue<'a>>,
+}
+
+/// One value of a [`ShownReport`].
+#[derive(serde::Serialize)]
+struct ShownValue<'a> {
+    metric: &'a str,
+    value: f64,
+}
+
+/// Writes what the batch's reports changed ([`ReportColumns`]), one
+/// statement per task and one per target whose latest value changed. The
+/// values written are the ones kept in memory, which equal the row's
+/// (read from it, or written with it).
+fn write_reports(tx: &Transaction<'_>, cache: &mut Cache) -> Result<(), rusqlite::Error> {
+    let reported = std::mem::take(&mut cache.reported);
+    let mut task = tx.prepare_cached(
+        "UPDATE tasks SET reported_percent = ?2, reported_as_of = ?3, reported_pos = ?4,
+                last_report = CASE WHEN ?5 THEN ?6 ELSE last_report END,
+                last_confidence = CASE WHEN ?5 THEN ?7 ELSE last_confidence END,
+                last_report_as_of = CASE WHEN ?5 THEN ?8 ELSE last_report_as_of END,
+                last_report_pos = CASE WHEN ?5 THEN ?9 ELSE last_report_pos END,
+                last_report_ms = max(coalesce(last_report_ms, ?10), ?10),
+                percent_complete = ?11
+         WHERE task_id = ?1",
+    )?;
     let mut latest = tx.prepare_cached(
         "UPDATE targets SET latest = ?3, latest_as_of = ?4, latest_pos = ?5
          WHERE task_id = ?1 AND metric = ?2",
     )?;
-    for v in &p.values {
-        if let Some(t) = inputs.targets.iter_mut().find(|t| t.0 == v.metric.as_str())
-            && keep_latest(&mut t.3, this, v.value)
-        {
-            latest.execute(params![
-                p.task_id.as_str(),
-                v.metric.as_str(),
-                v.value,
-                p.as_of.to_string(),
-                recorded.position
-            ])?;
+    for task_id in &reported {
+        let Some(inputs) = cache.tasks.get_mut(task_id) else {
+            continue;
+        };
+        let Some(written) = inputs.written.take() else {
+            continue;
+        };
+        for &i in &written.targets {
+            let (metric, _, _, value) = &inputs.targets[i];
+            if let Some((at, value)) = value {
+                latest.execute(params![
+                    task_id,
+                    metric,
+                    value,
+                    at.as_of.to_string(),
+                    at.position
+                ])?;
+            }
         }
-    }
-    if let Some(percent) = p.percent_complete
-        && keep_latest(&mut inputs.reported, this, percent)
-    {
-        tx.prepare_cached(
-            "UPDATE tasks SET reported_percent = ?2, reported_as_of = ?3, reported_pos = ?4
-             WHERE task_id = ?1",
-        )?
-        .execute(params![
-            p.task_id.as_str(),
-            percent,
-            p.as_of.to_string(),
-            recorded.position
+        let (reported_percent, reported_as_of, reported_pos) = match inputs.reported {
+            Some((at, value)) => (Some(value), Some(at.as_of.to_string()), Some(at.position)),
+            None => (None, None, None),
+        };
+        let shown_at = inputs.shown;
+        let (shown, confidence) = match written.shown {
+            Some((json, confidence)) => (Some(json), confidence),
+            None => (None, None),
+        };
+        task.execute(params![
+            task_id,
+            reported_percent,
+            reported_as_of,
+            reported_pos,
+            shown.is_some(),
+            shown,
+            confidence,
+            shown_at.map(|at| at.as_of.to_string()),
+            shown_at.map(|at| at.position),
+            written.sent_ms,
+            inputs.percent()
         ])?;
     }
-    let percent = inputs.percent();
-    // The last report shown is the latest one by the same rule.
-    let (shown_as_of, shown_position): (Option<String>, Option<u64>) = tx
-        .prepare_cached("SELECT last_report_as_of, last_report_pos FROM tasks WHERE task_id = ?1")?
-        .query_row([p.task_id.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    if reading(shown_as_of, shown_position).is_none_or(|shown| this.is_later_than(shown)) {
-        let report = json!({
-            "as_of": p.as_of.to_string(),
-            "values": p.values.iter().map(|v| json!({"metric": v.metric.as_str(), "value": v.value})).collect::<Vec<_>>(),
-            "percent_complete": p.percent_complete,
-            "confidence": p.confidence.map(|c| c.as_str()),
-            "note": p.note.as_deref(),
-            "reported_by": actor,
-            "occurred_at": recorded.occurred_at,
-        });
-        tx.prepare_cached(
-            "UPDATE tasks SET last_report = ?2, last_confidence = ?3, last_report_as_of = ?4,
-                    last_report_pos = ?5
-             WHERE task_id = ?1",
-        )?
-        .execute(params![
-            p.task_id.as_str(),
-            report.to_string(),
-            p.confidence.map(|c| c.as_str()),
-            p.as_of.to_string(),
-            recorded.position
-        ])?;
-    }
-    // A check-in is a check-in whenever it describes: the clock of
-    // "stale" runs from the most recent one sent.
-    tx.prepare_cached(
-        "UPDATE tasks SET last_report_ms = max(coalesce(last_report_ms, ?2), ?2),
-                percent_complete = ?3
-         WHERE task_id = ?1",
-    )?
-    .execute(params![p.task_id.as_str(), at, percent])?;
     Ok(())
 }
 
@@ -659,4 +820,47 @@ fn insert_task(
         t.created_ms
     ])?;
     insert_targets(tx, cache, t.task_id, status, targets)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The shown report's text is the one the `json!` object of the
+        /// same members gives (what earlier builds stored).
+        #[test]
+        fn the_shown_report_is_written_as_a_json_object_of_its_members(
+            as_of in "20[0-9]{2}-[01][0-9]-[0-3][0-9]",
+            confidence in prop::option::of(prop::sample::select(vec!["low", "medium", "high"])),
+            note in prop::option::of("\\PC{0,12}"),
+            occurred_at in "\\PC{0,30}",
+            percent in prop::option::of(prop_oneof![any::<f64>(), (0u8..=100).prop_map(f64::from)]),
+            by in "[a-z\\-\"\\\\]{0,12}",
+            values in prop::collection::vec(("[a-z0-9\\-]{1,8}", any::<f64>()), 0..4),
+        ) {
+            let ours = serde_json::to_string(&ShownReport {
+                as_of: as_of.clone(),
+                confidence,
+                note: note.as_deref(),
+                occurred_at: &occurred_at,
+                percent_complete: percent,
+                reported_by: &by,
+                values: values.iter().map(|(m, v)| ShownValue { metric: m, value: *v }).collect(),
+            })
+            .expect("serializes");
+            let theirs = json!({
+                "as_of": as_of,
+                "values": values.iter().map(|(m, v)| json!({"metric": m, "value": v})).collect::<Vec<_>>(),
+                "percent_complete": percent,
+                "confidence": confidence,
+                "note": note,
+                "reported_by": by,
+                "occurred_at": occurred_at,
+            })
+            .to_string();
+            prop_assert_eq!(ours, theirs);
+        }
+    }
 }

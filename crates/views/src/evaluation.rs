@@ -86,86 +86,79 @@ pub(crate) fn product_reviewed(tx: &Transaction<'_>, p: &ProductReviewed) -> rus
     Ok(())
 }
 
-/// Records a report and finds the day the task was done again, unless it
-/// was done before the day this report describes (then nothing can change).
+/// Records a report and keeps the day the task was done.
+///
+/// `trackers` holds a [`DoneTracker`] per task that forgot its reports
+/// ([`DoneTracker::forget_reports`]): a report in order (the usual case)
+/// folds into it at constant cost. The first report of a task since the
+/// cache was emptied, and a report out of order, build its tracker again
+/// from the task's stored reports (this one included), which is what the
+/// day always is: the domain's rule over every report of the task.
 pub(crate) fn progress_reported(
     tx: &Transaction<'_>,
+    cache: &mut crate::apply::Cache,
     p: &ProgressReported,
     this: Reading,
 ) -> rusqlite::Result<()> {
     let task = p.task_id.as_str();
-    tx.prepare_cached(
-        "INSERT INTO progress (task_id, position, as_of, percent) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![
-        task,
-        this.position,
-        p.as_of.to_string(),
-        p.percent_complete
-    ])?;
-    let done_on: Option<String> = tx
-        .prepare_cached("SELECT done_on FROM tasks WHERE task_id = ?1")?
-        .query_row([task], |r| r.get(0))
-        .optional()?
-        .flatten();
-    if done_on
-        .and_then(|d| Date::parse(&d))
-        .is_some_and(|d| d <= this.as_of)
-    {
-        return Ok(());
+    cache
+        .pending
+        .progress(task, this.position, p.as_of.to_string(), p.percent_complete);
+    let trackers = &mut cache.done;
+    let (before, after) = match trackers.get_mut(task) {
+        Some(tracker) => {
+            let before = tracker.done_on();
+            if tracker.report(this, &p.values, p.percent_complete) {
+                (before, tracker.done_on())
+            } else {
+                cache.pending.write(tx)?;
+                let tracker = replay(tx, task)?;
+                let after = tracker.done_on();
+                trackers.insert(task.to_owned(), tracker);
+                (before, after)
+            }
+        }
+        None => {
+            let stored: Option<Option<String>> = tx
+                .prepare_cached("SELECT done_on FROM tasks WHERE task_id = ?1")?
+                .query_row([task], |r| r.get(0))
+                .optional()?;
+            let Some(stored) = stored else {
+                // A task the read model does not hold: nothing to keep.
+                return Ok(());
+            };
+            cache.pending.write(tx)?;
+            let tracker = replay(tx, task)?;
+            let after = tracker.done_on();
+            trackers.insert(task.to_owned(), tracker);
+            (stored.and_then(|d| Date::parse(&d)), after)
+        }
+    };
+    if before != after {
+        tx.prepare_cached("UPDATE tasks SET done_on = ?2 WHERE task_id = ?1")?
+            .execute(params![task, after.map(|d| d.to_string())])?;
     }
-    // (metric, baseline, target, latest value by `Reading` order, this
-    // report included: `apply::report` has just kept it).
-    let targets: Vec<(Slug, f64, f64, Option<f64>)> = tx
+    Ok(())
+}
+
+/// A task's [`DoneTracker`] from its stored targets and every stored
+/// report, in [`Reading`] order; returned having forgotten them.
+fn replay(tx: &Transaction<'_>, task: &str) -> rusqlite::Result<DoneTracker> {
+    let targets: Vec<(Slug, f64, f64)> = tx
         .prepare_cached(
-            "SELECT metric, baseline, target, latest FROM targets WHERE task_id = ?1 ORDER BY ord",
+            "SELECT metric, baseline, target FROM targets WHERE task_id = ?1 ORDER BY ord",
         )?
         .query_map([task], |r| {
-            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))
         })?
         .filter_map(|row| match row {
-            Ok((metric, baseline, target, latest)) => {
-                Slug::parse(&metric).map(|m| Ok((m, baseline, target, latest)))
+            Ok((metric, baseline, target)) => {
+                Slug::parse(&metric).map(|m| Ok((m, baseline, target)))
             }
             Err(e) => Some(Err(e)),
         })
         .collect::<rusqlite::Result<_>>()?;
-    let mut tracker = DoneTracker::for_targets(
-        targets
-            .iter()
-            .map(|(metric, baseline, target, _)| (metric.clone(), *baseline, *target)),
-    );
-    // A report later than every other of the task (the usual case: reports
-    // arrive in order) cannot move an earlier day, and the task was not done
-    // before it: its completion now is that of the latest values, which the
-    // tables hold. One report of those values at this reading gives the
-    // tracker's answer without reading the task's whole history, which
-    // would make every report cost as much as all the reports before it.
-    let latest_other: Option<(String, u64)> = tx
-        .prepare_cached(
-            "SELECT as_of, position FROM progress WHERE task_id = ?1 AND position <> ?2
-             ORDER BY as_of DESC, position DESC LIMIT 1",
-        )?
-        .query_row(params![task, this.position], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    let in_order = latest_other.is_none_or(|(as_of, position)| {
-        Date::parse(&as_of).is_some_and(|as_of| this.is_later_than(Reading { as_of, position }))
-    });
-    if in_order {
-        let latest: Vec<MetricValue> = targets
-            .into_iter()
-            .filter_map(|(metric, _, _, latest)| latest.map(|value| MetricValue { metric, value }))
-            .collect();
-        let percent: Option<f64> = tx
-            .prepare_cached("SELECT reported_percent FROM tasks WHERE task_id = ?1")?
-            .query_row([task], |r| r.get(0))
-            .optional()?
-            .flatten();
-        tracker.report(this, &latest, percent);
-        tx.prepare_cached("UPDATE tasks SET done_on = ?2 WHERE task_id = ?1")?
-            .execute(params![task, tracker.done_on().map(|d| d.to_string())])?;
-        return Ok(());
-    }
+    let mut tracker = DoneTracker::for_targets(targets);
     let reports: Vec<(u64, String, Option<f64>)> = tx
         .prepare_cached(
             "SELECT position, as_of, percent FROM progress WHERE task_id = ?1 ORDER BY as_of, position",
@@ -190,14 +183,11 @@ pub(crate) fn progress_reported(
                 Err(e) => Some(Err(e)),
             })
             .collect::<rusqlite::Result<_>>()?;
+        // In order, to a tracker that keeps its reports: always taken.
         tracker.report(Reading { as_of, position }, &reported, percent);
-        if tracker.done_on().is_some() {
-            break;
-        }
     }
-    tx.prepare_cached("UPDATE tasks SET done_on = ?2 WHERE task_id = ?1")?
-        .execute(params![task, tracker.done_on().map(|d| d.to_string())])?;
-    Ok(())
+    tracker.forget_reports();
+    Ok(tracker)
 }
 
 pub(crate) fn self_assessed(

@@ -153,6 +153,18 @@ fn register(conn: &Connection) -> Result<(), rusqlite::Error> {
 /// The read model's page cache, negative = KiB (64 MiB).
 const CACHE_KIB: i64 = -65_536;
 
+/// The page cache while a rebuild fills a new file, negative = KiB (256
+/// MiB): the indexes of the tables that grow per event (each task's
+/// events, reported values, progress) are written in key order per batch
+/// (`apply::Pending`), and fit in it at a million events, so their pages
+/// are not written out and read back within a batch.
+const REBUILD_CACHE_KIB: i64 = -262_144;
+
+/// Prepared statements kept per connection: more than applying and
+/// querying use together (about 65), so none is prepared again per event
+/// (rusqlite keeps 16 by default).
+const STATEMENT_CACHE: usize = 128;
+
 impl ReadModel {
     /// Opens the read model at `path` for applying events, creating it when
     /// the file is new or empty.
@@ -212,6 +224,9 @@ impl ReadModel {
             .conn
             .pragma_update_and_check(None, "journal_mode", "OFF", |_| Ok(()))?;
         model.conn.pragma_update(None, "synchronous", "OFF")?;
+        model
+            .conn
+            .pragma_update(None, "cache_size", REBUILD_CACHE_KIB)?;
         Ok(model)
     }
 
@@ -245,6 +260,7 @@ impl ReadModel {
 
     fn with_connection(conn: Connection, path: String) -> Result<ReadModel, ViewError> {
         register(&conn)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let applied = ReadModel::read_applied(&conn)?;
         Ok(ReadModel {
             conn,
@@ -376,7 +392,7 @@ impl ReadModel {
             applied.hash = event.hash.clone();
             count += 1;
         }
-        apply::flush_search(&tx, &mut self.cache)?;
+        apply::finish_batch(&tx, &mut self.cache)?;
         if let Some(sequence) = stream_sequence {
             applied.stream_sequence = Some(sequence);
         }
