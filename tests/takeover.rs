@@ -637,7 +637,11 @@ async fn takeover_gap() {
     };
     eprintln!(
         "{runs} runs{}: kill -> lease taken {}; -> writing {}; longest time without a receipt from the kill on {}",
-        if on_cluster { " on a 3-node cluster" } else { "" },
+        if on_cluster {
+            " on a 3-node cluster"
+        } else {
+            ""
+        },
         summary(|f| f.0),
         summary(|f| f.1),
         summary(|f| f.2)

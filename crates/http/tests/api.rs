@@ -771,7 +771,10 @@ async fn search_ranks_names_first_reads_phrases_and_plans() {
     assert!(search(&app, "\"hop thanh tac\"", head).await.is_empty());
     // Words only in a plan's solution or a delegation find their task.
     assert_eq!(search(&app, "huu co vo co", head).await, [HOP_THANH_TASK]);
-    assert_eq!(search(&app, "\"ho gia dinh\"", head).await, [HOP_THANH_TASK]);
+    assert_eq!(
+        search(&app, "\"ho gia dinh\"", head).await,
+        [HOP_THANH_TASK]
+    );
     // A milestone's title: every plan of the district has "Sơ kết 6 tháng".
     let milestone = search(&app, "so ket 6 thang", head).await;
     assert_eq!(
