@@ -271,12 +271,20 @@ async fn a_writer_killed_between_two_parts_sends_the_rest_when_it_restarts() {
         .expect("the publisher ran")
         .expect("a receipt after the restart");
     assert_eq!(refused.status, ReceiptStatus::Rejected, "{refused:?}");
-    assert!(
-        a.output()
-            .contains("sending the last batch's records again"),
-        "{}",
-        a.output()
-    );
+    // Logged before the records go out, but read from A's output through
+    // a pipe that may lag behind the receipt: wait for it, within a bound.
+    let logged = std::time::Instant::now();
+    while !a
+        .output()
+        .contains("sending the last batch's records again")
+    {
+        assert!(
+            logged.elapsed() < Duration::from_secs(30),
+            "A says it sends the last batch again\n{}",
+            a.output()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let (a_log, b_log) = (a_dir.join("log.sqlite"), b_dir.join("log.sqlite"));
     let started = std::time::Instant::now();
     while !(b_log.exists() && log_rows(&b_log) == log_rows(&a_log)) {

@@ -858,13 +858,18 @@ async fn a_batch_appended_but_never_answered_is_announced_by_the_standby_that_ta
     let b_log = pair.b.log();
     assert_holds_logged_events(&b_log, &report, &receipt);
     assert_each_accepted_once(&b_log, &log_events(&b_log), std::slice::from_ref(&report));
-    assert!(
-        pair.b
-            .output()
-            .contains("announced the log's last batch's receipts again"),
-        "{}",
-        pair.b.output()
-    );
+    // B logs the announcement once every receipt of it is published, so the
+    // receipt can arrive before the line is written: wait for it.
+    wait_until(
+        "B logging its announcement",
+        || {
+            pair.b
+                .output()
+                .contains("announced the log's last batch's receipts again")
+        },
+        || pair.b.output(),
+    )
+    .await;
     assert!(pair.b.terminate().success(), "{}", pair.b.output());
     verify_clean(&pair.b_dir);
 }
