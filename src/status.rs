@@ -93,7 +93,14 @@ fn render(nats: &str, status: &Status) -> String {
         .iter()
         .map(|w| {
             [
-                format!("{}{}", w.record.role, if w.holds_lease { " *" } else { "" }),
+                // A process that stopped renewing its record may be gone:
+                // its role is only what it last said.
+                format!(
+                    "{}{}{}",
+                    if w.renewing { "" } else { "was " },
+                    w.record.role,
+                    if w.holds_lease { " *" } else { "" }
+                ),
                 w.record.host.clone(),
                 w.record.pid.to_string(),
                 w.record.applied.to_string(),
@@ -147,7 +154,7 @@ fn render(nats: &str, status: &Status) -> String {
         })
         .collect();
     out.push_str(
-        "\n* holds the writer's lease. RECORD: the last record of DOTPHA_DECISIONS its log holds; LAG: records behind the stream's end (as of its last record, at most a second old); HEAD: its log's head position.\n",
+        "\n* holds the writer's lease. \"was\": the process stopped renewing its record (stopped, dead or cut off; the record expires after a minute), so its role is what it last said. RECORD: the last record of DOTPHA_DECISIONS its log holds; LAG: records behind the stream's end (as of its last record, at most a second old); HEAD: its log's head position.\n",
     );
     for takeover in takeovers {
         out.push_str(&format!("{takeover}\n"));

@@ -92,7 +92,7 @@ pub enum IngestError {
     DataDir(#[from] DataDirError),
     /// Another writer holds the writer's lease on this NATS.
     #[error(
-        "another dotpha writer is running on this NATS ({nats}): {holder}; only one writer may write a log, so this one does not start (stop that one first, or give this log a NATS of its own with --nats)"
+        "another dotpha writer is running on this NATS ({nats}): {holder}; only one writer may write a log, so this one does not start (to follow it and take over when it is gone, start this one with --standby; this is the way back for a writer whose standby took over; to replace it, stop that one first)"
     )]
     LeaseHeld {
         /// The NATS URL, without credentials.
