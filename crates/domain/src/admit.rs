@@ -127,8 +127,8 @@ pub fn admit_instant(instant: &Timestamp, field: &str) -> Result<(), Rejection> 
 pub fn admit_data(data: &Value) -> Result<(), Rejection> {
     let mut path = String::from("data");
     check_strings(data, &mut path)?;
-    let size = serde_json_canonicalizer::to_vec(data)
-        .map(|bytes| bytes.len())
+    let size = crate::canonical::to_string(data)
+        .map(|text| text.len())
         .map_err(|e| {
             Rejection::at(
                 RejectionCode::InvalidValue,

@@ -13,6 +13,8 @@
 //! - [`admit`]: the admission step, every write-time limit (text and event
 //!   sizes on the stored NFC form, leap seconds), run by `decide` and never
 //!   by readers of the log.
+//! - [`canonical`]: the RFC 8785 canonical form an event's data is stored,
+//!   sized and hashed in.
 //! - [`state`]: units, cadres, cycles, tasks, periods, assessments; `apply`.
 //! - [`wire`]: the event object and the receipt, as emitted.
 //! - [`values`], [`time`], [`text`]: validated slugs and texts, dates and
@@ -34,6 +36,7 @@
 #![warn(missing_docs)]
 
 pub mod admit;
+pub mod canonical;
 pub mod decide;
 pub mod evaluation;
 pub mod figures;

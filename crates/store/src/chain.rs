@@ -64,8 +64,14 @@ impl Hashed<'_> {
 
     /// The event's hash, reusing `buffer` for the canonical text.
     pub(crate) fn hash(&self, buffer: &mut Vec<u8>) -> String {
+        hex::encode(self.digest(buffer))
+    }
+
+    /// The event's hash as bytes (the Merkle tree's leaf takes them as
+    /// they are), reusing `buffer` for the canonical text.
+    pub(crate) fn digest(&self, buffer: &mut Vec<u8>) -> [u8; 32] {
         self.canonical_json(buffer);
-        hex::encode(Sha256::digest(buffer.as_slice()))
+        Sha256::digest(buffer.as_slice()).into()
     }
 
     /// The hash computed the slow, general way: re-canonicalize `data`
@@ -73,7 +79,7 @@ impl Hashed<'_> {
     /// row whose data was merely re-serialized is not called tampered.
     pub(crate) fn hash_recanonicalized(&self, buffer: &mut Vec<u8>) -> Option<String> {
         let value: serde_json::Value = serde_json::from_str(self.data).ok()?;
-        let data = serde_json_canonicalizer::to_string(&value).ok()?;
+        let data = dotpha_domain::canonical::to_string(&value).ok()?;
         Some(
             Hashed {
                 data: &data,
@@ -84,10 +90,11 @@ impl Hashed<'_> {
     }
 }
 
-/// The canonical JSON text of a data value (or of a payload, written
-/// straight from its struct without an intermediate JSON tree).
-pub(crate) fn canonical_data<T: serde::Serialize>(value: &T) -> Result<String, serde_json::Error> {
-    serde_json_canonicalizer::to_string(value)
+/// The canonical JSON text of an event's data value.
+pub(crate) fn canonical_data(
+    value: &serde_json::Value,
+) -> Result<String, dotpha_domain::canonical::NotCanonical> {
+    dotpha_domain::canonical::to_string(value)
 }
 
 #[cfg(test)]
