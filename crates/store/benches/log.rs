@@ -2,7 +2,8 @@
 //! same run, so the figures compare on whatever machine runs them.
 //!
 //! `cargo bench -p dotpha-store --bench log` (sizes: `DOTPHA_BENCH_EVENTS`,
-//! default 1,000,000 for verify and fold).
+//! default 1,000,000 for verify and fold; `DOTPHA_BENCH_APPEND_ONLY=1` stops
+//! after the appends).
 
 use std::time::{Duration, Instant};
 
@@ -66,49 +67,79 @@ type EventRow = (
     String,
     String,
     String,
+    Vec<u8>,
 );
 
-/// Inserts the rows `log` holds after `after` into a fresh database with the
-/// same schema, `batch` submissions per FULL-synchronous transaction.
-fn raw_inserts(
-    log_path: &std::path::Path,
-    after: u64,
-    batch: usize,
-    dir: &std::path::Path,
-) -> Duration {
+/// What a raw insert leaves out of the rows `append_batch` writes, to price
+/// each part of them (the issue's "ask of each column and index what it is
+/// for").
+#[derive(Clone, Copy, PartialEq)]
+enum Rows {
+    /// Every row and index `append_batch` writes: the event, its tree node,
+    /// its decision.
+    Same,
+    /// With the unique index on `(stream, version)` that logs of schema 5
+    /// and older have.
+    WithStreamIndex,
+    /// Without the tree node row.
+    NoTree,
+}
+
+/// The rows `log` holds after `after`: event, tree node.
+fn stored_rows(log_path: &std::path::Path, after: u64) -> Vec<EventRow> {
     let source = Connection::open(log_path).expect("open source");
-    let rows: Vec<EventRow> = source
+    source
         .prepare(
-            "SELECT position, stream, version, type, unit, actor, occurred_at, recorded_at, submission_id, data,
-                    prev_hash, hash FROM events WHERE position > ?1 ORDER BY position",
+            "SELECT e.position, stream, version, type, unit, actor, occurred_at, recorded_at, submission_id, data,
+                    prev_hash, hash, n.hashes FROM events e JOIN tree_nodes n ON n.position = e.position
+              WHERE e.position > ?1 ORDER BY e.position",
         )
         .expect("prepare")
         .query_map([after], |r| {
             Ok((
                 r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?,
-                r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?,
+                r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?,
             ))
         })
         .expect("query")
         .collect::<Result<_, _>>()
-        .expect("rows");
-    let path = dir.join(format!("raw-{batch}.sqlite"));
-    let _ = std::fs::remove_file(&path);
-    let mut conn = Connection::open(&path).expect("open raw");
+        .expect("rows")
+}
+
+/// A fresh WAL database at `synchronous=FULL` with the log's page cache.
+fn raw_database(path: &std::path::Path) -> Connection {
+    let _ = std::fs::remove_file(path);
+    let conn = Connection::open(path).expect("open raw");
     conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
         .expect("wal");
     conn.pragma_update(None, "synchronous", "FULL")
         .expect("full");
-    conn.execute_batch(
+    conn.pragma_update(None, "cache_size", -65_536)
+        .expect("cache");
+    conn
+}
+
+/// Inserts `rows` into a fresh database with the log's schema (less what
+/// `rows_kind` leaves out), `batch` submissions per FULL-synchronous
+/// transaction, with plain rusqlite: no hashing, canonical JSON or
+/// duplicate check.
+fn raw_inserts(rows: &[EventRow], batch: usize, dir: &std::path::Path, kind: Rows) -> Duration {
+    let mut conn = raw_database(&dir.join(format!("raw-{batch}.sqlite")));
+    let unique = if kind == Rows::WithStreamIndex {
+        ", UNIQUE (stream, version)"
+    } else {
+        ""
+    };
+    conn.execute_batch(&format!(
         "CREATE TABLE events (position INTEGER PRIMARY KEY, schema TEXT NOT NULL DEFAULT 'dotpha.event.v1',
            stream TEXT NOT NULL, version INTEGER NOT NULL, type TEXT NOT NULL, unit TEXT NOT NULL,
            actor TEXT NOT NULL, occurred_at TEXT NOT NULL, recorded_at TEXT NOT NULL,
-           submission_id TEXT NOT NULL, data TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL,
-           UNIQUE (stream, version));
+           submission_id TEXT NOT NULL, data TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL{unique});
+         CREATE TABLE tree_nodes (position INTEGER PRIMARY KEY, hashes BLOB NOT NULL);
          CREATE TABLE decisions (seq INTEGER PRIMARY KEY, submission_id TEXT NOT NULL UNIQUE,
            status TEXT NOT NULL, unit TEXT, first_position INTEGER, last_position INTEGER,
            error_code TEXT, error_message TEXT, error_field TEXT, submission TEXT, recorded_at TEXT NOT NULL);",
-    )
+    ))
     .expect("schema");
     let start = Instant::now();
     for chunk in rows.chunks(batch) {
@@ -121,6 +152,9 @@ fn raw_inserts(
                                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 )
                 .expect("prepare");
+            let mut node = tx
+                .prepare_cached("INSERT INTO tree_nodes (position, hashes) VALUES (?1, ?2)")
+                .expect("prepare");
             let mut decision = tx
                 .prepare_cached("INSERT INTO decisions (submission_id, status, unit, first_position, last_position,
                                  recorded_at) VALUES (?1, 'accepted', ?2, ?3, ?3, ?4)")
@@ -131,12 +165,53 @@ fn raw_inserts(
                         r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10, r.11
                     ])
                     .expect("insert");
+                if kind != Rows::NoTree {
+                    node.execute(params![r.0, r.12]).expect("insert");
+                }
                 decision
                     .execute(params![r.8, r.4, r.0, r.7])
                     .expect("insert");
             }
         }
         tx.commit().expect("commit");
+    }
+    start.elapsed()
+}
+
+/// Plain rusqlite inserting one small row per event (the peer's row: an
+/// aggregate, a sequence, a type, a version, a ~10-byte payload and its
+/// metadata, primary key on the first three), same pragmas and batches.
+fn small_rows(n: usize, batch: usize, dir: &std::path::Path) -> Duration {
+    let mut conn = raw_database(&dir.join(format!("small-{batch}.sqlite")));
+    conn.execute_batch(
+        "CREATE TABLE events (aggregate_type TEXT NOT NULL, aggregate_id TEXT NOT NULL,
+           sequence INTEGER NOT NULL, event_type TEXT NOT NULL, event_version TEXT NOT NULL,
+           payload TEXT NOT NULL, metadata TEXT NOT NULL,
+           PRIMARY KEY (aggregate_type, aggregate_id, sequence));",
+    )
+    .expect("schema");
+    let start = Instant::now();
+    let mut done = 0;
+    while done < n {
+        let take = batch.min(n - done);
+        let tx = conn.transaction().expect("tx");
+        {
+            let mut st = tx
+                .prepare_cached(
+                    "INSERT INTO events VALUES ('Task', 'task-1', ?1, 'Progress', '1.0', ?2, ?3)",
+                )
+                .expect("prepare");
+            for i in done..done + take {
+                st.execute(params![
+                    (i + 1) as i64,
+                    format!("{{\"pct\":{}}}", i % 100),
+                    "{\"correlation_id\":\"c-1\"}"
+                ])
+                .expect("insert");
+            }
+        }
+        tx.commit().expect("commit");
+        done += take;
     }
     start.elapsed()
 }
@@ -153,9 +228,16 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     println!("## append_batch (WAL, synchronous=FULL), one event per submission\n");
     println!(
-        "| batch | submissions | append_batch submissions/s | raw inserts of the same rows, submissions/s | ratio |"
+        "\"raw inserts\": the rows append_batch wrote (event, tree node, decision; same schema, indexes, \
+         pragmas and batches) inserted by plain rusqlite. \"small rows\": one small row per event, the \
+         peer's row (../shared/peers/sqlite-es), same pragmas and batches.\n"
     );
-    println!("|---:|---:|---:|---:|---:|");
+    println!(
+        "| batch | submissions | append_batch /s | raw inserts of the same rows /s | ratio | \
+         one small row per event /s | raw rows / small rows |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    let mut priced = None;
     for batch in [1usize, 64, 256, 1024] {
         let n = (batch * 400).min(100_000);
         let sub = dir.path().join(format!("append-{batch}"));
@@ -170,13 +252,47 @@ fn main() {
         }
         let ours = start.elapsed();
         drop(log);
-        let raw = raw_inserts(&sub.join("log.sqlite"), after, batch, &sub);
+        let rows = stored_rows(&sub.join("log.sqlite"), after);
+        let raw = raw_inserts(&rows, batch, &sub, Rows::Same);
+        let small = small_rows(n, batch, &sub);
         println!(
-            "| {batch} | {n} | {} | {} | {:.0}% |",
+            "| {batch} | {n} | {} | {} | {:.0}% | {} | {:.0}% |",
             rate(n as u64, ours),
             rate(n as u64, raw),
-            100.0 * raw.as_secs_f64() / ours.as_secs_f64()
+            100.0 * raw.as_secs_f64() / ours.as_secs_f64(),
+            rate(n as u64, small),
+            100.0 * small.as_secs_f64() / raw.as_secs_f64(),
         );
+        if batch == 256 {
+            priced = Some((rows, sub, raw));
+        }
+    }
+    if let Some((rows, sub, all)) = priced {
+        println!("\n### what each part of the rows costs (raw inserts, batch 256)\n");
+        println!("| rows | submissions/s | against all of them |");
+        println!("|---|---:|---:|");
+        let n = rows.len() as u64;
+        println!(
+            "| all (event, tree node, decision) | {} | 100% |",
+            rate(n, all)
+        );
+        for (label, kind) in [
+            (
+                "with the unique (stream, version) index of schema 5",
+                Rows::WithStreamIndex,
+            ),
+            ("without the tree node", Rows::NoTree),
+        ] {
+            let took = raw_inserts(&rows, 256, &sub, kind);
+            println!(
+                "| {label} | {} | {:.0}% |",
+                rate(n, took),
+                100.0 * all.as_secs_f64() / took.as_secs_f64()
+            );
+        }
+    }
+    if std::env::var_os("DOTPHA_BENCH_APPEND_ONLY").is_some() {
+        return;
     }
 
     println!(

@@ -19,6 +19,7 @@
 mod backup;
 mod chain;
 mod ledger;
+mod prepare;
 mod replica;
 mod schema;
 mod tree;
@@ -47,13 +48,11 @@ pub use schema::SCHEMA_VERSION;
 pub use tree::{Attestation, StoredCheckpoint};
 pub use verify::VerifyReport;
 
-use chain::Hashed;
-
-/// How long a reader waits for the writer's lock before giving up. The
-/// writer's transactions last milliseconds; this only rides out a checkpoint.
 /// SQLite's page cache for the writer, negative = KiB (64 MiB).
 const CACHE_KIB: i64 = -65_536;
 
+/// How long a reader waits for the writer's lock before giving up. The
+/// writer's transactions last milliseconds; this only rides out a checkpoint.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What can go wrong with the log.
@@ -273,6 +272,7 @@ pub(crate) const INSERT_EVENT: &str =
     "INSERT INTO events (position, stream, version, type, unit, actor, occurred_at, recorded_at,
                      submission_id, data, prev_hash, hash)
  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+pub(crate) const IS_DECIDED: &str = "SELECT 1 FROM decisions WHERE submission_id = ?1";
 pub(crate) const INSERT_NODE: &str = "INSERT INTO tree_nodes (position, hashes) VALUES (?1, ?2)";
 pub(crate) const INSERT_DECISION: &str =
     "INSERT INTO decisions (submission_id, status, unit, first_position, last_position,
@@ -307,8 +307,9 @@ impl Log {
         // survives power loss, so every commit waits for the disk.
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
         conn.pragma_update(None, "synchronous", "FULL")?;
-        // The unique (stream, version) index takes inserts all over its
-        // pages; a larger page cache keeps them in memory.
+        // The unique index on decisions' submission ids takes inserts
+        // wherever senders' ids fall; a page cache keeps those pages in
+        // memory.
         conn.pragma_update(None, "cache_size", CACHE_KIB)?;
         schema::migrate(&mut conn, &path_text)?;
         let mut log = Log::with_connection(conn, path_text)?;
@@ -435,184 +436,60 @@ impl Log {
         check_duplicates: bool,
     ) -> Result<Vec<Receipt>, StoreError> {
         let recorded = recorded_at.as_str();
-        let mut head = self.head.clone();
-        let mut frontier = match self.frontier.take() {
-            Some(f) if f.size() == head.position => f,
+        let frontier = match self.frontier.take() {
+            Some(f) if f.size() == self.head.position => f,
             _ if !self.maintain_tree => dotpha_tlog::Frontier::empty(),
-            _ => tree::load_frontier(&self.conn, head.position)?,
+            _ => tree::load_frontier(&self.conn, self.head.position)?,
         };
         // Kept until the commit succeeds; a failed one leaves it as it was.
         self.frontier = Some(frontier.clone());
-        let mut receipts = Vec::with_capacity(decisions.len());
-        // With replication on: the rows as stored, for the stream.
-        let mut rows: Option<Vec<DecisionRow>> = self.replica.map(|_| Vec::new());
-        let before = head.clone();
+        let before = self.head.clone();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        {
-            let mut insert_event = tx.prepare_cached(INSERT_EVENT)?;
-            let mut insert_node = tx.prepare_cached(INSERT_NODE)?;
-            let mut insert_decision = tx.prepare_cached(INSERT_DECISION)?;
-            for decision in decisions {
-                if check_duplicates
-                    && let Some(mut original) = read_receipt(&tx, &decision.submission_id)?
-                {
-                    original.duplicate = true;
-                    receipts.push(original);
-                    continue;
-                }
-                let mut receipt = Receipt {
-                    schema: RECEIPT_SCHEMA.to_owned(),
-                    submission_id: decision.submission_id.clone(),
-                    status: ReceiptStatus::Accepted,
-                    duplicate: false,
-                    events: Vec::new(),
-                    error: None,
-                    recorded_at: recorded.to_owned(),
-                    unit: decision.unit.clone(),
-                };
-                let mut row = rows.as_ref().map(|_| DecisionRow {
-                    submission_id: decision.submission_id.clone(),
-                    status: "accepted".to_owned(),
-                    unit: decision.unit.clone(),
-                    error_code: None,
-                    error_message: None,
-                    error_field: None,
-                    submission: None,
-                    events: Vec::new(),
-                });
-                match &decision.outcome {
-                    Outcome::Accepted(events) => {
-                        if events.is_empty() {
-                            return Err(StoreError::InvalidDecision {
-                                submission_id: decision.submission_id.clone(),
-                                reason: "accepted without events".to_owned(),
-                            });
-                        }
-                        for event in events {
-                            let data =
-                                chain::canonical_data(&event.payload.to_data()).map_err(|e| {
-                                    StoreError::InvalidDecision {
-                                        submission_id: decision.submission_id.clone(),
-                                        reason: format!("data cannot be canonicalized: {e}"),
-                                    }
-                                })?;
-                            let hashed = Hashed {
-                                position: head.position + 1,
-                                stream: &event.stream,
-                                version: event.version,
-                                event_type: event.event_type().as_str(),
-                                unit: &event.unit,
-                                actor: &event.actor,
-                                occurred_at: event.occurred_at.as_str(),
-                                recorded_at: recorded,
-                                submission_id: &event.submission_id,
-                                data: &data,
-                                prev_hash: &head.hash,
-                            };
-                            let hash = hashed.hash(&mut self.buffer);
-                            insert_event.execute(params![
-                                hashed.position,
-                                hashed.stream,
-                                hashed.version,
-                                hashed.event_type,
-                                hashed.unit,
-                                hashed.actor,
-                                hashed.occurred_at,
-                                recorded,
-                                hashed.submission_id,
-                                data,
-                                hashed.prev_hash,
-                                hash,
-                            ])?;
-                            if self.maintain_tree {
-                                let leaf =
-                                    dotpha_tlog::tree::parse_hex(&hash).ok_or_else(|| {
-                                        StoreError::InvalidDecision {
-                                            submission_id: decision.submission_id.clone(),
-                                            reason: "an event hash is not 64 hex digits".to_owned(),
-                                        }
-                                    })?;
-                                insert_node.execute(params![
-                                    hashed.position,
-                                    frontier.append(&leaf.0).to_bytes()
-                                ])?;
-                            }
-                            if let Some(row) = row.as_mut() {
-                                row.events.push(EventRow {
-                                    position: hashed.position,
-                                    stream: event.stream.clone(),
-                                    version: event.version,
-                                    event_type: hashed.event_type.to_owned(),
-                                    unit: event.unit.as_str().to_owned(),
-                                    actor: event.actor.as_str().to_owned(),
-                                    occurred_at: hashed.occurred_at.to_owned(),
-                                    submission_id: event.submission_id.clone(),
-                                    data: data.clone(),
-                                    hash: hash.clone(),
-                                });
-                            }
-                            receipt.events.push(EventRef {
-                                position: hashed.position,
-                                stream: event.stream.clone(),
-                                version: event.version,
-                                event_type: hashed.event_type.to_owned(),
-                                hash: hash.clone(),
-                            });
-                            head = Head {
-                                position: hashed.position,
-                                hash,
-                            };
-                        }
-                        let first = receipt.events.first().map(|e| e.position);
-                        insert_decision.execute(params![
-                            decision.submission_id,
-                            "accepted",
-                            decision.unit,
-                            first,
-                            head.position,
-                            None::<String>,
-                            None::<String>,
-                            None::<String>,
-                            None::<String>,
-                            recorded,
-                        ])?;
-                    }
-                    Outcome::Rejected(rejection) => {
-                        insert_decision.execute(params![
-                            decision.submission_id,
-                            "rejected",
-                            decision.unit,
-                            None::<u64>,
-                            None::<u64>,
-                            rejection.code.as_str(),
-                            rejection.message,
-                            rejection.field,
-                            decision.submission,
-                            recorded,
-                        ])?;
-                        if let Some(row) = row.as_mut() {
-                            row.status = "rejected".to_owned();
-                            row.error_code = Some(rejection.code.as_str().to_owned());
-                            row.error_message = Some(rejection.message.clone());
-                            row.error_field = rejection.field.clone();
-                            row.submission = decision.submission.clone();
-                        }
-                        receipt.status = ReceiptStatus::Rejected;
-                        receipt.error = Some(ErrorBody::new(
-                            rejection.code.as_str(),
-                            rejection.message.clone(),
-                            rejection.field.clone(),
-                        ));
-                    }
-                }
-                if let (Some(rows), Some(row)) = (rows.as_mut(), row) {
-                    rows.push(row);
-                }
-                receipts.push(receipt);
+        // A submission already decided, before or earlier in this batch,
+        // appends nothing; the rest are decided here, in order.
+        let mut repeated = vec![false; decisions.len()];
+        if check_duplicates {
+            let mut seen = std::collections::HashSet::with_capacity(decisions.len());
+            let mut lookup = tx.prepare_cached(IS_DECIDED)?;
+            for (decision, repeated) in decisions.iter().zip(repeated.iter_mut()) {
+                *repeated = !seen.insert(decision.submission_id.as_str())
+                    || lookup.exists([&decision.submission_id])?;
             }
         }
+        let accepted: Vec<&Decision> = decisions
+            .iter()
+            .zip(&repeated)
+            .filter(|(d, repeated)| !**repeated && matches!(d.outcome, Outcome::Accepted(_)))
+            .map(|(d, _)| d)
+            .collect();
+        let chain = prepare::Chain {
+            head: before.clone(),
+            frontier,
+            maintain_tree: self.maintain_tree,
+            buffer: std::mem::take(&mut self.buffer),
+        };
+        let replicating = self.replica.is_some();
+        let ((receipts, rows), chain) =
+            prepare::pipelined(chain, &accepted, recorded, |next_prepared| {
+                insert_decisions(
+                    &tx,
+                    decisions,
+                    &repeated,
+                    &before,
+                    recorded,
+                    replicating,
+                    next_prepared,
+                )
+            })?;
+        let prepare::Chain {
+            head,
+            frontier,
+            buffer,
+            ..
+        } = chain;
+        self.buffer = buffer;
         if !dead_letters.is_empty() {
             let mut insert = tx.prepare_cached(INSERT_DEAD_LETTER)?;
             for d in dead_letters {
@@ -739,7 +616,7 @@ impl Log {
     pub fn is_decided(&self, submission_id: &str) -> Result<bool, StoreError> {
         Ok(self
             .conn
-            .prepare_cached("SELECT 1 FROM decisions WHERE submission_id = ?1")?
+            .prepare_cached(IS_DECIDED)?
             .exists([submission_id])?)
     }
 
@@ -1049,6 +926,163 @@ fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordedEvent> {
         prev_hash: r.get(10)?,
         hash: r.get(11)?,
     })
+}
+
+/// The second stage of an append: every decision's rows inserted in the
+/// log's order, from the events `next_prepared` made ready, with their
+/// receipts and, when `replicating`, the rows as stored.
+fn insert_decisions(
+    tx: &Connection,
+    decisions: &[Decision],
+    repeated: &[bool],
+    before: &Head,
+    recorded: &str,
+    replicating: bool,
+    next_prepared: &mut dyn FnMut() -> Result<Vec<prepare::PreparedEvent>, StoreError>,
+) -> Result<(Vec<Receipt>, Option<Vec<DecisionRow>>), StoreError> {
+    let mut receipts = Vec::with_capacity(decisions.len());
+    let mut rows: Option<Vec<DecisionRow>> = replicating.then(Vec::new);
+    let mut insert_event = tx.prepare_cached(INSERT_EVENT)?;
+    let mut insert_node = tx.prepare_cached(INSERT_NODE)?;
+    let mut insert_decision = tx.prepare_cached(INSERT_DECISION)?;
+    let mut position = before.position;
+    let mut prev_hash = before.hash.clone();
+    for (decision, &repeated) in decisions.iter().zip(repeated) {
+        if repeated {
+            let mut original = read_receipt(tx, &decision.submission_id)?.ok_or_else(|| {
+                StoreError::InvalidDecision {
+                    submission_id: decision.submission_id.clone(),
+                    reason: "a submission decided before has no receipt".to_owned(),
+                }
+            })?;
+            original.duplicate = true;
+            receipts.push(original);
+            continue;
+        }
+        let mut receipt = Receipt {
+            schema: RECEIPT_SCHEMA.to_owned(),
+            submission_id: decision.submission_id.clone(),
+            status: ReceiptStatus::Accepted,
+            duplicate: false,
+            events: Vec::new(),
+            error: None,
+            recorded_at: recorded.to_owned(),
+            unit: decision.unit.clone(),
+        };
+        let mut row = replicating.then(|| DecisionRow {
+            submission_id: decision.submission_id.clone(),
+            status: "accepted".to_owned(),
+            unit: decision.unit.clone(),
+            error_code: None,
+            error_message: None,
+            error_field: None,
+            submission: None,
+            events: Vec::new(),
+        });
+        match &decision.outcome {
+            Outcome::Accepted(events) => {
+                let prepared = next_prepared()?;
+                if prepared.len() != events.len() {
+                    return Err(StoreError::InvalidDecision {
+                        submission_id: decision.submission_id.clone(),
+                        reason: format!(
+                            "{} events were prepared for {} accepted",
+                            prepared.len(),
+                            events.len()
+                        ),
+                    });
+                }
+                for (event, ready) in events.iter().zip(prepared) {
+                    position += 1;
+                    let event_type = event.event_type().as_str();
+                    insert_event.execute(params![
+                        position,
+                        event.stream,
+                        event.version,
+                        event_type,
+                        event.unit.as_str(),
+                        event.actor.as_str(),
+                        event.occurred_at.as_str(),
+                        recorded,
+                        event.submission_id,
+                        ready.data,
+                        prev_hash,
+                        ready.hash,
+                    ])?;
+                    if let Some(node) = &ready.node {
+                        insert_node.execute(params![position, node])?;
+                    }
+                    receipt.events.push(EventRef {
+                        position,
+                        stream: event.stream.clone(),
+                        version: event.version,
+                        event_type: event_type.to_owned(),
+                        hash: ready.hash.clone(),
+                    });
+                    if let Some(row) = row.as_mut() {
+                        row.events.push(EventRow {
+                            position,
+                            stream: event.stream.clone(),
+                            version: event.version,
+                            event_type: event_type.to_owned(),
+                            unit: event.unit.as_str().to_owned(),
+                            actor: event.actor.as_str().to_owned(),
+                            occurred_at: event.occurred_at.as_str().to_owned(),
+                            submission_id: event.submission_id.clone(),
+                            data: ready.data,
+                            hash: ready.hash.clone(),
+                        });
+                    }
+                    prev_hash = ready.hash;
+                }
+                let first = receipt.events.first().map(|e| e.position);
+                insert_decision.execute(params![
+                    decision.submission_id,
+                    "accepted",
+                    decision.unit,
+                    first,
+                    position,
+                    None::<String>,
+                    None::<String>,
+                    None::<String>,
+                    None::<String>,
+                    recorded,
+                ])?;
+            }
+            Outcome::Rejected(rejection) => {
+                insert_decision.execute(params![
+                    decision.submission_id,
+                    "rejected",
+                    decision.unit,
+                    None::<u64>,
+                    None::<u64>,
+                    rejection.code.as_str(),
+                    rejection.message,
+                    rejection.field,
+                    decision.submission,
+                    recorded,
+                ])?;
+                if let Some(row) = row.as_mut() {
+                    row.status = "rejected".to_owned();
+                    row.error_code = Some(rejection.code.as_str().to_owned());
+                    row.error_message = Some(rejection.message.clone());
+                    row.error_field = rejection.field.clone();
+                    row.submission = decision.submission.clone();
+                }
+                receipt.status = ReceiptStatus::Rejected;
+                receipt.error = Some(ErrorBody::new(
+                    rejection.code.as_str(),
+                    rejection.message.clone(),
+                    rejection.field.clone(),
+                ));
+            }
+        }
+        if let (Some(rows), Some(row)) = (rows.as_mut(), row) {
+            rows.push(row);
+        }
+        receipts.push(receipt);
+    }
+    Ok((receipts, rows))
 }
 
 fn read_receipt(conn: &Connection, submission_id: &str) -> Result<Option<Receipt>, StoreError> {

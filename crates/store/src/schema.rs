@@ -125,6 +125,45 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER tree_checkpoints_no_delete BEFORE DELETE ON tree_checkpoints
     BEGIN SELECT RAISE(ABORT, 'signed checkpoints are append-only: they cannot be deleted'); END;
     "#,
+    // 6: `events` without its unique index on (stream, version). Streams
+    // interleave, so that index took each batch's inserts all over its
+    // pages: 60% of the cost of writing a submission's rows (BENCHMARKS.md,
+    // "what each part of the rows costs"). What it guarded is kept where it
+    // is checked anyway: the writer gives each event its stream's next
+    // version from its state (a domain property test checks it against
+    // versions counted apart), and `verify` refuses a log whose stream
+    // skips or repeats a version. Reading one stream (`dotpha audit`) scans
+    // the log instead. SQLite cannot drop the index of a UNIQUE constraint,
+    // so the table is copied once, rows and triggers unchanged.
+    r#"
+    CREATE TABLE events_without_stream_index (
+        position      INTEGER PRIMARY KEY CHECK (position >= 1),
+        schema        TEXT    NOT NULL DEFAULT 'dotpha.event.v1',
+        stream        TEXT    NOT NULL,
+        version       INTEGER NOT NULL CHECK (version >= 1),
+        type          TEXT    NOT NULL,
+        unit          TEXT    NOT NULL,
+        actor         TEXT    NOT NULL,
+        occurred_at   TEXT    NOT NULL,
+        recorded_at   TEXT    NOT NULL,
+        submission_id TEXT    NOT NULL,
+        data          TEXT    NOT NULL,
+        prev_hash     TEXT    NOT NULL,
+        hash          TEXT    NOT NULL
+    );
+    INSERT INTO events_without_stream_index
+        (position, schema, stream, version, type, unit, actor, occurred_at, recorded_at,
+         submission_id, data, prev_hash, hash)
+        SELECT position, schema, stream, version, type, unit, actor, occurred_at, recorded_at,
+               submission_id, data, prev_hash, hash
+          FROM events ORDER BY position;
+    DROP TABLE events;
+    ALTER TABLE events_without_stream_index RENAME TO events;
+    CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+    BEGIN SELECT RAISE(ABORT, 'the event log is append-only: events cannot be updated'); END;
+    CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+    BEGIN SELECT RAISE(ABORT, 'the event log is append-only: events cannot be deleted'); END;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -835,3 +835,237 @@ fn a_message_that_is_not_json_with_a_msg_id_is_recorded_as_a_malformed_rejection
         .expect("the decision row");
     assert_eq!(kept.as_deref(), Some("progress: 50%, see attachment"));
 }
+
+/// Every row of `events`, column by column, as text.
+fn event_rows(path: &Path) -> Vec<Vec<String>> {
+    let conn = raw(path);
+    let mut stmt = conn
+        .prepare("SELECT * FROM events ORDER BY position")
+        .expect("select");
+    let columns = stmt.column_count();
+    stmt.query_map([], |r| {
+        (0..columns)
+            .map(|i| {
+                r.get_ref(i)
+                    .map(|v| format!("{:?}", v.data_type()) + &format!("{v:?}"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .expect("rows")
+    .collect::<Result<_, _>>()
+    .expect("rows")
+}
+
+#[test]
+fn a_log_of_schema_5_loses_its_stream_index_and_keeps_every_row_and_guard() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = log_path(&dir);
+    let mut workload = Workload::new("schema5", 3, 4);
+    let mut ledger = set_up(&path, &mut workload);
+    let reports: Vec<Message> = (0..200).map(|_| workload.next_report()).collect();
+    for chunk in reports.chunks(17) {
+        ledger
+            .submit_batch(arrivals(chunk), &recorded_at(1))
+            .expect("reports");
+    }
+    let head = ledger.log().head().clone();
+    drop(ledger);
+    // Make it the log a build of schema 5 wrote: `events` with its unique
+    // index on (stream, version).
+    raw(&path)
+        .execute_batch(
+            "CREATE TABLE events_5 (
+                position INTEGER PRIMARY KEY CHECK (position >= 1),
+                schema TEXT NOT NULL DEFAULT 'dotpha.event.v1', stream TEXT NOT NULL,
+                version INTEGER NOT NULL CHECK (version >= 1), type TEXT NOT NULL,
+                unit TEXT NOT NULL, actor TEXT NOT NULL, occurred_at TEXT NOT NULL,
+                recorded_at TEXT NOT NULL, submission_id TEXT NOT NULL, data TEXT NOT NULL,
+                prev_hash TEXT NOT NULL, hash TEXT NOT NULL, UNIQUE (stream, version));
+             INSERT INTO events_5 SELECT * FROM events;
+             DROP TABLE events;
+             ALTER TABLE events_5 RENAME TO events;
+             CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+             BEGIN SELECT RAISE(ABORT, 'the event log is append-only: events cannot be updated'); END;
+             CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+             BEGIN SELECT RAISE(ABORT, 'the event log is append-only: events cannot be deleted'); END;
+             PRAGMA user_version = 5;",
+        )
+        .expect("make it schema 5");
+    let before = event_rows(&path);
+    let indexes = |path: &Path| -> i64 {
+        raw(path)
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("count")
+    };
+    assert_eq!(indexes(&path), 1, "schema 5 has the unique index");
+
+    let mut ledger = Ledger::open(&path).expect("migrates");
+    assert_eq!(ledger.log().head(), &head);
+    assert_eq!(event_rows(&path), before, "every row as it was");
+    assert_eq!(indexes(&path), 0, "no index but the positions");
+    let version: i32 = raw(&path)
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .expect("version");
+    assert_eq!(version, SCHEMA_VERSION);
+    assert!(ledger.log().verify(Some(&head)).expect("verify").ok);
+    for refused in [
+        "UPDATE events SET data = '{}' WHERE position = 1",
+        "DELETE FROM events WHERE position = 1",
+    ] {
+        let error = raw(&path).execute(refused, []).expect_err("append-only");
+        assert!(error.to_string().contains("append-only"), "{error}");
+    }
+    // The log goes on, and a stream still reads back in version order.
+    let more: Vec<Message> = (0..20).map(|_| workload.next_report()).collect();
+    ledger
+        .submit_batch(arrivals(&more), &recorded_at(2))
+        .expect("appends after the migration");
+    assert!(ledger.log().verify(None).expect("verify").ok);
+    let stream = ledger
+        .log()
+        .events_from(head.position + 1, 1)
+        .expect("event")[0]
+        .stream
+        .clone();
+    let versions: Vec<u64> = ledger
+        .log()
+        .stream(&stream)
+        .expect("stream")
+        .iter()
+        .map(|e| e.version)
+        .collect();
+    assert_eq!(versions, (1..=versions.len() as u64).collect::<Vec<_>>());
+}
+
+/// `n` reports decided as the writer would, in order, against the state of
+/// the log at `path`.
+fn decided_reports(path: &Path, workload: &mut Workload, n: usize) -> Vec<Decision> {
+    let mut state = Log::open_read_only(path)
+        .expect("open")
+        .load_state()
+        .expect("fold");
+    (0..n)
+        .map(|_| {
+            let m = workload.next_report();
+            let submission =
+                dotpha_domain::parse_submission(&m.body, Some(&m.unit)).expect("valid");
+            let outcome = match dotpha_domain::decide(&state, &submission) {
+                Ok(events) => {
+                    for e in &events {
+                        state.apply(e);
+                    }
+                    Outcome::Accepted(events)
+                }
+                Err(rejection) => Outcome::Rejected(rejection),
+            };
+            Decision {
+                submission_id: m.submission_id,
+                unit: Some(m.unit),
+                outcome,
+                submission: None,
+            }
+        })
+        .collect()
+}
+
+/// Every row of the log's tables that an append writes, as text.
+fn appended_rows(path: &Path) -> Vec<Vec<String>> {
+    let conn = raw(path);
+    let mut all = Vec::new();
+    for query in [
+        "SELECT * FROM events ORDER BY position",
+        "SELECT * FROM tree_nodes ORDER BY position",
+        "SELECT * FROM decisions ORDER BY seq",
+    ] {
+        let mut stmt = conn.prepare(query).expect("select");
+        let columns = stmt.column_count();
+        let rows: Vec<Vec<String>> = stmt
+            .query_map([], |r| {
+                (0..columns)
+                    .map(|i| r.get_ref(i).map(|v| format!("{v:?}")))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        all.extend(rows);
+    }
+    all
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
+
+    /// The kind: however a run of decisions is cut into batches (below and
+    /// above the size from which a second thread prepares the events), with
+    /// repeats of earlier ids within and across batches, and a broken
+    /// decision that fails its whole batch, the log holds the same rows and
+    /// answers the same receipts as when each decision is appended alone.
+    #[test]
+    fn the_log_does_not_depend_on_how_decisions_are_batched(
+        cuts in proptest::collection::vec(1usize..90, 1..12),
+        repeats in proptest::collection::vec((0usize..300, 0usize..300), 0..20),
+        broken_at in proptest::option::of(0usize..300),
+    ) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let alone = dir.path().join("alone.sqlite");
+        let batched = dir.path().join("batched.sqlite");
+        let mut workload = Workload::new("batched", 3, 5);
+        drop(set_up(&alone, &mut workload));
+        std::fs::copy(&alone, &batched).expect("copy");
+        let mut decisions = decided_reports(&alone, &mut workload, 300);
+        // Repeats: an earlier decision's id again, later in the run.
+        for &(from, to) in &repeats {
+            let (from, to) = (from.min(to), from.max(to));
+            if from < to {
+                let again = decisions[from].clone();
+                decisions.insert(to, again);
+            }
+        }
+        let at = recorded_at(5);
+
+        let mut one = Log::open(&alone).expect("open");
+        let mut expected = Vec::new();
+        for d in &decisions {
+            expected.extend(one.append_batch(std::slice::from_ref(d), &at).expect("alone"));
+        }
+        drop(one);
+
+        let mut log = Log::open(&batched).expect("open");
+        let mut got = Vec::new();
+        let mut rest = &decisions[..];
+        let mut cut = cuts.iter().cycle();
+        let mut broken_batch_done = false;
+        while !rest.is_empty() {
+            let n = (*cut.next().expect("cycles")).min(rest.len());
+            let (batch, after) = rest.split_at(n);
+            if let Some(at_index) = broken_at.filter(|i| *i < n && !broken_batch_done) {
+                // This batch once more with an accepted decision without
+                // events: nothing of it may be recorded.
+                broken_batch_done = true;
+                let head = log.head().clone();
+                let mut bad = batch.to_vec();
+                bad.insert(at_index, Decision {
+                    submission_id: "broken".to_owned(),
+                    unit: None,
+                    outcome: Outcome::Accepted(Vec::new()),
+                    submission: None,
+                });
+                let failed = log.append_batch(&bad, &at);
+                let refused = matches!(failed, Err(StoreError::InvalidDecision { .. }));
+                proptest::prop_assert!(refused, "the broken batch is refused: {:?}", failed.map(|r| r.len()));
+                proptest::prop_assert_eq!(log.head(), &head);
+            }
+            got.extend(log.append_batch(batch, &at).expect("batched"));
+            rest = after;
+        }
+        drop(log);
+        proptest::prop_assert_eq!(got, expected);
+        proptest::prop_assert_eq!(appended_rows(&batched), appended_rows(&alone));
+        proptest::prop_assert!(Log::open_read_only(&batched).expect("open").verify(None).expect("verify").ok);
+    }
+}
