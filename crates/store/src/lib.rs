@@ -18,6 +18,7 @@
 
 mod backup;
 mod chain;
+mod decided;
 mod ledger;
 mod prepare;
 mod replica;
@@ -256,6 +257,9 @@ pub struct Log {
     path: String,
     head: Head,
     buffer: Vec<u8>,
+    /// The ids decided, in front of the index; only on a handle that
+    /// writes (another process may write behind a reader's back).
+    decided: Option<decided::Decided>,
     /// The Merkle tree's right edge at `head` (the writer's handle), so an
     /// append extends the tree without reading it.
     frontier: Option<dotpha_tlog::Frontier>,
@@ -313,6 +317,7 @@ impl Log {
         conn.pragma_update(None, "cache_size", CACHE_KIB)?;
         schema::migrate(&mut conn, &path_text)?;
         let mut log = Log::with_connection(conn, path_text)?;
+        log.decided = Some(decided::Decided::load(&log.conn)?);
         // A log written before the tree existed gets its tree now.
         log.frontier = Some(tree::fill(&mut log.conn, log.head.position, &log.path)?);
         Ok(log)
@@ -359,6 +364,7 @@ impl Log {
             maintain_tree: true,
             replica: None,
             replicated: None,
+            decided: None,
         })
     }
 
@@ -454,8 +460,10 @@ impl Log {
             let mut seen = std::collections::HashSet::with_capacity(decisions.len());
             let mut lookup = tx.prepare_cached(IS_DECIDED)?;
             for (decision, repeated) in decisions.iter().zip(repeated.iter_mut()) {
-                *repeated = !seen.insert(decision.submission_id.as_str())
-                    || lookup.exists([&decision.submission_id])?;
+                let id = decision.submission_id.as_str();
+                *repeated = !seen.insert(id)
+                    || (self.decided.as_ref().is_none_or(|d| d.may_hold(id))
+                        && lookup.exists([id])?);
             }
         }
         let accepted: Vec<&Decision> = decisions
@@ -554,6 +562,13 @@ impl Log {
             _ => None,
         };
         tx.commit()?;
+        self.note_decided(
+            decisions
+                .iter()
+                .zip(&repeated)
+                .filter(|(_, repeated)| !**repeated)
+                .map(|(d, _)| d.submission_id.as_str()),
+        );
         self.head = head;
         self.frontier = Some(frontier);
         if let Some(replicated) = replicated {
@@ -614,6 +629,9 @@ impl Log {
 
     /// Whether `submission_id` has been decided.
     pub fn is_decided(&self, submission_id: &str) -> Result<bool, StoreError> {
+        if !self.may_be_decided(submission_id) {
+            return Ok(false);
+        }
         Ok(self
             .conn
             .prepare_cached(IS_DECIDED)?
@@ -623,11 +641,36 @@ impl Log {
     /// The unit `submission_id` was decided for: `None` when it is not
     /// decided, `Some(None)` when it was decided without a readable unit.
     pub fn decided_for(&self, submission_id: &str) -> Result<Option<Option<String>>, StoreError> {
+        if !self.may_be_decided(submission_id) {
+            return Ok(None);
+        }
         Ok(self
             .conn
             .prepare_cached("SELECT unit FROM decisions WHERE submission_id = ?1")?
             .query_row([submission_id], |r| r.get(0))
             .optional()?)
+    }
+
+    /// False only for an id this handle knows was never decided.
+    fn may_be_decided(&self, submission_id: &str) -> bool {
+        self.decided
+            .as_ref()
+            .is_none_or(|d| d.may_hold(submission_id))
+    }
+
+    /// Adds ids just committed to the filter of decided ids. One past its
+    /// capacity is built again from the table; if that fails, the handle
+    /// goes on without one (every lookup asks the index).
+    pub(crate) fn note_decided<'a>(&mut self, ids: impl IntoIterator<Item = &'a str>) {
+        let Some(decided) = self.decided.as_mut() else {
+            return;
+        };
+        for id in ids {
+            decided.insert(id);
+        }
+        if decided.is_full() {
+            self.decided = decided::Decided::load(&self.conn).ok();
+        }
     }
 
     /// The receipt of a decided submission (not marked duplicate), whatever

@@ -88,7 +88,7 @@ impl Chain {
                 prev_hash: &self.head.hash,
             }
             .digest(&mut self.buffer);
-            let hash = hex::encode(digest);
+            let hash = chain::hex_of(&digest);
             let node = self
                 .maintain_tree
                 .then(|| self.frontier.append(&digest).to_bytes());

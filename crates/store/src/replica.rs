@@ -682,6 +682,7 @@ impl Log {
             checkpoint.execute(params![REPLICA_SEQUENCE, sequence, None::<String>])?;
         }
         tx.commit()?;
+        self.note_decided(record.decisions.iter().map(|d| d.submission_id.as_str()));
         self.head = head;
         self.frontier = Some(frontier);
         Ok(())
