@@ -10,7 +10,7 @@
 //! capacity is built again, twice as large, from the table.
 
 use fastbloom::BloomFilter;
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
 
 use crate::StoreError;
 
@@ -30,8 +30,18 @@ pub(crate) struct Decided {
 }
 
 impl Decided {
-    /// The filter of every id in `decisions`, with room for as many again.
-    pub(crate) fn load(conn: &Connection) -> Result<Decided, StoreError> {
+    /// The filter of every id in the decisions of the log at `path`, read
+    /// through a connection of its own (the scan would otherwise fill the
+    /// writer's page cache with pages it never needs again), with room for
+    /// as many again.
+    pub(crate) fn load(path: &str) -> Result<Decided, StoreError> {
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        conn.busy_timeout(crate::BUSY_TIMEOUT)?;
+        Decided::load_from(&conn)
+    }
+
+    /// [`Decided::load`] through `conn`.
+    fn load_from(conn: &Connection) -> Result<Decided, StoreError> {
         let count: i64 = conn.query_row("SELECT count(*) FROM decisions", [], |r| r.get(0))?;
         let items = usize::try_from(count).unwrap_or(0);
         let capacity = (items * 2).max(MIN_CAPACITY);
@@ -87,7 +97,7 @@ mod tests {
     #[test]
     fn every_id_decided_is_held_before_and_after_growing_past_capacity() {
         let conn = table((0..1_000).map(|i| format!("before-{i}")));
-        let mut decided = Decided::load(&conn).expect("load");
+        let mut decided = Decided::load_from(&conn).expect("load");
         assert_eq!(decided.capacity, MIN_CAPACITY);
         let later: Vec<String> = (0..MIN_CAPACITY).map(|i| format!("later-{i}")).collect();
         for id in &later {
@@ -96,7 +106,7 @@ mod tests {
             decided.insert(id);
         }
         assert!(decided.is_full(), "{} ids", decided.items);
-        let grown = Decided::load(&conn).expect("load again");
+        let grown = Decided::load_from(&conn).expect("load again");
         assert!(!grown.is_full());
         assert_eq!(grown.capacity, 2 * (MIN_CAPACITY + 1_000));
         for filter in [&decided, &grown] {

@@ -317,7 +317,7 @@ impl Log {
         conn.pragma_update(None, "cache_size", CACHE_KIB)?;
         schema::migrate(&mut conn, &path_text)?;
         let mut log = Log::with_connection(conn, path_text)?;
-        log.decided = Some(decided::Decided::load(&log.conn)?);
+        log.decided = Some(decided::Decided::load(&log.path)?);
         // A log written before the tree existed gets its tree now.
         log.frontier = Some(tree::fill(&mut log.conn, log.head.position, &log.path)?);
         Ok(log)
@@ -669,7 +669,7 @@ impl Log {
             decided.insert(id);
         }
         if decided.is_full() {
-            self.decided = decided::Decided::load(&self.conn).ok();
+            self.decided = decided::Decided::load(&self.path).ok();
         }
     }
 
