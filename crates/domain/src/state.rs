@@ -8,7 +8,9 @@ pub use crate::vocabulary::{TaskOrigin, TaskStatus};
 use crate::{
     evaluation::{DoneTracker, MilestoneWork, Points, Product, TaskWork, products_in},
     figures::Reading,
-    payload::{EventType, Milestone, Payload, PeriodKind, Rating, Target, TaskKind, UnitKind},
+    payload::{
+        EventType, MetricValue, Milestone, Payload, PeriodKind, Rating, Target, TaskKind, UnitKind,
+    },
     submission::Event,
     time::Date,
     tree::UnitTree,
@@ -229,6 +231,10 @@ pub struct Task {
     pub completed: HashMap<RequiredText, Date>,
     /// When the task itself is done, from its progress reports.
     pub done: DoneTracker,
+    /// The log positions of its progress reports, in the log's order: what
+    /// a writer whose trackers forgot their reports reads again when a
+    /// report arrives late ([`State::forget_reports`]).
+    pub report_positions: Vec<u64>,
     /// The major errors of the latest review of each product: `None` is
     /// the task itself, else a milestone's title.
     pub reviews: HashMap<Option<RequiredText>, u32>,
@@ -297,6 +303,7 @@ impl Task {
             milestones: Vec::new(),
             completed: HashMap::new(),
             done: DoneTracker::new(targets),
+            report_positions: Vec::new(),
             reviews: HashMap::new(),
             version,
         }
@@ -320,6 +327,11 @@ pub struct State {
     periods: HashMap<Slug, Period>,
     assessments: HashMap<(Slug, Slug), AssessmentRecord>,
     events: u64,
+    /// Trackers forget their reports ([`State::forget_reports`]).
+    forgetful: bool,
+    /// Tasks whose forgetful tracker refused a report that came late: the
+    /// caller gives their reports again ([`State::refold_done`]).
+    late: Vec<Slug>,
 }
 
 impl State {
@@ -336,6 +348,52 @@ impl State {
     /// How many events have been applied.
     pub fn events_applied(&self) -> u64 {
         self.events
+    }
+
+    /// Makes every task's [`DoneTracker`] forget its progress reports, now
+    /// and for tasks to come, so the state holds a constant amount per task
+    /// instead of every report (a writer's memory: BENCHMARKS.md, resident
+    /// memory after a million events). A report that arrives late, for a day
+    /// before one already reported, is then not taken: the task is named by
+    /// [`State::take_late_reports`] and stays as it was until the caller,
+    /// who holds the log, gives all its reports to [`State::refold_done`]
+    /// (their positions are [`Task::report_positions`]).
+    pub fn forget_reports(&mut self) {
+        self.forgetful = true;
+        for task in self.tasks.values_mut() {
+            task.done.forget_reports();
+        }
+    }
+
+    /// The tasks that took a report late since the last call, each once,
+    /// in the order they did (see [`State::forget_reports`]).
+    pub fn take_late_reports(&mut self) -> Vec<Slug> {
+        let mut late = std::mem::take(&mut self.late);
+        let mut seen = HashSet::new();
+        late.retain(|task| seen.insert(task.clone()));
+        late
+    }
+
+    /// Builds `task`'s [`DoneTracker`] again from every one of its progress
+    /// reports, in any order: (reading, values, percent_complete). A task
+    /// that does not exist is left alone.
+    pub fn refold_done(
+        &mut self,
+        task: &Slug,
+        reports: impl IntoIterator<Item = (Reading, Vec<MetricValue>, Option<f64>)>,
+    ) {
+        let forgetful = self.forgetful;
+        let Some(task) = self.tasks.get_mut(task) else {
+            return;
+        };
+        let mut done = DoneTracker::new(&task.targets);
+        for (reading, values, percent) in reports {
+            done.report(reading, &values, percent);
+        }
+        if forgetful {
+            done.forget_reports();
+        }
+        task.done = done;
     }
 
     /// The root unit's code.
@@ -586,8 +644,8 @@ impl State {
                         task.delegations.insert(p.delegation_id.clone());
                     }
                     Payload::ProgressReported(p) => {
-                        // This tracker keeps its reports: it takes every one.
-                        task.done.report(
+                        task.report_positions.push(position);
+                        let taken = task.done.report(
                             Reading {
                                 as_of: p.as_of,
                                 position,
@@ -595,6 +653,11 @@ impl State {
                             &p.values,
                             p.percent_complete,
                         );
+                        // Only a forgetful tracker refuses, and only a
+                        // report that came late.
+                        if !taken {
+                            self.late.push(task.id.clone());
+                        }
                     }
                     Payload::MilestoneCompleted(p) => {
                         task.completed
@@ -620,7 +683,10 @@ impl State {
         }
     }
 
-    fn insert_task(&mut self, task: Task) {
+    fn insert_task(&mut self, mut task: Task) {
+        if self.forgetful {
+            task.done.forget_reports();
+        }
         self.tasks_of
             .entry(task.assignee.clone())
             .or_default()

@@ -168,7 +168,9 @@ impl Ledger {
     /// Opens (or creates) the log and folds it into state.
     pub fn open(path: impl AsRef<std::path::Path>) -> Result<Ledger, StoreError> {
         let log = Log::open(path)?;
-        let state = log.load_state()?;
+        // A writer keeps no task's reports in memory: a late one is read
+        // again from the log (`Log::refold_late`).
+        let state = log.load_state_forgetful()?;
         Ok(Ledger { log, state })
     }
 
@@ -256,6 +258,8 @@ impl Ledger {
         // The unit each id of this batch was decided for.
         let mut in_batch: HashMap<String, Option<String>> = HashMap::new();
         let mut refusals: Vec<DeadLetter> = Vec::new();
+        // This batch's progress reports, by position, until it is in the log.
+        let mut pending: HashMap<u64, crate::PendingReport> = HashMap::new();
         for arrival in arrivals {
             let unit = arrival.unit.as_ref().map(|u| u.as_str().to_owned());
             let decided_for = match in_batch.get(&arrival.submission_id) {
@@ -301,6 +305,14 @@ impl Ledger {
                 Ok(events) => {
                     for event in &events {
                         self.state.apply(event);
+                        let position = self.state.events_applied();
+                        if let Some(report) = crate::progress_report(event, position) {
+                            pending.insert(position, report);
+                        }
+                    }
+                    if let Err(e) = self.log.refold_late(&mut self.state, &pending) {
+                        self.state = self.log.load_state_forgetful()?;
+                        return Err(e);
                     }
                     Outcome::Accepted(events)
                 }
@@ -327,7 +339,7 @@ impl Ledger {
                 Err(e) => {
                     // The state already holds this batch's events, which were
                     // not committed: fold it again from what the log holds.
-                    self.state = self.log.load_state()?;
+                    self.state = self.log.load_state_forgetful()?;
                     return Err(e);
                 }
             };

@@ -26,6 +26,7 @@ mod schema;
 mod tree;
 mod verify;
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use dotpha_domain::{Event, Rejection, State, Timestamp, wire::DecodeError};
@@ -792,7 +793,85 @@ impl Log {
     /// thread with its own read connection reads while this one decodes and
     /// applies; the fold runs at the speed of the slower half.
     pub fn load_state(&self) -> Result<State, StoreError> {
+        self.fold(false)
+    }
+
+    /// [`Log::load_state`] with trackers that forget their progress
+    /// reports ([`State::forget_reports`]), a writer's state: a task whose
+    /// report came late gets its reports again from the log, by position.
+    pub fn load_state_forgetful(&self) -> Result<State, StoreError> {
+        self.fold(true)
+    }
+
+    /// Gives each task that took a report late ([`State::take_late_reports`])
+    /// all its progress reports again: from `pending` (reports of the batch
+    /// being decided, not yet in the log, by position) or else from the log.
+    pub(crate) fn refold_late(
+        &self,
+        state: &mut State,
+        pending: &HashMap<u64, PendingReport>,
+    ) -> Result<(), StoreError> {
+        for task in state.take_late_reports() {
+            let positions = state
+                .task(&task)
+                .map(|t| t.report_positions.clone())
+                .unwrap_or_default();
+            let mut reports = Vec::with_capacity(positions.len());
+            let mut read = self.conn.prepare_cached(
+                "SELECT stream, version, type, unit, actor, occurred_at, submission_id, data
+                   FROM events WHERE position = ?1",
+            )?;
+            for position in positions {
+                if let Some(report) = pending.get(&position) {
+                    reports.push(report.clone());
+                    continue;
+                }
+                let event = read
+                    .query_row([position], |r| {
+                        Ok(dotpha_domain::wire::decode_event(
+                            r.get_ref(0)?.as_str()?,
+                            r.get(1)?,
+                            r.get_ref(2)?.as_str()?,
+                            r.get_ref(3)?.as_str()?,
+                            r.get_ref(4)?.as_str()?,
+                            r.get_ref(5)?.as_str()?,
+                            r.get_ref(6)?.as_str()?,
+                            r.get_ref(7)?.as_str()?,
+                        ))
+                    })
+                    .optional()?
+                    .ok_or_else(|| StoreError::Corrupt {
+                        path: self.path.clone(),
+                        position,
+                        reason: format!("the progress report of {task} at {position} is missing"),
+                    })?
+                    .map_err(|source| StoreError::Undecodable {
+                        path: self.path.clone(),
+                        position,
+                        source,
+                    })?;
+                match progress_report(&event, position) {
+                    Some(report) => reports.push(report),
+                    None => {
+                        return Err(StoreError::Corrupt {
+                            path: self.path.clone(),
+                            position,
+                            reason: format!("{task} has no progress report at {position}"),
+                        });
+                    }
+                }
+            }
+            state.refold_done(&task, reports);
+        }
+        Ok(())
+    }
+
+    fn fold(&self, forgetful: bool) -> Result<State, StoreError> {
         let mut state = State::new();
+        if forgetful {
+            state.forget_reports();
+        }
+        let none = HashMap::new();
         if self.head.position == 0 {
             return Ok(state);
         }
@@ -836,6 +915,9 @@ impl Log {
                             source,
                         })?;
                     state.apply(&event);
+                    if forgetful {
+                        self.refold_late(&mut state, &none)?;
+                    }
                 }
             }
             Ok::<(), StoreError>(())
@@ -857,6 +939,29 @@ impl Log {
     /// fails when the log no longer holds that event with that hash.
     pub fn verify(&self, expect_head: Option<&Head>) -> Result<VerifyReport, StoreError> {
         verify::verify(&self.conn, expect_head)
+    }
+}
+
+/// A progress report as a task's [`dotpha_domain::evaluation::DoneTracker`]
+/// takes it: its reading, values and percentage.
+pub(crate) type PendingReport = (
+    dotpha_domain::figures::Reading,
+    Vec<dotpha_domain::payload::MetricValue>,
+    Option<f64>,
+);
+
+/// The progress report `event` carries, if it is one, at `position`.
+pub(crate) fn progress_report(event: &Event, position: u64) -> Option<PendingReport> {
+    match &event.payload {
+        dotpha_domain::Payload::ProgressReported(p) => Some((
+            dotpha_domain::figures::Reading {
+                as_of: p.as_of,
+                position,
+            },
+            p.values.clone(),
+            p.percent_complete,
+        )),
+        _ => None,
     }
 }
 
