@@ -588,6 +588,13 @@ struct Reports {
 }
 
 impl Reports {
+    fn clear(&mut self) {
+        self.readings.clear();
+        self.percents.clear();
+        self.starts.clear();
+        self.values.clear();
+    }
+
     fn len(&self) -> usize {
         self.readings.len()
     }
@@ -717,7 +724,8 @@ impl DoneTracker {
         if in_order {
             self.fold(reading, &values, percent);
             if self.forgetful {
-                self.reports = Reports::default();
+                // Emptied, not replaced: the columns keep their one slot.
+                self.reports.clear();
             }
             self.reports
                 .insert(self.reports.len(), reading, &values, percent);
