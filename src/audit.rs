@@ -22,8 +22,9 @@ pub(crate) fn run(path: &Path, task_id: &str, json: bool) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    // Names live in other streams; fold the log once to show people, not ids.
-    let state = log.load_state()?;
+    // Names live in other streams; fold the log once to show people, not
+    // ids (forgetting progress reports, which are not shown from the state).
+    let state = log.load_state_forgetful()?;
     println!(
         "Task {task_id}: {} events (instants as recorded, RFC 3339)",
         events.len()

@@ -143,7 +143,7 @@ pub(crate) fn leaf_sources(nats: &str, units: &[String], replicas: usize) -> Res
 /// in DIR/nats-users.json; new ones are made and saved).
 fn roster_passwords(data: &Path) -> Result<(Passwords, Vec<String>)> {
     let log = Log::open_read_only(data.join("log.sqlite"))?;
-    let state = log.load_state()?;
+    let state = log.load_state_forgetful()?;
     let passwords_path = data.join("nats-users.json");
     let mut passwords: Passwords = match std::fs::read_to_string(&passwords_path) {
         Ok(text) => serde_json::from_str(&text)
