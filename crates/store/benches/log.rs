@@ -216,42 +216,6 @@ fn small_rows(n: usize, batch: usize, dir: &std::path::Path) -> Duration {
     start.elapsed()
 }
 
-/// The system allocator, counting the bytes live, so the bench can say
-/// what a folded state holds (resident memory would also count what the
-/// allocator keeps from earlier work).
-struct Counting;
-
-static LIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-// SAFETY: every call is passed to the system allocator unchanged; only a
-// counter is updated beside it.
-unsafe impl std::alloc::GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), std::sync::atomic::Ordering::Relaxed);
-        // SAFETY: the caller's contract is the system allocator's.
-        unsafe { std::alloc::System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
-        LIVE.fetch_sub(layout.size(), std::sync::atomic::Ordering::Relaxed);
-        // SAFETY: the caller's contract is the system allocator's.
-        unsafe { std::alloc::System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size, std::sync::atomic::Ordering::Relaxed);
-        LIVE.fetch_sub(layout.size(), std::sync::atomic::Ordering::Relaxed);
-        // SAFETY: the caller's contract is the system allocator's.
-        unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-/// Bytes live on the heap now, in KiB.
-fn resident_kib() -> u64 {
-    (LIVE.load(std::sync::atomic::Ordering::Relaxed) / 1024) as u64
-}
-
 fn rate(n: u64, d: Duration) -> String {
     format!("{:.0}", n as f64 / d.as_secs_f64())
 }
@@ -394,26 +358,20 @@ fn main() {
         rate(total, took)
     );
 
-    // The writer's fold first, so the allocator's pages the other leaves
-    // behind do not hide what this one holds.
-    let before = resident_kib();
     let start = Instant::now();
     let forgetful = log.load_state_forgetful().expect("fold");
     let took = start.elapsed();
     assert_eq!(forgetful.events_applied(), total);
-    let forgetful_kib = resident_kib().saturating_sub(before);
     println!(
         "| fold into a writer's state, reports forgotten (load_state_forgetful) | {total} | {:.2} | {} |",
         took.as_secs_f64(),
         rate(total, took)
     );
     drop(forgetful);
-    let before = resident_kib();
     let start = Instant::now();
     let folded = log.load_state().expect("fold");
     let took = start.elapsed();
     assert_eq!(folded.events_applied(), total);
-    let keeping_kib = resident_kib().saturating_sub(before);
     println!(
         "| fold into state, every report kept (load_state) | {total} | {:.2} | {} |",
         took.as_secs_f64(),
@@ -443,10 +401,5 @@ fn main() {
     println!(
         "\n(average row: {} bytes of text)",
         bytes / total.max(1) as usize
-    );
-    println!(
-        "\nheap the folded state holds: reports forgotten {} MB, every report kept {} MB",
-        forgetful_kib / 1024,
-        keeping_kib / 1024
     );
 }
