@@ -19,9 +19,13 @@ use crate::{Decision, Head, Outcome, StoreError};
 /// below it, starting the thread costs more than it saves.
 pub(crate) const PIPELINE_MIN_EVENTS: usize = 32;
 
-/// Decisions prepared ahead of the inserting thread (bounds the memory
-/// of a large batch, not its speed).
-const PIPELINE_DEPTH: usize = 256;
+/// Chunks prepared ahead of the inserting thread (bounds the memory of a
+/// large batch, not its speed).
+const PIPELINE_DEPTH: usize = 16;
+
+/// Decisions handed over at a time: one wake-up of the inserting thread
+/// per chunk instead of one per decision.
+const PIPELINE_CHUNK: usize = 16;
 
 /// One event ready to insert.
 pub(crate) struct PreparedEvent {
@@ -105,8 +109,9 @@ impl Chain {
 /// Calls `consume` with a source of the prepared events of `accepted`
 /// (each call gives the next decision's), then returns what it returned and
 /// the chain after the last one. With at least [`PIPELINE_MIN_EVENTS`]
-/// events the preparing runs on a second thread, [`PIPELINE_DEPTH`]
-/// decisions ahead at most.
+/// events the preparing runs on a second thread, handing over
+/// [`PIPELINE_CHUNK`] decisions at a time, [`PIPELINE_DEPTH`] chunks ahead
+/// at most.
 ///
 /// # Errors
 /// What `consume` or the preparing returns; a preparing thread that
@@ -135,19 +140,33 @@ pub(crate) fn pipelined<R>(
         return Ok((result, chain));
     }
     std::thread::scope(|scope| {
-        let (send, receive) = mpsc::sync_channel(PIPELINE_DEPTH);
+        let (send, receive) = mpsc::sync_channel::<Vec<Prepared>>(PIPELINE_DEPTH);
         let worker = scope.spawn(move || {
-            for decision in accepted {
-                let prepared = chain.prepare(decision, recorded_at);
-                let failed = prepared.is_err();
+            for decisions in accepted.chunks(PIPELINE_CHUNK) {
+                let mut chunk = Vec::with_capacity(decisions.len());
+                let mut failed = false;
+                for decision in decisions {
+                    let prepared = chain.prepare(decision, recorded_at);
+                    failed = prepared.is_err();
+                    chunk.push(prepared);
+                    if failed {
+                        break;
+                    }
+                }
                 // A closed channel: the inserting stage stopped with an error.
-                if send.send(prepared).is_err() || failed {
+                if send.send(chunk).is_err() || failed {
                     break;
                 }
             }
             chain
         });
-        let result = consume(&mut || receive.recv().map_err(|_| gone()).and_then(|r| r));
+        let mut ready = std::collections::VecDeque::new();
+        let result = consume(&mut || {
+            if ready.is_empty() {
+                ready.extend(receive.recv().map_err(|_| gone())?);
+            }
+            ready.pop_front().ok_or_else(gone).and_then(|r| r)
+        });
         drop(receive);
         let chain = worker.join().map_err(|_| StoreError::InvalidDecision {
             submission_id: String::new(),
@@ -156,6 +175,9 @@ pub(crate) fn pipelined<R>(
         Ok((result?, chain))
     })
 }
+
+/// One decision's events made ready, or why they could not be.
+type Prepared = Result<Vec<PreparedEvent>, StoreError>;
 
 /// Asked for more prepared decisions than there are accepted ones.
 fn gone() -> StoreError {
