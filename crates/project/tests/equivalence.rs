@@ -962,14 +962,39 @@ fn check(plan: &Plan) {
         );
     }
 
+    // (e) A read model an earlier build left half way (schema version 6),
+    // opened by this build: upgraded in place, it applies the rest.
+    let half = events.len() / 2;
+    let early_path = elsewhere.path().join("early.sqlite");
+    let mut early = ReadModel::open(&early_path).expect("opens");
+    early.apply(&events[..half], None).expect("applies");
+    drop(early);
+    let old_path = elsewhere.path().join("version-6.sqlite");
+    as_version_6(&early_path, &old_path);
+    assert!(
+        ReadModel::open_read_only(&old_path).is_err(),
+        "a reader waits for the upgrade"
+    );
+    let mut upgraded = ReadModel::open(&old_path).expect("upgrades");
+    upgraded
+        .apply(&events[half..], None)
+        .expect("applies the rest");
+
     let expected = answers(&incremental, &history);
     assert_same("rebuild", &expected, &answers(&rebuilt, &history));
     assert_same("catch_up", &expected, &answers(&caught, &history));
     assert_same("one at a time", &expected, &answers(&single, &history));
+    assert_same("upgraded", &expected, &answers(&upgraded, &history));
     let tables = rows(single.path());
-    for other in [incremental.path(), rebuilt.path(), caught.path()] {
+    for other in [
+        incremental.path(),
+        rebuilt.path(),
+        caught.path(),
+        upgraded.path(),
+    ] {
         assert_same(other, &tables, &rows(other));
     }
+    assert_eq!(layout(single.path()), layout(upgraded.path()));
     agrees_with_state(&incremental, &history.state, &log);
     done_as_in_state(single.path(), &history.state);
 }
@@ -1020,6 +1045,122 @@ fn rows(path: &str) -> BTreeMap<String, Value> {
         out.insert(table, json!(all));
     }
     out
+}
+
+/// The tables of schema version 6 that version 7 lays out otherwise, as
+/// version 6 made them (its `CREATE TABLE` statements, verbatim).
+const VERSION_6_TABLES: [(&str, &str); 7] = [
+    (
+        "meta",
+        "CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+)",
+    ),
+    (
+        "targets",
+        "CREATE TABLE targets (
+    task_id  TEXT NOT NULL,
+    ord      INTEGER NOT NULL,
+    metric   TEXT NOT NULL,
+    label    TEXT NOT NULL,
+    baseline REAL NOT NULL,
+    target   REAL NOT NULL,
+    unit     TEXT,
+    min      REAL,
+    max      REAL,
+    latest   REAL,
+    latest_as_of TEXT,
+    latest_pos   INTEGER,
+    PRIMARY KEY (task_id, metric)
+)",
+    ),
+    (
+        "delegations",
+        "CREATE TABLE delegations (
+    task_id       TEXT NOT NULL,
+    delegation_id TEXT NOT NULL,
+    to_ref        TEXT NOT NULL,
+    description   TEXT NOT NULL,
+    due           TEXT NOT NULL,
+    PRIMARY KEY (task_id, delegation_id)
+)",
+    ),
+    (
+        "reported_values",
+        "CREATE TABLE reported_values (
+    task_id  TEXT NOT NULL,
+    metric   TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    as_of    TEXT NOT NULL,
+    value    REAL NOT NULL,
+    PRIMARY KEY (task_id, metric, position)
+)",
+    ),
+    (
+        "progress",
+        "CREATE TABLE progress (
+    task_id  TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    as_of    TEXT NOT NULL,
+    percent  REAL,
+    PRIMARY KEY (task_id, as_of, position)
+)",
+    ),
+    (
+        "milestone_completions",
+        "CREATE TABLE milestone_completions (
+    task_id      TEXT NOT NULL,
+    title        TEXT NOT NULL,
+    completed_on TEXT NOT NULL,
+    PRIMARY KEY (task_id, title)
+)",
+    ),
+    (
+        "reviews",
+        "CREATE TABLE reviews (
+    task_id      TEXT NOT NULL,
+    milestone    TEXT NOT NULL,
+    major_errors INTEGER NOT NULL,
+    PRIMARY KEY (task_id, milestone)
+)",
+    ),
+];
+
+/// A copy at `to` of the read model at `from`, laid out as schema version 6
+/// laid it out (the read model an earlier build left behind).
+fn as_version_6(from: &std::path::Path, to: &std::path::Path) {
+    let source =
+        rusqlite::Connection::open_with_flags(from, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("opens");
+    source
+        .execute("VACUUM INTO ?1", [to.display().to_string()])
+        .expect("copied");
+    let old = rusqlite::Connection::open(to).expect("opens the copy");
+    for (table, create) in VERSION_6_TABLES {
+        old.execute_batch(&format!(
+            "ALTER TABLE {table} RENAME TO v7_{table};
+             {create};
+             INSERT INTO {table} SELECT * FROM v7_{table};
+             DROP TABLE v7_{table};"
+        ))
+        .expect("laid out as version 6");
+    }
+    old.pragma_update(None, "user_version", 6)
+        .expect("version 6");
+}
+
+/// The statements that made a read model's tables and indexes, by name.
+fn layout(path: &str) -> Vec<(String, String)> {
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("opens");
+    conn.prepare(
+        "SELECT name, sql FROM sqlite_master
+         WHERE name NOT LIKE 'sqlite_%' AND sql IS NOT NULL ORDER BY name",
+    )
+    .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+    .expect("layout")
 }
 
 /// The day each task was done, as the read model keeps it, is the one the

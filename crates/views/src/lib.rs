@@ -26,6 +26,7 @@ pub mod evaluation;
 pub mod query;
 pub mod reminders;
 mod schema;
+mod upgrade;
 
 use std::{cell::RefCell, path::Path, sync::Arc};
 
@@ -168,9 +169,11 @@ const STATEMENT_CACHE: usize = 128;
 impl ReadModel {
     /// Opens the read model at `path` for applying events, creating it when
     /// the file is new or empty.
+    /// A read model of the version before this build's is upgraded in
+    /// place first (`upgrade`).
     pub fn open(path: impl AsRef<Path>) -> Result<ReadModel, ViewError> {
         let path_text = path.as_ref().display().to_string();
-        let conn = Connection::open(path.as_ref())?;
+        let mut conn = Connection::open(path.as_ref())?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
         // A read model is rebuilt from the log after a power cut at worst;
@@ -197,6 +200,10 @@ impl ReadModel {
                 conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             }
             (schema::APPLICATION_ID, SCHEMA_VERSION) => {
+                conn.execute_batch(schema::ADDED_INDEXES)?;
+            }
+            (schema::APPLICATION_ID, schema::PREVIOUS_VERSION) => {
+                upgrade::from_previous(&mut conn)?;
                 conn.execute_batch(schema::ADDED_INDEXES)?;
             }
             (schema::APPLICATION_ID, other) => {
