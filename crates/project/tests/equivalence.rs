@@ -1049,7 +1049,8 @@ fn rows(path: &str) -> BTreeMap<String, Value> {
 
 /// The tables of schema version 6 that version 7 lays out otherwise, as
 /// version 6 made them (its `CREATE TABLE` statements, verbatim).
-const VERSION_6_TABLES: [(&str, &str); 7] = [
+/// Version 6 also kept reports in two tables ([`VERSION_6_REPORTS`]).
+const VERSION_6_TABLES: [(&str, &str); 5] = [
     (
         "meta",
         "CREATE TABLE meta (
@@ -1087,27 +1088,6 @@ const VERSION_6_TABLES: [(&str, &str); 7] = [
 )",
     ),
     (
-        "reported_values",
-        "CREATE TABLE reported_values (
-    task_id  TEXT NOT NULL,
-    metric   TEXT NOT NULL,
-    position INTEGER NOT NULL,
-    as_of    TEXT NOT NULL,
-    value    REAL NOT NULL,
-    PRIMARY KEY (task_id, metric, position)
-)",
-    ),
-    (
-        "progress",
-        "CREATE TABLE progress (
-    task_id  TEXT NOT NULL,
-    position INTEGER NOT NULL,
-    as_of    TEXT NOT NULL,
-    percent  REAL,
-    PRIMARY KEY (task_id, as_of, position)
-)",
-    ),
-    (
         "milestone_completions",
         "CREATE TABLE milestone_completions (
     task_id      TEXT NOT NULL,
@@ -1126,6 +1106,31 @@ const VERSION_6_TABLES: [(&str, &str); 7] = [
 )",
     ),
 ];
+
+/// Version 6's two tables of reports (its statements, verbatim), filled
+/// from version 7's one.
+const VERSION_6_REPORTS: &str = "
+CREATE TABLE reported_values (
+    task_id  TEXT NOT NULL,
+    metric   TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    as_of    TEXT NOT NULL,
+    value    REAL NOT NULL,
+    PRIMARY KEY (task_id, metric, position)
+);
+CREATE TABLE progress (
+    task_id  TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    as_of    TEXT NOT NULL,
+    percent  REAL,
+    PRIMARY KEY (task_id, as_of, position)
+);
+INSERT INTO progress SELECT task_id, position, as_of, percent FROM reports;
+INSERT INTO reported_values
+    SELECT r.task_id, j.value ->> 0, r.position, r.as_of, j.value ->> 1
+    FROM reports r, json_each(r.vals) j;
+DROP TABLE reports;
+";
 
 /// A copy at `to` of the read model at `from`, laid out as schema version 6
 /// laid it out (the read model an earlier build left behind).
@@ -1146,6 +1151,8 @@ fn as_version_6(from: &std::path::Path, to: &std::path::Path) {
         ))
         .expect("laid out as version 6");
     }
+    old.execute_batch(VERSION_6_REPORTS)
+        .expect("reports laid out as version 6");
     old.pragma_update(None, "user_version", 6)
         .expect("version 6");
 }

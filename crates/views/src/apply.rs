@@ -9,7 +9,7 @@ use dotpha_domain::{
     Date, Payload, TaskStatus, Timestamp,
     evaluation::DoneTracker,
     figures::{self, Reading},
-    payload::Target,
+    payload::{MetricValue, Target},
     state::TaskOrigin,
     text::{fold, join_searchable, searchable},
     wire::RecordedEvent,
@@ -47,20 +47,18 @@ pub(crate) struct Cache {
     reported: std::collections::BTreeSet<String>,
 }
 
-/// Rows of the tables that only grow (each task's events, reported values,
-/// progress), kept until the batch ends ([`Pending::write`]) and then
-/// written in the order of their keys: each page of their indexes is then
-/// visited once per batch instead of once per row, where rows in log order
-/// jump from task to task. Nothing reads these tables while applying except
+/// Rows of the tables that only grow (each task's events and reports),
+/// kept until the batch ends ([`Pending::write`]) and then written in the
+/// order of their keys: each page of their B-trees is then visited once
+/// per batch instead of once per row, where rows in log order jump from
+/// task to task. Nothing reads these tables while applying except
 /// `evaluation::replay`, which writes them first.
 #[derive(Default)]
 pub(crate) struct Pending {
     /// (task_id, position, the recorded event as JSON).
     task_events: Vec<(String, u64, String)>,
-    /// (task_id, metric, position, as_of, value).
-    values: Vec<(String, String, u64, String, f64)>,
-    /// (task_id, position, as_of, percent).
-    progress: Vec<(String, u64, String, Option<f64>)>,
+    /// (task_id, as_of, position, percent, values as [`values_json`]).
+    reports: Vec<(String, String, u64, Option<f64>, String)>,
 }
 
 impl Pending {
@@ -75,36 +73,50 @@ impl Pending {
         for (task_id, position, event) in &rows {
             insert.execute(params![task_id, position, event])?;
         }
-        let mut rows = std::mem::take(&mut self.values);
+        let mut rows = std::mem::take(&mut self.reports);
         rows.sort_unstable_by(|a, b| (&a.0, &a.1, a.2).cmp(&(&b.0, &b.1, b.2)));
         let mut insert = tx.prepare_cached(
-            "INSERT INTO reported_values (task_id, metric, position, as_of, value) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO reports (task_id, as_of, position, percent, vals) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
-        for (task_id, metric, position, as_of, value) in &rows {
-            insert.execute(params![task_id, metric, position, as_of, value])?;
-        }
-        let mut rows = std::mem::take(&mut self.progress);
-        rows.sort_unstable_by(|a, b| (&a.0, &a.2, a.1).cmp(&(&b.0, &b.2, b.1)));
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO progress (task_id, position, as_of, percent) VALUES (?1, ?2, ?3, ?4)",
-        )?;
-        for (task_id, position, as_of, percent) in &rows {
-            insert.execute(params![task_id, position, as_of, percent])?;
+        for (task_id, as_of, position, percent, values) in &rows {
+            insert.execute(params![task_id, as_of, position, percent, values])?;
         }
         Ok(())
     }
 
-    /// Keeps a progress row for [`Pending::write`].
-    pub(crate) fn progress(
+    /// Keeps a report's row for [`Pending::write`].
+    pub(crate) fn report(
         &mut self,
         task_id: &str,
-        position: u64,
-        as_of: String,
+        reading: Reading,
         percent: Option<f64>,
+        values: &[MetricValue],
     ) {
-        self.progress
-            .push((task_id.to_owned(), position, as_of, percent));
+        self.reports.push((
+            task_id.to_owned(),
+            reading.as_of.to_string(),
+            reading.position,
+            percent,
+            values_json(values.iter().map(|v| (v.metric.as_str(), v.value))),
+        ));
     }
+}
+
+/// A report's values as stored (`reports.vals`): a JSON array of
+/// `[metric, value]` pairs in the order of their metrics, so the same
+/// values are always the same text (`serde_json` writes each number so
+/// that it reads back as the same `f64`).
+pub(crate) fn values_json<'a>(values: impl Iterator<Item = (&'a str, f64)>) -> String {
+    let mut pairs: Vec<(&str, f64)> = values.collect();
+    pairs.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    // Pairs of a string and a number always serialize.
+    serde_json::to_string(&pairs).unwrap_or_default()
+}
+
+/// A report's values read back from [`values_json`]'s text (none when the
+/// text is not that).
+pub(crate) fn values_from_json(text: &str) -> Vec<(String, f64)> {
+    serde_json::from_str(text).unwrap_or_default()
 }
 
 /// A value with the reading it was reported in.
@@ -527,15 +539,6 @@ pub(crate) fn event(
                 as_of: p.as_of,
                 position: recorded.position,
             };
-            for v in &p.values {
-                cache.pending.values.push((
-                    p.task_id.to_string(),
-                    v.metric.to_string(),
-                    recorded.position,
-                    p.as_of.to_string(),
-                    v.value,
-                ));
-            }
             if cache.task(tx, &p.task_id)?.is_some() {
                 report(&p.task_id, cache, p, this, recorded, &event.actor, at);
             }
@@ -828,6 +831,20 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
+        /// A report's values read back from their stored text are the
+        /// same numbers, bit for bit, in the order of their metrics.
+        #[test]
+        fn stored_values_read_back_the_same(
+            values in prop::collection::btree_map("[a-z0-9\\-]{1,8}", any::<f64>().prop_filter("finite", |v| v.is_finite()), 0..4),
+        ) {
+            let mut given: Vec<(&str, f64)> = values.iter().map(|(m, v)| (m.as_str(), *v)).collect();
+            given.reverse();
+            let read = values_from_json(&values_json(given.into_iter()));
+            let expected: Vec<(String, u64)> = values.iter().map(|(m, v)| (m.clone(), v.to_bits())).collect();
+            let got: Vec<(String, u64)> = read.into_iter().map(|(m, v)| (m, v.to_bits())).collect();
+            prop_assert_eq!(got, expected);
+        }
+
         /// The shown report's text is the one the `json!` object of the
         /// same members gives (what earlier builds stored).
         #[test]

@@ -760,21 +760,24 @@ impl ReadModel {
         // Oldest first by the rule of "latest" (figures::Reading): `as_of`,
         // then log position.
         let mut stmt = conn.prepare_cached(
-            "SELECT metric, as_of, value, position FROM reported_values WHERE task_id = ?1
-             ORDER BY as_of, position",
+            "SELECT as_of, position, vals FROM reports WHERE task_id = ?1 ORDER BY as_of, position",
         )?;
-        for point in stmt.query_map([task_id], |r| {
+        let reports = stmt.query_map([task_id], |r| {
             Ok((
                 r.get::<_, String>(0)?,
-                Point {
-                    as_of: r.get(1)?,
-                    value: r.get(2)?,
-                    position: r.get(3)?,
-                },
+                r.get::<_, u64>(1)?,
+                r.get::<_, String>(2)?,
             ))
-        })? {
-            let (metric, point) = point?;
-            series.entry(metric).or_default().push(point);
+        })?;
+        for report in reports {
+            let (as_of, position, values) = report?;
+            for (metric, value) in crate::apply::values_from_json(&values) {
+                series.entry(metric).or_default().push(Point {
+                    as_of: as_of.clone(),
+                    value,
+                    position,
+                });
+            }
         }
         let targets = conn
             .prepare_cached(

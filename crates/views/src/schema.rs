@@ -13,7 +13,9 @@
 pub const SCHEMA_VERSION: i32 = 7;
 
 /// The version [`crate::upgrade`] brings forward: 6, whose small keyed
-/// tables were rowid tables.
+/// tables were rowid tables, and which kept a report in two tables
+/// (`progress`, and `reported_values` per value) where this one keeps a
+/// row in `reports`.
 pub(crate) const PREVIOUS_VERSION: i32 = 6;
 
 /// Marks a SQLite file as a dotpha read model ("dotr").
@@ -131,19 +133,15 @@ CREATE TABLE delegations (
     due           TEXT NOT NULL,
     PRIMARY KEY (task_id, delegation_id)
 ) WITHOUT ROWID;
-CREATE TABLE reported_values (
+-- One row per progress report: its percentage, and its values as JSON
+-- [[metric, value], ...] in the order of their metrics
+-- (`apply::values_json`).
+CREATE TABLE reports (
     task_id  TEXT NOT NULL,
-    metric   TEXT NOT NULL,
-    position INTEGER NOT NULL,
     as_of    TEXT NOT NULL,
-    value    REAL NOT NULL,
-    PRIMARY KEY (task_id, metric, position)
-) WITHOUT ROWID;
-CREATE TABLE progress (
-    task_id  TEXT NOT NULL,
     position INTEGER NOT NULL,
-    as_of    TEXT NOT NULL,
     percent  REAL,
+    vals     TEXT NOT NULL,
     PRIMARY KEY (task_id, as_of, position)
 ) WITHOUT ROWID;
 CREATE TABLE milestone_completions (
