@@ -141,8 +141,10 @@ pub(crate) struct TaskInputs {
 /// once per task at its end ([`write_reports`]) instead of once per report.
 #[derive(Clone, Default)]
 struct ReportColumns {
-    /// The shown report, when it changed: its JSON and its confidence.
-    shown: Option<(String, Option<&'static str>)>,
+    /// The shown report, when it changed: the index of its event in the
+    /// batch, whose JSON [`write_reports`] makes (a rebuild's reports are
+    /// each shown in turn; only the batch's last per task is written).
+    shown: Option<usize>,
     /// The latest instant a check-in was sent at (`last_report_ms`).
     sent_ms: Option<i64>,
     /// The indexes of the targets whose latest value changed.
@@ -274,9 +276,13 @@ impl Cache {
 /// Ends a batch, in its transaction: writes the rows kept back
 /// ([`Pending`]), then the search texts of every task the batch touched
 /// ([`Cache::search_dirty`]), once each.
-pub(crate) fn finish_batch(tx: &Transaction<'_>, cache: &mut Cache) -> Result<(), rusqlite::Error> {
+pub(crate) fn finish_batch(
+    tx: &Transaction<'_>,
+    cache: &mut Cache,
+    batch: &[RecordedEvent],
+) -> Result<(), ViewError> {
     cache.pending.write(tx)?;
-    write_reports(tx, cache)?;
+    write_reports(tx, cache, batch)?;
     let dirty = std::mem::take(&mut cache.search_dirty);
     for task_id in &dirty {
         index_search(tx, cache, task_id)?;
@@ -386,10 +392,12 @@ fn insert_targets(
     Ok(())
 }
 
+/// Applies `recorded`, the event at `index` in the batch being applied.
 pub(crate) fn event(
     tx: &Transaction<'_>,
     cache: &mut Cache,
     recorded: &RecordedEvent,
+    index: usize,
 ) -> Result<(), ViewError> {
     let event = recorded.decode().map_err(|e| ViewError::Undecodable {
         position: recorded.position,
@@ -540,7 +548,7 @@ pub(crate) fn event(
                 position: recorded.position,
             };
             if cache.task(tx, &p.task_id)?.is_some() {
-                report(&p.task_id, cache, p, this, recorded, &event.actor, at);
+                report(&p.task_id, cache, p, this, index, at);
             }
             crate::evaluation::progress_reported(tx, cache, p, this)?;
         }
@@ -596,8 +604,7 @@ fn report(
     cache: &mut Cache,
     p: &dotpha_domain::payload::ProgressReported,
     this: Reading,
-    recorded: &RecordedEvent,
-    actor: &str,
+    index: usize,
     at: i64,
 ) {
     let Some(inputs) = cache.tasks.get_mut(task_id) else {
@@ -617,25 +624,7 @@ fn report(
     // The last report shown is the latest one by the same rule.
     if inputs.shown.is_none_or(|shown| this.is_later_than(shown)) {
         inputs.shown = Some(this);
-        let shown = ShownReport {
-            as_of: p.as_of.to_string(),
-            confidence: p.confidence.map(|c| c.as_str()),
-            note: p.note.as_deref(),
-            occurred_at: &recorded.occurred_at,
-            percent_complete: p.percent_complete,
-            reported_by: actor,
-            values: p
-                .values
-                .iter()
-                .map(|v| ShownValue {
-                    metric: v.metric.as_str(),
-                    value: v.value,
-                })
-                .collect(),
-        };
-        // Plain fields of strings and numbers always serialize.
-        let json = serde_json::to_string(&shown).unwrap_or_default();
-        written.shown = Some((json, p.confidence.map(|c| c.as_str())));
+        written.shown = Some(index);
     }
     // A check-in is a check-in whenever it describes: the clock of
     // "stale" runs from the most recent one sent.
@@ -667,11 +656,52 @@ struct ShownValue<'a> {
     value: f64,
 }
 
+/// The report at `index` in `batch` as the task shows its last one: its
+/// JSON ([`ShownReport`]) and its confidence.
+fn shown_report(
+    batch: &[RecordedEvent],
+    index: usize,
+) -> Result<Option<(String, Option<&'static str>)>, ViewError> {
+    let Some(recorded) = batch.get(index) else {
+        return Ok(None);
+    };
+    let event = recorded.decode().map_err(|e| ViewError::Undecodable {
+        position: recorded.position,
+        reason: e.to_string(),
+    })?;
+    let Payload::ProgressReported(p) = &event.payload else {
+        return Ok(None);
+    };
+    let shown = ShownReport {
+        as_of: p.as_of.to_string(),
+        confidence: p.confidence.map(|c| c.as_str()),
+        note: p.note.as_deref(),
+        occurred_at: &recorded.occurred_at,
+        percent_complete: p.percent_complete,
+        reported_by: &event.actor,
+        values: p
+            .values
+            .iter()
+            .map(|v| ShownValue {
+                metric: v.metric.as_str(),
+                value: v.value,
+            })
+            .collect(),
+    };
+    // Plain fields of strings and numbers always serialize.
+    let json = serde_json::to_string(&shown).unwrap_or_default();
+    Ok(Some((json, p.confidence.map(|c| c.as_str()))))
+}
+
 /// Writes what the batch's reports changed ([`ReportColumns`]), one
 /// statement per task and one per target whose latest value changed. The
 /// values written are the ones kept in memory, which equal the row's
 /// (read from it, or written with it).
-fn write_reports(tx: &Transaction<'_>, cache: &mut Cache) -> Result<(), rusqlite::Error> {
+fn write_reports(
+    tx: &Transaction<'_>,
+    cache: &mut Cache,
+    batch: &[RecordedEvent],
+) -> Result<(), ViewError> {
     let reported = std::mem::take(&mut cache.reported);
     let mut task = tx.prepare_cached(
         "UPDATE tasks SET reported_percent = ?2, reported_as_of = ?3, reported_pos = ?4,
@@ -711,7 +741,11 @@ fn write_reports(tx: &Transaction<'_>, cache: &mut Cache) -> Result<(), rusqlite
             None => (None, None, None),
         };
         let shown_at = inputs.shown;
-        let (shown, confidence) = match written.shown {
+        let shown = match written.shown {
+            Some(index) => shown_report(batch, index)?,
+            None => None,
+        };
+        let (shown, confidence) = match shown {
             Some((json, confidence)) => (Some(json), confidence),
             None => (None, None),
         };

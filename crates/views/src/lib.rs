@@ -372,7 +372,7 @@ impl ReadModel {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut count = 0;
-        for event in events {
+        for (index, event) in events.iter().enumerate() {
             if event.position <= applied.position {
                 continue;
             }
@@ -391,7 +391,7 @@ impl ReadModel {
                     ),
                 });
             }
-            apply::event(&tx, &mut self.cache, event)?;
+            apply::event(&tx, &mut self.cache, event, index)?;
             if event.position == 1 {
                 applied.genesis = Some(event.hash.clone());
             }
@@ -399,7 +399,7 @@ impl ReadModel {
             applied.hash = event.hash.clone();
             count += 1;
         }
-        apply::finish_batch(&tx, &mut self.cache)?;
+        apply::finish_batch(&tx, &mut self.cache, events)?;
         if let Some(sequence) = stream_sequence {
             applied.stream_sequence = Some(sequence);
         }
