@@ -156,7 +156,7 @@ const CACHE_KIB: i64 = -65_536;
 
 /// The page cache while a rebuild fills a new file, negative = KiB (256
 /// MiB): the indexes of the tables that grow per event (each task's
-/// events, reported values, progress) are written in key order per batch
+/// events, reports) are written in key order per batch
 /// (`apply::Pending`), and fit in it at a million events, so their pages
 /// are not written out and read back within a batch.
 const REBUILD_CACHE_KIB: i64 = -262_144;
