@@ -161,7 +161,7 @@ async fn a_worker_killed_mid_batch_applies_nothing_twice_and_independent_workers
             for t in 0..PER {
                 let id = Workload::task(i, t);
                 let stream = log.stream(&format!("task-{id}")).expect("stream");
-                let history = read.history(&id).expect("history").expect("events");
+                let history = support::history(&read, &id).expect("events");
                 assert_eq!(
                     history.len(),
                     stream.len(),

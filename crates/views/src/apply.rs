@@ -45,6 +45,9 @@ pub(crate) struct Cache {
     /// Tasks whose report columns the batch changed
     /// ([`TaskInputs::written`]).
     reported: std::collections::BTreeSet<String>,
+    /// Whether each task event's object is kept in `task_events` (events
+    /// from the stream), or left in the log beside (`ReadModel::apply_logged`).
+    pub(crate) keep_objects: bool,
 }
 
 /// Rows of the tables that only grow (each task's events and reports),
@@ -55,8 +58,8 @@ pub(crate) struct Cache {
 /// `evaluation::replay`, which writes them first.
 #[derive(Default)]
 pub(crate) struct Pending {
-    /// (task_id, position, the recorded event as JSON).
-    task_events: Vec<(String, u64, String)>,
+    /// (task_id, position, the recorded event as JSON when it is kept).
+    task_events: Vec<(String, u64, Option<String>)>,
     /// (task_id, as_of, position, percent, values as [`values_json`]).
     reports: Vec<(String, String, u64, Option<f64>, String)>,
 }
@@ -583,10 +586,16 @@ pub(crate) fn event(
         if TaskStatus::initial(event.event_type()).is_none() {
             advance_status(tx, cache, task_id, &event.payload)?;
         }
-        let object = serde_json::to_string(recorded).map_err(|e| ViewError::Undecodable {
-            position: recorded.position,
-            reason: e.to_string(),
-        })?;
+        let object = if cache.keep_objects {
+            Some(
+                serde_json::to_string(recorded).map_err(|e| ViewError::Undecodable {
+                    position: recorded.position,
+                    reason: e.to_string(),
+                })?,
+            )
+        } else {
+            None
+        };
         cache
             .pending
             .task_events

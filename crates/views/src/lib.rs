@@ -349,15 +349,35 @@ impl ReadModel {
     /// position, hash and stream sequence reached. Positions already applied
     /// are skipped; a gap, a broken chain or an unreadable event fails the
     /// whole batch and applies nothing. Returns how many were applied.
+    /// Each task event's object is kept for its task's history.
     pub fn apply(
         &mut self,
         events: &[RecordedEvent],
         stream_sequence: Option<u64>,
     ) -> Result<usize, ViewError> {
+        self.apply_kept(events, stream_sequence, true)
+    }
+
+    /// [`ReadModel::apply`] for events read from the log beside this read
+    /// model: their objects are not copied, a task's history reads them
+    /// from that log by position ([`query::HistoryEvent::InLog`]). A copy
+    /// is most of what a rebuild writes (BENCHMARKS.md, issue 15).
+    pub fn apply_logged(&mut self, events: &[RecordedEvent]) -> Result<usize, ViewError> {
+        self.apply_kept(events, None, false)
+    }
+
+    fn apply_kept(
+        &mut self,
+        events: &[RecordedEvent],
+        stream_sequence: Option<u64>,
+        keep_objects: bool,
+    ) -> Result<usize, ViewError> {
+        self.cache.keep_objects = keep_objects;
         let outcome = self.apply_in_transaction(events, stream_sequence);
         if outcome.is_err() {
             // Names cached while applying the failed batch were rolled back.
             self.cache = apply::Cache::default();
+            self.cache.keep_objects = keep_objects;
         }
         outcome
     }

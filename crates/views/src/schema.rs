@@ -13,7 +13,8 @@
 pub const SCHEMA_VERSION: i32 = 7;
 
 /// The version [`crate::upgrade`] brings forward: 6, whose small keyed
-/// tables were rowid tables, and which kept a report in two tables
+/// tables were rowid tables, which kept a copy of every task event (7 may
+/// leave it in the log beside), and which kept a report in two tables
 /// (`progress`, and `reported_values` per value) where this one keeps a
 /// row in `reports`.
 pub(crate) const PREVIOUS_VERSION: i32 = 6;
@@ -184,12 +185,15 @@ CREATE TABLE assessments (
     PRIMARY KEY (period, cadre)
 );
 CREATE INDEX assessments_by_cadre ON assessments (cadre, period);
--- Each task's events as the log holds them (the history route). A rowid
--- table on purpose: its rows are large, and appended in rowid order.
+-- Each task's events (the history route): the event object as the log
+-- holds it, or NULL for an event applied from the log beside this file
+-- (`ReadModel::apply_logged`), which the history reads there by position.
+-- A rowid table on purpose: rows with an object are large, and appended in
+-- rowid order.
 CREATE TABLE task_events (
     task_id  TEXT NOT NULL,
     position INTEGER NOT NULL,
-    event    TEXT NOT NULL,
+    event    TEXT,
     PRIMARY KEY (task_id, position)
 );
 "#;
