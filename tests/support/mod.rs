@@ -723,9 +723,8 @@ impl Drop for Projector {
 /// the events it applied from the log beside it (in its data directory)
 /// read there.
 pub fn history(read: &ReadModel, task_id: &str) -> Option<Vec<Box<serde_json::value::RawValue>>> {
-    let mut reader = ReadModel::open_read_only(read.path()).expect("opens");
     let log = std::path::Path::new(read.path()).with_file_name("log.sqlite");
-    dotpha_project::history(&mut reader, Some(&log), task_id).expect("history")
+    dotpha_project::history(read, Some(&log), task_id).expect("history")
 }
 
 pub fn answers(read: &ReadModel, communes: usize, per: usize) -> BTreeMap<String, Value> {

@@ -220,12 +220,13 @@ pub fn rebuild(
 /// /api/v1/tasks/{id}/history` lists): the objects the read model keeps
 /// (events from the stream), and those it applied from the log beside it
 /// read by position from the log at `log` (opened only then, read-only;
-/// `None` when there is none). The log must still hold the read model's
-/// last applied event with the same hash: by the hash chain it then holds
-/// every earlier event as applied (a log restored from an older backup, or
-/// another log, does not, and is refused rather than read).
+/// `None` when there is none). The log must still hold the last event the
+/// read model applied from it, with the same hash ([`ReadModel::logged`]):
+/// by the hash chain it then holds every earlier event as applied (a log
+/// restored from an older backup, or another log, does not, and is
+/// refused rather than read).
 pub fn history(
-    read: &mut ReadModel,
+    read: &ReadModel,
     log: Option<&Path>,
     task_id: &str,
 ) -> Result<Option<Vec<Box<RawValue>>>, ProjectError> {
@@ -244,12 +245,13 @@ pub fn history(
         None => return Err(refused("is not there".to_owned())),
         Some(path) => {
             let log = Log::open_read_only(path)?;
-            let applied = read.refresh()?.clone();
-            let last = log.events_from(applied.position, 1)?.into_iter().next();
-            if !last.is_some_and(|e| e.position == applied.position && e.hash == applied.hash) {
+            let Some((position, hash)) = read.logged()? else {
+                return Err(refused("was never read".to_owned()));
+            };
+            let last = log.events_from(position, 1)?.into_iter().next();
+            if !last.is_some_and(|e| e.position == position && e.hash == hash) {
                 return Err(refused(format!(
-                    "does not hold its last applied event (position {}, hash {}): rebuild it",
-                    applied.position, applied.hash
+                    "does not hold the last event read from it (position {position}, hash {hash}): rebuild the read model"
                 )));
             }
             Some(log)

@@ -38,7 +38,7 @@ fn data_dir(reports: usize, same: usize) -> tempfile::TempDir {
 }
 
 fn history(
-    read: &mut ReadModel,
+    read: &ReadModel,
     log: Option<&std::path::Path>,
     task: &str,
 ) -> Result<Vec<String>, ProjectError> {
@@ -54,7 +54,7 @@ fn a_rebuilt_read_model_reads_history_from_its_log_and_only_from_that_log() {
     let data = data_dir(8, 8);
     let log_path = data.path().join("log.sqlite");
     dotpha_project::rebuild(data.path(), "main", |_, _| {}).expect("rebuilds");
-    let mut read = dotpha_project::open_for_reading(data.path(), "main").expect("opens");
+    let read = dotpha_project::open_for_reading(data.path(), "main").expect("opens");
     let log = Log::open_read_only(&log_path).expect("opens");
     let task = Workload::task(0, 0);
 
@@ -67,7 +67,7 @@ fn a_rebuilt_read_model_reads_history_from_its_log_and_only_from_that_log() {
         .collect();
     assert!(expected.len() > 2);
     assert_eq!(
-        history(&mut read, Some(&log_path), &task).expect("history"),
+        history(&read, Some(&log_path), &task).expect("history"),
         expected
     );
     // The same as a read model that kept a copy of every event.
@@ -75,13 +75,13 @@ fn a_rebuilt_read_model_reads_history_from_its_log_and_only_from_that_log() {
     let mut kept = ReadModel::open(elsewhere.path().join("read.sqlite")).expect("opens");
     kept.apply(&log.events_from(1, 1000).expect("events"), None)
         .expect("applies");
-    assert_eq!(history(&mut kept, None, &task).expect("history"), expected);
+    assert_eq!(history(&kept, None, &task).expect("history"), expected);
 
     // Without the log, the history is refused, not cut short.
     let missing = elsewhere.path().join("nowhere.sqlite");
     for log in [None, Some(missing.as_path())] {
         assert!(matches!(
-            history(&mut read, log, &task),
+            history(&read, log, &task),
             Err(ProjectError::HistoryNotInLog { .. })
         ));
     }
@@ -91,7 +91,7 @@ fn a_rebuilt_read_model_reads_history_from_its_log_and_only_from_that_log() {
     // there) is refused rather than read.
     for (reports, same) in [(5, 5), (8, 5)] {
         let other = data_dir(reports, same);
-        let refused = history(&mut read, Some(&other.path().join("log.sqlite")), &task);
+        let refused = history(&read, Some(&other.path().join("log.sqlite")), &task);
         assert!(
             matches!(refused, Err(ProjectError::HistoryNotInLog { .. })),
             "{reports} reports, {same} the same: {refused:?}"
@@ -100,7 +100,7 @@ fn a_rebuilt_read_model_reads_history_from_its_log_and_only_from_that_log() {
     // One that holds it (and more after it) is read.
     let longer = data_dir(10, 10);
     assert_eq!(
-        history(&mut read, Some(&longer.path().join("log.sqlite")), &task).expect("history"),
+        history(&read, Some(&longer.path().join("log.sqlite")), &task).expect("history"),
         expected
     );
 }

@@ -151,6 +151,11 @@ fn register(conn: &Connection) -> Result<(), rusqlite::Error> {
     )
 }
 
+/// The meta keys of the last event applied from the log beside
+/// ([`ReadModel::logged`]).
+const LOGGED_POSITION: &str = "logged_position";
+const LOGGED_HASH: &str = "logged_hash";
+
 /// The read model's page cache, negative = KiB (64 MiB).
 const CACHE_KIB: i64 = -65_536;
 
@@ -333,6 +338,21 @@ impl ReadModel {
         })
     }
 
+    /// The position and hash of the last event applied from the log beside
+    /// this read model ([`ReadModel::apply_logged`]), whose objects it did
+    /// not keep: by the hash chain, a log that holds that event with that
+    /// hash holds every one of them as applied. `None` when it applied none.
+    pub fn logged(&self) -> Result<Option<(u64, String)>, ViewError> {
+        let get = |key: &str| -> Result<Option<String>, rusqlite::Error> {
+            self.conn
+                .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+                .query_row([key], |r| r.get(0))
+                .optional()
+        };
+        let position = get(LOGGED_POSITION)?.and_then(|p| p.parse().ok());
+        Ok(position.zip(get(LOGGED_HASH)?))
+    }
+
     /// Refuses a read model built from another log than the one whose first
     /// event has hash `log_genesis`.
     pub fn check_genesis(&self, log_genesis: &str) -> Result<(), ViewError> {
@@ -434,6 +454,12 @@ impl ReadModel {
             }
             if let Some(sequence) = applied.stream_sequence {
                 put.execute(params!["stream_sequence", sequence.to_string()])?;
+            }
+            if count > 0 && !self.cache.keep_objects {
+                // The last event read from the log beside: a log that
+                // holds it holds every one kept there ([`ReadModel::logged`]).
+                put.execute(params![LOGGED_POSITION, applied.position.to_string()])?;
+                put.execute(params![LOGGED_HASH, applied.hash])?;
             }
         }
         tx.commit()?;
