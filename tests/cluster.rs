@@ -525,13 +525,13 @@ async fn workers_whose_node_is_killed_keep_following_and_equal_a_rebuild() {
         dotpha_project::catch_up(&mut read, &log, |_, _| {}).expect("catches up");
         read
     };
-    let expected = answers(&reference, COMMUNES, PER);
+    let expected = answers(&reference, std::path::Path::new(log.path()), COMMUNES, PER);
     for worker in [&main, &solo] {
         let read = ReadModel::open_read_only(worker.read_path()).expect("opens");
         assert_eq!(read.applied().position, head.position, "{}", worker.name);
         assert_eq!(read.applied().hash, head.hash, "{}", worker.name);
         assert_eq!(
-            answers(&read, COMMUNES, PER),
+            answers(&read, std::path::Path::new(log.path()), COMMUNES, PER),
             expected,
             "{} answers as a rebuild does",
             worker.name

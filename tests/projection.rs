@@ -149,7 +149,7 @@ async fn a_worker_killed_mid_batch_applies_nothing_twice_and_independent_workers
         dotpha_project::catch_up(&mut read, &log, |_, _| {}).expect("catches up");
         read
     };
-    let expected = answers(&reference, COMMUNES, PER);
+    let expected = answers(&reference, std::path::Path::new(log.path()), COMMUNES, PER);
     let now = Timestamp::parse("2021-07-01T00:00:00Z")
         .expect("an instant")
         .unix_millis();
@@ -161,7 +161,8 @@ async fn a_worker_killed_mid_batch_applies_nothing_twice_and_independent_workers
             for t in 0..PER {
                 let id = Workload::task(i, t);
                 let stream = log.stream(&format!("task-{id}")).expect("stream");
-                let history = read.history(&id).expect("history").expect("events");
+                let history =
+                    support::history(&read, std::path::Path::new(log.path()), &id).expect("events");
                 assert_eq!(
                     history.len(),
                     stream.len(),
@@ -182,7 +183,7 @@ async fn a_worker_killed_mid_batch_applies_nothing_twice_and_independent_workers
                 assert_eq!(detail.version, stream.len() as u64, "{}: {id}", worker.name);
             }
         }
-        let got = answers(&read, COMMUNES, PER);
+        let got = answers(&read, std::path::Path::new(log.path()), COMMUNES, PER);
         for (key, value) in &expected {
             assert_eq!(got.get(key), Some(value), "{}: {key}", worker.name);
         }

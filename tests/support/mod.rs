@@ -718,8 +718,32 @@ impl Drop for Projector {
     }
 }
 
-/// What the queries answer, labelled.
-pub fn answers(read: &ReadModel, communes: usize, per: usize) -> BTreeMap<String, Value> {
+/// A task's history as the route answers it: the read model's copies, and
+/// the events it applied from a log read there: the log beside it (in its
+/// data directory), or for a read model made elsewhere, `log`, the one it
+/// caught up from.
+pub fn history(
+    read: &ReadModel,
+    log: &std::path::Path,
+    task_id: &str,
+) -> Option<Vec<Box<serde_json::value::RawValue>>> {
+    let beside = std::path::Path::new(read.path()).with_file_name("log.sqlite");
+    let log = if beside.exists() {
+        beside.as_path()
+    } else {
+        log
+    };
+    dotpha_project::history(read, Some(log), task_id).expect("history")
+}
+
+/// What the queries answer, labelled (histories read as [`history`] does,
+/// with `log`).
+pub fn answers(
+    read: &ReadModel,
+    log: &std::path::Path,
+    communes: usize,
+    per: usize,
+) -> BTreeMap<String, Value> {
     let now = Timestamp::parse("2021-07-01T00:00:00Z")
         .expect("an instant")
         .unix_millis();
@@ -782,10 +806,8 @@ pub fn answers(read: &ReadModel, communes: usize, per: usize) -> BTreeMap<String
                 format!("task {id}"),
                 json!(read.task(&id, now).expect("task")),
             );
-            let history: Option<Vec<String>> = read
-                .history(&id)
-                .expect("history")
-                .map(|h| h.iter().map(|e| e.get().to_owned()).collect());
+            let history: Option<Vec<String>> =
+                history(read, log, &id).map(|h| h.iter().map(|e| e.get().to_owned()).collect());
             out.insert(format!("history {id}"), json!(history));
         }
     }

@@ -81,6 +81,18 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<dotpha_project::ProjectError> for ApiError {
+    fn from(e: dotpha_project::ProjectError) -> ApiError {
+        match e {
+            dotpha_project::ProjectError::View(e) => e.into(),
+            e @ dotpha_project::ProjectError::HistoryNotInLog { .. } => {
+                ApiError::unavailable(e.to_string())
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
 impl From<dotpha_views::ViewError> for ApiError {
     fn from(e: dotpha_views::ViewError) -> ApiError {
         match e {

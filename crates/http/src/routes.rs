@@ -681,7 +681,10 @@ fn visible_task(
 async fn history(Segment(task_id): Segment, read: Reading) -> Result<Response, ApiError> {
     read.answer(Kept::No, move |rm, read| {
         visible_task(rm, &task_id, read)?;
-        let events = rm.history(&task_id)?.unwrap_or_default();
+        // Events the read model applied from the log beside it are read
+        // there (`dotpha_project::history` opens it only then).
+        let log = log_path(&read.state);
+        let events = dotpha_project::history(rm, Some(&log), &task_id)?.unwrap_or_default();
         Ok(json!({ "events": events }))
     })
     .await

@@ -23,7 +23,8 @@ mod worker;
 use std::path::{Path, PathBuf};
 
 use dotpha_store::Log;
-use dotpha_views::{ReadModel, ViewError};
+use dotpha_views::{ReadModel, ViewError, query::HistoryEvent};
+use serde_json::value::RawValue;
 
 pub use health::{Health, HealthReport, ProjectMetrics, STUCK_LIMIT};
 pub use worker::run;
@@ -89,6 +90,15 @@ pub enum ProjectError {
     /// A blocking task died.
     #[error("internal task failed: {0}")]
     Task(String),
+    /// Part of a task's history is in the log beside the read model, and
+    /// that log is not there or no longer holds what the read model applied.
+    #[error("the history of task {task} is in the log beside the read model, which {reason}")]
+    HistoryNotInLog {
+        /// The task.
+        task: String,
+        /// What is wrong with the log.
+        reason: String,
+    },
 }
 
 fn files_error(path: &Path, e: std::io::Error) -> ProjectError {
@@ -159,7 +169,7 @@ fn catch_up_in(
         if events.is_empty() {
             break;
         }
-        applied += read.apply(&events, None)? as u64;
+        applied += read.apply_logged(&events)? as u64;
         progress(read.applied().position, head);
     }
     if applied > 0 {
@@ -204,6 +214,74 @@ pub fn rebuild(
     files::swap(data_dir, &base, &file_name).map_err(|e| files_error(&file, e))?;
     files::prune(data_dir, &base, generation).map_err(|e| files_error(data_dir, e))?;
     Ok(Rebuilt { file, events })
+}
+
+/// A task's events, oldest first, as the log holds them (what `GET
+/// /api/v1/tasks/{id}/history` lists): the objects the read model keeps
+/// (events from the stream), and those it applied from the log beside it
+/// read by position from the log at `log` (opened only then, read-only;
+/// `None` when there is none). The log must still hold the last event the
+/// read model applied from it, with the same hash ([`ReadModel::logged`]):
+/// by the hash chain it then holds every earlier event as applied (a log
+/// restored from an older backup, or another log, does not, and is
+/// refused rather than read).
+pub fn history(
+    read: &ReadModel,
+    log: Option<&Path>,
+    task_id: &str,
+) -> Result<Option<Vec<Box<RawValue>>>, ProjectError> {
+    let Some(events) = read.history(task_id)? else {
+        return Ok(None);
+    };
+    let refused = |reason: String| ProjectError::HistoryNotInLog {
+        task: task_id.to_owned(),
+        reason,
+    };
+    let in_log = events
+        .iter()
+        .any(|event| matches!(event, HistoryEvent::InLog(_)));
+    let log = match log.filter(|path| path.exists()) {
+        _ if !in_log => None,
+        None => return Err(refused("is not there".to_owned())),
+        Some(path) => {
+            let log = Log::open_read_only(path)?;
+            let Some((position, hash)) = read.logged()? else {
+                return Err(refused("was never read".to_owned()));
+            };
+            let last = log.events_from(position, 1)?.into_iter().next();
+            if !last.is_some_and(|e| e.position == position && e.hash == hash) {
+                return Err(refused(format!(
+                    "does not hold the last event read from it (position {position}, hash {hash}): rebuild the read model"
+                )));
+            }
+            Some(log)
+        }
+    };
+    let mut out = Vec::with_capacity(events.len());
+    for event in events {
+        let position = match event {
+            HistoryEvent::Kept(object) => {
+                out.push(object);
+                continue;
+            }
+            HistoryEvent::InLog(position) => position,
+        };
+        let recorded = match &log {
+            Some(log) => log
+                .events_from(position, 1)?
+                .into_iter()
+                .next()
+                .filter(|e| e.position == position),
+            None => None,
+        };
+        let Some(recorded) = recorded else {
+            return Err(refused(format!("has no event at position {position}")));
+        };
+        let text = serde_json::to_string(&recorded)
+            .map_err(|e| refused(format!("gave an event that does not serialize: {e}")))?;
+        out.push(RawValue::from_string(text).map_err(|e| refused(e.to_string()))?);
+    }
+    Ok(Some(out))
 }
 
 /// Opens the worker's current read model for queries.

@@ -10,7 +10,7 @@
 //! query answers the same on all three, at several instants, and agrees
 //! with the writer's own state on every task.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, path::Path};
 
 use dotpha_domain::{
     Date, Rating, State, Timestamp, decide, parse_submission,
@@ -610,7 +610,7 @@ const INSTANTS: [&str; 3] = [
 ];
 
 /// Every answer the read model gives, labelled.
-fn answers(read: &ReadModel, history: &History) -> BTreeMap<String, Value> {
+fn answers(read: &ReadModel, history: &History, log: &Path) -> BTreeMap<String, Value> {
     let mut out = BTreeMap::new();
     let mut put = |label: String, value: Value| {
         assert!(out.insert(label.clone(), value).is_none(), "{label} twice");
@@ -765,9 +765,10 @@ fn answers(read: &ReadModel, history: &History) -> BTreeMap<String, Value> {
             );
         }
     }
+    // As the history route answers: the read model's copies, and the
+    // events it applied from the log read there.
     for (id, _) in history.tasks.iter().chain(&[("t-999".to_owned(), 0)]) {
-        let events: Option<Vec<String>> = read
-            .history(id)
+        let events: Option<Vec<String>> = dotpha_project::history(read, Some(log), id)
             .expect("history")
             .map(|events| events.iter().map(|e| e.get().to_owned()).collect());
         put(format!("history {id}"), json!(events));
@@ -787,6 +788,7 @@ fn assert_same(label: &str, expected: &BTreeMap<String, Value>, got: &BTreeMap<S
 
 /// Checks the read model against the writer's state, task by task.
 fn agrees_with_state(read: &ReadModel, state: &State, log: &Log) {
+    let log_path = Path::new(log.path()).to_path_buf();
     let now = Timestamp::parse("2021-06-01T00:00:00Z")
         .expect("instant")
         .unix_millis();
@@ -816,8 +818,7 @@ fn agrees_with_state(read: &ReadModel, state: &State, log: &Log) {
         let stream = log
             .stream(&StreamId::Task(task.id.clone()).to_string())
             .expect("stream");
-        let history = read
-            .history(task.id.as_str())
+        let history = dotpha_project::history(read, Some(&log_path), task.id.as_str())
             .expect("history")
             .expect("some");
         assert_eq!(history.len(), stream.len(), "{}: every event once", task.id);
@@ -965,14 +966,63 @@ fn check(plan: &Plan) {
         );
     }
 
-    let expected = answers(&incremental, &history);
-    assert_same("rebuild", &expected, &answers(&rebuilt, &history));
-    assert_same("catch_up", &expected, &answers(&caught, &history));
-    assert_same("one at a time", &expected, &answers(&single, &history));
-    let tables = rows(single.path());
-    for other in [incremental.path(), rebuilt.path(), caught.path()] {
-        assert_same(other, &tables, &rows(other));
+    // (e) A read model an earlier build left half way (schema version 6),
+    // opened by this build: upgraded in place, it applies the rest.
+    let half = events.len() / 2;
+    let early_path = elsewhere.path().join("early.sqlite");
+    let mut early = ReadModel::open(&early_path).expect("opens");
+    early.apply(&events[..half], None).expect("applies");
+    drop(early);
+    let old_path = elsewhere.path().join("version-6.sqlite");
+    as_version_6(&early_path, &old_path);
+    assert!(
+        ReadModel::open_read_only(&old_path).is_err(),
+        "a reader waits for the upgrade"
+    );
+    let mut upgraded = ReadModel::open(&old_path).expect("upgrades");
+    upgraded
+        .apply(&events[half..], None)
+        .expect("applies the rest");
+
+    let log_path = data.path().join("log.sqlite");
+    let expected = answers(&incremental, &history, &log_path);
+    assert_same(
+        "rebuild",
+        &expected,
+        &answers(&rebuilt, &history, &log_path),
+    );
+    assert_same(
+        "catch_up",
+        &expected,
+        &answers(&caught, &history, &log_path),
+    );
+    assert_same(
+        "one at a time",
+        &expected,
+        &answers(&single, &history, &log_path),
+    );
+    assert_same(
+        "upgraded",
+        &expected,
+        &answers(&upgraded, &history, &log_path),
+    );
+    // A rebuild and a catch-up keep no copy of the events they read from
+    // the log; the others keep every one.
+    let every = objects_kept(single.path()).1;
+    assert_eq!(objects_kept(rebuilt.path()), (0, every));
+    assert_eq!(objects_kept(caught.path()), (0, every));
+    assert_eq!(objects_kept(single.path()), (every, every));
+    assert_eq!(objects_kept(incremental.path()), (every, every));
+    let tables = rows(single.path(), &log);
+    for other in [
+        incremental.path(),
+        rebuilt.path(),
+        caught.path(),
+        upgraded.path(),
+    ] {
+        assert_same(other, &tables, &rows(other, &log));
     }
+    assert_eq!(layout(single.path()), layout(upgraded.path()));
     agrees_with_state(&incremental, &history.state, &log);
     done_as_in_state(single.path(), &history.state);
 }
@@ -983,7 +1033,7 @@ const REOPEN_EVERY: usize = 7;
 /// Every row of every table a read model fills, by table (rows in the
 /// order of all their columns; `meta` without the stream sequence, which
 /// only the incremental model was given).
-fn rows(path: &str) -> BTreeMap<String, Value> {
+fn rows(path: &str, log: &Log) -> BTreeMap<String, Value> {
     let conn =
         rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
             .expect("opens");
@@ -993,6 +1043,10 @@ fn rows(path: &str) -> BTreeMap<String, Value> {
         .expect("tables");
     let mut out = BTreeMap::new();
     for table in tables {
+        if table == "task_events" {
+            out.insert(table, json!(task_events(&conn, log)));
+            continue;
+        }
         let mut stmt = conn
             .prepare(&format!("SELECT * FROM {table}"))
             .expect("select");
@@ -1017,12 +1071,192 @@ fn rows(path: &str) -> BTreeMap<String, Value> {
             .and_then(|rows| rows.collect())
             .expect("rows");
         if table == "meta" {
-            all.retain(|row| !row.starts_with("\"stream_sequence\""));
+            // Only the incremental model was given stream sequences, and
+            // only a rebuild and a catch-up read events from the log.
+            all.retain(|row| {
+                ![
+                    "\"stream_sequence\"",
+                    "\"logged_position\"",
+                    "\"logged_hash\"",
+                ]
+                .iter()
+                .any(|key| row.starts_with(key))
+            });
         }
         all.sort();
         out.insert(table, json!(all));
     }
     out
+}
+
+/// The tables of schema version 6 that version 7 lays out otherwise, as
+/// version 6 made them (its `CREATE TABLE` statements, verbatim).
+/// Version 6 also kept reports in two tables ([`VERSION_6_REPORTS`]).
+const VERSION_6_TABLES: [(&str, &str); 6] = [
+    (
+        "task_events",
+        "CREATE TABLE task_events (
+    task_id  TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    event    TEXT NOT NULL,
+    PRIMARY KEY (task_id, position)
+)",
+    ),
+    (
+        "meta",
+        "CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+)",
+    ),
+    (
+        "targets",
+        "CREATE TABLE targets (
+    task_id  TEXT NOT NULL,
+    ord      INTEGER NOT NULL,
+    metric   TEXT NOT NULL,
+    label    TEXT NOT NULL,
+    baseline REAL NOT NULL,
+    target   REAL NOT NULL,
+    unit     TEXT,
+    min      REAL,
+    max      REAL,
+    latest   REAL,
+    latest_as_of TEXT,
+    latest_pos   INTEGER,
+    PRIMARY KEY (task_id, metric)
+)",
+    ),
+    (
+        "delegations",
+        "CREATE TABLE delegations (
+    task_id       TEXT NOT NULL,
+    delegation_id TEXT NOT NULL,
+    to_ref        TEXT NOT NULL,
+    description   TEXT NOT NULL,
+    due           TEXT NOT NULL,
+    PRIMARY KEY (task_id, delegation_id)
+)",
+    ),
+    (
+        "milestone_completions",
+        "CREATE TABLE milestone_completions (
+    task_id      TEXT NOT NULL,
+    title        TEXT NOT NULL,
+    completed_on TEXT NOT NULL,
+    PRIMARY KEY (task_id, title)
+)",
+    ),
+    (
+        "reviews",
+        "CREATE TABLE reviews (
+    task_id      TEXT NOT NULL,
+    milestone    TEXT NOT NULL,
+    major_errors INTEGER NOT NULL,
+    PRIMARY KEY (task_id, milestone)
+)",
+    ),
+];
+
+/// Version 6's two tables of reports (its statements, verbatim), filled
+/// from version 7's one.
+const VERSION_6_REPORTS: &str = "
+CREATE TABLE reported_values (
+    task_id  TEXT NOT NULL,
+    metric   TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    as_of    TEXT NOT NULL,
+    value    REAL NOT NULL,
+    PRIMARY KEY (task_id, metric, position)
+);
+CREATE TABLE progress (
+    task_id  TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    as_of    TEXT NOT NULL,
+    percent  REAL,
+    PRIMARY KEY (task_id, as_of, position)
+);
+INSERT INTO progress SELECT task_id, position, as_of, percent FROM reports;
+INSERT INTO reported_values
+    SELECT r.task_id, j.value ->> 0, r.position, r.as_of, j.value ->> 1
+    FROM reports r, json_each(r.vals) j;
+DROP TABLE reports;
+";
+
+/// A copy at `to` of the read model at `from`, laid out as schema version 6
+/// laid it out (the read model an earlier build left behind).
+fn as_version_6(from: &std::path::Path, to: &std::path::Path) {
+    let source =
+        rusqlite::Connection::open_with_flags(from, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("opens");
+    source
+        .execute("VACUUM INTO ?1", [to.display().to_string()])
+        .expect("copied");
+    let old = rusqlite::Connection::open(to).expect("opens the copy");
+    for (table, create) in VERSION_6_TABLES {
+        old.execute_batch(&format!(
+            "ALTER TABLE {table} RENAME TO v7_{table};
+             {create};
+             INSERT INTO {table} SELECT * FROM v7_{table};
+             DROP TABLE v7_{table};"
+        ))
+        .expect("laid out as version 6");
+    }
+    old.execute_batch(VERSION_6_REPORTS)
+        .expect("reports laid out as version 6");
+    old.pragma_update(None, "user_version", 6)
+        .expect("version 6");
+}
+
+/// Each task event's row, its object read from the log where the read
+/// model kept none (it applied the event from there).
+fn task_events(conn: &rusqlite::Connection, log: &Log) -> Vec<String> {
+    let mut stmt = conn
+        .prepare("SELECT task_id, position, event FROM task_events ORDER BY task_id, position")
+        .expect("select");
+    stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, u64>(1)?,
+            r.get::<_, Option<String>>(2)?,
+        ))
+    })
+    .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+    .expect("rows")
+    .into_iter()
+    .map(|(task, position, event)| {
+        let event = event.unwrap_or_else(|| {
+            let recorded = log.events_from(position, 1).expect("the log");
+            assert_eq!(recorded[0].position, position);
+            serde_json::to_string(&recorded[0]).expect("serializes")
+        });
+        format!("{task}|{position}|{event}")
+    })
+    .collect()
+}
+
+/// How many task events a read model keeps the object of, of how many.
+fn objects_kept(path: &str) -> (u64, u64) {
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("opens");
+    conn.query_row("SELECT count(event), count(*) FROM task_events", [], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })
+    .expect("counted")
+}
+
+/// The statements that made a read model's tables and indexes, by name.
+fn layout(path: &str) -> Vec<(String, String)> {
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("opens");
+    conn.prepare(
+        "SELECT name, sql FROM sqlite_master
+         WHERE name NOT LIKE 'sqlite_%' AND sql IS NOT NULL ORDER BY name",
+    )
+    .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+    .expect("layout")
 }
 
 /// The day each task was done, as the read model keeps it, is the one the

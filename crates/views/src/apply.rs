@@ -9,7 +9,7 @@ use dotpha_domain::{
     Date, Payload, TaskStatus, Timestamp,
     evaluation::DoneTracker,
     figures::{self, Reading},
-    payload::Target,
+    payload::{MetricValue, Target},
     state::TaskOrigin,
     text::{fold, join_searchable, searchable},
     wire::RecordedEvent,
@@ -45,22 +45,23 @@ pub(crate) struct Cache {
     /// Tasks whose report columns the batch changed
     /// ([`TaskInputs::written`]).
     reported: std::collections::BTreeSet<String>,
+    /// Whether each task event's object is kept in `task_events` (events
+    /// from the stream), or left in the log beside (`ReadModel::apply_logged`).
+    pub(crate) keep_objects: bool,
 }
 
-/// Rows of the tables that only grow (each task's events, reported values,
-/// progress), kept until the batch ends ([`Pending::write`]) and then
-/// written in the order of their keys: each page of their indexes is then
-/// visited once per batch instead of once per row, where rows in log order
-/// jump from task to task. Nothing reads these tables while applying except
+/// Rows of the tables that only grow (each task's events and reports),
+/// kept until the batch ends ([`Pending::write`]) and then written in the
+/// order of their keys: each page of their B-trees is then visited once
+/// per batch instead of once per row, where rows in log order jump from
+/// task to task. Nothing reads these tables while applying except
 /// `evaluation::replay`, which writes them first.
 #[derive(Default)]
 pub(crate) struct Pending {
-    /// (task_id, position, the recorded event as JSON).
-    task_events: Vec<(String, u64, String)>,
-    /// (task_id, metric, position, as_of, value).
-    values: Vec<(String, String, u64, String, f64)>,
-    /// (task_id, position, as_of, percent).
-    progress: Vec<(String, u64, String, Option<f64>)>,
+    /// (task_id, position, the recorded event as JSON when it is kept).
+    task_events: Vec<(String, u64, Option<String>)>,
+    /// (task_id, as_of, position, percent, values as [`values_json`]).
+    reports: Vec<(String, String, u64, Option<f64>, String)>,
 }
 
 impl Pending {
@@ -75,36 +76,50 @@ impl Pending {
         for (task_id, position, event) in &rows {
             insert.execute(params![task_id, position, event])?;
         }
-        let mut rows = std::mem::take(&mut self.values);
+        let mut rows = std::mem::take(&mut self.reports);
         rows.sort_unstable_by(|a, b| (&a.0, &a.1, a.2).cmp(&(&b.0, &b.1, b.2)));
         let mut insert = tx.prepare_cached(
-            "INSERT INTO reported_values (task_id, metric, position, as_of, value) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO reports (task_id, as_of, position, percent, vals) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
-        for (task_id, metric, position, as_of, value) in &rows {
-            insert.execute(params![task_id, metric, position, as_of, value])?;
-        }
-        let mut rows = std::mem::take(&mut self.progress);
-        rows.sort_unstable_by(|a, b| (&a.0, &a.2, a.1).cmp(&(&b.0, &b.2, b.1)));
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO progress (task_id, position, as_of, percent) VALUES (?1, ?2, ?3, ?4)",
-        )?;
-        for (task_id, position, as_of, percent) in &rows {
-            insert.execute(params![task_id, position, as_of, percent])?;
+        for (task_id, as_of, position, percent, values) in &rows {
+            insert.execute(params![task_id, as_of, position, percent, values])?;
         }
         Ok(())
     }
 
-    /// Keeps a progress row for [`Pending::write`].
-    pub(crate) fn progress(
+    /// Keeps a report's row for [`Pending::write`].
+    pub(crate) fn report(
         &mut self,
         task_id: &str,
-        position: u64,
-        as_of: String,
+        reading: Reading,
         percent: Option<f64>,
+        values: &[MetricValue],
     ) {
-        self.progress
-            .push((task_id.to_owned(), position, as_of, percent));
+        self.reports.push((
+            task_id.to_owned(),
+            reading.as_of.to_string(),
+            reading.position,
+            percent,
+            values_json(values.iter().map(|v| (v.metric.as_str(), v.value))),
+        ));
     }
+}
+
+/// A report's values as stored (`reports.vals`): a JSON array of
+/// `[metric, value]` pairs in the order of their metrics, so the same
+/// values are always the same text (`serde_json` writes each number so
+/// that it reads back as the same `f64`).
+pub(crate) fn values_json<'a>(values: impl Iterator<Item = (&'a str, f64)>) -> String {
+    let mut pairs: Vec<(&str, f64)> = values.collect();
+    pairs.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    // Pairs of a string and a number always serialize.
+    serde_json::to_string(&pairs).unwrap_or_default()
+}
+
+/// A report's values read back from [`values_json`]'s text (none when the
+/// text is not that).
+pub(crate) fn values_from_json(text: &str) -> Vec<(String, f64)> {
+    serde_json::from_str(text).unwrap_or_default()
 }
 
 /// A value with the reading it was reported in.
@@ -129,8 +144,10 @@ pub(crate) struct TaskInputs {
 /// once per task at its end ([`write_reports`]) instead of once per report.
 #[derive(Clone, Default)]
 struct ReportColumns {
-    /// The shown report, when it changed: its JSON and its confidence.
-    shown: Option<(String, Option<&'static str>)>,
+    /// The shown report, when it changed: the index of its event in the
+    /// batch, whose JSON [`write_reports`] makes (a rebuild's reports are
+    /// each shown in turn; only the batch's last per task is written).
+    shown: Option<usize>,
     /// The latest instant a check-in was sent at (`last_report_ms`).
     sent_ms: Option<i64>,
     /// The indexes of the targets whose latest value changed.
@@ -262,9 +279,13 @@ impl Cache {
 /// Ends a batch, in its transaction: writes the rows kept back
 /// ([`Pending`]), then the search texts of every task the batch touched
 /// ([`Cache::search_dirty`]), once each.
-pub(crate) fn finish_batch(tx: &Transaction<'_>, cache: &mut Cache) -> Result<(), rusqlite::Error> {
+pub(crate) fn finish_batch(
+    tx: &Transaction<'_>,
+    cache: &mut Cache,
+    batch: &[RecordedEvent],
+) -> Result<(), ViewError> {
     cache.pending.write(tx)?;
-    write_reports(tx, cache)?;
+    write_reports(tx, cache, batch)?;
     let dirty = std::mem::take(&mut cache.search_dirty);
     for task_id in &dirty {
         index_search(tx, cache, task_id)?;
@@ -374,10 +395,12 @@ fn insert_targets(
     Ok(())
 }
 
+/// Applies `recorded`, the event at `index` in the batch being applied.
 pub(crate) fn event(
     tx: &Transaction<'_>,
     cache: &mut Cache,
     recorded: &RecordedEvent,
+    index: usize,
 ) -> Result<(), ViewError> {
     let event = recorded.decode().map_err(|e| ViewError::Undecodable {
         position: recorded.position,
@@ -527,17 +550,8 @@ pub(crate) fn event(
                 as_of: p.as_of,
                 position: recorded.position,
             };
-            for v in &p.values {
-                cache.pending.values.push((
-                    p.task_id.to_string(),
-                    v.metric.to_string(),
-                    recorded.position,
-                    p.as_of.to_string(),
-                    v.value,
-                ));
-            }
             if cache.task(tx, &p.task_id)?.is_some() {
-                report(&p.task_id, cache, p, this, recorded, &event.actor, at);
+                report(&p.task_id, cache, p, this, index, at);
             }
             crate::evaluation::progress_reported(tx, cache, p, this)?;
         }
@@ -572,10 +586,16 @@ pub(crate) fn event(
         if TaskStatus::initial(event.event_type()).is_none() {
             advance_status(tx, cache, task_id, &event.payload)?;
         }
-        let object = serde_json::to_string(recorded).map_err(|e| ViewError::Undecodable {
-            position: recorded.position,
-            reason: e.to_string(),
-        })?;
+        let object = if cache.keep_objects {
+            Some(
+                serde_json::to_string(recorded).map_err(|e| ViewError::Undecodable {
+                    position: recorded.position,
+                    reason: e.to_string(),
+                })?,
+            )
+        } else {
+            None
+        };
         cache
             .pending
             .task_events
@@ -593,8 +613,7 @@ fn report(
     cache: &mut Cache,
     p: &dotpha_domain::payload::ProgressReported,
     this: Reading,
-    recorded: &RecordedEvent,
-    actor: &str,
+    index: usize,
     at: i64,
 ) {
     let Some(inputs) = cache.tasks.get_mut(task_id) else {
@@ -614,25 +633,7 @@ fn report(
     // The last report shown is the latest one by the same rule.
     if inputs.shown.is_none_or(|shown| this.is_later_than(shown)) {
         inputs.shown = Some(this);
-        let shown = ShownReport {
-            as_of: p.as_of.to_string(),
-            confidence: p.confidence.map(|c| c.as_str()),
-            note: p.note.as_deref(),
-            occurred_at: &recorded.occurred_at,
-            percent_complete: p.percent_complete,
-            reported_by: actor,
-            values: p
-                .values
-                .iter()
-                .map(|v| ShownValue {
-                    metric: v.metric.as_str(),
-                    value: v.value,
-                })
-                .collect(),
-        };
-        // Plain fields of strings and numbers always serialize.
-        let json = serde_json::to_string(&shown).unwrap_or_default();
-        written.shown = Some((json, p.confidence.map(|c| c.as_str())));
+        written.shown = Some(index);
     }
     // A check-in is a check-in whenever it describes: the clock of
     // "stale" runs from the most recent one sent.
@@ -664,11 +665,52 @@ struct ShownValue<'a> {
     value: f64,
 }
 
+/// The report at `index` in `batch` as the task shows its last one: its
+/// JSON ([`ShownReport`]) and its confidence.
+fn shown_report(
+    batch: &[RecordedEvent],
+    index: usize,
+) -> Result<Option<(String, Option<&'static str>)>, ViewError> {
+    let Some(recorded) = batch.get(index) else {
+        return Ok(None);
+    };
+    let event = recorded.decode().map_err(|e| ViewError::Undecodable {
+        position: recorded.position,
+        reason: e.to_string(),
+    })?;
+    let Payload::ProgressReported(p) = &event.payload else {
+        return Ok(None);
+    };
+    let shown = ShownReport {
+        as_of: p.as_of.to_string(),
+        confidence: p.confidence.map(|c| c.as_str()),
+        note: p.note.as_deref(),
+        occurred_at: &recorded.occurred_at,
+        percent_complete: p.percent_complete,
+        reported_by: &event.actor,
+        values: p
+            .values
+            .iter()
+            .map(|v| ShownValue {
+                metric: v.metric.as_str(),
+                value: v.value,
+            })
+            .collect(),
+    };
+    // Plain fields of strings and numbers always serialize.
+    let json = serde_json::to_string(&shown).unwrap_or_default();
+    Ok(Some((json, p.confidence.map(|c| c.as_str()))))
+}
+
 /// Writes what the batch's reports changed ([`ReportColumns`]), one
 /// statement per task and one per target whose latest value changed. The
 /// values written are the ones kept in memory, which equal the row's
 /// (read from it, or written with it).
-fn write_reports(tx: &Transaction<'_>, cache: &mut Cache) -> Result<(), rusqlite::Error> {
+fn write_reports(
+    tx: &Transaction<'_>,
+    cache: &mut Cache,
+    batch: &[RecordedEvent],
+) -> Result<(), ViewError> {
     let reported = std::mem::take(&mut cache.reported);
     let mut task = tx.prepare_cached(
         "UPDATE tasks SET reported_percent = ?2, reported_as_of = ?3, reported_pos = ?4,
@@ -708,7 +750,11 @@ fn write_reports(tx: &Transaction<'_>, cache: &mut Cache) -> Result<(), rusqlite
             None => (None, None, None),
         };
         let shown_at = inputs.shown;
-        let (shown, confidence) = match written.shown {
+        let shown = match written.shown {
+            Some(index) => shown_report(batch, index)?,
+            None => None,
+        };
+        let (shown, confidence) = match shown {
             Some((json, confidence)) => (Some(json), confidence),
             None => (None, None),
         };
@@ -828,6 +874,20 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
+        /// A report's values read back from their stored text are the
+        /// same numbers, bit for bit, in the order of their metrics.
+        #[test]
+        fn stored_values_read_back_the_same(
+            values in prop::collection::btree_map("[a-z0-9\\-]{1,8}", any::<f64>().prop_filter("finite", |v| v.is_finite()), 0..4),
+        ) {
+            let mut given: Vec<(&str, f64)> = values.iter().map(|(m, v)| (m.as_str(), *v)).collect();
+            given.reverse();
+            let read = values_from_json(&values_json(given.into_iter()));
+            let expected: Vec<(String, u64)> = values.iter().map(|(m, v)| (m.clone(), v.to_bits())).collect();
+            let got: Vec<(String, u64)> = read.into_iter().map(|(m, v)| (m, v.to_bits())).collect();
+            prop_assert_eq!(got, expected);
+        }
+
         /// The shown report's text is the one the `json!` object of the
         /// same members gives (what earlier builds stored).
         #[test]

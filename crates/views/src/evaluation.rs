@@ -103,7 +103,7 @@ pub(crate) fn progress_reported(
     let task = p.task_id.as_str();
     cache
         .pending
-        .progress(task, this.position, p.as_of.to_string(), p.percent_complete);
+        .report(task, this, p.percent_complete, &p.values);
     let trackers = &mut cache.done;
     let (before, after) = match trackers.get_mut(task) {
         Some(tracker) => {
@@ -159,30 +159,22 @@ fn replay(tx: &Transaction<'_>, task: &str) -> rusqlite::Result<DoneTracker> {
         })
         .collect::<rusqlite::Result<_>>()?;
     let mut tracker = DoneTracker::for_targets(targets);
-    let reports: Vec<(u64, String, Option<f64>)> = tx
+    let reports: Vec<(u64, String, Option<f64>, String)> = tx
         .prepare_cached(
-            "SELECT position, as_of, percent FROM progress WHERE task_id = ?1 ORDER BY as_of, position",
+            "SELECT position, as_of, percent, vals FROM reports WHERE task_id = ?1 ORDER BY as_of, position",
         )?
-        .query_map([task], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .query_map([task], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    let mut values = tx.prepare_cached(
-        "SELECT metric, value FROM reported_values WHERE task_id = ?1 AND position = ?2",
-    )?;
-    for (position, as_of, percent) in reports {
+    for (position, as_of, percent, values) in reports {
         let Some(as_of) = Date::parse(&as_of) else {
             continue;
         };
-        let reported: Vec<MetricValue> = values
-            .query_map(params![task, position], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?))
-            })?
-            .filter_map(|row| match row {
-                Ok((metric, value)) => {
-                    Slug::parse(&metric).map(|metric| Ok(MetricValue { metric, value }))
-                }
-                Err(e) => Some(Err(e)),
+        let reported: Vec<MetricValue> = crate::apply::values_from_json(&values)
+            .into_iter()
+            .filter_map(|(metric, value)| {
+                Slug::parse(&metric).map(|metric| MetricValue { metric, value })
             })
-            .collect::<rusqlite::Result<_>>()?;
+            .collect();
         // In order, to a tracker that keeps its reports: always taken.
         tracker.report(Reading { as_of, position }, &reported, percent);
     }

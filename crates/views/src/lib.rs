@@ -26,6 +26,7 @@ pub mod evaluation;
 pub mod query;
 pub mod reminders;
 mod schema;
+mod upgrade;
 
 use std::{cell::RefCell, path::Path, sync::Arc};
 
@@ -150,12 +151,17 @@ fn register(conn: &Connection) -> Result<(), rusqlite::Error> {
     )
 }
 
+/// The meta keys of the last event applied from the log beside
+/// ([`ReadModel::logged`]).
+const LOGGED_POSITION: &str = "logged_position";
+const LOGGED_HASH: &str = "logged_hash";
+
 /// The read model's page cache, negative = KiB (64 MiB).
 const CACHE_KIB: i64 = -65_536;
 
 /// The page cache while a rebuild fills a new file, negative = KiB (256
 /// MiB): the indexes of the tables that grow per event (each task's
-/// events, reported values, progress) are written in key order per batch
+/// events, reports) are written in key order per batch
 /// (`apply::Pending`), and fit in it at a million events, so their pages
 /// are not written out and read back within a batch.
 const REBUILD_CACHE_KIB: i64 = -262_144;
@@ -168,9 +174,11 @@ const STATEMENT_CACHE: usize = 128;
 impl ReadModel {
     /// Opens the read model at `path` for applying events, creating it when
     /// the file is new or empty.
+    /// A read model of the version before this build's is upgraded in
+    /// place first (`upgrade`).
     pub fn open(path: impl AsRef<Path>) -> Result<ReadModel, ViewError> {
         let path_text = path.as_ref().display().to_string();
-        let conn = Connection::open(path.as_ref())?;
+        let mut conn = Connection::open(path.as_ref())?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
         // A read model is rebuilt from the log after a power cut at worst;
@@ -197,6 +205,10 @@ impl ReadModel {
                 conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             }
             (schema::APPLICATION_ID, SCHEMA_VERSION) => {
+                conn.execute_batch(schema::ADDED_INDEXES)?;
+            }
+            (schema::APPLICATION_ID, schema::PREVIOUS_VERSION) => {
+                upgrade::from_previous(&mut conn)?;
                 conn.execute_batch(schema::ADDED_INDEXES)?;
             }
             (schema::APPLICATION_ID, other) => {
@@ -326,6 +338,21 @@ impl ReadModel {
         })
     }
 
+    /// The position and hash of the last event applied from the log beside
+    /// this read model ([`ReadModel::apply_logged`]), whose objects it did
+    /// not keep: by the hash chain, a log that holds that event with that
+    /// hash holds every one of them as applied. `None` when it applied none.
+    pub fn logged(&self) -> Result<Option<(u64, String)>, ViewError> {
+        let get = |key: &str| -> Result<Option<String>, rusqlite::Error> {
+            self.conn
+                .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+                .query_row([key], |r| r.get(0))
+                .optional()
+        };
+        let position = get(LOGGED_POSITION)?.and_then(|p| p.parse().ok());
+        Ok(position.zip(get(LOGGED_HASH)?))
+    }
+
     /// Refuses a read model built from another log than the one whose first
     /// event has hash `log_genesis`.
     pub fn check_genesis(&self, log_genesis: &str) -> Result<(), ViewError> {
@@ -342,15 +369,35 @@ impl ReadModel {
     /// position, hash and stream sequence reached. Positions already applied
     /// are skipped; a gap, a broken chain or an unreadable event fails the
     /// whole batch and applies nothing. Returns how many were applied.
+    /// Each task event's object is kept for its task's history.
     pub fn apply(
         &mut self,
         events: &[RecordedEvent],
         stream_sequence: Option<u64>,
     ) -> Result<usize, ViewError> {
+        self.apply_kept(events, stream_sequence, true)
+    }
+
+    /// [`ReadModel::apply`] for events read from the log beside this read
+    /// model: their objects are not copied, a task's history reads them
+    /// from that log by position ([`query::HistoryEvent::InLog`]). A copy
+    /// is most of what a rebuild writes (BENCHMARKS.md, issue 15).
+    pub fn apply_logged(&mut self, events: &[RecordedEvent]) -> Result<usize, ViewError> {
+        self.apply_kept(events, None, false)
+    }
+
+    fn apply_kept(
+        &mut self,
+        events: &[RecordedEvent],
+        stream_sequence: Option<u64>,
+        keep_objects: bool,
+    ) -> Result<usize, ViewError> {
+        self.cache.keep_objects = keep_objects;
         let outcome = self.apply_in_transaction(events, stream_sequence);
         if outcome.is_err() {
             // Names cached while applying the failed batch were rolled back.
             self.cache = apply::Cache::default();
+            self.cache.keep_objects = keep_objects;
         }
         outcome
     }
@@ -365,7 +412,7 @@ impl ReadModel {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut count = 0;
-        for event in events {
+        for (index, event) in events.iter().enumerate() {
             if event.position <= applied.position {
                 continue;
             }
@@ -384,7 +431,7 @@ impl ReadModel {
                     ),
                 });
             }
-            apply::event(&tx, &mut self.cache, event)?;
+            apply::event(&tx, &mut self.cache, event, index)?;
             if event.position == 1 {
                 applied.genesis = Some(event.hash.clone());
             }
@@ -392,7 +439,7 @@ impl ReadModel {
             applied.hash = event.hash.clone();
             count += 1;
         }
-        apply::finish_batch(&tx, &mut self.cache)?;
+        apply::finish_batch(&tx, &mut self.cache, events)?;
         if let Some(sequence) = stream_sequence {
             applied.stream_sequence = Some(sequence);
         }
@@ -407,6 +454,12 @@ impl ReadModel {
             }
             if let Some(sequence) = applied.stream_sequence {
                 put.execute(params!["stream_sequence", sequence.to_string()])?;
+            }
+            if count > 0 && !self.cache.keep_objects {
+                // The last event read from the log beside: a log that
+                // holds it holds every one kept there ([`ReadModel::logged`]).
+                put.execute(params![LOGGED_POSITION, applied.position.to_string()])?;
+                put.execute(params![LOGGED_HASH, applied.hash])?;
             }
         }
         tx.commit()?;

@@ -122,6 +122,17 @@ pub struct Point {
     pub position: u64,
 }
 
+/// One event of a task's history ([`ReadModel::history`]).
+#[derive(Debug)]
+pub enum HistoryEvent {
+    /// The event object as the log holds it, kept by this read model (it
+    /// came from the stream).
+    Kept(Box<RawValue>),
+    /// The event at this position of the log beside this read model, which
+    /// applied it from there and kept no copy.
+    InLog(u64),
+}
+
 /// A delegation.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DelegationView {
@@ -760,21 +771,24 @@ impl ReadModel {
         // Oldest first by the rule of "latest" (figures::Reading): `as_of`,
         // then log position.
         let mut stmt = conn.prepare_cached(
-            "SELECT metric, as_of, value, position FROM reported_values WHERE task_id = ?1
-             ORDER BY as_of, position",
+            "SELECT as_of, position, vals FROM reports WHERE task_id = ?1 ORDER BY as_of, position",
         )?;
-        for point in stmt.query_map([task_id], |r| {
+        let reports = stmt.query_map([task_id], |r| {
             Ok((
                 r.get::<_, String>(0)?,
-                Point {
-                    as_of: r.get(1)?,
-                    value: r.get(2)?,
-                    position: r.get(3)?,
-                },
+                r.get::<_, u64>(1)?,
+                r.get::<_, String>(2)?,
             ))
-        })? {
-            let (metric, point) = point?;
-            series.entry(metric).or_default().push(point);
+        })?;
+        for report in reports {
+            let (as_of, position, values) = report?;
+            for (metric, value) in crate::apply::values_from_json(&values) {
+                series.entry(metric).or_default().push(Point {
+                    as_of: as_of.clone(),
+                    value,
+                    position,
+                });
+            }
         }
         let targets = conn
             .prepare_cached(
@@ -834,13 +848,16 @@ impl ReadModel {
         }))
     }
 
-    /// A task's events, oldest first, as the log holds them.
-    pub fn history(&self, task_id: &str) -> Result<Option<Vec<Box<RawValue>>>, ViewError> {
-        let mut stmt = self
-            .connection()
-            .prepare_cached("SELECT event FROM task_events WHERE task_id = ?1 ORDER BY position")?;
-        let events: Vec<String> = stmt
-            .query_map([task_id], |r| r.get(0))?
+    /// A task's events, oldest first: each the object the log holds, as
+    /// this read model keeps it, or the position of an event it was given
+    /// from the log beside it ([`ReadModel::apply_logged`]), to be read
+    /// there (`dotpha_project::history`).
+    pub fn history(&self, task_id: &str) -> Result<Option<Vec<HistoryEvent>>, ViewError> {
+        let mut stmt = self.connection().prepare_cached(
+            "SELECT position, event FROM task_events WHERE task_id = ?1 ORDER BY position",
+        )?;
+        let events: Vec<(u64, Option<String>)> = stmt
+            .query_map([task_id], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
         if events.is_empty() {
             return Ok(None);
@@ -848,7 +865,10 @@ impl ReadModel {
         Ok(Some(
             events
                 .into_iter()
-                .filter_map(|e| RawValue::from_string(e).ok())
+                .filter_map(|(position, event)| match event {
+                    Some(text) => RawValue::from_string(text).ok().map(HistoryEvent::Kept),
+                    None => Some(HistoryEvent::InLog(position)),
+                })
                 .collect(),
         ))
     }

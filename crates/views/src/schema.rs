@@ -1,9 +1,23 @@
 //! The read database's tables. A read model is disposable (it can always be
-//! rebuilt from the log), so a schema change is a new version and a rebuild,
-//! not a migration.
+//! rebuilt from the log), so a schema change is a new version and a rebuild;
+//! a file of the version just before is brought forward in place instead
+//! when that is a copy of its rows ([`crate::upgrade`]), so a worker that
+//! follows the stream without a log beside it keeps its read model.
+//!
+//! Tables keyed by a composite or text key whose rows are small are
+//! `WITHOUT ROWID`: one B-tree each, where a rowid table is two (the rows,
+//! and the index of its primary key).
 
-/// The schema version; a read database of another version is rebuilt.
-pub const SCHEMA_VERSION: i32 = 6;
+/// The schema version; a read database of another version is rebuilt
+/// (or, from [`PREVIOUS_VERSION`], upgraded in place).
+pub const SCHEMA_VERSION: i32 = 7;
+
+/// The version [`crate::upgrade`] brings forward: 6, whose small keyed
+/// tables were rowid tables, which kept a copy of every task event (7 may
+/// leave it in the log beside), and which kept a report in two tables
+/// (`progress`, and `reported_values` per value) where this one keeps a
+/// row in `reports`.
+pub(crate) const PREVIOUS_VERSION: i32 = 6;
 
 /// Marks a SQLite file as a dotpha read model ("dotr").
 pub(crate) const APPLICATION_ID: i32 = 0x646f_7472;
@@ -17,11 +31,18 @@ CREATE INDEX IF NOT EXISTS tasks_by_due_end ON tasks (due_end_ms);
 CREATE INDEX IF NOT EXISTS tasks_by_check_in ON tasks (coalesce(last_report_ms, created_ms));
 "#;
 
+/// The `CREATE TABLE` statement of `table` in [`SCHEMA`] (with its `;`).
+pub(crate) fn create_table(table: &str) -> Option<&'static str> {
+    let start = SCHEMA.find(&format!("CREATE TABLE {table} ("))?;
+    let length = SCHEMA[start..].find(";\n")?;
+    Some(&SCHEMA[start..=start + length])
+}
+
 pub(crate) const SCHEMA: &str = r#"
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
-);
+) WITHOUT ROWID;
 CREATE TABLE units (
     code        TEXT PRIMARY KEY,
     name        TEXT NOT NULL,
@@ -104,7 +125,7 @@ CREATE TABLE targets (
     latest_as_of TEXT,
     latest_pos   INTEGER,
     PRIMARY KEY (task_id, metric)
-);
+) WITHOUT ROWID;
 CREATE TABLE delegations (
     task_id       TEXT NOT NULL,
     delegation_id TEXT NOT NULL,
@@ -112,34 +133,30 @@ CREATE TABLE delegations (
     description   TEXT NOT NULL,
     due           TEXT NOT NULL,
     PRIMARY KEY (task_id, delegation_id)
-);
-CREATE TABLE reported_values (
+) WITHOUT ROWID;
+-- One row per progress report: its percentage, and its values as JSON
+-- [[metric, value], ...] in the order of their metrics
+-- (`apply::values_json`).
+CREATE TABLE reports (
     task_id  TEXT NOT NULL,
-    metric   TEXT NOT NULL,
-    position INTEGER NOT NULL,
     as_of    TEXT NOT NULL,
-    value    REAL NOT NULL,
-    PRIMARY KEY (task_id, metric, position)
-);
-CREATE TABLE progress (
-    task_id  TEXT NOT NULL,
     position INTEGER NOT NULL,
-    as_of    TEXT NOT NULL,
     percent  REAL,
+    vals     TEXT NOT NULL,
     PRIMARY KEY (task_id, as_of, position)
-);
+) WITHOUT ROWID;
 CREATE TABLE milestone_completions (
     task_id      TEXT NOT NULL,
     title        TEXT NOT NULL,
     completed_on TEXT NOT NULL,
     PRIMARY KEY (task_id, title)
-);
+) WITHOUT ROWID;
 CREATE TABLE reviews (
     task_id      TEXT NOT NULL,
     milestone    TEXT NOT NULL,
     major_errors INTEGER NOT NULL,
     PRIMARY KEY (task_id, milestone)
-);
+) WITHOUT ROWID;
 CREATE TABLE periods (
     id        TEXT PRIMARY KEY,
     kind      TEXT NOT NULL,
@@ -168,10 +185,15 @@ CREATE TABLE assessments (
     PRIMARY KEY (period, cadre)
 );
 CREATE INDEX assessments_by_cadre ON assessments (cadre, period);
+-- Each task's events (the history route): the event object as the log
+-- holds it, or NULL for an event applied from the log beside this file
+-- (`ReadModel::apply_logged`), which the history reads there by position.
+-- A rowid table on purpose: rows with an object are large, and appended in
+-- rowid order.
 CREATE TABLE task_events (
     task_id  TEXT NOT NULL,
     position INTEGER NOT NULL,
-    event    TEXT NOT NULL,
+    event    TEXT,
     PRIMARY KEY (task_id, position)
 );
 "#;
