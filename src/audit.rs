@@ -1,6 +1,6 @@
 //! `dotpha audit TASK_ID`: a task's history for a person (or as JSON).
 
-use std::{path::Path, process::ExitCode};
+use std::{io::Write, path::Path, process::ExitCode};
 
 use anyhow::{Context, Result, bail};
 use dotpha_domain::{Payload, State, payload::Target, time::Date};
@@ -15,24 +15,34 @@ pub(crate) fn run(path: &Path, task_id: &str, json: bool) -> Result<ExitCode> {
     if events.is_empty() {
         bail!("{}: no task {task_id:?} in the log", path.display());
     }
+    let mut out = std::io::stdout().lock();
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({ "events": events }))?
-        );
-        return Ok(ExitCode::SUCCESS);
+        let text = serde_json::to_string_pretty(&serde_json::json!({ "events": events }))?;
+        return shown(writeln!(out, "{text}"));
     }
     // Names live in other streams; fold the log once to show people, not
     // ids (forgetting progress reports, which are not shown from the state).
     let state = log.load_state_forgetful()?;
-    println!(
-        "Task {task_id}: {} events (instants as recorded, RFC 3339)",
+    let mut text = format!(
+        "Task {task_id}: {} events (instants as recorded, RFC 3339)\n",
         events.len()
     );
     for event in &events {
-        println!("{}", line(&state, event)?);
+        text.push_str(&line(&state, event)?);
+        text.push('\n');
     }
-    Ok(ExitCode::SUCCESS)
+    shown(out.write_all(text.as_bytes()))
+}
+
+/// The history written out; a reader that went away first (`audit | head`)
+/// is not an error.
+fn shown(written: std::io::Result<()>) -> Result<ExitCode> {
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e).context("writing the history to standard output")
+        }
+        _ => Ok(ExitCode::SUCCESS),
+    }
 }
 
 fn name(state: &State, id: &str) -> String {

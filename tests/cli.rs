@@ -180,3 +180,29 @@ fn audit_tells_who_did_what_and_when_as_recorded() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("no task \"no-such-task\""));
 }
+
+#[test]
+fn audit_into_a_reader_that_stops_early_ends_quietly() {
+    let dir = district();
+    let data = dir.path().to_str().expect("utf-8 path");
+    let task = Workload::task(1, 0);
+    for json in [false, true] {
+        let mut args = vec!["audit", task.as_str(), "--data", data];
+        if json {
+            args.push("--json");
+        }
+        // `dotpha audit … | head -0`: the reader is gone before the
+        // history is written.
+        let mut child = Command::new(env!("CARGO_BIN_EXE_dotpha"))
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("dotpha runs");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("dotpha ends");
+        let errors = text(&out.stderr);
+        assert!(out.status.success(), "json {json}: {errors}");
+        assert!(!errors.contains("panicked"), "json {json}: {errors}");
+    }
+}
