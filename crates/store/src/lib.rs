@@ -258,9 +258,13 @@ pub struct Log {
     path: String,
     head: Head,
     buffer: Vec<u8>,
-    /// The ids decided, in front of the index; only on a handle that
-    /// writes (another process may write behind a reader's back).
-    decided: Option<decided::Decided>,
+    /// The ids decided, in front of the index: built on a handle that
+    /// writes (another process may write behind a reader's back) when it
+    /// first looks an id up, so handles that never do (the relay's, the
+    /// checkpointer's) hold none; `None` inside when it could not be built.
+    decided: std::cell::OnceCell<Option<decided::Decided>>,
+    /// Opened for writing ([`Log::open`]).
+    writable: bool,
     /// The Merkle tree's right edge at `head` (the writer's handle), so an
     /// append extends the tree without reading it.
     frontier: Option<dotpha_tlog::Frontier>,
@@ -318,7 +322,7 @@ impl Log {
         conn.pragma_update(None, "cache_size", CACHE_KIB)?;
         schema::migrate(&mut conn, &path_text)?;
         let mut log = Log::with_connection(conn, path_text)?;
-        log.decided = Some(decided::Decided::load(&log.path)?);
+        log.writable = true;
         // A log written before the tree existed gets its tree now.
         log.frontier = Some(tree::fill(&mut log.conn, log.head.position, &log.path)?);
         Ok(log)
@@ -365,7 +369,8 @@ impl Log {
             maintain_tree: true,
             replica: None,
             replicated: None,
-            decided: None,
+            decided: std::cell::OnceCell::new(),
+            writable: false,
         })
     }
 
@@ -458,13 +463,13 @@ impl Log {
         // appends nothing; the rest are decided here, in order.
         let mut repeated = vec![false; decisions.len()];
         if check_duplicates {
+            let filter = decided_filter(&self.decided, self.writable, &self.path);
             let mut seen = std::collections::HashSet::with_capacity(decisions.len());
             let mut lookup = tx.prepare_cached(IS_DECIDED)?;
             for (decision, repeated) in decisions.iter().zip(repeated.iter_mut()) {
                 let id = decision.submission_id.as_str();
                 *repeated = !seen.insert(id)
-                    || (self.decided.as_ref().is_none_or(|d| d.may_hold(id))
-                        && lookup.exists([id])?);
+                    || (filter.is_none_or(|d| d.may_hold(id)) && lookup.exists([id])?);
             }
         }
         let accepted: Vec<&Decision> = decisions
@@ -654,8 +659,7 @@ impl Log {
 
     /// False only for an id this handle knows was never decided.
     fn may_be_decided(&self, submission_id: &str) -> bool {
-        self.decided
-            .as_ref()
+        decided_filter(&self.decided, self.writable, &self.path)
             .is_none_or(|d| d.may_hold(submission_id))
     }
 
@@ -663,14 +667,15 @@ impl Log {
     /// capacity is built again from the table; if that fails, the handle
     /// goes on without one (every lookup asks the index).
     pub(crate) fn note_decided<'a>(&mut self, ids: impl IntoIterator<Item = &'a str>) {
-        let Some(decided) = self.decided.as_mut() else {
+        // Not built yet: when it is, it reads these from the table.
+        let Some(Some(decided)) = self.decided.get_mut() else {
             return;
         };
         for id in ids {
             decided.insert(id);
         }
         if decided.is_full() {
-            self.decided = decided::Decided::load(&self.path).ok();
+            self.decided = std::cell::OnceCell::from(decided::Decided::load(&self.path).ok());
         }
     }
 
@@ -1074,6 +1079,21 @@ fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordedEvent> {
         prev_hash: r.get(10)?,
         hash: r.get(11)?,
     })
+}
+
+/// The filter of decided ids of a handle, built on first use when it
+/// writes; `None` for a reader or when it could not be built (then every
+/// lookup asks the index).
+fn decided_filter<'a>(
+    cell: &'a std::cell::OnceCell<Option<decided::Decided>>,
+    writable: bool,
+    path: &str,
+) -> Option<&'a decided::Decided> {
+    if !writable {
+        return None;
+    }
+    cell.get_or_init(|| decided::Decided::load(path).ok())
+        .as_ref()
 }
 
 /// The second stage of an append: every decision's rows inserted in the
