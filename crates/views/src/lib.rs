@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 mod apply;
+pub mod counts;
 pub mod evaluation;
 pub mod query;
 pub mod reminders;

@@ -16,13 +16,13 @@ use dotpha_domain::{
     Date, TaskStatus, Timestamp, UnitTree,
     figures::{self, DAY_MS, DUE_SOON_DAYS, Flags, QuotaTally, STALE_DAYS},
     text::{Query, collate},
-    vocabulary::{CompletionBand, Confidence, Rating, TaskFlag, TaskKind},
+    vocabulary::{CompletionBand, Confidence, Rating, TaskFlag, TaskKind, TaskOrigin},
 };
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::{ReadModel, ViewError, apply::UNITS_POSITION};
+use crate::{ReadModel, ViewError, apply::UNITS_POSITION, counts::Counts};
 
 pub use dotpha_domain::TreeView as Tree;
 
@@ -180,13 +180,13 @@ pub struct Rollup {
     /// Distinct assignees.
     pub cadres: u64,
     /// Tasks by status.
-    pub by_status: BTreeMap<String, u64>,
+    pub by_status: Counts<TaskStatus>,
     /// Evaluated tasks by rating.
-    pub by_rating: BTreeMap<String, u64>,
+    pub by_rating: Counts<Rating>,
     /// Tasks by kind.
-    pub by_kind: BTreeMap<String, u64>,
+    pub by_kind: Counts<TaskKind>,
     /// Tasks by origin.
-    pub by_origin: BTreeMap<String, u64>,
+    pub by_origin: Counts<TaskOrigin>,
     /// Overdue tasks.
     pub overdue: u64,
     /// Of the active tasks, the share neither overdue nor stale (0 to 1).
@@ -260,9 +260,9 @@ pub struct Dashboard {
     /// Distinct assignees of the cycle's tasks.
     pub cadres: u64,
     /// By status.
-    pub by_status: BTreeMap<String, u64>,
+    pub by_status: Counts<TaskStatus>,
     /// By rating.
-    pub by_rating: BTreeMap<String, u64>,
+    pub by_rating: Counts<Rating>,
     /// Overdue tasks.
     pub overdue: u64,
     /// Tasks due soon.
@@ -893,12 +893,12 @@ impl ReadModel {
                 tally.active += 1;
                 tally.on_track += u64::from(!flags.overdue && !flags.stale);
             }
-            *rollup.by_status.entry(status).or_default() += 1;
-            if let Some(rating) = r.get::<_, Option<String>>(3)? {
-                *rollup.by_rating.entry(rating).or_default() += 1;
+            rollup.by_status.add(&status);
+            if let Some(rating) = optional_text_at(r, 3)? {
+                rollup.by_rating.add(rating);
             }
-            *rollup.by_kind.entry(r.get(4)?).or_default() += 1;
-            *rollup.by_origin.entry(r.get(5)?).or_default() += 1;
+            rollup.by_kind.add(text_at(r, 4)?);
+            rollup.by_origin.add(text_at(r, 5)?);
             rollup.overdue += u64::from(flags.overdue);
         }
         Ok(tallies)
@@ -1046,12 +1046,12 @@ impl ReadModel {
                 tally.active += 1;
                 tally.on_track += u64::from(!flags.overdue && !flags.stale);
             }
-            count(&mut rollup.by_status, text_at(r, 3)?);
+            rollup.by_status.add(text_at(r, 3)?);
             if let Some(rating) = rating_text {
-                count(&mut rollup.by_rating, rating);
+                rollup.by_rating.add(rating);
             }
-            count(&mut rollup.by_kind, text_at(r, 5)?);
-            count(&mut rollup.by_origin, text_at(r, 6)?);
+            rollup.by_kind.add(text_at(r, 5)?);
+            rollup.by_origin.add(text_at(r, 6)?);
             rollup.overdue += u64::from(flags.overdue);
 
             tally.tasks.push((status, percent));
@@ -1308,16 +1308,6 @@ impl Tally {
     }
 }
 
-/// Adds one to `key`'s count, copying the key only when it is new.
-fn count(map: &mut BTreeMap<String, u64>, key: &str) {
-    match map.get_mut(key) {
-        Some(n) => *n += 1,
-        None => {
-            map.insert(key.to_owned(), 1);
-        }
-    }
-}
-
 /// The text in column `i`, borrowed from the row (a column that is not
 /// text is a conversion error naming it).
 fn text_at<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
@@ -1340,16 +1330,10 @@ fn combine<'a>(tallies: impl IntoIterator<Item = &'a Tally>) -> Rollup {
     for t in tallies {
         out.tasks += t.rollup.tasks;
         out.overdue += t.rollup.overdue;
-        for (map, from) in [
-            (&mut out.by_status, &t.rollup.by_status),
-            (&mut out.by_rating, &t.rollup.by_rating),
-            (&mut out.by_kind, &t.rollup.by_kind),
-            (&mut out.by_origin, &t.rollup.by_origin),
-        ] {
-            for (k, v) in from {
-                *map.entry(k.clone()).or_default() += v;
-            }
-        }
+        out.by_status.merge(&t.rollup.by_status);
+        out.by_rating.merge(&t.rollup.by_rating);
+        out.by_kind.merge(&t.rollup.by_kind);
+        out.by_origin.merge(&t.rollup.by_origin);
         cadres.extend(t.cadres.iter().map(String::as_str));
         active += t.active;
         on_track += t.on_track;

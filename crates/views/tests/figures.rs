@@ -387,11 +387,11 @@ fn a_rating_is_derived_from_a_score_by_the_hundred_point_bands() {
         ("assigned", None)
     );
     let dashboard = read.dashboard(Some("2021"), ms(now)).unwrap();
-    assert_eq!(dashboard.by_rating.get("excellent"), Some(&3));
-    assert_eq!(dashboard.by_rating.get("good"), Some(&3));
-    assert_eq!(dashboard.by_rating.get("completed"), Some(&2));
-    assert_eq!(dashboard.by_rating.get("not_completed"), Some(&1));
-    assert_eq!(dashboard.by_status.get("evaluated"), Some(&9));
+    assert_eq!(dashboard.by_rating.get("excellent"), Some(3));
+    assert_eq!(dashboard.by_rating.get("good"), Some(3));
+    assert_eq!(dashboard.by_rating.get("completed"), Some(2));
+    assert_eq!(dashboard.by_rating.get("not_completed"), Some(1));
+    assert_eq!(dashboard.by_status.get("evaluated"), Some(9));
 }
 
 /// The excellent quota is counted per evaluating body, the envelope `unit`
@@ -467,8 +467,8 @@ fn a_body_whose_excellent_ratings_exceed_a_fifth_of_its_good_ones_is_flagged() {
         "the district, which rated 2 excellent beside 5 good; not Hợp Thành, whose \
          tasks hold 1 excellent beside 2 good but whose committee rated none excellent"
     );
-    assert_eq!(dashboard.by_rating.get("excellent"), Some(&2));
-    assert_eq!(dashboard.by_rating.get("good"), Some(&7));
+    assert_eq!(dashboard.by_rating.get("excellent"), Some(2));
+    assert_eq!(dashboard.by_rating.get("good"), Some(7));
     assert_eq!(dashboard.tasks, 9);
     assert_eq!(dashboard.cadres, 3);
 

@@ -148,8 +148,8 @@ fn merged_communes_roll_up_into_the_new_commune_today_and_stay_in_the_district_a
     let new_today = read.unit(NEW, Tree::Today, None, now).unwrap().unwrap();
     assert_eq!(new_today.rollup.tasks, 6);
     assert_eq!(new_today.rollup.cadres, 6);
-    assert_eq!(new_today.rollup.by_status.get("in_progress"), Some(&1));
-    assert_eq!(new_today.rollup.by_status.get("assigned"), Some(&5));
+    assert_eq!(new_today.rollup.by_status.get("in_progress"), Some(1));
+    assert_eq!(new_today.rollup.by_status.get("assigned"), Some(5));
     let children: HashSet<String> = new_today.children.iter().map(|c| c.code.clone()).collect();
     assert_eq!(
         children,
