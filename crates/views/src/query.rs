@@ -419,15 +419,45 @@ fn summary(r: &rusqlite::Row<'_>, now_ms: i64) -> rusqlite::Result<TaskSummary> 
     })
 }
 
-/// A unit's row, for names and views.
+/// A unit's row, for names and views. Texts are boxed (16 bytes, not a
+/// `String`'s 24) and absent dates and successors allocate nothing: a
+/// province of the bench's size holds 47,701 of them in every process that
+/// reads (BENCHMARKS.md, "Resident memory").
 #[derive(Clone, Debug)]
 pub(crate) struct UnitRow {
-    name: String,
-    kind: String,
-    parent: Option<String>,
-    valid_from: Option<String>,
-    valid_to: Option<String>,
-    successor: Option<String>,
+    code: Box<str>,
+    name: Box<str>,
+    kind: Box<str>,
+    parent: Option<Box<str>>,
+    valid_from: Option<Box<str>>,
+    valid_to: Option<Box<str>>,
+    successor: Option<Box<str>>,
+}
+
+/// Every unit's row, in code order: found by a binary search, with no hash
+/// table beside them (at 47,701 units the map of rows was 11 MB, most of it
+/// the table's empty slots and its keys).
+#[derive(Debug)]
+pub(crate) struct UnitRows(Vec<UnitRow>);
+
+impl UnitRows {
+    fn new(mut rows: Vec<UnitRow>) -> UnitRows {
+        rows.sort_unstable_by(|a, b| a.code.cmp(&b.code));
+        rows.dedup_by(|a, b| a.code == b.code);
+        rows.shrink_to_fit();
+        UnitRows(rows)
+    }
+
+    fn get(&self, code: &str) -> Option<&UnitRow> {
+        self.0
+            .binary_search_by(|row| (*row.code).cmp(code))
+            .ok()
+            .map(|i| &self.0[i])
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &UnitRow> {
+        self.0.iter()
+    }
 }
 
 /// Every unit: the domain's tree and the rows, loaded once per change of
@@ -436,7 +466,7 @@ pub(crate) struct UnitRow {
 pub(crate) struct Units {
     stamp: u64,
     tree: UnitTree,
-    rows: HashMap<String, UnitRow>,
+    rows: UnitRows,
 }
 
 /// The units last read from each read-model file in this process, shared by
@@ -508,31 +538,36 @@ impl ReadModel {
         let mut stmt = self.connection().prepare_cached(
             "SELECT code, name, kind, parent, valid_from, valid_to, successor FROM units",
         )?;
-        let rows: HashMap<String, UnitRow> = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    UnitRow {
-                        name: r.get(1)?,
-                        kind: r.get(2)?,
-                        parent: r.get(3)?,
-                        valid_from: r.get(4)?,
-                        valid_to: r.get(5)?,
-                        successor: r.get(6)?,
-                    },
-                ))
+        let boxed = |r: &rusqlite::Row<'_>, i: usize| -> rusqlite::Result<Box<str>> {
+            Ok(text_at(r, i)?.into())
+        };
+        let optional = |r: &rusqlite::Row<'_>, i: usize| -> rusqlite::Result<Option<Box<str>>> {
+            Ok(optional_text_at(r, i)?.map(Box::from))
+        };
+        let rows = UnitRows::new(
+            stmt.query_map([], |r| {
+                Ok(UnitRow {
+                    code: boxed(r, 0)?,
+                    name: boxed(r, 1)?,
+                    kind: boxed(r, 2)?,
+                    parent: optional(r, 3)?,
+                    valid_from: optional(r, 4)?,
+                    valid_to: optional(r, 5)?,
+                    successor: optional(r, 6)?,
+                })
             })?
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<_, _>>()?,
+        );
         let mut tree = UnitTree::new();
-        for (code, row) in &rows {
-            tree.insert(code, row.parent.as_deref());
+        for row in rows.iter() {
+            tree.insert(&row.code, row.parent.as_deref());
         }
-        for (code, row) in &rows {
+        for row in rows.iter() {
             if let (Some(into), Some(on)) = (
                 &row.successor,
                 row.valid_to.as_deref().and_then(Date::parse),
             ) {
-                tree.merge(code, into, on);
+                tree.merge(&row.code, into, on);
             }
         }
         let units = Arc::new(Units { stamp, tree, rows });
@@ -554,8 +589,8 @@ impl ReadModel {
         let units = self.units()?;
         Ok(units.rows.get(code).map(|u| UnitRef {
             code: code.to_owned(),
-            name: u.name.clone(),
-            kind: u.kind.clone(),
+            name: u.name.to_string(),
+            kind: u.kind.to_string(),
             closed: units.tree.closed_on(code, day_in_vietnam(now_ms)).is_some(),
         }))
     }
@@ -941,8 +976,8 @@ impl ReadModel {
                 let u = units.rows.get(c)?;
                 Some(UnitRef {
                     code: c.to_owned(),
-                    name: u.name.clone(),
-                    kind: u.kind.clone(),
+                    name: u.name.to_string(),
+                    kind: u.kind.to_string(),
                     closed: units.tree.closed_on(c, at).is_some(),
                 })
             })
@@ -957,12 +992,12 @@ impl ReadModel {
         });
         Ok(Some(UnitView {
             code: code.to_owned(),
-            name: row.name.clone(),
-            kind: row.kind.clone(),
-            parent: row.parent.clone(),
-            valid_from: row.valid_from.clone(),
-            valid_to: row.valid_to.clone(),
-            successor: row.successor.clone(),
+            name: row.name.to_string(),
+            kind: row.kind.to_string(),
+            parent: row.parent.as_deref().map(str::to_owned),
+            valid_from: row.valid_from.as_deref().map(str::to_owned),
+            valid_to: row.valid_to.as_deref().map(str::to_owned),
+            successor: row.successor.as_deref().map(str::to_owned),
             children,
             rollup: self.rollup(Some(&set), cycle, now_ms)?,
         }))
@@ -1093,8 +1128,8 @@ impl ReadModel {
                 let row = units.rows.get(&unit);
                 let mean_percent = figures::mean_completion(tally.tasks.iter().copied());
                 UnitLine {
-                    name: row.map_or_else(|| unit.clone(), |u| u.name.clone()),
-                    kind: row.map_or_else(String::new, |u| u.kind.clone()),
+                    name: row.map_or_else(|| unit.clone(), |u| u.name.to_string()),
+                    kind: row.map_or_else(String::new, |u| u.kind.to_string()),
                     rollup: tally.into_rollup(),
                     mean_percent,
                     unit,
@@ -1242,7 +1277,7 @@ impl ReadModel {
         // a merge's first day (a midnight too): while there are tasks or
         // merges, an answer holds for its day at most.
         let dated = bounds.iter().any(Option::is_some)
-            || self.units()?.rows.values().any(|u| u.valid_to.is_some());
+            || self.units()?.rows.iter().any(|u| u.valid_to.is_some());
         if !dated {
             return Ok((from, until));
         }
