@@ -42,6 +42,7 @@ pub mod evaluation;
 pub mod figures;
 pub mod messages;
 pub mod payload;
+pub mod positions;
 pub mod rejection;
 #[cfg(feature = "schema")]
 pub mod schema;

@@ -11,6 +11,7 @@ use crate::{
     payload::{
         EventType, MetricValue, Milestone, Payload, PeriodKind, Rating, Target, TaskKind, UnitKind,
     },
+    positions::Positions,
     submission::Event,
     time::Date,
     tree::UnitTree,
@@ -234,7 +235,7 @@ pub struct Task {
     /// The log positions of its progress reports, in the log's order: what
     /// a writer whose trackers forgot their reports reads again when a
     /// report arrives late ([`State::forget_reports`]).
-    pub report_positions: Vec<u64>,
+    pub report_positions: Positions,
     /// The major errors of the latest review of each product: `None` is
     /// the task itself, else a milestone's title.
     pub reviews: HashMap<Option<RequiredText>, u32>,
@@ -303,7 +304,7 @@ impl Task {
             milestones: Vec::new(),
             completed: HashMap::new(),
             done: DoneTracker::new(targets),
-            report_positions: Vec::new(),
+            report_positions: Positions::new(),
             reviews: HashMap::new(),
             version,
         }
@@ -316,11 +317,15 @@ pub struct State {
     root: Option<Slug>,
     bootstrap_actor: Option<Slug>,
     has_committee: bool,
-    units: HashMap<Slug, Unit>,
+    /// Units and tasks are boxed: a map's table is a power of two of
+    /// slots, at most seven eighths full, and these values are large (a
+    /// unit ~140 bytes, a task ~500), so unboxed the empty slots alone held
+    /// megabytes at a province's size (BENCHMARKS.md, "Resident memory").
+    units: HashMap<Slug, Box<Unit>>,
     tree: UnitTree,
     cadres: HashMap<Slug, Cadre>,
     cycles: HashMap<Slug, Cycle>,
-    tasks: HashMap<Slug, Task>,
+    tasks: HashMap<Slug, Box<Task>>,
     /// Task ids by current assignee, in order: a cadre's products are
     /// found without a scan of every task.
     tasks_of: HashMap<Slug, BTreeSet<Slug>>,
@@ -411,7 +416,7 @@ impl State {
 
     /// A unit by code.
     pub fn unit(&self, code: &str) -> Option<&Unit> {
-        self.units.get(code)
+        self.units.get(code).map(Box::as_ref)
     }
 
     /// A cadre by id.
@@ -426,7 +431,7 @@ impl State {
 
     /// A task by id.
     pub fn task(&self, id: &str) -> Option<&Task> {
-        self.tasks.get(id)
+        self.tasks.get(id).map(Box::as_ref)
     }
 
     /// A period by id.
@@ -447,7 +452,7 @@ impl State {
             .get(cadre)
             .into_iter()
             .flatten()
-            .filter_map(|id| self.tasks.get(id))
+            .filter_map(|id| self.tasks.get(id).map(Box::as_ref))
     }
 
     /// The products of `cadre` in `period` as the log stands (CONTRACT
@@ -465,7 +470,7 @@ impl State {
 
     /// All units, in no particular order.
     pub fn units(&self) -> impl Iterator<Item = &Unit> {
-        self.units.values()
+        self.units.values().map(Box::as_ref)
     }
 
     /// All cadres, in no particular order.
@@ -475,7 +480,7 @@ impl State {
 
     /// All tasks, in no particular order.
     pub fn tasks(&self) -> impl Iterator<Item = &Task> {
-        self.tasks.values()
+        self.tasks.values().map(Box::as_ref)
     }
 
     /// The unit tree: scope and authority questions ([`UnitTree::is_within`])
@@ -498,7 +503,7 @@ impl State {
                 self.tree.insert(&p.code, p.parent.as_deref());
                 self.units.insert(
                     p.code.clone(),
-                    Unit {
+                    Box::new(Unit {
                         code: p.code.clone(),
                         name: p.name.clone(),
                         kind: p.kind,
@@ -507,7 +512,7 @@ impl State {
                         valid_to: None,
                         successor: None,
                         version: event.version,
-                    },
+                    }),
                 );
             }
             Payload::UnitMerged(p) => {
@@ -691,7 +696,7 @@ impl State {
             .entry(task.assignee.clone())
             .or_default()
             .insert(task.id.clone());
-        self.tasks.insert(task.id.clone(), task);
+        self.tasks.insert(task.id.clone(), Box::new(task));
     }
 
     /// The current version of a stream (0 when it does not exist).

@@ -819,7 +819,7 @@ impl Log {
         for task in state.take_late_reports() {
             let positions = state
                 .task(&task)
-                .map(|t| t.report_positions.clone())
+                .map(|t| t.report_positions.iter().collect::<Vec<u64>>())
                 .unwrap_or_default();
             let mut reports = Vec::with_capacity(positions.len());
             let mut read = self.conn.prepare_cached(
