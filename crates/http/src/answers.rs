@@ -97,6 +97,12 @@ pub(crate) const MIN_COMPRESSED_BYTES: usize = 1024;
 /// dashboard; at 4 it takes tens and still shrinks JSON several-fold
 /// (BENCHMARKS.md, HTTP API).
 pub(crate) const COMPRESSION_QUALITY: u32 = 4;
+/// brotli's window, as a power of two (RFC 7932 §9.1, `WBITS`): 256 KiB.
+/// brotli's default (22, 4 MiB) made compressing the 2.3 MB dashboard at
+/// 100 districts take 15 MB beside it, the largest share of `dotpha up`'s
+/// peak after a million events; at 18 it takes 7 MB, as fast, and the
+/// answer is 27 KB instead of 17 KB (BENCHMARKS.md, "Resident memory").
+pub(crate) const COMPRESSION_WINDOW_BITS: i32 = 18;
 
 /// The encodings a kept answer is sent in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -230,6 +236,8 @@ fn compress_br(body: &[u8]) -> Bytes {
     let mut out = Vec::with_capacity(body.len() / 4);
     let params = brotli::enc::BrotliEncoderParams {
         quality: COMPRESSION_QUALITY as i32,
+        lgwin: COMPRESSION_WINDOW_BITS,
+        size_hint: body.len(),
         ..Default::default()
     };
     // Writing into a Vec cannot fail.
