@@ -16,7 +16,7 @@ use serde::{Serialize, Serializer, ser::SerializeMap};
 /// At most this many words of a list are counted in place: the longest list
 /// counted (task statuses) has 6; a word past it, or a word not in the list
 /// (a read model of a newer version), is counted by its text instead.
-const IN_PLACE: usize = 8;
+const IN_PLACE: usize = 6;
 
 /// How many tasks carry each word of the list `T`.
 #[derive(Clone, PartialEq, Eq)]
