@@ -12,7 +12,7 @@
 //! run at decide time on what will be stored, and never re-applied to what
 //! the log holds.
 
-use std::{borrow::Borrow, fmt, ops::Deref};
+use std::{borrow::Borrow, fmt, ops::Deref, sync::Arc};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
@@ -39,13 +39,18 @@ fn invalid<E: de::Error>(message: impl fmt::Display) -> E {
 
 /// A lowercase ASCII identifier, `^[a-z0-9][a-z0-9-]{0,63}$`: unit codes,
 /// cadre ids, task ids, cycles and metric keys. Safe as a NATS subject token.
+///
+/// Shared, not copied, when cloned: a writer's state holds each unit's code
+/// as a map key, in the unit and in the tasks and cadres that name it, and
+/// at a province's size one copy each was megabytes (BENCHMARKS.md,
+/// "Resident memory").
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Slug(String);
+pub struct Slug(Arc<str>);
 
 impl Slug {
     /// Checks `text` against the slug rule.
     pub fn parse(text: &str) -> Option<Slug> {
-        Slug::is_slug(text).then(|| Slug(text.to_owned()))
+        Slug::is_slug(text).then(|| Slug(Arc::from(text)))
     }
 
     fn is_slug(text: &str) -> bool {
@@ -90,13 +95,21 @@ impl Serialize for Slug {
 
 impl<'de> Deserialize<'de> for Slug {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Slug, D::Error> {
-        let text = String::deserialize(d)?;
-        if Slug::is_slug(&text) {
-            return Ok(Slug(text));
+        struct Visitor;
+        impl de::Visitor<'_> for Visitor {
+            type Value = Slug;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Slug, E> {
+                Slug::parse(text).ok_or_else(|| {
+                    invalid(format_args!(
+                        "{text:?} is not a slug (lowercase ASCII letters, digits and '-', 1 to 64, not starting with '-')"
+                    ))
+                })
+            }
         }
-        Err(invalid(format_args!(
-            "{text:?} is not a slug (lowercase ASCII letters, digits and '-', 1 to 64, not starting with '-')"
-        )))
+        d.deserialize_str(Visitor)
     }
 }
 
