@@ -20,7 +20,10 @@
 //! day. A unit is [`closed_on`](UnitTree::closed_on) a date from its merge's
 //! `effective_on` on.
 
-use std::collections::{HashMap, HashSet};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
 
 use crate::time::Date;
 
@@ -35,18 +38,20 @@ pub enum TreeView {
     AsItWas,
 }
 
-/// One unit's place in the tree.
+/// One unit's place in the tree. Codes are shared: a parent or successor
+/// already in the tree is held as its own key, not copied (a province's
+/// tree is held by its writer and by every process that checks access).
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Node {
-    parent: Option<String>,
+    parent: Option<Arc<str>>,
     /// The successor and the day the merge took effect.
-    merged: Option<(String, Date)>,
+    merged: Option<(Arc<str>, Date)>,
 }
 
 /// Units by code, with their parents and merges.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UnitTree {
-    nodes: HashMap<String, Node>,
+    nodes: HashMap<Arc<str>, Node>,
 }
 
 impl UnitTree {
@@ -58,16 +63,32 @@ impl UnitTree {
     /// Adds a unit under `parent` (`None` for the root). A code seen before
     /// keeps its first place (the rules never register one twice).
     pub fn insert(&mut self, code: &str, parent: Option<&str>) {
-        self.nodes.entry(code.to_owned()).or_insert_with(|| Node {
-            parent: parent.map(str::to_owned),
-            merged: None,
-        });
+        if self.nodes.contains_key(code) {
+            return;
+        }
+        let parent = parent.map(|p| self.shared(p));
+        self.nodes.insert(
+            Arc::from(code),
+            Node {
+                parent,
+                merged: None,
+            },
+        );
+    }
+
+    /// `code` as the tree holds it when it is a unit of the tree, else a new
+    /// copy.
+    fn shared(&self, code: &str) -> Arc<str> {
+        self.nodes
+            .get_key_value(code)
+            .map_or_else(|| Arc::from(code), |(key, _)| key.clone())
     }
 
     /// Records that `from` merges into `into` on `effective_on`.
     pub fn merge(&mut self, from: &str, into: &str, effective_on: Date) {
+        let into = self.shared(into);
         if let Some(node) = self.nodes.get_mut(from) {
-            node.merged = Some((into.to_owned(), effective_on));
+            node.merged = Some((into, effective_on));
         }
     }
 
@@ -88,7 +109,7 @@ impl UnitTree {
 
     /// Every unit's code, in no particular order.
     pub fn codes(&self) -> impl Iterator<Item = &str> {
-        self.nodes.keys().map(String::as_str)
+        self.nodes.keys().map(|code| &**code)
     }
 
     /// The parent `code` was registered under.
@@ -100,7 +121,7 @@ impl UnitTree {
     /// merge is recorded (whatever its date).
     pub fn merge_of(&self, code: &str) -> Option<(&str, Date)> {
         let (into, on) = self.nodes.get(code)?.merged.as_ref()?;
-        Some((into.as_str(), *on))
+        Some((&**into, *on))
     }
 
     /// The successor of `code` when `code` is closed on `at` (its merge took
@@ -189,7 +210,7 @@ impl UnitTree {
         for code in self.nodes.keys() {
             // Walk up until a unit whose answer is known, then mark the path.
             let mut path = Vec::new();
-            let mut at_code = Some(code.as_str());
+            let mut at_code = Some(&**code);
             let answer = loop {
                 let Some(c) = at_code else { break false };
                 if let Some(&known) = inside.get(c) {
@@ -205,7 +226,7 @@ impl UnitTree {
                 inside.insert(c, answer);
             }
             if answer {
-                out.insert(code.clone());
+                out.insert(code.to_string());
             }
         }
         if self.contains(root) {
@@ -218,7 +239,7 @@ impl UnitTree {
     pub fn children(&self, code: &str, view: TreeView, at: Date) -> Vec<&str> {
         self.nodes
             .keys()
-            .map(String::as_str)
+            .map(|code| &**code)
             .filter(|c| *c != code && self.roll_up(c, view, at) == Some(code))
             .collect()
     }
