@@ -22,8 +22,8 @@ mod worker;
 
 use std::path::{Path, PathBuf};
 
-use dotpha_store::Log;
-use dotpha_views::{ReadModel, ViewError, query::HistoryEvent};
+use dotpha_store::{EventRows, Log};
+use dotpha_views::{Decoded, ReadModel, ViewError, query::HistoryEvent};
 use serde_json::value::RawValue;
 
 pub use health::{Health, HealthReport, ProjectMetrics, STUCK_LIMIT};
@@ -153,7 +153,10 @@ pub fn catch_up(
     catch_up_in(read, log, CATCH_UP_BATCH, progress)
 }
 
-fn catch_up_in(
+/// [`catch_up`] in batches of `batch` events: for tests, whose logs fit
+/// in one batch of [`CATCH_UP_BATCH`] and would not cross a batch's end.
+#[doc(hidden)]
+pub fn catch_up_in(
     read: &mut ReadModel,
     log: &Log,
     batch: usize,
@@ -163,19 +166,95 @@ fn catch_up_in(
         read.check_genesis(&genesis)?;
     }
     let head = log.current_head()?.position;
-    let mut applied = 0;
-    while read.applied().position < head {
-        let events = log.events_from(read.applied().position + 1, batch)?;
-        if events.is_empty() {
-            break;
-        }
-        applied += read.apply_logged(&events)? as u64;
-        progress(read.applied().position, head);
+    let from = read.applied().position + 1;
+    if from > head {
+        return Ok(0);
     }
+    // Reading the rows is a fifth of a rebuild (BENCHMARKS.md, issue 15):
+    // a second handle on the log reads the next batch on its own thread
+    // while this one decodes and applies the batch before. The rows go
+    // back to the reader to be filled again, so no thread frees what the
+    // other allocated (which costs glibc's allocator more than reading).
+    let reader = Log::open_read_only(log.path())?;
+    let (sender, batches) = std::sync::mpsc::sync_channel(BATCHES_AHEAD);
+    let mut applied = 0;
+    std::thread::scope(|scope| {
+        let (spent, refill) = std::sync::mpsc::channel();
+        scope.spawn(move || read_ahead(&reader, from, head, batch, &sender, &refill));
+        for rows in batches {
+            let rows = rows?;
+            let mut decoded = Vec::with_capacity(rows.len());
+            let mut failed = None;
+            for row in rows.iter() {
+                match row.decode() {
+                    Ok(event) => decoded.push(Decoded::from_log(
+                        row.position,
+                        row.prev_hash,
+                        row.hash,
+                        row.occurred_at,
+                        event,
+                    )),
+                    Err(e) => {
+                        failed = Some(ViewError::Undecodable {
+                            position: row.position,
+                            reason: e.to_string(),
+                        });
+                        break;
+                    }
+                }
+            }
+            // The events before one that cannot be read are applied, so
+            // the error is the one applying them in turn would give.
+            applied += read.apply_decoded(&decoded)? as u64;
+            progress(read.applied().position, head);
+            if let Some(e) = failed {
+                return Err(e.into());
+            }
+            drop(decoded);
+            // The reader may have stopped (an error it sent).
+            let _ = spent.send(rows);
+        }
+        Ok::<(), ProjectError>(())
+    })?;
     if applied > 0 {
         read.optimize()?;
     }
     Ok(applied)
+}
+
+/// Batches of rows waiting, besides the one being applied and the one
+/// being read: none, the reader hands a batch over when the applier takes
+/// the next one. That keeps both threads busy, and each batch waiting
+/// would hold another 65,536 events' rows in memory in a rebuild (about
+/// 35 MB).
+const BATCHES_AHEAD: usize = 0;
+
+/// Reads the log's events from position `from` until it has read `head`,
+/// `batch` at a time, and sends each batch's rows, filling again those
+/// given back (`spent`); stops at the first error, which it sends, or when
+/// nobody receives any more.
+fn read_ahead(
+    log: &Log,
+    mut from: u64,
+    head: u64,
+    batch: usize,
+    sender: &std::sync::mpsc::SyncSender<Result<EventRows, ProjectError>>,
+    spent: &std::sync::mpsc::Receiver<EventRows>,
+) {
+    while from <= head {
+        let mut rows = spent.try_recv().unwrap_or_default();
+        if let Err(e) = log.read_rows(from, batch, &mut rows) {
+            let _ = sender.send(Err(e.into()));
+            return;
+        }
+        let Some(last) = rows.last_position() else {
+            return;
+        };
+        from = last + 1;
+        if sender.send(Ok(rows)).is_err() {
+            return;
+        }
+    }
 }
 
 /// What a rebuild did.

@@ -12,12 +12,11 @@ use dotpha_domain::{
     payload::{MetricValue, Target},
     state::TaskOrigin,
     text::{fold, join_searchable, searchable},
-    wire::RecordedEvent,
 };
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
 
-use crate::ViewError;
+use crate::{Decoded, ViewError};
 
 /// The meta key holding the position of the last unit event applied: the
 /// unit tree's stamp, which readers compare to know when their cached tree
@@ -45,9 +44,6 @@ pub(crate) struct Cache {
     /// Tasks whose report columns the batch changed
     /// ([`TaskInputs::written`]).
     reported: std::collections::BTreeSet<String>,
-    /// Whether each task event's object is kept in `task_events` (events
-    /// from the stream), or left in the log beside (`ReadModel::apply_logged`).
-    pub(crate) keep_objects: bool,
 }
 
 /// Rows of the tables that only grow (each task's events and reports),
@@ -282,7 +278,7 @@ impl Cache {
 pub(crate) fn finish_batch(
     tx: &Transaction<'_>,
     cache: &mut Cache,
-    batch: &[RecordedEvent],
+    batch: &[Decoded<'_>],
 ) -> Result<(), ViewError> {
     cache.pending.write(tx)?;
     write_reports(tx, cache, batch)?;
@@ -399,14 +395,11 @@ fn insert_targets(
 pub(crate) fn event(
     tx: &Transaction<'_>,
     cache: &mut Cache,
-    recorded: &RecordedEvent,
+    recorded: &Decoded<'_>,
     index: usize,
 ) -> Result<(), ViewError> {
-    let event = recorded.decode().map_err(|e| ViewError::Undecodable {
-        position: recorded.position,
-        reason: e.to_string(),
-    })?;
-    let at = millis(&recorded.occurred_at);
+    let event = &recorded.event;
+    let at = millis(recorded.occurred_at);
     match &event.payload {
         Payload::UnitRegistered(p) => {
             tx.prepare_cached(
@@ -566,8 +559,8 @@ pub(crate) fn event(
         Payload::ProductReviewed(p) => crate::evaluation::product_reviewed(tx, p)?,
         Payload::PeriodOpened(p) => crate::evaluation::period_opened(tx, p)?,
         Payload::PeriodClosed(p) => crate::evaluation::period_closed(tx, p)?,
-        Payload::AssessmentSelfSubmitted(p) => crate::evaluation::self_assessed(tx, p, &event)?,
-        Payload::AssessmentDecided(p) => crate::evaluation::decided(tx, p, &event, recorded)?,
+        Payload::AssessmentSelfSubmitted(p) => crate::evaluation::self_assessed(tx, p, event)?,
+        Payload::AssessmentDecided(p) => crate::evaluation::decided(tx, p, event, recorded)?,
         Payload::TaskEvaluated(p) => {
             tx.prepare_cached(
                 "UPDATE tasks SET rating = ?2, score = ?3, evaluation_comment = ?4, evaluated_by = ?5
@@ -586,20 +579,11 @@ pub(crate) fn event(
         if TaskStatus::initial(event.event_type()).is_none() {
             advance_status(tx, cache, task_id, &event.payload)?;
         }
-        let object = if cache.keep_objects {
-            Some(
-                serde_json::to_string(recorded).map_err(|e| ViewError::Undecodable {
-                    position: recorded.position,
-                    reason: e.to_string(),
-                })?,
-            )
-        } else {
-            None
-        };
-        cache
-            .pending
-            .task_events
-            .push((task_id.to_string(), recorded.position, object));
+        cache.pending.task_events.push((
+            task_id.to_string(),
+            recorded.position,
+            recorded.object.clone(),
+        ));
     }
     Ok(())
 }
@@ -667,25 +651,17 @@ struct ShownValue<'a> {
 
 /// The report at `index` in `batch` as the task shows its last one: its
 /// JSON ([`ShownReport`]) and its confidence.
-fn shown_report(
-    batch: &[RecordedEvent],
-    index: usize,
-) -> Result<Option<(String, Option<&'static str>)>, ViewError> {
-    let Some(recorded) = batch.get(index) else {
-        return Ok(None);
-    };
-    let event = recorded.decode().map_err(|e| ViewError::Undecodable {
-        position: recorded.position,
-        reason: e.to_string(),
-    })?;
+fn shown_report(batch: &[Decoded<'_>], index: usize) -> Option<(String, Option<&'static str>)> {
+    let recorded = batch.get(index)?;
+    let event = &recorded.event;
     let Payload::ProgressReported(p) = &event.payload else {
-        return Ok(None);
+        return None;
     };
     let shown = ShownReport {
         as_of: p.as_of.to_string(),
         confidence: p.confidence.map(|c| c.as_str()),
         note: p.note.as_deref(),
-        occurred_at: &recorded.occurred_at,
+        occurred_at: recorded.occurred_at,
         percent_complete: p.percent_complete,
         reported_by: &event.actor,
         values: p
@@ -699,7 +675,7 @@ fn shown_report(
     };
     // Plain fields of strings and numbers always serialize.
     let json = serde_json::to_string(&shown).unwrap_or_default();
-    Ok(Some((json, p.confidence.map(|c| c.as_str()))))
+    Some((json, p.confidence.map(|c| c.as_str())))
 }
 
 /// Writes what the batch's reports changed ([`ReportColumns`]), one
@@ -709,7 +685,7 @@ fn shown_report(
 fn write_reports(
     tx: &Transaction<'_>,
     cache: &mut Cache,
-    batch: &[RecordedEvent],
+    batch: &[Decoded<'_>],
 ) -> Result<(), ViewError> {
     let reported = std::mem::take(&mut cache.reported);
     let mut task = tx.prepare_cached(
@@ -751,7 +727,7 @@ fn write_reports(
         };
         let shown_at = inputs.shown;
         let shown = match written.shown {
-            Some(index) => shown_report(batch, index)?,
+            Some(index) => shown_report(batch, index),
             None => None,
         };
         let (shown, confidence) = match shown {
