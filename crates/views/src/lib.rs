@@ -286,6 +286,15 @@ const CACHE_KIB: i64 = -65_536;
 /// are not written out and read back within a batch.
 const REBUILD_CACHE_KIB: i64 = -262_144;
 
+/// What a rebuild gathers the planner's statistics of: the tables a query
+/// could read through more than one index (the tasks, by cycle, unit,
+/// assignee, due day or check-in; the assessments, by period or cadre).
+/// Every other table is read by its primary key alone, so its statistics
+/// would choose nothing, and the tables that grow per event (each task's
+/// reports and events) are most of the file: reading them all made
+/// `ANALYZE` about 3% of a rebuild (BENCHMARKS.md, issue 15).
+const ANALYZED: &str = "ANALYZE tasks; ANALYZE assessments;";
+
 /// Prepared statements kept per connection: more than applying and
 /// querying use together (about 65), so none is prepared again per event
 /// (rusqlite keeps 16 by default).
@@ -366,7 +375,7 @@ impl ReadModel {
     pub fn finish_rebuild(&self) -> Result<(), ViewError> {
         // Statistics let the planner pick the unit index for a commune's
         // tasks instead of walking the whole cycle.
-        self.conn.execute_batch("ANALYZE")?;
+        self.conn.execute_batch(ANALYZED)?;
         self.conn.pragma_update(None, "synchronous", "FULL")?;
         self.conn
             .pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
