@@ -1038,6 +1038,16 @@ fn check(plan: &Plan) {
     assert_eq!(objects_kept(rebuilt.path()), (0, every));
     assert_eq!(objects_kept(caught.path()), (0, every));
     assert_eq!(objects_kept(batched.path()), (0, every));
+    // Of those it reads from the log, a report keeps only its row of
+    // `reports`; the others keep their row of `task_events`.
+    for path in [rebuilt.path(), caught.path(), batched.path()] {
+        assert_eq!(
+            count(path, "SELECT count(*) FROM task_events")
+                + count(path, "SELECT count(*) FROM reports"),
+            every,
+            "{path}"
+        );
+    }
     assert_eq!(objects_kept(single.path()), (every, every));
     assert_eq!(objects_kept(incremental.path()), (every, every));
     let tables = rows(single.path(), &log);
@@ -1236,11 +1246,19 @@ fn as_version_6(from: &std::path::Path, to: &std::path::Path) {
         .expect("version 6");
 }
 
-/// Each task event's row, its object read from the log where the read
-/// model kept none (it applied the event from there).
+/// Every task event (task, position, object or NULL) a read model holds:
+/// a row of `task_events`, or for a report applied from the log beside,
+/// its row of `reports` (which the history reads the same way).
+const EVERY_TASK_EVENT: &str = "SELECT task_id, position, event FROM task_events
+    UNION ALL
+    SELECT r.task_id, r.position, NULL FROM reports r WHERE NOT EXISTS
+        (SELECT 1 FROM task_events e WHERE e.task_id = r.task_id AND e.position = r.position)";
+
+/// Each task event, its object read from the log where the read model
+/// kept none (it applied the event from there).
 fn task_events(conn: &rusqlite::Connection, log: &Log) -> Vec<String> {
     let mut stmt = conn
-        .prepare("SELECT task_id, position, event FROM task_events ORDER BY task_id, position")
+        .prepare(&format!("{EVERY_TASK_EVENT} ORDER BY 1, 2"))
         .expect("select");
     stmt.query_map([], |r| {
         Ok((
@@ -1268,10 +1286,20 @@ fn objects_kept(path: &str) -> (u64, u64) {
     let conn =
         rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
             .expect("opens");
-    conn.query_row("SELECT count(event), count(*) FROM task_events", [], |r| {
-        Ok((r.get(0)?, r.get(1)?))
-    })
+    conn.query_row(
+        &format!("SELECT count(event), count(*) FROM ({EVERY_TASK_EVENT})"),
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
     .expect("counted")
+}
+
+/// What `sql`, a count, gives on the read model at `path`.
+fn count(path: &str, sql: &str) -> u64 {
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("opens");
+    conn.query_row(sql, [], |r| r.get(0)).expect("counted")
 }
 
 /// The statements that made a read model's tables and indexes, by name.

@@ -579,11 +579,19 @@ pub(crate) fn event(
         if TaskStatus::initial(event.event_type()).is_none() {
             advance_status(tx, cache, task_id, &event.payload)?;
         }
-        cache.pending.task_events.push((
-            task_id.to_string(),
-            recorded.position,
-            recorded.object.clone(),
-        ));
+        // A report applied from the log beside keeps no row here: its
+        // `reports` row holds the task and the position, which is all this
+        // row would (`query::TASK_EVENTS`), and a row less per report is
+        // about a sixth of a rebuild (BENCHMARKS.md, issue 15).
+        let in_reports =
+            recorded.object.is_none() && matches!(event.payload, Payload::ProgressReported(_));
+        if !in_reports {
+            cache.pending.task_events.push((
+                task_id.to_string(),
+                recorded.position,
+                recorded.object.clone(),
+            ));
+        }
     }
     Ok(())
 }
