@@ -31,8 +31,13 @@ pub use worker::run;
 
 /// Events read from the log per transaction when catching up.
 pub const CATCH_UP_BATCH: usize = 4096;
-/// Events per transaction in a rebuild, which writes a file nobody reads yet.
-pub const REBUILD_BATCH: usize = 65_536;
+/// Events per transaction in a rebuild, which writes a file nobody reads
+/// yet. What a batch writes once per task (the columns its reports change,
+/// its search texts) and the pages its commit writes again shrink with
+/// fewer, larger batches: 131,072 took 10-13% less time than 65,536 at a
+/// million events, for about 135 MB more memory (two batches of rows, one
+/// read while one is applied; BENCHMARKS.md, issue 15).
+pub const REBUILD_BATCH: usize = 131_072;
 /// Most stream messages applied in one transaction.
 pub const MAX_BATCH: usize = 1024;
 
@@ -225,8 +230,7 @@ pub fn catch_up_in(
 /// Batches of rows waiting, besides the one being applied and the one
 /// being read: none, the reader hands a batch over when the applier takes
 /// the next one. That keeps both threads busy, and each batch waiting
-/// would hold another 65,536 events' rows in memory in a rebuild (about
-/// 35 MB).
+/// would hold another batch of rows in memory (about 70 MB in a rebuild).
 const BATCHES_AHEAD: usize = 0;
 
 /// Reads the log's events from position `from` until it has read `head`,
