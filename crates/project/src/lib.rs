@@ -175,49 +175,44 @@ pub fn catch_up_in(
     if from > head {
         return Ok(0);
     }
-    // Reading the rows is a fifth of a rebuild (BENCHMARKS.md, issue 15):
-    // a second handle on the log reads the next batch on its own thread
-    // while this one decodes and applies the batch before. The rows go
-    // back to the reader to be filled again, so no thread frees what the
-    // other allocated (which costs glibc's allocator more than reading).
+    // Reading the rows and decoding them is about a third of a rebuild
+    // (BENCHMARKS.md, issue 15): a second handle on the log does both on
+    // its own thread while this one applies the batch before. Each batch
+    // goes back to the reader, which frees its events and fills its rows
+    // again: memory freed by another thread than the one that took it
+    // costs glibc's allocator more than the reading did.
     let reader = Log::open_read_only(log.path())?;
     let (sender, batches) = std::sync::mpsc::sync_channel(BATCHES_AHEAD);
     let mut applied = 0;
     std::thread::scope(|scope| {
         let (spent, refill) = std::sync::mpsc::channel();
         scope.spawn(move || read_ahead(&reader, from, head, batch, &sender, &refill));
-        for rows in batches {
-            let rows = rows?;
-            let mut decoded = Vec::with_capacity(rows.len());
-            let mut failed = None;
-            for row in rows.iter() {
-                match row.decode() {
-                    Ok(event) => decoded.push(Decoded::from_log(
+        for read_batch in batches {
+            let read_batch: ReadBatch = read_batch?;
+            let decoded: Vec<Decoded<'_>> = read_batch
+                .rows
+                .iter()
+                .zip(&read_batch.events)
+                .map(|(row, event)| {
+                    Decoded::from_log(
                         row.position,
                         row.prev_hash,
                         row.hash,
                         row.occurred_at,
                         event,
-                    )),
-                    Err(e) => {
-                        failed = Some(ViewError::Undecodable {
-                            position: row.position,
-                            reason: e.to_string(),
-                        });
-                        break;
-                    }
-                }
-            }
+                    )
+                })
+                .collect();
             // The events before one that cannot be read are applied, so
             // the error is the one applying them in turn would give.
             applied += read.apply_decoded(&decoded)? as u64;
             progress(read.applied().position, head);
-            if let Some(e) = failed {
+            drop(decoded);
+            if let Some(e) = read_batch.failed {
                 return Err(e.into());
             }
-            drop(decoded);
             // The reader may have stopped (an error it sent).
-            let _ = spent.send(rows);
+            let _ = spent.send(read_batch);
         }
         Ok::<(), ProjectError>(())
     })?;
@@ -233,29 +228,54 @@ pub fn catch_up_in(
 /// would hold another batch of rows in memory (about 70 MB in a rebuild).
 const BATCHES_AHEAD: usize = 0;
 
+/// A batch as the reader thread hands it over: its rows, the events
+/// decoded from them, in order, and the error of the row after the last
+/// event, when that row could not be decoded.
+#[derive(Default)]
+struct ReadBatch {
+    rows: EventRows,
+    events: Vec<dotpha_domain::Event>,
+    failed: Option<ViewError>,
+}
+
 /// Reads the log's events from position `from` until it has read `head`,
-/// `batch` at a time, and sends each batch's rows, filling again those
-/// given back (`spent`); stops at the first error, which it sends, or when
-/// nobody receives any more.
+/// `batch` at a time, decodes them and sends each batch, filling again
+/// those given back (`spent`, whose events it frees); stops at the first
+/// error, which it sends, or when nobody receives any more.
 fn read_ahead(
     log: &Log,
     mut from: u64,
     head: u64,
     batch: usize,
-    sender: &std::sync::mpsc::SyncSender<Result<EventRows, ProjectError>>,
-    spent: &std::sync::mpsc::Receiver<EventRows>,
+    sender: &std::sync::mpsc::SyncSender<Result<ReadBatch, ProjectError>>,
+    spent: &std::sync::mpsc::Receiver<ReadBatch>,
 ) {
     while from <= head {
-        let mut rows = spent.try_recv().unwrap_or_default();
-        if let Err(e) = log.read_rows(from, batch, &mut rows) {
+        let mut next = spent.try_recv().unwrap_or_default();
+        next.events.clear();
+        next.failed = None;
+        if let Err(e) = log.read_rows(from, batch, &mut next.rows) {
             let _ = sender.send(Err(e.into()));
             return;
         }
-        let Some(last) = rows.last_position() else {
+        let Some(last) = next.rows.last_position() else {
             return;
         };
         from = last + 1;
-        if sender.send(Ok(rows)).is_err() {
+        for row in next.rows.iter() {
+            match row.decode() {
+                Ok(event) => next.events.push(event),
+                Err(e) => {
+                    next.failed = Some(ViewError::Undecodable {
+                        position: row.position,
+                        reason: e.to_string(),
+                    });
+                    break;
+                }
+            }
+        }
+        let stop = next.failed.is_some();
+        if sender.send(Ok(next)).is_err() || stop {
             return;
         }
     }

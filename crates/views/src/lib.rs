@@ -113,7 +113,7 @@ pub struct Decoded<'a> {
     /// As the publisher wrote it (a plan's `submitted_at`, the shown
     /// report's `occurred_at`, an assessment's `decided_at`).
     occurred_at: &'a str,
-    event: Event,
+    event: std::borrow::Cow<'a, Event>,
     /// The object as the log holds it, kept in `task_events` for a task
     /// event from the stream; `None` for one applied from the log beside.
     object: Option<String>,
@@ -129,14 +129,14 @@ impl<'a> Decoded<'a> {
         prev_hash: &'a str,
         hash: &'a str,
         occurred_at: &'a str,
-        event: Event,
+        event: &'a Event,
     ) -> Decoded<'a> {
         Decoded {
             position,
             prev_hash,
             hash,
             occurred_at,
-            event,
+            event: std::borrow::Cow::Borrowed(event),
             object: None,
         }
     }
@@ -164,7 +164,7 @@ impl<'a> Decoded<'a> {
             prev_hash: &recorded.prev_hash,
             hash: &recorded.hash,
             occurred_at: &recorded.occurred_at,
-            event,
+            event: std::borrow::Cow::Owned(event),
             object,
         })
     }
