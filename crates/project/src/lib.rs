@@ -35,8 +35,10 @@ pub const CATCH_UP_BATCH: usize = 4096;
 /// yet. What a batch writes once per task (the columns its reports change,
 /// its search texts) and the pages its commit writes again shrink with
 /// fewer, larger batches: 131,072 took 10-13% less time than 65,536 at a
-/// million events, for about 135 MB more memory (two batches of rows, one
-/// read while one is applied; BENCHMARKS.md, issue 15).
+/// million events. Two batches are in memory, one read and decoded while
+/// the other is applied: about 140 MB each at this size (a rebuild of a
+/// million events peaked at 541 MB, 336 MB with 65,536; BENCHMARKS.md,
+/// issue 15).
 pub const REBUILD_BATCH: usize = 131_072;
 /// Most stream messages applied in one transaction.
 pub const MAX_BATCH: usize = 1024;
@@ -225,7 +227,8 @@ pub fn catch_up_in(
 /// Batches of rows waiting, besides the one being applied and the one
 /// being read: none, the reader hands a batch over when the applier takes
 /// the next one. That keeps both threads busy, and each batch waiting
-/// would hold another batch of rows in memory (about 70 MB in a rebuild).
+/// would hold another batch of rows and events in memory (about 140 MB in
+/// a rebuild).
 const BATCHES_AHEAD: usize = 0;
 
 /// A batch as the reader thread hands it over: its rows, the events
