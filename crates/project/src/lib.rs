@@ -22,8 +22,8 @@ mod worker;
 
 use std::path::{Path, PathBuf};
 
-use dotpha_store::Log;
-use dotpha_views::{ReadModel, ViewError, query::HistoryEvent};
+use dotpha_store::{EventRows, Log};
+use dotpha_views::{Decoded, ReadModel, ViewError, query::HistoryEvent};
 use serde_json::value::RawValue;
 
 pub use health::{Health, HealthReport, ProjectMetrics, STUCK_LIMIT};
@@ -31,8 +31,15 @@ pub use worker::run;
 
 /// Events read from the log per transaction when catching up.
 pub const CATCH_UP_BATCH: usize = 4096;
-/// Events per transaction in a rebuild, which writes a file nobody reads yet.
-pub const REBUILD_BATCH: usize = 65_536;
+/// Events per transaction in a rebuild, which writes a file nobody reads
+/// yet. What a batch writes once per task (the columns its reports change,
+/// its search texts) and the pages its commit writes again shrink with
+/// fewer, larger batches: 131,072 took 10-13% less time than 65,536 at a
+/// million events. Two batches are in memory, one read and decoded while
+/// the other is applied: about 140 MB each at this size (a rebuild of a
+/// million events peaked at 541 MB, 336 MB with 65,536; BENCHMARKS.md,
+/// issue 15).
+pub const REBUILD_BATCH: usize = 131_072;
 /// Most stream messages applied in one transaction.
 pub const MAX_BATCH: usize = 1024;
 
@@ -153,7 +160,10 @@ pub fn catch_up(
     catch_up_in(read, log, CATCH_UP_BATCH, progress)
 }
 
-fn catch_up_in(
+/// [`catch_up`] in batches of `batch` events: for tests, whose logs fit
+/// in one batch of [`CATCH_UP_BATCH`] and would not cross a batch's end.
+#[doc(hidden)]
+pub fn catch_up_in(
     read: &mut ReadModel,
     log: &Log,
     batch: usize,
@@ -163,19 +173,115 @@ fn catch_up_in(
         read.check_genesis(&genesis)?;
     }
     let head = log.current_head()?.position;
-    let mut applied = 0;
-    while read.applied().position < head {
-        let events = log.events_from(read.applied().position + 1, batch)?;
-        if events.is_empty() {
-            break;
-        }
-        applied += read.apply_logged(&events)? as u64;
-        progress(read.applied().position, head);
+    let from = read.applied().position + 1;
+    if from > head {
+        return Ok(0);
     }
+    // Reading the rows and decoding them is about a third of a rebuild
+    // (BENCHMARKS.md, issue 15): a second handle on the log does both on
+    // its own thread while this one applies the batch before. Each batch
+    // goes back to the reader, which frees its events and fills its rows
+    // again: memory freed by another thread than the one that took it
+    // costs glibc's allocator more than the reading did.
+    let reader = Log::open_read_only(log.path())?;
+    let (sender, batches) = std::sync::mpsc::sync_channel(BATCHES_AHEAD);
+    let mut applied = 0;
+    std::thread::scope(|scope| {
+        let (spent, refill) = std::sync::mpsc::channel();
+        scope.spawn(move || read_ahead(&reader, from, head, batch, &sender, &refill));
+        for read_batch in batches {
+            let read_batch: ReadBatch = read_batch?;
+            let decoded: Vec<Decoded<'_>> = read_batch
+                .rows
+                .iter()
+                .zip(&read_batch.events)
+                .map(|(row, event)| {
+                    Decoded::from_log(
+                        row.position,
+                        row.prev_hash,
+                        row.hash,
+                        row.occurred_at,
+                        event,
+                    )
+                })
+                .collect();
+            // The events before one that cannot be read are applied, so
+            // the error is the one applying them in turn would give.
+            applied += read.apply_decoded(&decoded)? as u64;
+            progress(read.applied().position, head);
+            drop(decoded);
+            if let Some(e) = read_batch.failed {
+                return Err(e.into());
+            }
+            // The reader may have stopped (an error it sent).
+            let _ = spent.send(read_batch);
+        }
+        Ok::<(), ProjectError>(())
+    })?;
     if applied > 0 {
         read.optimize()?;
     }
     Ok(applied)
+}
+
+/// Batches of rows waiting, besides the one being applied and the one
+/// being read: none, the reader hands a batch over when the applier takes
+/// the next one. That keeps both threads busy, and each batch waiting
+/// would hold another batch of rows and events in memory (about 140 MB in
+/// a rebuild).
+const BATCHES_AHEAD: usize = 0;
+
+/// A batch as the reader thread hands it over: its rows, the events
+/// decoded from them, in order, and the error of the row after the last
+/// event, when that row could not be decoded.
+#[derive(Default)]
+struct ReadBatch {
+    rows: EventRows,
+    events: Vec<dotpha_domain::Event>,
+    failed: Option<ViewError>,
+}
+
+/// Reads the log's events from position `from` until it has read `head`,
+/// `batch` at a time, decodes them and sends each batch, filling again
+/// those given back (`spent`, whose events it frees); stops at the first
+/// error, which it sends, or when nobody receives any more.
+fn read_ahead(
+    log: &Log,
+    mut from: u64,
+    head: u64,
+    batch: usize,
+    sender: &std::sync::mpsc::SyncSender<Result<ReadBatch, ProjectError>>,
+    spent: &std::sync::mpsc::Receiver<ReadBatch>,
+) {
+    while from <= head {
+        let mut next = spent.try_recv().unwrap_or_default();
+        next.events.clear();
+        next.failed = None;
+        if let Err(e) = log.read_rows(from, batch, &mut next.rows) {
+            let _ = sender.send(Err(e.into()));
+            return;
+        }
+        let Some(last) = next.rows.last_position() else {
+            return;
+        };
+        from = last + 1;
+        for row in next.rows.iter() {
+            match row.decode() {
+                Ok(event) => next.events.push(event),
+                Err(e) => {
+                    next.failed = Some(ViewError::Undecodable {
+                        position: row.position,
+                        reason: e.to_string(),
+                    });
+                    break;
+                }
+            }
+        }
+        let stop = next.failed.is_some();
+        if sender.send(Ok(next)).is_err() || stop {
+            return;
+        }
+    }
 }
 
 /// What a rebuild did.

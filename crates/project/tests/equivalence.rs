@@ -846,6 +846,9 @@ struct Plan {
     ops: Vec<Op>,
     batches: Vec<usize>,
     chunks: Vec<(usize, usize)>,
+    /// Events per transaction of a catch-up read ahead in a second thread
+    /// (`dotpha_project::catch_up_in`).
+    read_ahead: usize,
 }
 
 fn plan() -> impl Strategy<Value = Plan> {
@@ -854,8 +857,9 @@ fn plan() -> impl Strategy<Value = Plan> {
         prop::option::of(any::<bool>()),
         prop::collection::vec(1usize..12, 1..8),
         prop::collection::vec((1usize..20, 0usize..4), 1..8),
+        1usize..40,
     )
-        .prop_map(|(mut ops, close, batches, chunks)| {
+        .prop_map(|(mut ops, close, batches, chunks, read_ahead)| {
             if let Some(next) = close {
                 ops.insert(ops.len() - ops.len() / 5, Op::CloseCycle { next });
             }
@@ -863,6 +867,7 @@ fn plan() -> impl Strategy<Value = Plan> {
                 ops,
                 batches,
                 chunks,
+                read_ahead,
             }
         })
 }
@@ -947,6 +952,22 @@ fn check(plan: &Plan) {
     let mut caught = ReadModel::open(elsewhere.path().join("caught.sqlite")).expect("opens");
     dotpha_project::catch_up(&mut caught, &log, |_, _| {}).expect("catches up");
 
+    // (c') The same in small batches, each read and decoded in a second
+    // thread while the one before is applied: every batch's end falls
+    // somewhere in the history (a report and its task in different
+    // batches, a task's reports across several).
+    let mut batched = ReadModel::open(elsewhere.path().join("batched.sqlite")).expect("opens");
+    let mut ends = Vec::new();
+    dotpha_project::catch_up_in(&mut batched, &log, plan.read_ahead, |applied, _| {
+        ends.push(applied)
+    })
+    .expect("catches up in batches");
+    assert_eq!(
+        ends.len(),
+        events.len().div_ceil(plan.read_ahead),
+        "one transaction per batch"
+    );
+
     // (d) One event at a time, the handle opened again every few events,
     // so what applying keeps in memory is read back from the tables: the
     // path every batched write (rows written at a batch's end, trackers
@@ -997,6 +1018,11 @@ fn check(plan: &Plan) {
         &answers(&caught, &history, &log_path),
     );
     assert_same(
+        "catch_up in batches",
+        &expected,
+        &answers(&batched, &history, &log_path),
+    );
+    assert_same(
         "one at a time",
         &expected,
         &answers(&single, &history, &log_path),
@@ -1011,6 +1037,17 @@ fn check(plan: &Plan) {
     let every = objects_kept(single.path()).1;
     assert_eq!(objects_kept(rebuilt.path()), (0, every));
     assert_eq!(objects_kept(caught.path()), (0, every));
+    assert_eq!(objects_kept(batched.path()), (0, every));
+    // Of those it reads from the log, a report keeps only its row of
+    // `reports`; the others keep their row of `task_events`.
+    for path in [rebuilt.path(), caught.path(), batched.path()] {
+        assert_eq!(
+            count(path, "SELECT count(*) FROM task_events")
+                + count(path, "SELECT count(*) FROM reports"),
+            every,
+            "{path}"
+        );
+    }
     assert_eq!(objects_kept(single.path()), (every, every));
     assert_eq!(objects_kept(incremental.path()), (every, every));
     let tables = rows(single.path(), &log);
@@ -1018,6 +1055,7 @@ fn check(plan: &Plan) {
         incremental.path(),
         rebuilt.path(),
         caught.path(),
+        batched.path(),
         upgraded.path(),
     ] {
         assert_same(other, &tables, &rows(other, &log));
@@ -1208,11 +1246,19 @@ fn as_version_6(from: &std::path::Path, to: &std::path::Path) {
         .expect("version 6");
 }
 
-/// Each task event's row, its object read from the log where the read
-/// model kept none (it applied the event from there).
+/// Every task event (task, position, object or NULL) a read model holds:
+/// a row of `task_events`, or for a report applied from the log beside,
+/// its row of `reports` (which the history reads the same way).
+const EVERY_TASK_EVENT: &str = "SELECT task_id, position, event FROM task_events
+    UNION ALL
+    SELECT r.task_id, r.position, NULL FROM reports r WHERE NOT EXISTS
+        (SELECT 1 FROM task_events e WHERE e.task_id = r.task_id AND e.position = r.position)";
+
+/// Each task event, its object read from the log where the read model
+/// kept none (it applied the event from there).
 fn task_events(conn: &rusqlite::Connection, log: &Log) -> Vec<String> {
     let mut stmt = conn
-        .prepare("SELECT task_id, position, event FROM task_events ORDER BY task_id, position")
+        .prepare(&format!("{EVERY_TASK_EVENT} ORDER BY 1, 2"))
         .expect("select");
     stmt.query_map([], |r| {
         Ok((
@@ -1240,10 +1286,20 @@ fn objects_kept(path: &str) -> (u64, u64) {
     let conn =
         rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
             .expect("opens");
-    conn.query_row("SELECT count(event), count(*) FROM task_events", [], |r| {
-        Ok((r.get(0)?, r.get(1)?))
-    })
+    conn.query_row(
+        &format!("SELECT count(event), count(*) FROM ({EVERY_TASK_EVENT})"),
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
     .expect("counted")
+}
+
+/// What `sql`, a count, gives on the read model at `path`.
+fn count(path: &str, sql: &str) -> u64 {
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("opens");
+    conn.query_row(sql, [], |r| r.get(0)).expect("counted")
 }
 
 /// The statements that made a read model's tables and indexes, by name.
@@ -1379,6 +1435,7 @@ fn a_long_history_answers_alike() {
         ops,
         batches: vec![1, 7, 64, 3],
         chunks: vec![(1, 0), (17, 3), (64, 1), (5, 2)],
+        read_ahead: 13,
     });
 }
 
@@ -1420,5 +1477,6 @@ fn late_reports_move_the_done_day_alike() {
         ops,
         batches: vec![1],
         chunks: vec![(1, 0), (2, 1)],
+        read_ahead: 1,
     });
 }

@@ -22,6 +22,7 @@ mod decided;
 mod ledger;
 mod prepare;
 mod replica;
+mod rows;
 mod schema;
 mod tree;
 mod verify;
@@ -46,6 +47,7 @@ pub use replica::{
     Assembled, Assembler, BatchRecord, CheckpointRow, DeadLetterRow, DecisionRow, EventRow,
     PART_PREFIX, RECORD_TARGET_BYTES, REPLICA_SEQUENCE, RecordPart, ReplicaMessage, Replicated,
 };
+pub use rows::{EventRows, RawEvent};
 pub use schema::SCHEMA_VERSION;
 pub use tree::{Attestation, StoredCheckpoint};
 pub use verify::VerifyReport;

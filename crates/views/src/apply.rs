@@ -12,12 +12,11 @@ use dotpha_domain::{
     payload::{MetricValue, Target},
     state::TaskOrigin,
     text::{fold, join_searchable, searchable},
-    wire::RecordedEvent,
 };
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
 
-use crate::ViewError;
+use crate::{Decoded, ViewError};
 
 /// The meta key holding the position of the last unit event applied: the
 /// unit tree's stamp, which readers compare to know when their cached tree
@@ -44,10 +43,7 @@ pub(crate) struct Cache {
     pub(crate) pending: Pending,
     /// Tasks whose report columns the batch changed
     /// ([`TaskInputs::written`]).
-    reported: std::collections::BTreeSet<String>,
-    /// Whether each task event's object is kept in `task_events` (events
-    /// from the stream), or left in the log beside (`ReadModel::apply_logged`).
-    pub(crate) keep_objects: bool,
+    reported: Vec<String>,
 }
 
 /// Rows of the tables that only grow (each task's events and reports),
@@ -61,7 +57,7 @@ pub(crate) struct Pending {
     /// (task_id, position, the recorded event as JSON when it is kept).
     task_events: Vec<(String, u64, Option<String>)>,
     /// (task_id, as_of, position, percent, values as [`values_json`]).
-    reports: Vec<(String, String, u64, Option<f64>, String)>,
+    reports: Vec<(String, Date, u64, Option<f64>, String)>,
 }
 
 impl Pending {
@@ -77,12 +73,14 @@ impl Pending {
             insert.execute(params![task_id, position, event])?;
         }
         let mut rows = std::mem::take(&mut self.reports);
-        rows.sort_unstable_by(|a, b| (&a.0, &a.1, a.2).cmp(&(&b.0, &b.1, b.2)));
+        // Dates in order are their texts in order (years 0001 to 9999).
+        rows.sort_unstable_by(|a, b| (&a.0, a.1, a.2).cmp(&(&b.0, b.1, b.2)));
         let mut insert = tx.prepare_cached(
             "INSERT INTO reports (task_id, as_of, position, percent, vals) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
         for (task_id, as_of, position, percent, values) in &rows {
-            insert.execute(params![task_id, as_of, position, percent, values])?;
+            let as_of = DateText::of(*as_of);
+            insert.execute(params![task_id, as_of.as_str(), position, percent, values])?;
         }
         Ok(())
     }
@@ -97,11 +95,41 @@ impl Pending {
     ) {
         self.reports.push((
             task_id.to_owned(),
-            reading.as_of.to_string(),
+            reading.as_of,
             reading.position,
             percent,
             values_json(values.iter().map(|v| (v.metric.as_str(), v.value))),
         ));
+    }
+}
+
+/// A date's text, `YYYY-MM-DD` (what its `Display` writes), made without
+/// the formatting machinery: a rebuild writes one or more per report.
+pub(crate) struct DateText([u8; 10]);
+
+impl DateText {
+    pub(crate) fn of(date: Date) -> DateText {
+        // A `Date` has a year from 1 to 9999, so four digits always do.
+        let year = date.year().clamp(0, 9999) as u32;
+        let digit = |n: u32| b'0' + (n % 10) as u8;
+        let (month, day) = (u32::from(date.month()), u32::from(date.day()));
+        DateText([
+            digit(year / 1000),
+            digit(year / 100),
+            digit(year / 10),
+            digit(year),
+            b'-',
+            digit(month / 10),
+            digit(month),
+            b'-',
+            digit(day / 10),
+            digit(day),
+        ])
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // ASCII digits and dashes only.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 
@@ -150,8 +178,9 @@ struct ReportColumns {
     shown: Option<usize>,
     /// The latest instant a check-in was sent at (`last_report_ms`).
     sent_ms: Option<i64>,
-    /// The indexes of the targets whose latest value changed.
-    targets: std::collections::BTreeSet<usize>,
+    /// The indexes of the targets whose latest value changed, each once
+    /// (a task has a few).
+    targets: Vec<usize>,
 }
 
 impl TaskInputs {
@@ -282,7 +311,7 @@ impl Cache {
 pub(crate) fn finish_batch(
     tx: &Transaction<'_>,
     cache: &mut Cache,
-    batch: &[RecordedEvent],
+    batch: &[Decoded<'_>],
 ) -> Result<(), ViewError> {
     cache.pending.write(tx)?;
     write_reports(tx, cache, batch)?;
@@ -399,14 +428,11 @@ fn insert_targets(
 pub(crate) fn event(
     tx: &Transaction<'_>,
     cache: &mut Cache,
-    recorded: &RecordedEvent,
+    recorded: &Decoded<'_>,
     index: usize,
 ) -> Result<(), ViewError> {
-    let event = recorded.decode().map_err(|e| ViewError::Undecodable {
-        position: recorded.position,
-        reason: e.to_string(),
-    })?;
-    let at = millis(&recorded.occurred_at);
+    let event = &recorded.event;
+    let at = millis(recorded.occurred_at);
     match &event.payload {
         Payload::UnitRegistered(p) => {
             tx.prepare_cached(
@@ -566,8 +592,8 @@ pub(crate) fn event(
         Payload::ProductReviewed(p) => crate::evaluation::product_reviewed(tx, p)?,
         Payload::PeriodOpened(p) => crate::evaluation::period_opened(tx, p)?,
         Payload::PeriodClosed(p) => crate::evaluation::period_closed(tx, p)?,
-        Payload::AssessmentSelfSubmitted(p) => crate::evaluation::self_assessed(tx, p, &event)?,
-        Payload::AssessmentDecided(p) => crate::evaluation::decided(tx, p, &event, recorded)?,
+        Payload::AssessmentSelfSubmitted(p) => crate::evaluation::self_assessed(tx, p, event)?,
+        Payload::AssessmentDecided(p) => crate::evaluation::decided(tx, p, event, recorded)?,
         Payload::TaskEvaluated(p) => {
             tx.prepare_cached(
                 "UPDATE tasks SET rating = ?2, score = ?3, evaluation_comment = ?4, evaluated_by = ?5
@@ -586,20 +612,19 @@ pub(crate) fn event(
         if TaskStatus::initial(event.event_type()).is_none() {
             advance_status(tx, cache, task_id, &event.payload)?;
         }
-        let object = if cache.keep_objects {
-            Some(
-                serde_json::to_string(recorded).map_err(|e| ViewError::Undecodable {
-                    position: recorded.position,
-                    reason: e.to_string(),
-                })?,
-            )
-        } else {
-            None
-        };
-        cache
-            .pending
-            .task_events
-            .push((task_id.to_string(), recorded.position, object));
+        // A report applied from the log beside keeps no row here: its
+        // `reports` row holds the task and the position, which is all this
+        // row would (`query::TASK_EVENTS`), and a row less per report is
+        // about a sixth of a rebuild (BENCHMARKS.md, issue 15).
+        let in_reports =
+            recorded.object.is_none() && matches!(event.payload, Payload::ProgressReported(_));
+        if !in_reports {
+            cache.pending.task_events.push((
+                task_id.to_string(),
+                recorded.position,
+                recorded.object.clone(),
+            ));
+        }
     }
     Ok(())
 }
@@ -619,12 +644,17 @@ fn report(
     let Some(inputs) = cache.tasks.get_mut(task_id) else {
         return;
     };
+    if inputs.written.is_none() {
+        // The task's first report of the batch.
+        cache.reported.push(task_id.to_owned());
+    }
     let written = inputs.written.get_or_insert_with(ReportColumns::default);
     for v in &p.values {
         if let Some(i) = inputs.targets.iter().position(|t| t.0 == v.metric.as_str())
             && keep_latest(&mut inputs.targets[i].3, this, v.value)
+            && !written.targets.contains(&i)
         {
-            written.targets.insert(i);
+            written.targets.push(i);
         }
     }
     if let Some(percent) = p.percent_complete {
@@ -638,9 +668,6 @@ fn report(
     // A check-in is a check-in whenever it describes: the clock of
     // "stale" runs from the most recent one sent.
     written.sent_ms = Some(written.sent_ms.map_or(at, |ms| ms.max(at)));
-    if !cache.reported.contains(task_id) {
-        cache.reported.insert(task_id.to_owned());
-    }
 }
 
 /// The report shown as a task's last one (`tasks.last_report`), as JSON.
@@ -667,25 +694,17 @@ struct ShownValue<'a> {
 
 /// The report at `index` in `batch` as the task shows its last one: its
 /// JSON ([`ShownReport`]) and its confidence.
-fn shown_report(
-    batch: &[RecordedEvent],
-    index: usize,
-) -> Result<Option<(String, Option<&'static str>)>, ViewError> {
-    let Some(recorded) = batch.get(index) else {
-        return Ok(None);
-    };
-    let event = recorded.decode().map_err(|e| ViewError::Undecodable {
-        position: recorded.position,
-        reason: e.to_string(),
-    })?;
+fn shown_report(batch: &[Decoded<'_>], index: usize) -> Option<(String, Option<&'static str>)> {
+    let recorded = batch.get(index)?;
+    let event = &recorded.event;
     let Payload::ProgressReported(p) = &event.payload else {
-        return Ok(None);
+        return None;
     };
     let shown = ShownReport {
         as_of: p.as_of.to_string(),
         confidence: p.confidence.map(|c| c.as_str()),
         note: p.note.as_deref(),
-        occurred_at: &recorded.occurred_at,
+        occurred_at: recorded.occurred_at,
         percent_complete: p.percent_complete,
         reported_by: &event.actor,
         values: p
@@ -699,7 +718,7 @@ fn shown_report(
     };
     // Plain fields of strings and numbers always serialize.
     let json = serde_json::to_string(&shown).unwrap_or_default();
-    Ok(Some((json, p.confidence.map(|c| c.as_str()))))
+    Some((json, p.confidence.map(|c| c.as_str())))
 }
 
 /// Writes what the batch's reports changed ([`ReportColumns`]), one
@@ -709,9 +728,11 @@ fn shown_report(
 fn write_reports(
     tx: &Transaction<'_>,
     cache: &mut Cache,
-    batch: &[RecordedEvent],
+    batch: &[Decoded<'_>],
 ) -> Result<(), ViewError> {
-    let reported = std::mem::take(&mut cache.reported);
+    let mut reported = std::mem::take(&mut cache.reported);
+    // In the order of the tasks' key, as the rows lie.
+    reported.sort_unstable();
     let mut task = tx.prepare_cached(
         "UPDATE tasks SET reported_percent = ?2, reported_as_of = ?3, reported_pos = ?4,
                 last_report = CASE WHEN ?5 THEN ?6 ELSE last_report END,
@@ -740,33 +761,35 @@ fn write_reports(
                     task_id,
                     metric,
                     value,
-                    at.as_of.to_string(),
+                    DateText::of(at.as_of).as_str(),
                     at.position
                 ])?;
             }
         }
-        let (reported_percent, reported_as_of, reported_pos) = match inputs.reported {
-            Some((at, value)) => (Some(value), Some(at.as_of.to_string()), Some(at.position)),
-            None => (None, None, None),
+        let reported_as_of = inputs.reported.map(|(at, _)| DateText::of(at.as_of));
+        let (reported_percent, reported_pos) = match inputs.reported {
+            Some((at, value)) => (Some(value), Some(at.position)),
+            None => (None, None),
         };
         let shown_at = inputs.shown;
         let shown = match written.shown {
-            Some(index) => shown_report(batch, index)?,
+            Some(index) => shown_report(batch, index),
             None => None,
         };
         let (shown, confidence) = match shown {
             Some((json, confidence)) => (Some(json), confidence),
             None => (None, None),
         };
+        let shown_as_of = shown_at.map(|at| DateText::of(at.as_of));
         task.execute(params![
             task_id,
             reported_percent,
-            reported_as_of,
+            reported_as_of.as_ref().map(DateText::as_str),
             reported_pos,
             shown.is_some(),
             shown,
             confidence,
-            shown_at.map(|at| at.as_of.to_string()),
+            shown_as_of.as_ref().map(DateText::as_str),
             shown_at.map(|at| at.position),
             written.sent_ms,
             inputs.percent()
@@ -874,6 +897,14 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
+        /// A date's text is the one its `Display` writes.
+        #[test]
+        fn a_date_text_is_its_display(days in -719_162i64..2_932_896) {
+            let date = Date::from_days_since_epoch(days);
+            let text = DateText::of(date);
+            prop_assert_eq!(text.as_str(), date.to_string());
+        }
+
         /// A report's values read back from their stored text are the
         /// same numbers, bit for bit, in the order of their metrics.
         #[test]

@@ -25,7 +25,6 @@ use dotpha_domain::{
     text::{collate, fold},
     values::RequiredText,
     vocabulary::{ProductStatus, Rating},
-    wire::RecordedEvent,
 };
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
@@ -206,7 +205,7 @@ pub(crate) fn decided(
     tx: &Transaction<'_>,
     p: &AssessmentDecided,
     event: &Event,
-    recorded: &RecordedEvent,
+    recorded: &crate::Decoded<'_>,
 ) -> Result<(), ViewError> {
     let products = p.products.clone().unwrap_or_default();
     let reason = p

@@ -31,7 +31,10 @@ mod upgrade;
 
 use std::{cell::RefCell, path::Path, sync::Arc};
 
-use dotpha_domain::wire::{GENESIS_HASH, RecordedEvent};
+use dotpha_domain::{
+    Event,
+    wire::{GENESIS_HASH, RecordedEvent},
+};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 pub use schema::SCHEMA_VERSION;
@@ -100,6 +103,123 @@ pub struct Applied {
     pub stream_sequence: Option<u64>,
 }
 
+/// An event of the log, decoded, for applying
+/// ([`ReadModel::apply_decoded`]): the event and what applying reads of
+/// its record, borrowed from where it was read.
+#[derive(Debug)]
+pub struct Decoded<'a> {
+    position: u64,
+    prev_hash: &'a str,
+    hash: &'a str,
+    /// As the publisher wrote it (a plan's `submitted_at`, the shown
+    /// report's `occurred_at`, an assessment's `decided_at`).
+    occurred_at: &'a str,
+    event: std::borrow::Cow<'a, Event>,
+    /// The object as the log holds it, kept in `task_events` for a task
+    /// event from the stream; `None` for one applied from the log beside.
+    object: Option<String>,
+}
+
+impl<'a> Decoded<'a> {
+    /// The event at `position` of the log beside the read model, whose
+    /// object stays there ([`ReadModel::apply_logged`]): `event` is what the
+    /// log's decoder ([`dotpha_domain::wire::decode_event`]) made of the
+    /// record with these `prev_hash`, `hash` and `occurred_at`.
+    pub fn from_log(
+        position: u64,
+        prev_hash: &'a str,
+        hash: &'a str,
+        occurred_at: &'a str,
+        event: &'a Event,
+    ) -> Decoded<'a> {
+        Decoded {
+            position,
+            prev_hash,
+            hash,
+            occurred_at,
+            event: std::borrow::Cow::Borrowed(event),
+            object: None,
+        }
+    }
+
+    /// Decodes `recorded`, from the stream (`keep`: a task event's object
+    /// is kept) or the log beside.
+    fn new(recorded: &'a RecordedEvent, keep: bool) -> Result<Decoded<'a>, ViewError> {
+        let event = recorded.decode().map_err(|e| ViewError::Undecodable {
+            position: recorded.position,
+            reason: e.to_string(),
+        })?;
+        let object = match event.payload.task_id() {
+            Some(_) if keep => {
+                Some(
+                    serde_json::to_string(recorded).map_err(|e| ViewError::Undecodable {
+                        position: recorded.position,
+                        reason: e.to_string(),
+                    })?,
+                )
+            }
+            _ => None,
+        };
+        Ok(Decoded {
+            position: recorded.position,
+            prev_hash: &recorded.prev_hash,
+            hash: &recorded.hash,
+            occurred_at: &recorded.occurred_at,
+            event: std::borrow::Cow::Owned(event),
+            object,
+        })
+    }
+}
+
+/// The rule of a batch's order: each event not yet applied is the next
+/// position and follows the hash of the one before.
+struct Chain {
+    position: u64,
+    hash: String,
+}
+
+impl Chain {
+    fn from(applied: &Applied) -> Chain {
+        Chain {
+            position: applied.position,
+            hash: applied.hash.clone(),
+        }
+    }
+
+    /// Whether the event at `position`, following `prev_hash`, is the next
+    /// to apply (`false`: applied already); an error when it leaves a gap
+    /// or follows another hash than the last one's.
+    fn follows(
+        &mut self,
+        path: &str,
+        position: u64,
+        prev_hash: &str,
+        hash: &str,
+    ) -> Result<bool, ViewError> {
+        if position <= self.position {
+            return Ok(false);
+        }
+        if position != self.position + 1 {
+            return Err(ViewError::Gap {
+                expected: self.position + 1,
+                found: position,
+            });
+        }
+        if prev_hash != self.hash {
+            return Err(ViewError::Foreign {
+                path: path.to_owned(),
+                reason: format!(
+                    "event {position} follows hash {prev_hash}, but the last applied event has hash {}",
+                    self.hash
+                ),
+            });
+        }
+        self.position = position;
+        hash.clone_into(&mut self.hash);
+        Ok(true)
+    }
+}
+
 /// A read model in one SQLite file.
 pub struct ReadModel {
     conn: Connection,
@@ -166,6 +286,15 @@ const CACHE_KIB: i64 = -65_536;
 /// (`apply::Pending`), and fit in it at a million events, so their pages
 /// are not written out and read back within a batch.
 const REBUILD_CACHE_KIB: i64 = -262_144;
+
+/// What a rebuild gathers the planner's statistics of: the tables a query
+/// could read through more than one index (the tasks, by cycle, unit,
+/// assignee, due day or check-in; the assessments, by period or cadre).
+/// Every other table is read by its primary key alone, so its statistics
+/// would choose nothing, and the tables that grow per event (each task's
+/// reports and events) are most of the file: reading them all made
+/// `ANALYZE` about 3% of a rebuild (BENCHMARKS.md, issue 15).
+const ANALYZED: &str = "ANALYZE tasks; ANALYZE assessments;";
 
 /// Prepared statements kept per connection: more than applying and
 /// querying use together (about 65), so none is prepared again per event
@@ -247,7 +376,7 @@ impl ReadModel {
     pub fn finish_rebuild(&self) -> Result<(), ViewError> {
         // Statistics let the planner pick the unit index for a commune's
         // tasks instead of walking the whole cycle.
-        self.conn.execute_batch("ANALYZE")?;
+        self.conn.execute_batch(ANALYZED)?;
         self.conn.pragma_update(None, "synchronous", "FULL")?;
         self.conn
             .pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
@@ -376,7 +505,8 @@ impl ReadModel {
         events: &[RecordedEvent],
         stream_sequence: Option<u64>,
     ) -> Result<usize, ViewError> {
-        self.apply_kept(events, stream_sequence, true)
+        let decoded = self.decode(events, true)?;
+        self.apply_decoded_in(&decoded, stream_sequence, false)
     }
 
     /// [`ReadModel::apply`] for events read from the log beside this read
@@ -384,61 +514,76 @@ impl ReadModel {
     /// from that log by position ([`query::HistoryEvent::InLog`]). A copy
     /// is most of what a rebuild writes (BENCHMARKS.md, issue 15).
     pub fn apply_logged(&mut self, events: &[RecordedEvent]) -> Result<usize, ViewError> {
-        self.apply_kept(events, None, false)
+        let decoded = self.decode(events, false)?;
+        self.apply_decoded_in(&decoded, None, true)
     }
 
-    fn apply_kept(
+    /// [`ReadModel::apply_logged`] for events already decoded
+    /// ([`Decoded::from_log`]). A gap or a broken chain fails the whole
+    /// batch and applies nothing.
+    pub fn apply_decoded(&mut self, events: &[Decoded<'_>]) -> Result<usize, ViewError> {
+        self.apply_decoded_in(events, None, true)
+    }
+
+    /// Decodes the events of `events` not yet applied, failing at the first
+    /// that does not continue the chain or cannot be read: the same error,
+    /// in the same order, as applying them one by one would give.
+    fn decode<'a>(
+        &self,
+        events: &'a [RecordedEvent],
+        keep: bool,
+    ) -> Result<Vec<Decoded<'a>>, ViewError> {
+        let mut chain = Chain::from(&self.applied);
+        let mut decoded = Vec::with_capacity(events.len());
+        for event in events {
+            if chain.follows(&self.path, event.position, &event.prev_hash, &event.hash)? {
+                decoded.push(Decoded::new(event, keep)?);
+            }
+        }
+        Ok(decoded)
+    }
+
+    fn apply_decoded_in(
         &mut self,
-        events: &[RecordedEvent],
+        events: &[Decoded<'_>],
         stream_sequence: Option<u64>,
-        keep_objects: bool,
+        logged: bool,
     ) -> Result<usize, ViewError> {
-        self.cache.keep_objects = keep_objects;
-        let outcome = self.apply_in_transaction(events, stream_sequence);
+        let outcome = self.apply_in_transaction(events, stream_sequence, logged);
         if outcome.is_err() {
             // Names cached while applying the failed batch were rolled back.
             self.cache = apply::Cache::default();
-            self.cache.keep_objects = keep_objects;
         }
         outcome
     }
 
     fn apply_in_transaction(
         &mut self,
-        events: &[RecordedEvent],
+        events: &[Decoded<'_>],
         stream_sequence: Option<u64>,
+        logged: bool,
     ) -> Result<usize, ViewError> {
         let mut applied = self.applied.clone();
+        let mut chain = Chain::from(&applied);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut count = 0;
+        let mut last = None;
         for (index, event) in events.iter().enumerate() {
-            if event.position <= applied.position {
+            if !chain.follows(&self.path, event.position, event.prev_hash, event.hash)? {
                 continue;
-            }
-            if event.position != applied.position + 1 {
-                return Err(ViewError::Gap {
-                    expected: applied.position + 1,
-                    found: event.position,
-                });
-            }
-            if event.prev_hash != applied.hash {
-                return Err(ViewError::Foreign {
-                    path: self.path.clone(),
-                    reason: format!(
-                        "event {} follows hash {}, but the last applied event has hash {}",
-                        event.position, event.prev_hash, applied.hash
-                    ),
-                });
             }
             apply::event(&tx, &mut self.cache, event, index)?;
             if event.position == 1 {
-                applied.genesis = Some(event.hash.clone());
+                applied.genesis = Some(event.hash.to_owned());
             }
-            applied.position = event.position;
-            applied.hash = event.hash.clone();
+            last = Some(event);
             count += 1;
+        }
+        if let Some(last) = last {
+            applied.position = last.position;
+            applied.hash = last.hash.to_owned();
         }
         apply::finish_batch(&tx, &mut self.cache, events)?;
         if let Some(sequence) = stream_sequence {
@@ -456,7 +601,7 @@ impl ReadModel {
             if let Some(sequence) = applied.stream_sequence {
                 put.execute(params!["stream_sequence", sequence.to_string()])?;
             }
-            if count > 0 && !self.cache.keep_objects {
+            if count > 0 && logged {
                 // The last event read from the log beside: a log that
                 // holds it holds every one kept there ([`ReadModel::logged`]).
                 put.execute(params![LOGGED_POSITION, applied.position.to_string()])?;

@@ -378,6 +378,16 @@ pub struct TaskFilter {
     pub offset: Option<usize>,
 }
 
+/// A task's events (the task `?1`), as (position, object or NULL): its
+/// rows of `task_events`, and each of its reports applied from the log
+/// beside, which keeps only its `reports` row (`apply::event`; the row
+/// holds the task and the position, and the history reads the object from
+/// that log, as for every event applied from there).
+const TASK_EVENTS: &str = "SELECT position, event FROM task_events WHERE task_id = ?1
+    UNION ALL
+    SELECT r.position, NULL FROM reports r WHERE r.task_id = ?1
+        AND NOT EXISTS (SELECT 1 FROM task_events e WHERE e.task_id = ?1 AND e.position = r.position)";
+
 const SUMMARY_COLUMNS: &str = "t.task_id, t.title, t.cycle, t.assignee, coalesce(c.full_name, t.assignee), t.unit,
      coalesce(u.name, t.unit), t.kind, t.category, t.origin, t.status, t.percent_complete, t.due, t.due_end_ms,
      coalesce(t.last_report_ms, t.created_ms), t.created_ms, t.last_confidence, t.rating, t.score";
@@ -781,7 +791,7 @@ impl ReadModel {
         let row = conn
             .prepare_cached(&format!(
                 "SELECT {SUMMARY_COLUMNS}, t.description, t.backlog_ref, t.plan, t.last_report, t.evaluation_comment,
-                        (SELECT count(*) FROM task_events e WHERE e.task_id = t.task_id)
+                        (SELECT count(*) FROM ({TASK_EVENTS}) e)
                  {SUMMARY_FROM} WHERE t.task_id = ?1"
             ))?
             .query_row([task_id], |r| {
@@ -894,9 +904,9 @@ impl ReadModel {
     /// from the log beside it ([`ReadModel::apply_logged`]), to be read
     /// there (`dotpha_project::history`).
     pub fn history(&self, task_id: &str) -> Result<Option<Vec<HistoryEvent>>, ViewError> {
-        let mut stmt = self.connection().prepare_cached(
-            "SELECT position, event FROM task_events WHERE task_id = ?1 ORDER BY position",
-        )?;
+        let mut stmt = self
+            .connection()
+            .prepare_cached(&format!("{TASK_EVENTS} ORDER BY position"))?;
         let events: Vec<(u64, Option<String>)> = stmt
             .query_map([task_id], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;

@@ -188,6 +188,8 @@ CREATE INDEX assessments_by_cadre ON assessments (cadre, period);
 -- Each task's events (the history route): the event object as the log
 -- holds it, or NULL for an event applied from the log beside this file
 -- (`ReadModel::apply_logged`), which the history reads there by position.
+-- A report applied from the log beside has no row here: its row of
+-- `reports` holds its task and position (`query::TASK_EVENTS`).
 -- A rowid table on purpose: rows with an object are large, and appended in
 -- rowid order.
 CREATE TABLE task_events (
