@@ -360,7 +360,24 @@ pub(crate) fn log_path(data: &std::path::Path) -> PathBuf {
     data.join("log.sqlite")
 }
 
+/// Allocations of at least this many bytes are mapped from the system and
+/// given back when freed. glibc starts at 128 KiB but raises the threshold
+/// to the size of each mapped block freed (up to 32 MiB), after which large
+/// short-lived buffers (compressing a kept answer, a dashboard's JSON, a
+/// batch being read) stay in its heap and count in the process's memory for
+/// good: `dotpha up` after a million events peaked 3-10 MB higher, and
+/// unevenly (BENCHMARKS.md, "Resident memory").
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const MMAP_THRESHOLD_BYTES: libc::c_int = 256 * 1024;
+
 fn main() -> ExitCode {
+    // A fixed threshold also stops glibc from moving it (mallopt(3)).
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets a parameter of the allocator; called
+    // first, before any thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES);
+    }
     let cli = Cli::parse();
     settings::warn_unknown_variables();
     match run(cli) {

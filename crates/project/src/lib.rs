@@ -34,12 +34,12 @@ pub const CATCH_UP_BATCH: usize = 4096;
 /// Events per transaction in a rebuild, which writes a file nobody reads
 /// yet. What a batch writes once per task (the columns its reports change,
 /// its search texts) and the pages its commit writes again shrink with
-/// fewer, larger batches: 131,072 took 10-13% less time than 65,536 at a
-/// million events. Two batches are in memory, one read and decoded while
-/// the other is applied: about 140 MB each at this size (a rebuild of a
-/// million events peaked at 541 MB, 336 MB with 65,536; BENCHMARKS.md,
-/// issue 15).
-pub const REBUILD_BATCH: usize = 131_072;
+/// fewer, larger batches, but two batches are in memory, one read and
+/// decoded while the other is applied, about 1 KB an event: at a million
+/// events a rebuild peaked at 336 MB with 65,536 and 541 MB with 131,072,
+/// which took 10-13% less time (BENCHMARKS.md, issue 15). A rebuild runs in
+/// `dotpha up` on a small machine too, so memory wins.
+pub const REBUILD_BATCH: usize = 65_536;
 /// Most stream messages applied in one transaction.
 pub const MAX_BATCH: usize = 1024;
 
