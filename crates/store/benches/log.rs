@@ -3,7 +3,10 @@
 //!
 //! `cargo bench -p dotpha-store --bench log` (sizes: `DOTPHA_BENCH_EVENTS`,
 //! default 1,000,000 for verify and fold; `DOTPHA_BENCH_APPEND_ONLY=1` stops
-//! after the appends).
+//! after the appends; `DOTPHA_BENCH_ROUNDS`, default 1, repeats each batch's
+//! append and its raw inserts in turn, each append into a fresh copy of the
+//! same log with the same decisions, so a ratio is read from pairs run
+//! side by side).
 
 use std::time::{Duration, Instant};
 
@@ -216,6 +219,52 @@ fn small_rows(n: usize, batch: usize, dir: &std::path::Path) -> Duration {
     start.elapsed()
 }
 
+/// The canonical text of each event's data (what the log stores and
+/// hashes), as the append makes it (through a `serde_json::Value`), beside
+/// `serde_json::to_string` of the same payload: plain JSON, members in
+/// declaration order (the layer below).
+fn canonical_data() {
+    const EVENTS: usize = 100_000;
+    let mut workload = Workload::new("bench", 100, 10);
+    let mut state = State::new();
+    for m in workload.setup() {
+        let submission = parse_submission(&m.body, Some(&m.unit)).expect("valid");
+        for e in decide(&state, &submission).expect("accepted") {
+            state.apply(&e);
+        }
+    }
+    let events: Vec<Event> = decisions(&mut workload, &mut state, EVENTS)
+        .into_iter()
+        .flat_map(|d| match d.outcome {
+            Outcome::Accepted(events) => events,
+            Outcome::Rejected(_) => Vec::new(),
+        })
+        .collect();
+    println!(
+        "\n### an event's data in canonical form ({} reports)\n",
+        events.len()
+    );
+    println!("| made | events/s | bytes | against plain serde_json |");
+    println!("|---|---:|---:|---:|");
+    let time = |make: &dyn Fn(&Event) -> String| {
+        let start = Instant::now();
+        let bytes: usize = events.iter().map(|e| make(e).len()).sum();
+        (start.elapsed(), bytes)
+    };
+    let (plain, plain_bytes) = time(&|e| serde_json::to_string(&e.payload).expect("plain JSON"));
+    let (took, bytes) =
+        time(&|e| dotpha_domain::canonical::to_string(&e.payload.to_data()).expect("canonical"));
+    println!(
+        "| canonical (RFC 8785), through a serde_json::Value, as the append | {} | {bytes} | {:.0}% |",
+        rate(events.len() as u64, took),
+        100.0 * plain.as_secs_f64() / took.as_secs_f64()
+    );
+    println!(
+        "| plain serde_json::to_string, members in declaration order | {} | {plain_bytes} | 100% |",
+        rate(events.len() as u64, plain)
+    );
+}
+
 fn rate(n: u64, d: Duration) -> String {
     format!("{:.0}", n as f64 / d.as_secs_f64())
 }
@@ -232,39 +281,56 @@ fn main() {
          pragmas and batches) inserted by plain rusqlite. \"small rows\": one small row per event, the \
          peer's row (../shared/peers/sqlite-es), same pragmas and batches.\n"
     );
+    let rounds: usize = std::env::var("DOTPHA_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
     println!(
-        "| batch | submissions | append_batch /s | raw inserts of the same rows /s | ratio | \
+        "| round | batch | submissions | append_batch /s | raw inserts of the same rows /s | ratio | \
          one small row per event /s | raw rows / small rows |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut priced = None;
     for batch in [1usize, 64, 256, 1024] {
         let n = (batch * 400).min(100_000);
         let sub = dir.path().join(format!("append-{batch}"));
         std::fs::create_dir_all(&sub).expect("dir");
         let mut workload = Workload::new("bench", 100, 10);
-        let (mut log, mut state) = prepared(&sub, &mut workload);
+        let (log, mut state) = prepared(&sub, &mut workload);
         let after = log.head().position;
         let decided = decisions(&mut workload, &mut state, n);
-        let start = Instant::now();
-        for chunk in decided.chunks(batch) {
-            log.append_batch(chunk, &recorded_at()).expect("append");
-        }
-        let ours = start.elapsed();
+        // Closed, so the copies below hold the whole setup (no WAL left).
         drop(log);
-        let rows = stored_rows(&sub.join("log.sqlite"), after);
-        let raw = raw_inserts(&rows, batch, &sub, Rows::Same);
-        let small = small_rows(n, batch, &sub);
-        println!(
-            "| {batch} | {n} | {} | {} | {:.0}% | {} | {:.0}% |",
-            rate(n as u64, ours),
-            rate(n as u64, raw),
-            100.0 * raw.as_secs_f64() / ours.as_secs_f64(),
-            rate(n as u64, small),
-            100.0 * small.as_secs_f64() / raw.as_secs_f64(),
-        );
-        if batch == 256 {
-            priced = Some((rows, sub, raw));
+        let template = sub.join("log.sqlite");
+        let mut rows = Vec::new();
+        for round in 1..=rounds {
+            let path = sub.join(format!("round-{round}.sqlite"));
+            std::fs::copy(&template, &path).expect("copy the set-up log");
+            let mut log = Log::open(&path).expect("open the copy");
+            let start = Instant::now();
+            for chunk in decided.chunks(batch) {
+                log.append_batch(chunk, &recorded_at()).expect("append");
+            }
+            let ours = start.elapsed();
+            drop(log);
+            if rows.is_empty() {
+                rows = stored_rows(&path, after);
+            }
+            let raw = raw_inserts(&rows, batch, &sub, Rows::Same);
+            let small = small_rows(n, batch, &sub);
+            println!(
+                "| {round} | {batch} | {n} | {} | {} | {:.0}% | {} | {:.0}% |",
+                rate(n as u64, ours),
+                rate(n as u64, raw),
+                100.0 * raw.as_secs_f64() / ours.as_secs_f64(),
+                rate(n as u64, small),
+                100.0 * small.as_secs_f64() / raw.as_secs_f64(),
+            );
+            if batch == 256 && round == rounds {
+                priced = Some((std::mem::take(&mut rows), sub.clone(), raw));
+            }
+            let _ = std::fs::remove_file(&path);
         }
     }
     if let Some((rows, sub, all)) = priced {
@@ -291,6 +357,7 @@ fn main() {
             );
         }
     }
+    canonical_data();
     if std::env::var_os("DOTPHA_BENCH_APPEND_ONLY").is_some() {
         return;
     }
