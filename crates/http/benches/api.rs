@@ -484,6 +484,106 @@ async fn get(client: &reqwest::Client, url: &str, token: &str) -> (u16, usize, O
     }
 }
 
+/// The read model's queries one at a time, each answer computed (no kept
+/// answers, no HTTP), median of `runs`, beside plain rusqlite reading one
+/// task's row by its key on the same file (the layer below): what a
+/// request costs when the read model has moved since the last one.
+fn queries_one_at_a_time(dir: &Path, runs: usize) {
+    use dotpha_views::query::TaskFilter;
+    let path = dir.join("read.sqlite");
+    let read = dotpha_views::ReadModel::open_read_only(&path).expect("open the read model");
+    let now = dotpha_domain::Timestamp::from_unix_millis(1_640_995_200_000).unix_millis();
+    let cycle = TaskFilter {
+        cycle: Some("2021".to_owned()),
+        ..TaskFilter::default()
+    };
+    let (tasks, _) = read.tasks(&cycle, now).expect("the cycle's tasks");
+    let sample: Vec<_> = tasks
+        .iter()
+        .step_by((tasks.len() / runs).max(1))
+        .take(runs)
+        .collect();
+    let median = |mut took: Vec<Duration>| {
+        took.sort_unstable();
+        took[took.len() / 2]
+    };
+    let time = |f: &mut dyn FnMut(usize)| {
+        median(
+            (0..sample.len())
+                .map(|i| {
+                    let start = Instant::now();
+                    f(i);
+                    start.elapsed()
+                })
+                .collect(),
+        )
+    };
+    let plain =
+        rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open the file");
+    let mut row = plain
+        .prepare("SELECT * FROM tasks WHERE task_id = ?1")
+        .expect("prepare");
+    let floor = time(&mut |i| {
+        row.query_row([&sample[i].task_id], |_| Ok(()))
+            .expect("the row");
+    });
+    let rows: [(&str, Duration); 5] = [
+        (
+            "a task's page (`task`)",
+            time(&mut |i| {
+                read.task(&sample[i].task_id, now).expect("a task");
+            }),
+        ),
+        (
+            "a task's history (`history`)",
+            time(&mut |i| {
+                read.history(&sample[i].task_id).expect("a history");
+            }),
+        ),
+        (
+            "a cadre's tasks (`tasks`, assignee)",
+            time(&mut |i| {
+                let filter = TaskFilter {
+                    assignee: Some(sample[i].assignee.clone()),
+                    ..TaskFilter::default()
+                };
+                read.tasks(&filter, now).expect("a list");
+            }),
+        ),
+        (
+            "a cadre (`cadre`)",
+            time(&mut |i| {
+                read.cadre(&sample[i].assignee, now).expect("a cadre");
+            }),
+        ),
+        (
+            "the cycle's first page (`tasks`, cycle)",
+            time(&mut |_| {
+                read.tasks(&cycle, now).expect("a list");
+            }),
+        ),
+    ];
+    println!(
+        "\n### the read model's queries one at a time, computed, median of {}\n",
+        sample.len()
+    );
+    println!("| query | median | against one row by its key (plain rusqlite) |");
+    println!("|---|---:|---:|");
+    let us = |d: Duration| format!("{:.1} µs", d.as_secs_f64() * 1e6);
+    for (label, took) in rows {
+        println!(
+            "| {label} | {} | {:.0}× |",
+            us(took),
+            took.as_secs_f64() / floor.as_secs_f64().max(1e-9)
+        );
+    }
+    println!(
+        "| one task's row by its key, plain rusqlite | {} | 1× |",
+        us(floor)
+    );
+}
+
 fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` passes nothing
     // and wants a quick check that it runs.
@@ -510,6 +610,8 @@ fn main() {
             started.elapsed().as_secs_f64()
         );
     }
+
+    queries_one_at_a_time(&dir, if quick { 5 } else { 50 });
 
     // The server, as `dotpha serve` runs it, on its own runtime.
     let server = tokio::runtime::Builder::new_multi_thread()

@@ -349,6 +349,14 @@ impl Log {
     }
 
     fn with_connection(conn: Connection, path: String) -> Result<Log, StoreError> {
+        // Plans that do not depend on bound values (SQLite's query planner
+        // stability guarantee): without it, reading the log from a position
+        // compiled its statement again at every chunk, the value of `LIMIT`
+        // or of an equality being one a plan may depend on.
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )?;
         let head = conn
             .query_row(
                 "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1",

@@ -159,3 +159,53 @@ impl Log {
         Ok(rows.rows.len())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Arrival, Ledger};
+
+    /// The kind: a statement the log keeps is compiled once, however many
+    /// times and with whatever values it runs (reading the log by chunks
+    /// from any position, a stream, the last batch's receipts), on the
+    /// writer's connection and a reader's.
+    #[test]
+    fn statements_are_compiled_once_whatever_values_they_run_with() {
+        use dotpha_testkit::sqlite::statements_compiled_again;
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("log.sqlite");
+        let mut ledger = Ledger::open(&path).expect("the log opens");
+        let mut workload = dotpha_testkit::Workload::new("plan", 3, 2);
+        let mut messages = workload.setup();
+        messages.extend((0..40).map(|_| workload.next_report()));
+        let now = dotpha_domain::Timestamp::from_unix_millis(1_614_648_600_123);
+        for chunk in messages.chunks(7) {
+            let arrivals = chunk
+                .iter()
+                .map(|m| Arrival::read(&m.body, Some(&m.unit), Some(&m.submission_id)).expect("id"))
+                .collect();
+            ledger.submit_batch(arrivals, &now).expect("decided");
+        }
+        let reader = Log::open_read_only(&path).expect("opens");
+        for log in [ledger.log(), &reader] {
+            let head = log.head().position;
+            let mut rows = EventRows::default();
+            let mut streams = std::collections::BTreeSet::new();
+            for from in 1..=head {
+                for limit in [1, 3, 64] {
+                    log.read_rows(from, limit, &mut rows).expect("rows");
+                    for event in log.events_from(from, limit).expect("events") {
+                        streams.insert(event.stream);
+                    }
+                }
+            }
+            for stream in &streams {
+                log.stream(stream).expect("a stream");
+            }
+            for at_most in [1, 5, 100] {
+                log.last_batch_receipts(at_most).expect("receipts");
+            }
+            assert_eq!(statements_compiled_again(&log.conn), []);
+        }
+    }
+}

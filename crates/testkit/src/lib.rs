@@ -10,6 +10,7 @@
 pub mod cluster;
 pub mod deps;
 pub mod nats;
+pub mod sqlite;
 
 use serde_json::{Value, json};
 

@@ -246,11 +246,23 @@ impl std::fmt::Debug for ReadModel {
 pub const COLLATION: &str = "vi";
 
 /// What every read-model connection is given besides SQLite's own: the
-/// collation [`COLLATION`], and `dotpha_rank(q, search_head, search)`, the
+/// collation [`COLLATION`], `dotpha_rank(q, search_head, search)`, the
 /// rank of a task's stored search texts for the query `q`
-/// ([`dotpha_domain::text::Query::rank`]: 0, 1 or 2; NULL when not found).
+/// ([`dotpha_domain::text::Query::rank`]: 0, 1 or 2; NULL when not found),
+/// and plans that do not depend on bound values.
+///
+/// That last is SQLite's query planner stability guarantee (QPSG). Without
+/// it, a statement whose plan could depend on a bound value (an equality
+/// on a column with `ANALYZE`'s samples, an `ORDER BY` after an equality,
+/// a `LIKE` pattern) is compiled again every time it runs with a new one:
+/// every list, count and task page the API serves, and a rebuild's search
+/// texts once per task (BENCHMARKS.md, "statements compiled once").
 fn register(conn: &Connection) -> Result<(), rusqlite::Error> {
     use rusqlite::functions::FunctionFlags;
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     conn.create_collation(COLLATION, dotpha_domain::text::collate)?;
     conn.create_scalar_function(
         "dotpha_rank",
@@ -636,6 +648,90 @@ impl ReadModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The kind: a statement the read side keeps is compiled once, however
+    /// many times and with whatever values it runs, on the worker's
+    /// connection (applying) and a reader's (every query the API makes),
+    /// after a rebuild has gathered the planner's statistics.
+    #[test]
+    fn statements_are_compiled_once_whatever_values_they_run_with() {
+        use crate::query::{StatusFilter, TaskFilter, Tree};
+        use dotpha_testkit::sqlite::statements_compiled_again;
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let mut ledger =
+            dotpha_store::Ledger::open(dir.path().join("log.sqlite")).expect("the log opens");
+        let mut workload = dotpha_testkit::Workload::new("plan", 4, 3);
+        let mut messages = workload.setup();
+        messages.extend((0..120).map(|_| workload.next_report()));
+        let arrivals = messages
+            .iter()
+            .map(|m| {
+                dotpha_store::Arrival::read(&m.body, Some(&m.unit), Some(&m.submission_id))
+                    .expect("an id")
+            })
+            .collect();
+        let now = dotpha_domain::Timestamp::from_unix_millis(1_614_648_600_123);
+        ledger.submit_batch(arrivals, &now).expect("decided");
+        let events = ledger.log().events_from(1, usize::MAX >> 1).expect("read");
+        let (first, rest) = events.split_at(events.len() - 60);
+
+        let path = dir.path().join("read.sqlite");
+        let mut rebuilt = ReadModel::open_for_rebuild(&path).expect("opens");
+        rebuilt.apply(first, None).expect("applies");
+        rebuilt.finish_rebuild().expect("analyzed");
+        drop(rebuilt);
+        let mut worker = ReadModel::open(&path).expect("opens");
+        for event in rest {
+            worker
+                .apply(std::slice::from_ref(event), None)
+                .expect("applies");
+        }
+        assert_eq!(statements_compiled_again(worker.connection()), []);
+
+        let reader = ReadModel::open_read_only(&path).expect("opens");
+        let now_ms = now.unix_millis();
+        let (all, _) = reader
+            .tasks(&TaskFilter::default(), now_ms)
+            .expect("listed");
+        assert!(all.len() >= 12, "{} tasks", all.len());
+        let cycles = reader.cycles().expect("cycles");
+        for task in &all {
+            reader.task(&task.task_id, now_ms).expect("a task");
+            reader.history(&task.task_id).expect("its history");
+            reader.cadre(&task.assignee, now_ms).expect("its assignee");
+            reader
+                .unit(&task.unit, Tree::default(), None, now_ms)
+                .expect("its unit");
+            for filter in [
+                TaskFilter {
+                    cycle: Some(task.cycle.clone()),
+                    ..TaskFilter::default()
+                },
+                TaskFilter {
+                    assignee: Some(task.assignee.clone()),
+                    limit: Some(2),
+                    offset: Some(1),
+                    ..TaskFilter::default()
+                },
+                TaskFilter {
+                    unit: Some(task.unit.clone()),
+                    status: StatusFilter::parse("overdue"),
+                    ..TaskFilter::default()
+                },
+                TaskFilter {
+                    q: Some(task.title.clone()),
+                    ..TaskFilter::default()
+                },
+            ] {
+                reader.tasks(&filter, now_ms).expect("listed");
+            }
+        }
+        for (cycle, ..) in &cycles {
+            reader.dashboard(Some(cycle), now_ms).expect("a dashboard");
+        }
+        reader.dashboard(None, now_ms).expect("a dashboard");
+        assert_eq!(statements_compiled_again(reader.connection()), []);
+    }
 
     /// What [`register`] gives, on the worker's connection and a reader's.
     #[test]
