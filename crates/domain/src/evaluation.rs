@@ -712,13 +712,20 @@ impl DoneTracker {
         if self.forgetful && !in_order {
             return false;
         }
+        // Values usually come in the targets' order: the target at the
+        // value's own index is compared first, the others only if it is
+        // not that one.
         let values: Vec<(u32, f64)> = values
             .iter()
-            .filter_map(|v| {
-                self.targets
-                    .iter()
-                    .position(|t| t.0 == v.metric)
-                    .map(|i| (i as u32, v.value))
+            .enumerate()
+            .filter_map(|(k, v)| {
+                let at = |i: usize| self.targets.get(i).is_some_and(|t| t.0 == v.metric);
+                let i = if at(k) {
+                    Some(k)
+                } else {
+                    self.targets.iter().position(|t| t.0 == v.metric)
+                };
+                i.map(|i| (i as u32, v.value))
             })
             .collect();
         if in_order {
@@ -1138,25 +1145,27 @@ mod tests {
             }
         }
 
-        /// Reports of two targets, each giving any of them and maybe a
-        /// percentage, in any order of arrival: the tracker's day is the
-        /// first, in reading order, at which the latest values complete the
-        /// task, as a plain fold over the sorted reports finds it.
+        /// Reports of two targets, each giving any of them, in the
+        /// targets' order or not, and maybe a percentage, in any order of
+        /// arrival: the tracker's day is the first, in reading order, at
+        /// which the latest values complete the task, as a plain fold over
+        /// the sorted reports finds it.
         #[test]
         fn done_on_with_several_values_and_percentages_does_not_depend_on_arrival_order(
             reports in prop::collection::vec(
                 (0i64..60, prop::option::of(0u8..=10), prop::option::of(0u8..=4),
-                 prop::option::weighted(0.3, 0u8..=100)),
+                 prop::option::weighted(0.3, 0u8..=100), prop::bool::ANY),
                 1..16,
             ),
             seed in any::<u64>(),
         ) {
             let base = d("2026-01-01").days_since_epoch();
             type Sent = (Reading, Vec<MetricValue>, Option<f64>);
-            let sent: Vec<Sent> = reports.iter().enumerate().map(|(i, (day, a, b, p))| {
+            let sent: Vec<Sent> = reports.iter().enumerate().map(|(i, (day, a, b, p, reversed))| {
                 let mut values = Vec::new();
                 if let Some(a) = a { values.push(value("a", f64::from(*a))); }
                 if let Some(b) = b { values.push(value("b", f64::from(*b))); }
+                if *reversed { values.reverse(); }
                 (
                     Reading { as_of: Date::from_days_since_epoch(base + day), position: i as u64 + 1 },
                     values,
