@@ -23,8 +23,10 @@ pub(crate) const PIPELINE_MIN_EVENTS: usize = 32;
 /// large batch, not its speed).
 const PIPELINE_DEPTH: usize = 16;
 
-/// Decisions handed over at a time: one wake-up of the inserting thread
-/// per chunk instead of one per decision.
+/// Decisions handed over at a time, at most: one wake-up of the inserting
+/// thread per chunk instead of one per decision. The first chunk holds one
+/// decision and each next one twice as many up to this, so the inserting
+/// thread starts as soon as one decision is ready.
 const PIPELINE_CHUNK: usize = 16;
 
 /// One event ready to insert.
@@ -142,7 +144,12 @@ pub(crate) fn pipelined<R>(
     std::thread::scope(|scope| {
         let (send, receive) = mpsc::sync_channel::<Vec<Prepared>>(PIPELINE_DEPTH);
         let worker = scope.spawn(move || {
-            for decisions in accepted.chunks(PIPELINE_CHUNK) {
+            let mut rest = accepted;
+            let mut size = 1;
+            while !rest.is_empty() {
+                let (decisions, after) = rest.split_at(size.min(rest.len()));
+                rest = after;
+                size = (size * 2).min(PIPELINE_CHUNK);
                 let mut chunk = Vec::with_capacity(decisions.len());
                 let mut failed = false;
                 for decision in decisions {
