@@ -485,9 +485,11 @@ async fn get(client: &reqwest::Client, url: &str, token: &str) -> (u16, usize, O
 }
 
 /// The read model's queries one at a time, each answer computed (no kept
-/// answers, no HTTP), median of `runs`, beside plain rusqlite reading one
-/// task's row by its key on the same file (the layer below): what a
-/// request costs when the read model has moved since the last one.
+/// answers, no HTTP), median of `runs` tasks spread over the first page of
+/// the cycle's list, beside plain rusqlite reading one task's row by its
+/// key on the same file (the layer below). Nothing writes meanwhile, so
+/// SQLite's page cache stays warm: a lower bound of what a request costs
+/// when the read model has moved since the last one.
 fn queries_one_at_a_time(dir: &Path, runs: usize) {
     use dotpha_views::query::TaskFilter;
     let path = dir.join("read.sqlite");

@@ -111,9 +111,9 @@ impl Chain {
 /// Calls `consume` with a source of the prepared events of `accepted`
 /// (each call gives the next decision's), then returns what it returned and
 /// the chain after the last one. With at least [`PIPELINE_MIN_EVENTS`]
-/// events the preparing runs on a second thread, handing over
-/// [`PIPELINE_CHUNK`] decisions at a time, [`PIPELINE_DEPTH`] chunks ahead
-/// at most.
+/// events the preparing runs on a second thread, handing over chunks of
+/// 1, 2, 4, ... decisions up to [`PIPELINE_CHUNK`], [`PIPELINE_DEPTH`]
+/// chunks ahead at most.
 ///
 /// # Errors
 /// What `consume` or the preparing returns; a preparing thread that
