@@ -23,10 +23,16 @@ use crate::{Decoded, ViewError};
 /// is stale.
 pub(crate) const UNITS_POSITION: &str = "units_position";
 
-/// The maps of [`Cache`], looked up by task id once or more per event:
-/// with `foldhash` (seeded per process) hashing a short id costs a
-/// fraction of the standard library's SipHash, which was 3% of a rebuild.
+/// The maps of [`Cache`], looked up by id once per event: with `foldhash`
+/// (seeded per process) hashing a short id costs a fraction of the
+/// standard library's SipHash, which was 3% of a rebuild.
 type Map<V> = HashMap<String, V, foldhash::fast::RandomState>;
+
+/// A task's place in [`Cache::slots`], found by its id once per event
+/// ([`Cache::task`]) and then passed along: a report was six lookups of
+/// its task's id, 12% of a rebuild's applying thread (BENCHMARKS.md,
+/// issue 15).
+pub(crate) type Slot = usize;
 
 /// What applying needs to know besides the event, kept in memory so a task
 /// event does not look it up row by row: names for the search text, and
@@ -35,20 +41,20 @@ type Map<V> = HashMap<String, V, foldhash::fast::RandomState>;
 pub(crate) struct Cache {
     cadres: Map<(String, String)>,
     units: Map<String>,
-    tasks: Map<TaskInputs>,
+    /// Each held task's place in `slots`.
+    tasks: Map<Slot>,
+    /// The tasks' inputs, in the order they were first needed.
+    slots: Vec<TaskInputs>,
     /// Tasks whose search texts changed in the batch being applied: they
     /// are written once, at its end ([`finish_batch`]), however many of
     /// the batch's events touched them (a rebuild registers, plans and
     /// delegates a task in one batch).
     search_dirty: std::collections::BTreeSet<String>,
-    /// The day each reported task was done, tracked without its reports
-    /// (`evaluation::progress_reported`).
-    pub(crate) done: Map<DoneTracker>,
     /// Rows of the append-only tables not yet written ([`Pending`]).
     pub(crate) pending: Pending,
     /// Tasks whose report columns the batch changed
     /// ([`TaskInputs::written`]).
-    reported: Vec<String>,
+    reported: Vec<Slot>,
 }
 
 /// Rows of the tables that only grow (each task's events and reports),
@@ -163,6 +169,7 @@ type Reported = Option<(Reading, f64)>;
 /// reported percentage.
 #[derive(Clone)]
 pub(crate) struct TaskInputs {
+    task_id: String,
     status: TaskStatus,
     targets: Vec<(String, f64, f64, Reported)>,
     reported: Reported,
@@ -171,6 +178,18 @@ pub(crate) struct TaskInputs {
     /// What the batch's reports changed and [`finish_batch`] writes
     /// (`None` when they changed nothing yet).
     written: Option<ReportColumns>,
+    /// The day the task was done (`evaluation::progress_reported`).
+    pub(crate) done: Done,
+}
+
+/// What a [`TaskInputs`] knows of the day its task was done.
+#[derive(Clone)]
+pub(crate) enum Done {
+    /// The day as stored (`tasks.done_on`), before any report was applied
+    /// since the task's inputs were read.
+    Stored(Option<Date>),
+    /// Tracked without the task's reports (`DoneTracker::forget_reports`).
+    Tracked(DoneTracker),
 }
 
 /// A task's columns that reports change, as the batch left them: written
@@ -250,58 +269,76 @@ impl Cache {
         Ok(found)
     }
 
-    /// The task's inputs, from the cache or the tables (`None` for a task
-    /// the read model does not hold).
-    fn task(
+    /// The task's place in [`Cache::slots`], its inputs read from the
+    /// tables the first time (`None` for a task the read model does not
+    /// hold).
+    pub(crate) fn task(
         &mut self,
         tx: &Transaction<'_>,
         task_id: &str,
-    ) -> Result<Option<&mut TaskInputs>, rusqlite::Error> {
-        if !self.tasks.contains_key(task_id) {
-            let row = tx
-                .prepare_cached(
-                    "SELECT status, reported_percent, reported_as_of, reported_pos,
-                            last_report_as_of, last_report_pos
-                     FROM tasks WHERE task_id = ?1",
-                )?
-                .query_row([task_id], |r| {
-                    Ok((
-                        (
-                            r.get::<_, String>(0)?,
-                            r.get::<_, Option<f64>>(1)?,
-                            r.get::<_, Option<String>>(2)?,
-                            r.get::<_, Option<u64>>(3)?,
-                        ),
-                        reading(r.get(4)?, r.get(5)?),
-                    ))
-                })
-                .optional()?;
-            let Some(((status, percent, as_of, position), shown)) = row else {
-                return Ok(None);
-            };
-            let targets = tx
-                .prepare_cached(
-                    "SELECT metric, baseline, target, latest, latest_as_of, latest_pos
-                     FROM targets WHERE task_id = ?1 ORDER BY ord",
-                )?
-                .query_map([task_id], |r| {
-                    let latest: Option<f64> = r.get(3)?;
-                    let at = reading(r.get(4)?, r.get(5)?);
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, at.zip(latest)))
-                })?
-                .collect::<Result<_, _>>()?;
-            self.tasks.insert(
-                task_id.to_owned(),
-                TaskInputs {
-                    status: TaskStatus::parse(&status).unwrap_or(TaskStatus::Registered),
-                    targets,
-                    reported: reading(as_of, position).zip(percent),
-                    shown,
-                    written: None,
-                },
-            );
+    ) -> Result<Option<Slot>, rusqlite::Error> {
+        if let Some(&slot) = self.tasks.get(task_id) {
+            return Ok(Some(slot));
         }
-        Ok(self.tasks.get_mut(task_id))
+        let row = tx
+            .prepare_cached(
+                "SELECT status, reported_percent, reported_as_of, reported_pos,
+                        last_report_as_of, last_report_pos, done_on
+                 FROM tasks WHERE task_id = ?1",
+            )?
+            .query_row([task_id], |r| {
+                Ok((
+                    (
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<f64>>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, Option<u64>>(3)?,
+                    ),
+                    reading(r.get(4)?, r.get(5)?),
+                    r.get::<_, Option<String>>(6)?,
+                ))
+            })
+            .optional()?;
+        let Some(((status, percent, as_of, position), shown, done_on)) = row else {
+            return Ok(None);
+        };
+        let targets = tx
+            .prepare_cached(
+                "SELECT metric, baseline, target, latest, latest_as_of, latest_pos
+                 FROM targets WHERE task_id = ?1 ORDER BY ord",
+            )?
+            .query_map([task_id], |r| {
+                let latest: Option<f64> = r.get(3)?;
+                let at = reading(r.get(4)?, r.get(5)?);
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, at.zip(latest)))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(Some(self.hold(TaskInputs {
+            task_id: task_id.to_owned(),
+            status: TaskStatus::parse(&status).unwrap_or(TaskStatus::Registered),
+            targets,
+            reported: reading(as_of, position).zip(percent),
+            shown,
+            written: None,
+            done: Done::Stored(done_on.as_deref().and_then(Date::parse)),
+        })))
+    }
+
+    /// Keeps a task's inputs, in place of any held before.
+    fn hold(&mut self, inputs: TaskInputs) -> Slot {
+        if let Some(&slot) = self.tasks.get(&inputs.task_id) {
+            self.slots[slot] = inputs;
+            return slot;
+        }
+        let slot = self.slots.len();
+        self.tasks.insert(inputs.task_id.clone(), slot);
+        self.slots.push(inputs);
+        slot
+    }
+
+    /// The inputs of the task at `slot`.
+    pub(crate) fn inputs(&mut self, slot: Slot) -> &mut TaskInputs {
+        &mut self.slots[slot]
     }
 
     /// The assignee's unit, which a task is counted under.
@@ -408,7 +445,12 @@ fn insert_targets(
             t.max
         ])?;
     }
+    // A new task has no report yet: its tracker starts empty, without
+    // reading the tables.
+    let mut done = DoneTracker::new(targets);
+    done.forget_reports();
     let inputs = TaskInputs {
+        task_id: task_id.to_owned(),
         status,
         targets: targets
             .iter()
@@ -417,15 +459,11 @@ fn insert_targets(
         reported: None,
         shown: None,
         written: None,
+        done: Done::Tracked(done),
     };
     tx.prepare_cached("UPDATE tasks SET percent_complete = ?2 WHERE task_id = ?1")?
         .execute(params![task_id, inputs.percent()])?;
-    cache.tasks.insert(task_id.to_owned(), inputs);
-    // A new task has no report yet: its tracker starts empty, without
-    // reading the tables.
-    let mut done = DoneTracker::new(targets);
-    done.forget_reports();
-    cache.done.insert(task_id.to_owned(), done);
+    cache.hold(inputs);
     Ok(())
 }
 
@@ -438,6 +476,14 @@ pub(crate) fn event(
 ) -> Result<(), ViewError> {
     let event = &recorded.event;
     let at = millis(recorded.occurred_at);
+    // The task a later event is about, found once (a new task's event
+    // makes it, below).
+    let task = match event.payload.task_id() {
+        Some(task_id) if TaskStatus::initial(event.event_type()).is_none() => {
+            cache.task(tx, task_id)?
+        }
+        _ => None,
+    };
     match &event.payload {
         Payload::UnitRegistered(p) => {
             tx.prepare_cached(
@@ -581,10 +627,10 @@ pub(crate) fn event(
                 as_of: p.as_of,
                 position: recorded.position,
             };
-            if cache.task(tx, &p.task_id)?.is_some() {
-                report(&p.task_id, cache, p, this, index, at);
+            if let Some(slot) = task {
+                report(cache, slot, p, this, index, at);
             }
-            crate::evaluation::progress_reported(tx, cache, p, this)?;
+            crate::evaluation::progress_reported(tx, cache, task, p, this)?;
         }
         Payload::TaskReassigned(p) => {
             let unit = cache.unit_of(tx, &p.assignee)?;
@@ -614,8 +660,8 @@ pub(crate) fn event(
         }
     }
     if let Some(task_id) = event.payload.task_id() {
-        if TaskStatus::initial(event.event_type()).is_none() {
-            advance_status(tx, cache, task_id, &event.payload)?;
+        if let Some(slot) = task {
+            advance_status(tx, cache, slot, &event.payload)?;
         }
         // A report applied from the log beside keeps no row here: its
         // `reports` row holds the task and the position, which is all this
@@ -639,19 +685,17 @@ pub(crate) fn event(
 /// for a reported percentage and for the report shown as the last one.
 /// What changed is written at the batch's end ([`write_reports`]).
 fn report(
-    task_id: &str,
     cache: &mut Cache,
+    slot: Slot,
     p: &dotpha_domain::payload::ProgressReported,
     this: Reading,
     index: usize,
     at: i64,
 ) {
-    let Some(inputs) = cache.tasks.get_mut(task_id) else {
-        return;
-    };
+    let inputs = &mut cache.slots[slot];
     if inputs.written.is_none() {
         // The task's first report of the batch.
-        cache.reported.push(task_id.to_owned());
+        cache.reported.push(slot);
     }
     let written = inputs.written.get_or_insert_with(ReportColumns::default);
     for v in &p.values {
@@ -737,7 +781,7 @@ fn write_reports(
 ) -> Result<(), ViewError> {
     let mut reported = std::mem::take(&mut cache.reported);
     // In the order of the tasks' key, as the rows lie.
-    reported.sort_unstable();
+    reported.sort_unstable_by(|a, b| cache.slots[*a].task_id.cmp(&cache.slots[*b].task_id));
     let mut task = tx.prepare_cached(
         "UPDATE tasks SET reported_percent = ?2, reported_as_of = ?3, reported_pos = ?4,
                 last_report = CASE WHEN ?5 THEN ?6 ELSE last_report END,
@@ -752,10 +796,9 @@ fn write_reports(
         "UPDATE targets SET latest = ?3, latest_as_of = ?4, latest_pos = ?5
          WHERE task_id = ?1 AND metric = ?2",
     )?;
-    for task_id in &reported {
-        let Some(inputs) = cache.tasks.get_mut(task_id) else {
-            continue;
-        };
+    for &slot in &reported {
+        let inputs = &mut cache.slots[slot];
+        let task_id = inputs.task_id.as_str();
         let Some(written) = inputs.written.take() else {
             continue;
         };
@@ -808,16 +851,14 @@ fn write_reports(
 fn advance_status(
     tx: &Transaction<'_>,
     cache: &mut Cache,
-    task_id: &str,
+    slot: Slot,
     payload: &Payload,
 ) -> Result<(), rusqlite::Error> {
-    let Some(inputs) = cache.task(tx, task_id)? else {
-        return Ok(());
-    };
+    let inputs = &mut cache.slots[slot];
     let next = inputs.status.after(payload.event_type());
     if next != inputs.status {
         inputs.status = next;
-        set_status(tx, task_id, next)?;
+        set_status(tx, &inputs.task_id, next)?;
     }
     Ok(())
 }

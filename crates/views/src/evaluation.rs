@@ -29,7 +29,7 @@ use dotpha_domain::{
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 
-use crate::{ReadModel, ViewError, query::Tree};
+use crate::{ReadModel, ViewError, apply::Done, query::Tree};
 
 // ------------------------------------------------------------------ apply
 
@@ -87,7 +87,8 @@ pub(crate) fn product_reviewed(tx: &Transaction<'_>, p: &ProductReviewed) -> rus
 
 /// Records a report and keeps the day the task was done.
 ///
-/// `trackers` holds a [`DoneTracker`] per task that forgot its reports
+/// The task at `slot` (none for a task the read model does not hold)
+/// keeps a [`DoneTracker`] that forgot its reports
 /// ([`DoneTracker::forget_reports`]): a report in order (the usual case)
 /// folds into it at constant cost. The first report of a task since the
 /// cache was emptied, and a report out of order, build its tracker again
@@ -96,6 +97,7 @@ pub(crate) fn product_reviewed(tx: &Transaction<'_>, p: &ProductReviewed) -> rus
 pub(crate) fn progress_reported(
     tx: &Transaction<'_>,
     cache: &mut crate::apply::Cache,
+    slot: Option<crate::apply::Slot>,
     p: &ProgressReported,
     this: Reading,
 ) -> rusqlite::Result<()> {
@@ -103,35 +105,28 @@ pub(crate) fn progress_reported(
     cache
         .pending
         .report(task, this, p.percent_complete, &p.values);
-    let trackers = &mut cache.done;
-    let (before, after) = match trackers.get_mut(task) {
-        Some(tracker) => {
+    let Some(slot) = slot else {
+        // A task the read model does not hold: nothing to keep.
+        return Ok(());
+    };
+    let (before, taken) = match &mut cache.inputs(slot).done {
+        Done::Tracked(tracker) => {
             let before = tracker.done_on();
-            if tracker.report(this, &p.values, p.percent_complete) {
-                (before, tracker.done_on())
-            } else {
-                cache.pending.write(tx)?;
-                let tracker = replay(tx, task)?;
-                let after = tracker.done_on();
-                trackers.insert(task.to_owned(), tracker);
-                (before, after)
-            }
+            (before, tracker.report(this, &p.values, p.percent_complete))
         }
-        None => {
-            let stored: Option<Option<String>> = tx
-                .prepare_cached("SELECT done_on FROM tasks WHERE task_id = ?1")?
-                .query_row([task], |r| r.get(0))
-                .optional()?;
-            let Some(stored) = stored else {
-                // A task the read model does not hold: nothing to keep.
-                return Ok(());
-            };
-            cache.pending.write(tx)?;
-            let tracker = replay(tx, task)?;
-            let after = tracker.done_on();
-            trackers.insert(task.to_owned(), tracker);
-            (stored.and_then(|d| Date::parse(&d)), after)
+        Done::Stored(stored) => (*stored, false),
+    };
+    let after = if taken {
+        match &cache.inputs(slot).done {
+            Done::Tracked(tracker) => tracker.done_on(),
+            Done::Stored(stored) => *stored,
         }
+    } else {
+        cache.pending.write(tx)?;
+        let tracker = replay(tx, task)?;
+        let after = tracker.done_on();
+        cache.inputs(slot).done = Done::Tracked(tracker);
+        after
     };
     if before != after {
         tx.prepare_cached("UPDATE tasks SET done_on = ?2 WHERE task_id = ?1")?
