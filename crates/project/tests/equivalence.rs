@@ -987,23 +987,30 @@ fn check(plan: &Plan) {
         );
     }
 
-    // (e) A read model an earlier build left half way (schema version 6),
-    // opened by this build: upgraded in place, it applies the rest.
+    // (e) A read model an earlier build left half way (schema version 7,
+    // and 6 before it), opened by this build: upgraded in place, a version
+    // at a time, it applies the rest.
     let half = events.len() / 2;
     let early_path = elsewhere.path().join("early.sqlite");
     let mut early = ReadModel::open(&early_path).expect("opens");
     early.apply(&events[..half], None).expect("applies");
     drop(early);
-    let old_path = elsewhere.path().join("version-6.sqlite");
-    as_version_6(&early_path, &old_path);
-    assert!(
-        ReadModel::open_read_only(&old_path).is_err(),
-        "a reader waits for the upgrade"
-    );
-    let mut upgraded = ReadModel::open(&old_path).expect("upgrades");
-    upgraded
-        .apply(&events[half..], None)
-        .expect("applies the rest");
+    let version_7 = elsewhere.path().join("version-7.sqlite");
+    as_version_7(&early_path, &version_7);
+    let version_6 = elsewhere.path().join("version-6.sqlite");
+    as_version_6(&version_7, &version_6);
+    let mut upgraded = Vec::new();
+    for old_path in [&version_7, &version_6] {
+        assert!(
+            ReadModel::open_read_only(old_path).is_err(),
+            "a reader waits for the upgrade"
+        );
+        let mut model = ReadModel::open(old_path).expect("upgrades");
+        model
+            .apply(&events[half..], None)
+            .expect("applies the rest");
+        upgraded.push(model);
+    }
 
     let log_path = data.path().join("log.sqlite");
     let expected = answers(&incremental, &history, &log_path);
@@ -1027,11 +1034,13 @@ fn check(plan: &Plan) {
         &expected,
         &answers(&single, &history, &log_path),
     );
-    assert_same(
-        "upgraded",
-        &expected,
-        &answers(&upgraded, &history, &log_path),
-    );
+    for model in &upgraded {
+        assert_same(
+            model.path(),
+            &expected,
+            &answers(model, &history, &log_path),
+        );
+    }
     // A rebuild and a catch-up keep no copy of the events they read from
     // the log; the others keep every one.
     let every = objects_kept(single.path()).1;
@@ -1056,11 +1065,15 @@ fn check(plan: &Plan) {
         rebuilt.path(),
         caught.path(),
         batched.path(),
-        upgraded.path(),
-    ] {
+    ]
+    .into_iter()
+    .chain(upgraded.iter().map(ReadModel::path))
+    {
         assert_same(other, &tables, &rows(other, &log));
     }
-    assert_eq!(layout(single.path()), layout(upgraded.path()));
+    for model in &upgraded {
+        assert_eq!(layout(single.path()), layout(model.path()));
+    }
     agrees_with_state(&incremental, &history.state, &log);
     done_as_in_state(single.path(), &history.state);
 }
@@ -1221,8 +1234,105 @@ INSERT INTO reported_values
 DROP TABLE reports;
 ";
 
-/// A copy at `to` of the read model at `from`, laid out as schema version 6
+/// Version 7's `tasks` (its statement, verbatim): its tasks had no number
+/// of their own.
+const VERSION_7_TASKS: &str = "CREATE TABLE tasks (
+    task_id            TEXT PRIMARY KEY,
+    cycle              TEXT NOT NULL,
+    title              TEXT NOT NULL,
+    kind               TEXT NOT NULL,
+    category           TEXT NOT NULL,
+    origin             TEXT NOT NULL,
+    backlog_ref        TEXT,
+    description        TEXT,
+    assignee           TEXT NOT NULL,
+    unit               TEXT NOT NULL,
+    status             TEXT NOT NULL,
+    open               INTEGER NOT NULL,
+    active             INTEGER NOT NULL,
+    given_by           TEXT,
+    evaluated_by       TEXT,
+    due                TEXT NOT NULL,
+    due_end_ms         INTEGER NOT NULL,
+    percent_complete   REAL,
+    reported_percent   REAL,
+    reported_as_of     TEXT,
+    reported_pos       INTEGER,
+    plan               TEXT,
+    plan_revisions     INTEGER NOT NULL DEFAULT 0,
+    last_report        TEXT,
+    last_report_as_of  TEXT,
+    last_report_pos    INTEGER,
+    last_report_ms     INTEGER,
+    last_confidence    TEXT,
+    rating             TEXT,
+    score              REAL,
+    evaluation_comment TEXT,
+    created_ms         INTEGER NOT NULL,
+    search_head        TEXT NOT NULL DEFAULT '',
+    search             TEXT NOT NULL DEFAULT '',
+    done_on            TEXT
+)";
+
+/// Version 7's indexes of `tasks`, those its files had from the start and
+/// those added within it.
+const VERSION_7_TASK_INDEXES: &str = "
+CREATE INDEX tasks_by_cycle ON tasks (cycle, status, due, task_id);
+CREATE INDEX tasks_by_cycle_due ON tasks (cycle, due, task_id);
+CREATE INDEX tasks_by_cycle_open ON tasks (cycle, open, due_end_ms);
+CREATE INDEX tasks_by_unit ON tasks (unit);
+CREATE INDEX tasks_by_assignee ON tasks (assignee);
+CREATE INDEX tasks_by_due_end ON tasks (due_end_ms);
+CREATE INDEX tasks_by_check_in ON tasks (coalesce(last_report_ms, created_ms));
+";
+
+/// Version 7's `reports`, keyed by the task's text id (its statement,
+/// verbatim).
+const VERSION_7_REPORTS: &str = "CREATE TABLE reports (
+    task_id  TEXT NOT NULL,
+    as_of    TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    percent  REAL,
+    vals     TEXT NOT NULL,
+    PRIMARY KEY (task_id, as_of, position)
+) WITHOUT ROWID";
+
+/// A copy at `to` of the read model at `from`, laid out as schema version 7
 /// laid it out (the read model an earlier build left behind).
+fn as_version_7(from: &std::path::Path, to: &std::path::Path) {
+    let source =
+        rusqlite::Connection::open_with_flags(from, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("opens");
+    source
+        .execute("VACUUM INTO ?1", [to.display().to_string()])
+        .expect("copied");
+    let old = rusqlite::Connection::open(to).expect("opens the copy");
+    let columns: Vec<String> = old
+        .prepare("SELECT name FROM pragma_table_info('tasks') WHERE name != 'task_no' ORDER BY cid")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .expect("columns");
+    let columns = columns.join(", ");
+    old.execute_batch(&format!(
+        "ALTER TABLE tasks RENAME TO v8_tasks;
+         ALTER TABLE reports RENAME TO v8_reports;
+         {VERSION_7_TASKS};
+         INSERT INTO tasks ({columns}) SELECT {columns} FROM v8_tasks ORDER BY task_no;
+         {VERSION_7_REPORTS};
+         INSERT INTO reports
+             SELECT t.task_id, r.as_of, r.position, r.percent, r.vals
+             FROM v8_reports r JOIN v8_tasks t ON t.task_no = r.task_no;
+         DROP TABLE v8_reports;
+         DROP TABLE v8_tasks;
+         {VERSION_7_TASK_INDEXES}"
+    ))
+    .expect("laid out as version 7");
+    old.pragma_update(None, "user_version", 7)
+        .expect("version 7");
+}
+
+/// A copy at `to` of the read model at `from` (of version 7), laid out as
+/// schema version 6 laid it out (the read model an earlier build left
+/// behind).
 fn as_version_6(from: &std::path::Path, to: &std::path::Path) {
     let source =
         rusqlite::Connection::open_with_flags(from, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -1251,8 +1361,9 @@ fn as_version_6(from: &std::path::Path, to: &std::path::Path) {
 /// its row of `reports` (which the history reads the same way).
 const EVERY_TASK_EVENT: &str = "SELECT task_id, position, event FROM task_events
     UNION ALL
-    SELECT r.task_id, r.position, NULL FROM reports r WHERE NOT EXISTS
-        (SELECT 1 FROM task_events e WHERE e.task_id = r.task_id AND e.position = r.position)";
+    SELECT t.task_id, r.position, NULL FROM reports r JOIN tasks t ON t.task_no = r.task_no
+    WHERE NOT EXISTS
+        (SELECT 1 FROM task_events e WHERE e.task_id = t.task_id AND e.position = r.position)";
 
 /// Each task event, its object read from the log where the read model
 /// kept none (it applied the event from there).

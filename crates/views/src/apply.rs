@@ -67,8 +67,8 @@ pub(crate) struct Cache {
 pub(crate) struct Pending {
     /// (task_id, position, the recorded event as JSON when it is kept).
     task_events: Vec<(String, u64, Option<String>)>,
-    /// (task_id, as_of, position, percent, values as [`values_json`]).
-    reports: Vec<(String, Date, u64, Option<f64>, String)>,
+    /// (task_no, as_of, position, percent, values as [`values_json`]).
+    reports: Vec<(i64, Date, u64, Option<f64>, String)>,
 }
 
 impl Pending {
@@ -85,27 +85,28 @@ impl Pending {
         }
         let mut rows = std::mem::take(&mut self.reports);
         // Dates in order are their texts in order (years 0001 to 9999).
-        rows.sort_unstable_by(|a, b| (&a.0, a.1, a.2).cmp(&(&b.0, b.1, b.2)));
+        rows.sort_unstable_by_key(|row| (row.0, row.1, row.2));
         let mut insert = tx.prepare_cached(
-            "INSERT INTO reports (task_id, as_of, position, percent, vals) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO reports (task_no, as_of, position, percent, vals) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
-        for (task_id, as_of, position, percent, values) in &rows {
+        for (task_no, as_of, position, percent, values) in &rows {
             let as_of = DateText::of(*as_of);
-            insert.execute(params![task_id, as_of.as_str(), position, percent, values])?;
+            insert.execute(params![task_no, as_of.as_str(), position, percent, values])?;
         }
         Ok(())
     }
 
-    /// Keeps a report's row for [`Pending::write`].
+    /// Keeps a report's row for [`Pending::write`], of the task numbered
+    /// `task_no` (`tasks.task_no`).
     pub(crate) fn report(
         &mut self,
-        task_id: &str,
+        task_no: i64,
         reading: Reading,
         percent: Option<f64>,
         values: &[MetricValue],
     ) {
         self.reports.push((
-            task_id.to_owned(),
+            task_no,
             reading.as_of,
             reading.position,
             percent,
@@ -170,6 +171,8 @@ type Reported = Option<(Reading, f64)>;
 #[derive(Clone)]
 pub(crate) struct TaskInputs {
     task_id: String,
+    /// The task's number in this file (`tasks.task_no`).
+    pub(crate) task_no: i64,
     status: TaskStatus,
     targets: Vec<(String, f64, f64, Reported)>,
     reported: Reported,
@@ -283,7 +286,7 @@ impl Cache {
         let row = tx
             .prepare_cached(
                 "SELECT status, reported_percent, reported_as_of, reported_pos,
-                        last_report_as_of, last_report_pos, done_on
+                        last_report_as_of, last_report_pos, done_on, task_no
                  FROM tasks WHERE task_id = ?1",
             )?
             .query_row([task_id], |r| {
@@ -296,10 +299,11 @@ impl Cache {
                     ),
                     reading(r.get(4)?, r.get(5)?),
                     r.get::<_, Option<String>>(6)?,
+                    r.get::<_, i64>(7)?,
                 ))
             })
             .optional()?;
-        let Some(((status, percent, as_of, position), shown, done_on)) = row else {
+        let Some(((status, percent, as_of, position), shown, done_on, task_no)) = row else {
             return Ok(None);
         };
         let targets = tx
@@ -315,6 +319,7 @@ impl Cache {
             .collect::<Result<_, _>>()?;
         Ok(Some(self.hold(TaskInputs {
             task_id: task_id.to_owned(),
+            task_no,
             status: TaskStatus::parse(&status).unwrap_or(TaskStatus::Registered),
             targets,
             reported: reading(as_of, position).zip(percent),
@@ -424,7 +429,7 @@ fn millis(text: &str) -> i64 {
 fn insert_targets(
     tx: &Transaction<'_>,
     cache: &mut Cache,
-    task_id: &str,
+    (task_id, task_no): (&str, i64),
     status: TaskStatus,
     targets: &[Target],
 ) -> Result<(), rusqlite::Error> {
@@ -451,6 +456,7 @@ fn insert_targets(
     done.forget_reports();
     let inputs = TaskInputs {
         task_id: task_id.to_owned(),
+        task_no,
         status,
         targets: targets
             .iter()
@@ -934,7 +940,8 @@ fn insert_task(
         t.due.end_in_vietnam_millis(),
         t.created_ms
     ])?;
-    insert_targets(tx, cache, t.task_id, status, targets)
+    let task_no = tx.last_insert_rowid();
+    insert_targets(tx, cache, (t.task_id, task_no), status, targets)
 }
 
 #[cfg(test)]

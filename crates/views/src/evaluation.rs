@@ -102,13 +102,14 @@ pub(crate) fn progress_reported(
     this: Reading,
 ) -> rusqlite::Result<()> {
     let task = p.task_id.as_str();
-    cache
-        .pending
-        .report(task, this, p.percent_complete, &p.values);
     let Some(slot) = slot else {
         // A task the read model does not hold: nothing to keep.
         return Ok(());
     };
+    let task_no = cache.inputs(slot).task_no;
+    cache
+        .pending
+        .report(task_no, this, p.percent_complete, &p.values);
     let (before, taken) = match &mut cache.inputs(slot).done {
         Done::Tracked(tracker) => {
             let before = tracker.done_on();
@@ -123,7 +124,7 @@ pub(crate) fn progress_reported(
         }
     } else {
         cache.pending.write(tx)?;
-        let tracker = replay(tx, task)?;
+        let tracker = replay(tx, task, task_no)?;
         let after = tracker.done_on();
         cache.inputs(slot).done = Done::Tracked(tracker);
         after
@@ -136,8 +137,9 @@ pub(crate) fn progress_reported(
 }
 
 /// A task's [`DoneTracker`] from its stored targets and every stored
-/// report, in [`Reading`] order; returned having forgotten them.
-fn replay(tx: &Transaction<'_>, task: &str) -> rusqlite::Result<DoneTracker> {
+/// report (of `task_no`, its number), in [`Reading`] order; returned
+/// having forgotten them.
+fn replay(tx: &Transaction<'_>, task: &str, task_no: i64) -> rusqlite::Result<DoneTracker> {
     let targets: Vec<(Slug, f64, f64)> = tx
         .prepare_cached(
             "SELECT metric, baseline, target FROM targets WHERE task_id = ?1 ORDER BY ord",
@@ -155,9 +157,9 @@ fn replay(tx: &Transaction<'_>, task: &str) -> rusqlite::Result<DoneTracker> {
     let mut tracker = DoneTracker::for_targets(targets);
     let reports: Vec<(u64, String, Option<f64>, String)> = tx
         .prepare_cached(
-            "SELECT position, as_of, percent, vals FROM reports WHERE task_id = ?1 ORDER BY as_of, position",
+            "SELECT position, as_of, percent, vals FROM reports WHERE task_no = ?1 ORDER BY as_of, position",
         )?
-        .query_map([task], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .query_map([task_no], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
         .collect::<rusqlite::Result<_>>()?;
     for (position, as_of, percent, values) in reports {
         let Some(as_of) = Date::parse(&as_of) else {

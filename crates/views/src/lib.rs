@@ -349,8 +349,10 @@ impl ReadModel {
             (schema::APPLICATION_ID, SCHEMA_VERSION) => {
                 conn.execute_batch(schema::ADDED_INDEXES)?;
             }
-            (schema::APPLICATION_ID, schema::PREVIOUS_VERSION) => {
-                upgrade::from_previous(&mut conn)?;
+            (schema::APPLICATION_ID, earlier)
+                if (schema::OLDEST_UPGRADED..SCHEMA_VERSION).contains(&earlier) =>
+            {
+                upgrade::forward(&mut conn)?;
                 conn.execute_batch(schema::ADDED_INDEXES)?;
             }
             (schema::APPLICATION_ID, other) => {

@@ -385,7 +385,7 @@ pub struct TaskFilter {
 /// that log, as for every event applied from there).
 const TASK_EVENTS: &str = "SELECT position, event FROM task_events WHERE task_id = ?1
     UNION ALL
-    SELECT r.position, NULL FROM reports r WHERE r.task_id = ?1
+    SELECT r.position, NULL FROM tasks t JOIN reports r ON r.task_no = t.task_no WHERE t.task_id = ?1
         AND NOT EXISTS (SELECT 1 FROM task_events e WHERE e.task_id = ?1 AND e.position = r.position)";
 
 const SUMMARY_COLUMNS: &str = "t.task_id, t.title, t.cycle, t.assignee, coalesce(c.full_name, t.assignee), t.unit,
@@ -822,7 +822,8 @@ impl ReadModel {
         // Oldest first by the rule of "latest" (figures::Reading): `as_of`,
         // then log position.
         let mut stmt = conn.prepare_cached(
-            "SELECT as_of, position, vals FROM reports WHERE task_id = ?1 ORDER BY as_of, position",
+            "SELECT r.as_of, r.position, r.vals FROM tasks t JOIN reports r ON r.task_no = t.task_no
+             WHERE t.task_id = ?1 ORDER BY r.as_of, r.position",
         )?;
         let reports = stmt.query_map([task_id], |r| {
             Ok((

@@ -9,15 +9,16 @@
 //! and the index of its primary key).
 
 /// The schema version; a read database of another version is rebuilt
-/// (or, from [`PREVIOUS_VERSION`], upgraded in place).
-pub const SCHEMA_VERSION: i32 = 7;
+/// (or, from [`OLDEST_UPGRADED`] on, upgraded in place).
+pub const SCHEMA_VERSION: i32 = 8;
 
-/// The version [`crate::upgrade`] brings forward: 6, whose small keyed
-/// tables were rowid tables, which kept a copy of every task event (7 may
-/// leave it in the log beside), and which kept a report in two tables
-/// (`progress`, and `reported_values` per value) where this one keeps a
-/// row in `reports`.
-pub(crate) const PREVIOUS_VERSION: i32 = 6;
+/// The oldest version [`crate::upgrade`] brings forward, a step at a time:
+/// 6, whose small keyed tables were rowid tables, which kept a copy of
+/// every task event (7 may leave it in the log beside), and which kept a
+/// report in two tables (`progress`, and `reported_values` per value)
+/// where 7 keeps a row in `reports`; and 7, whose `tasks` had no number
+/// of their own and whose `reports` were keyed by the task's text id.
+pub(crate) const OLDEST_UPGRADED: i32 = 6;
 
 /// Marks a SQLite file as a dotpha read model ("dotr").
 pub(crate) const APPLICATION_ID: i32 = 0x646f_7472;
@@ -36,6 +37,16 @@ pub(crate) fn create_table(table: &str) -> Option<&'static str> {
     let start = SCHEMA.find(&format!("CREATE TABLE {table} ("))?;
     let length = SCHEMA[start..].find(";\n")?;
     Some(&SCHEMA[start..=start + length])
+}
+
+/// The `CREATE INDEX` statements of `table` in [`SCHEMA`], each with its
+/// `;` (the ones of [`ADDED_INDEXES`] are not among them).
+pub(crate) fn create_indexes(table: &str) -> String {
+    SCHEMA
+        .lines()
+        .filter(|line| line.starts_with("CREATE INDEX") && line.contains(&format!(" ON {table} (")))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 pub(crate) const SCHEMA: &str = r#"
@@ -69,8 +80,12 @@ CREATE TABLE cycles (
     ends_on   TEXT NOT NULL,
     closed    INTEGER NOT NULL DEFAULT 0
 );
+-- `task_no` is the task's number in this file (its rowid, given in the
+-- order tasks are made), which the large tables of each task's rows are
+-- keyed by: a number compares and stores in a fraction of a text id.
 CREATE TABLE tasks (
-    task_id            TEXT PRIMARY KEY,
+    task_no            INTEGER PRIMARY KEY,
+    task_id            TEXT NOT NULL UNIQUE,
     cycle              TEXT NOT NULL,
     title              TEXT NOT NULL,
     kind               TEXT NOT NULL,
@@ -134,16 +149,16 @@ CREATE TABLE delegations (
     due           TEXT NOT NULL,
     PRIMARY KEY (task_id, delegation_id)
 ) WITHOUT ROWID;
--- One row per progress report: its percentage, and its values as JSON
--- [[metric, value], ...] in the order of their metrics
--- (`apply::values_json`).
+-- One row per progress report of a task the file holds (`tasks.task_no`):
+-- its percentage, and its values as JSON [[metric, value], ...] in the
+-- order of their metrics (`apply::values_json`).
 CREATE TABLE reports (
-    task_id  TEXT NOT NULL,
+    task_no  INTEGER NOT NULL,
     as_of    TEXT NOT NULL,
     position INTEGER NOT NULL,
     percent  REAL,
     vals     TEXT NOT NULL,
-    PRIMARY KEY (task_id, as_of, position)
+    PRIMARY KEY (task_no, as_of, position)
 ) WITHOUT ROWID;
 CREATE TABLE milestone_completions (
     task_id      TEXT NOT NULL,

@@ -1,21 +1,22 @@
-//! Brings a read model of the version before this one
-//! ([`schema::PREVIOUS_VERSION`]) forward in place, in one transaction:
-//! each table whose layout changed is made again from this version's
-//! schema and its rows copied. A read model can always be rebuilt from the
-//! log, but a worker that follows the stream without a log beside it has
-//! nothing to rebuild from, so the step from the previous version is a
-//! copy of rows instead. Older versions are still refused
+//! Brings a read model of an earlier version (from
+//! [`schema::OLDEST_UPGRADED`]) forward in place, a version at a time, in
+//! one transaction: each table whose layout changed is made again from the
+//! next version's schema and its rows copied. A read model can always be
+//! rebuilt from the log, but a worker that follows the stream without a log
+//! beside it has nothing to rebuild from, so a step from an earlier version
+//! is a copy of rows instead. Older versions are still refused
 //! ([`crate::ViewError::OtherVersion`]: rebuild them).
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
 use crate::{SCHEMA_VERSION, apply, schema};
 
-/// The tables whose layout changed from the previous version (they became
+/// The tables whose layout changed from version 6 to 7 (they became
 /// `WITHOUT ROWID`, or `task_events`, whose object may now be NULL); their
-/// columns did not, so rows copy as they are.
+/// columns did not, so rows copy as they are. Version 8 lays them out as 7
+/// did.
 const REMADE: [&str; 6] = [
     "meta",
     "targets",
@@ -25,14 +26,41 @@ const REMADE: [&str; 6] = [
     "task_events",
 ];
 
-/// Upgrades the read model on `conn` from [`schema::PREVIOUS_VERSION`];
-/// does nothing when another connection did it meanwhile.
-pub(crate) fn from_previous(conn: &mut Connection) -> Result<(), rusqlite::Error> {
+/// Version 7's table of reports, keyed by the task's text id (its
+/// statement, verbatim), which the step from 6 makes and the step from 7
+/// replaces.
+const VERSION_7_REPORTS: &str = "CREATE TABLE reports (
+    task_id  TEXT NOT NULL,
+    as_of    TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    percent  REAL,
+    vals     TEXT NOT NULL,
+    PRIMARY KEY (task_id, as_of, position)
+) WITHOUT ROWID;";
+
+/// Upgrades the read model on `conn` from its version (at least
+/// [`schema::OLDEST_UPGRADED`]) to [`SCHEMA_VERSION`]; does nothing when
+/// another connection did it meanwhile.
+pub(crate) fn forward(conn: &mut Connection) -> Result<(), rusqlite::Error> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let version: i32 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if version != schema::PREVIOUS_VERSION {
+    let mut version: i32 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if !(schema::OLDEST_UPGRADED..SCHEMA_VERSION).contains(&version) {
         return Ok(());
     }
+    if version == 6 {
+        from_6(&tx)?;
+        version = 7;
+    }
+    if version == 7 {
+        from_7(&tx)?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()
+}
+
+/// From version 6 to 7: the small keyed tables `WITHOUT ROWID`, and a row
+/// of `reports` per report.
+fn from_6(tx: &Transaction<'_>) -> Result<(), rusqlite::Error> {
     for table in REMADE {
         let Some(create) = schema::create_table(table) else {
             return Err(missing(table));
@@ -44,20 +72,43 @@ pub(crate) fn from_previous(conn: &mut Connection) -> Result<(), rusqlite::Error
              DROP TABLE upgraded_{table};"
         ))?;
     }
-    reports(&tx)?;
-    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-    tx.commit()
+    reports(tx)
 }
 
-/// Makes `reports` from version 6's `progress` and `reported_values`: a row
-/// per report, its values written as applying writes them
+/// From version 7 to 8: each task numbered (`tasks.task_no`, the rowid it
+/// had, so in the order the tasks were made), and `reports` keyed by that
+/// number. A report of a task the file does not hold has no number, and
+/// no row (applying keeps none either).
+fn from_7(tx: &Transaction<'_>) -> Result<(), rusqlite::Error> {
+    let (Some(tasks), Some(reports)) = (
+        schema::create_table("tasks"),
+        schema::create_table("reports"),
+    ) else {
+        return Err(missing("tasks"));
+    };
+    let indexes = schema::create_indexes("tasks");
+    tx.execute_batch(&format!(
+        "ALTER TABLE tasks RENAME TO upgraded_tasks;
+         {tasks}
+         INSERT INTO tasks SELECT rowid, * FROM upgraded_tasks ORDER BY rowid;
+         DROP TABLE upgraded_tasks;
+         {indexes}
+         ALTER TABLE reports RENAME TO upgraded_reports;
+         {reports}
+         INSERT INTO reports
+             SELECT t.task_no, r.as_of, r.position, r.percent, r.vals
+             FROM upgraded_reports r JOIN tasks t ON t.task_id = r.task_id
+             ORDER BY t.task_no, r.as_of, r.position;
+         DROP TABLE upgraded_reports;"
+    ))
+}
+
+/// Makes version 7's `reports` ([`VERSION_7_REPORTS`]) from version 6's
+/// `progress` and `reported_values`: a row per report, its values written as applying writes them
 /// (`apply::values_json`). Reads a task's values once, as its first report
 /// comes (in the order of `progress`'s key, task by task).
-fn reports(tx: &rusqlite::Transaction<'_>) -> Result<(), rusqlite::Error> {
-    let Some(create) = schema::create_table("reports") else {
-        return Err(missing("reports"));
-    };
-    tx.execute_batch(create)?;
+fn reports(tx: &Transaction<'_>) -> Result<(), rusqlite::Error> {
+    tx.execute_batch(VERSION_7_REPORTS)?;
     let mut progress = tx.prepare(
         "SELECT task_id, as_of, position, percent FROM progress ORDER BY task_id, as_of, position",
     )?;
@@ -106,12 +157,19 @@ mod tests {
 
     #[test]
     fn every_remade_table_is_in_the_schema() {
-        for table in REMADE.into_iter().chain(["reports"]) {
+        for table in REMADE.into_iter().chain(["reports", "tasks"]) {
             let create = schema::create_table(table).expect("in the schema");
             assert!(create.starts_with(&format!("CREATE TABLE {table} (")));
-            if table != "task_events" {
+            if table != "task_events" && table != "tasks" {
                 assert!(create.ends_with(") WITHOUT ROWID;"), "{create}");
             }
         }
+    }
+
+    #[test]
+    fn the_tasks_indexes_are_found_in_the_schema() {
+        let indexes = schema::create_indexes("tasks");
+        assert_eq!(indexes.lines().count(), 5, "{indexes}");
+        assert!(indexes.lines().all(|l| l.ends_with(");")), "{indexes}");
     }
 }
