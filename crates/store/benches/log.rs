@@ -86,6 +86,9 @@ enum Rows {
     WithStreamIndex,
     /// Without the tree node row.
     NoTree,
+    /// Without the unique index on the decision's `submission_id` (which
+    /// finds a duplicate submission).
+    NoSubmissionIndex,
 }
 
 /// The rows `log` holds after `after`: event, tree node.
@@ -133,13 +136,18 @@ fn raw_inserts(rows: &[EventRow], batch: usize, dir: &std::path::Path, kind: Row
     } else {
         ""
     };
+    let submission_unique = if kind == Rows::NoSubmissionIndex {
+        ""
+    } else {
+        " UNIQUE"
+    };
     conn.execute_batch(&format!(
         "CREATE TABLE events (position INTEGER PRIMARY KEY, schema TEXT NOT NULL DEFAULT 'dotpha.event.v1',
            stream TEXT NOT NULL, version INTEGER NOT NULL, type TEXT NOT NULL, unit TEXT NOT NULL,
            actor TEXT NOT NULL, occurred_at TEXT NOT NULL, recorded_at TEXT NOT NULL,
            submission_id TEXT NOT NULL, data TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL{unique});
          CREATE TABLE tree_nodes (position INTEGER PRIMARY KEY, hashes BLOB NOT NULL);
-         CREATE TABLE decisions (seq INTEGER PRIMARY KEY, submission_id TEXT NOT NULL UNIQUE,
+         CREATE TABLE decisions (seq INTEGER PRIMARY KEY, submission_id TEXT NOT NULL{submission_unique},
            status TEXT NOT NULL, unit TEXT, first_position INTEGER, last_position INTEGER,
            error_code TEXT, error_message TEXT, error_field TEXT, submission TEXT, recorded_at TEXT NOT NULL);",
     ))
@@ -185,6 +193,39 @@ fn raw_inserts(rows: &[EventRow], batch: usize, dir: &std::path::Path, kind: Row
 /// aggregate, a sequence, a type, a version, a ~10-byte payload and its
 /// metadata, primary key on the first three), same pragmas and batches.
 fn small_rows(n: usize, batch: usize, dir: &std::path::Path) -> Duration {
+    small_rows_padded(n, batch, dir, 0)
+}
+
+/// The bytes of text and blob one submission's rows hold (event, tree
+/// node, decision), on average over `rows`.
+fn row_bytes(rows: &[EventRow]) -> usize {
+    let each = |r: &EventRow| {
+        [&r.1, &r.3, &r.4, &r.5, &r.6, &r.7, &r.8, &r.9, &r.10, &r.11]
+            .iter()
+            .map(|t| t.len())
+            .sum::<usize>()
+            + r.12.len()
+            // The decision: its submission id, unit and instant again.
+            + r.8.len()
+            + r.4.len()
+            + r.7.len()
+    };
+    rows.iter().map(each).sum::<usize>() / rows.len().max(1)
+}
+
+/// The bytes of text one small row holds ([`small_rows`]): its aggregate,
+/// id, type, version, payload (`{"pct":NN}`) and metadata.
+const SMALL_ROW_BYTES: usize = 4 + 6 + 8 + 3 + 10 + 24;
+
+/// What `,"pad":""` adds to a padded small row's payload, besides the
+/// padding ([`small_rows_padded`]).
+const PAD_MEMBER_BYTES: usize = 9;
+
+/// [`small_rows`] whose payload is `padding` bytes longer: the peer's row
+/// holding as many bytes as dotpha's rows do, to tell what the bytes cost
+/// from what the rows and indexes cost.
+fn small_rows_padded(n: usize, batch: usize, dir: &std::path::Path, padding: usize) -> Duration {
+    let pad = "x".repeat(padding);
     let mut conn = raw_database(&dir.join(format!("small-{batch}.sqlite")));
     conn.execute_batch(
         "CREATE TABLE events (aggregate_type TEXT NOT NULL, aggregate_id TEXT NOT NULL,
@@ -207,7 +248,7 @@ fn small_rows(n: usize, batch: usize, dir: &std::path::Path) -> Duration {
             for i in done..done + take {
                 st.execute(params![
                     (i + 1) as i64,
-                    format!("{{\"pct\":{}}}", i % 100),
+                    format!("{{\"pct\":{},\"pad\":\"{pad}\"}}", i % 100),
                     "{\"correlation_id\":\"c-1\"}"
                 ])
                 .expect("insert");
@@ -348,6 +389,10 @@ fn main() {
                 Rows::WithStreamIndex,
             ),
             ("without the tree node", Rows::NoTree),
+            (
+                "without the unique index on the decision's submission id",
+                Rows::NoSubmissionIndex,
+            ),
         ] {
             let took = raw_inserts(&rows, 256, &sub, kind);
             println!(
@@ -356,6 +401,27 @@ fn main() {
                 100.0 * all.as_secs_f64() / took.as_secs_f64()
             );
         }
+        // The small row, then the small row holding as many bytes as
+        // dotpha's rows: what is left between the last and "all" is what
+        // dotpha's rows and indexes cost beyond their bytes.
+        let bytes = row_bytes(&rows);
+        let small = small_rows(rows.len(), 256, &sub);
+        let padded = small_rows_padded(
+            rows.len(),
+            256,
+            &sub,
+            bytes.saturating_sub(SMALL_ROW_BYTES + PAD_MEMBER_BYTES),
+        );
+        println!(
+            "| one small row per event (the peer's, {SMALL_ROW_BYTES} bytes) | {} | {:.0}% |",
+            rate(n, small),
+            100.0 * all.as_secs_f64() / small.as_secs_f64()
+        );
+        println!(
+            "| one small row per event padded to dotpha's {bytes} bytes | {} | {:.0}% |",
+            rate(n, padded),
+            100.0 * all.as_secs_f64() / padded.as_secs_f64()
+        );
     }
     canonical_data();
     if std::env::var_os("DOTPHA_BENCH_APPEND_ONLY").is_some() {

@@ -316,8 +316,9 @@ const STATEMENT_CACHE: usize = 128;
 impl ReadModel {
     /// Opens the read model at `path` for applying events, creating it when
     /// the file is new or empty.
-    /// A read model of the version before this build's is upgraded in
-    /// place first (`upgrade`).
+    /// A read model of an earlier version (from
+    /// `schema::OLDEST_UPGRADED` on) is upgraded in place first
+    /// (`upgrade`).
     pub fn open(path: impl AsRef<Path>) -> Result<ReadModel, ViewError> {
         let path_text = path.as_ref().display().to_string();
         let mut conn = Connection::open(path.as_ref())?;
