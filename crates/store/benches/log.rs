@@ -225,7 +225,12 @@ const PAD_MEMBER_BYTES: usize = 9;
 /// holding as many bytes as dotpha's rows do, to tell what the bytes cost
 /// from what the rows and indexes cost.
 fn small_rows_padded(n: usize, batch: usize, dir: &std::path::Path, padding: usize) -> Duration {
-    let pad = "x".repeat(padding);
+    // The pad member only when padding, so the unpadded row is the peer's.
+    let pad = if padding > 0 {
+        format!(",\"pad\":\"{}\"", "x".repeat(padding))
+    } else {
+        String::new()
+    };
     let mut conn = raw_database(&dir.join(format!("small-{batch}.sqlite")));
     conn.execute_batch(
         "CREATE TABLE events (aggregate_type TEXT NOT NULL, aggregate_id TEXT NOT NULL,
@@ -248,7 +253,7 @@ fn small_rows_padded(n: usize, batch: usize, dir: &std::path::Path, padding: usi
             for i in done..done + take {
                 st.execute(params![
                     (i + 1) as i64,
-                    format!("{{\"pct\":{},\"pad\":\"{pad}\"}}", i % 100),
+                    format!("{{\"pct\":{}{pad}}}", i % 100),
                     "{\"correlation_id\":\"c-1\"}"
                 ])
                 .expect("insert");

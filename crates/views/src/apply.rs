@@ -467,8 +467,8 @@ fn insert_targets(
         written: None,
         done: Done::Tracked(done),
     };
-    tx.prepare_cached("UPDATE tasks SET percent_complete = ?2 WHERE task_id = ?1")?
-        .execute(params![task_id, inputs.percent()])?;
+    tx.prepare_cached("UPDATE tasks SET percent_complete = ?2 WHERE task_no = ?1")?
+        .execute(params![task_no, inputs.percent()])?;
     cache.hold(inputs);
     Ok(())
 }
@@ -786,8 +786,8 @@ fn write_reports(
     batch: &[Decoded<'_>],
 ) -> Result<(), ViewError> {
     let mut reported = std::mem::take(&mut cache.reported);
-    // In the order of the tasks' key, as the rows lie.
-    reported.sort_unstable_by(|a, b| cache.slots[*a].task_id.cmp(&cache.slots[*b].task_id));
+    // In the order of the tasks' rows (`task_no`).
+    reported.sort_unstable_by_key(|slot| cache.slots[*slot].task_no);
     let mut task = tx.prepare_cached(
         "UPDATE tasks SET reported_percent = ?2, reported_as_of = ?3, reported_pos = ?4,
                 last_report = CASE WHEN ?5 THEN ?6 ELSE last_report END,
@@ -796,7 +796,7 @@ fn write_reports(
                 last_report_pos = CASE WHEN ?5 THEN ?9 ELSE last_report_pos END,
                 last_report_ms = max(coalesce(last_report_ms, ?10), ?10),
                 percent_complete = ?11
-         WHERE task_id = ?1",
+         WHERE task_no = ?1",
     )?;
     let mut latest = tx.prepare_cached(
         "UPDATE targets SET latest = ?3, latest_as_of = ?4, latest_pos = ?5
@@ -836,7 +836,7 @@ fn write_reports(
         };
         let shown_as_of = shown_at.map(|at| DateText::of(at.as_of));
         task.execute(params![
-            task_id,
+            inputs.task_no,
             reported_percent,
             reported_as_of.as_ref().map(DateText::as_str),
             reported_pos,
@@ -864,19 +864,20 @@ fn advance_status(
     let next = inputs.status.after(payload.event_type());
     if next != inputs.status {
         inputs.status = next;
-        set_status(tx, &inputs.task_id, next)?;
+        set_status(tx, inputs.task_no, next)?;
     }
     Ok(())
 }
 
+/// Stores the status of the task numbered `task_no` (`tasks.task_no`).
 fn set_status(
     tx: &Transaction<'_>,
-    task_id: &str,
+    task_no: i64,
     status: TaskStatus,
 ) -> Result<(), rusqlite::Error> {
-    tx.prepare_cached("UPDATE tasks SET status = ?2, open = ?3, active = ?4 WHERE task_id = ?1")?
+    tx.prepare_cached("UPDATE tasks SET status = ?2, open = ?3, active = ?4 WHERE task_no = ?1")?
         .execute(params![
-            task_id,
+            task_no,
             status.as_str(),
             status.is_open(),
             status.is_active()

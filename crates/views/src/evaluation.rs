@@ -130,8 +130,8 @@ pub(crate) fn progress_reported(
         after
     };
     if before != after {
-        tx.prepare_cached("UPDATE tasks SET done_on = ?2 WHERE task_id = ?1")?
-            .execute(params![task, after.map(|d| d.to_string())])?;
+        tx.prepare_cached("UPDATE tasks SET done_on = ?2 WHERE task_no = ?1")?
+            .execute(params![task_no, after.map(|d| d.to_string())])?;
     }
     Ok(())
 }

@@ -1,8 +1,9 @@
 //! The read database's tables. A read model is disposable (it can always be
 //! rebuilt from the log), so a schema change is a new version and a rebuild;
-//! a file of the version just before is brought forward in place instead
-//! when that is a copy of its rows ([`crate::upgrade`]), so a worker that
-//! follows the stream without a log beside it keeps its read model.
+//! a file of an earlier version from [`OLDEST_UPGRADED`] on is brought
+//! forward in place instead, a version at a time, each step a copy of its
+//! rows ([`crate::upgrade`]), so a worker that follows the stream without
+//! a log beside it keeps its read model.
 //!
 //! Tables keyed by a composite or text key whose rows are small are
 //! `WITHOUT ROWID`: one B-tree each, where a rowid table is two (the rows,

@@ -76,8 +76,9 @@ fn from_6(tx: &Transaction<'_>) -> Result<(), rusqlite::Error> {
 }
 
 /// From version 7 to 8: each task numbered (`tasks.task_no`, the rowid it
-/// had, so in the order the tasks were made), and `reports` keyed by that
-/// number. A report of a task the file does not hold has no number, and
+/// had, so in the order the tasks were made), with every index of `tasks`
+/// (those added within version 7 too, `schema::ADDED_INDEXES`), and
+/// `reports` keyed by that number. A report of a task the file does not hold has no number, and
 /// no row (applying keeps none either).
 fn from_7(tx: &Transaction<'_>) -> Result<(), rusqlite::Error> {
     let (Some(tasks), Some(reports)) = (
@@ -87,12 +88,14 @@ fn from_7(tx: &Transaction<'_>) -> Result<(), rusqlite::Error> {
         return Err(missing("tasks"));
     };
     let indexes = schema::create_indexes("tasks");
+    let added = schema::ADDED_INDEXES;
     tx.execute_batch(&format!(
         "ALTER TABLE tasks RENAME TO upgraded_tasks;
          {tasks}
          INSERT INTO tasks SELECT rowid, * FROM upgraded_tasks ORDER BY rowid;
          DROP TABLE upgraded_tasks;
          {indexes}
+         {added}
          ALTER TABLE reports RENAME TO upgraded_reports;
          {reports}
          INSERT INTO reports
@@ -100,7 +103,22 @@ fn from_7(tx: &Transaction<'_>) -> Result<(), rusqlite::Error> {
              FROM upgraded_reports r JOIN tasks t ON t.task_id = r.task_id
              ORDER BY t.task_no, r.as_of, r.position;
          DROP TABLE upgraded_reports;"
-    ))
+    ))?;
+    // A rename leaves the planner's statistics under the old name, where
+    // they would describe the new `reports`' key (led by a number, not a
+    // text); those of `tasks` still hold (the same indexes, the same
+    // keys).
+    for stat in ["sqlite_stat1", "sqlite_stat4"] {
+        let exists: bool = tx.query_row(
+            "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+            [stat],
+            |r| r.get(0),
+        )?;
+        if exists {
+            tx.execute(&format!("DELETE FROM {stat} WHERE tbl = 'reports'"), [])?;
+        }
+    }
+    Ok(())
 }
 
 /// Makes version 7's `reports` ([`VERSION_7_REPORTS`]) from version 6's
