@@ -8,8 +8,10 @@
 //! queries). `DOTPHA_BENCH_LOG_DIR`: a directory whose `log.sqlite` is
 //! rebuilt from instead of a new log (made there, and kept, when it has
 //! none), so runs compare on the same rows; `DOTPHA_BENCH_REBUILD_ONLY=1`
-//! stops after the rebuild and the plain scans it is compared with (one
-//! before it, one after; the faster is the floor).
+//! stops after the rebuild and the floors it is compared with: plain
+//! scans of the log (one before it, one after; the faster is the floor)
+//! and plain inserts of the rebuilt file's rows (in the rebuild's batches,
+//! and in key order).
 
 use std::time::{Duration, Instant};
 
@@ -113,6 +115,118 @@ fn plain_scan(log: &std::path::Path, total: u64) -> (Duration, usize) {
     let scan = start.elapsed();
     assert_eq!(scanned, total);
     (scan, bytes / total.max(1) as usize)
+}
+
+/// How the read model's rows are written by [`plain_write`].
+#[derive(Clone, Copy)]
+enum Order {
+    /// In the rebuild's transactions: a row with a `position` in the
+    /// transaction of [`dotpha_project::REBUILD_BATCH`] events that holds
+    /// it, the others in the first; each transaction's rows in key order,
+    /// as the rebuild writes them.
+    Batches,
+    /// Every row in one transaction, each table in key order: the file
+    /// written front to back.
+    KeyOrder,
+}
+
+/// The floor of a rebuild's writing: the rows of the rebuilt read model
+/// at `rebuilt` (every table but `meta`), read into memory first, then
+/// inserted plainly with prepared statements into a new read model at
+/// `into` opened as a rebuild opens its file (no journal, no syncing, its
+/// page cache), nothing decoded or applied, each row inserted once (the
+/// rebuild also updates a task's row once per batch it changes in).
+/// Returns the time of the inserts, the time with the rebuild's ending
+/// (`ReadModel::finish_rebuild`: statistics, sync, WAL, checkpoint), and
+/// the rows.
+fn plain_write(
+    rebuilt: &std::path::Path,
+    into: &std::path::Path,
+    order: Order,
+) -> (Duration, Duration, u64) {
+    use rusqlite::types::Value as Sql;
+    let source =
+        rusqlite::Connection::open_with_flags(rebuilt, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open rebuilt");
+    let names: Vec<String> = source
+        .prepare(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name <> 'meta' \
+             AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("tables")
+        .collect::<Result<_, _>>()
+        .expect("table names");
+    // (batch, table, row); a stable sort by batch keeps each table's rows
+    // in the order a plain scan gives them: key order, or for a rowid
+    // table the order the rebuild inserted them in.
+    let mut rows: Vec<(usize, usize, Vec<Sql>)> = Vec::new();
+    for (t, name) in names.iter().enumerate() {
+        let mut stmt = source
+            .prepare(&format!("SELECT * FROM {name}"))
+            .expect("prepare");
+        let position = stmt.column_index("position").ok();
+        let width = stmt.column_count();
+        let mut read = stmt.query([]).expect("query");
+        while let Some(r) = read.next().expect("row") {
+            let values: Vec<Sql> = (0..width).map(|i| r.get(i).expect("value")).collect();
+            let batch = match (order, position) {
+                (Order::Batches, Some(i)) => match values[i] {
+                    Sql::Integer(p) => (p.max(1) as usize - 1) / dotpha_project::REBUILD_BATCH,
+                    _ => 0,
+                },
+                _ => 0,
+            };
+            rows.push((batch, t, values));
+        }
+    }
+    drop(source);
+    rows.sort_by_key(|(batch, _, _)| *batch);
+    drop(ReadModel::open_for_rebuild(into).expect("new read model"));
+    let conn = rusqlite::Connection::open(into).expect("open new");
+    conn.pragma_update_and_check(None, "journal_mode", "OFF", |_| Ok(()))
+        .expect("journal");
+    conn.pragma_update(None, "synchronous", "OFF")
+        .expect("sync");
+    conn.pragma_update(None, "cache_size", -262_144)
+        .expect("cache");
+    let inserts: Vec<String> = names
+        .iter()
+        .map(|name| {
+            let width: usize = conn
+                .query_row(
+                    &format!("SELECT count(*) FROM pragma_table_info('{name}')"),
+                    [],
+                    |r| r.get(0),
+                )
+                .expect("width");
+            format!(
+                "INSERT INTO {name} VALUES ({})",
+                vec!["?"; width].join(", ")
+            )
+        })
+        .collect();
+    let start = Instant::now();
+    let mut i = 0;
+    while i < rows.len() {
+        let batch = rows[i].0;
+        let tx = conn.unchecked_transaction().expect("begin");
+        while i < rows.len() && rows[i].0 == batch {
+            let (_, t, values) = &rows[i];
+            tx.prepare_cached(&inserts[*t])
+                .expect("prepare")
+                .execute(rusqlite::params_from_iter(values.iter()))
+                .expect("insert");
+            i += 1;
+        }
+        tx.commit().expect("commit");
+    }
+    let inserted = start.elapsed();
+    drop(conn);
+    let model = ReadModel::open(into).expect("reopen");
+    model.finish_rebuild().expect("finish");
+    (inserted, start.elapsed(), rows.len() as u64)
 }
 
 /// Writes a log by deciding submissions against its state and appending
@@ -336,8 +450,9 @@ fn main() {
     let took = started.elapsed();
     assert_eq!(rebuilt.events, total);
     println!(
-        "| `rebuild` (catch up in batches of {}, checkpoint, swap) | {total} | {:.2} | {} |",
+        "| `rebuild` (catch up in transactions of {} events read {} at a time, checkpoint, swap) | {total} | {:.2} | {} |",
         dotpha_project::REBUILD_BATCH,
+        dotpha_project::REBUILD_PART,
         took.as_secs_f64(),
         rate(total, took)
     );
@@ -352,9 +467,33 @@ fn main() {
     // The faster of the two is the floor: a scan right after the rebuild
     // may share the disk and the page cache with the file it wrote.
     let floor = before.0.min(after.0);
+    // The floor of the writing: the rebuilt file's rows inserted plainly.
+    let mut written = Vec::new();
+    for (order, what) in [
+        (Order::Batches, "in the rebuild's transactions"),
+        (Order::KeyOrder, "in key order, one transaction"),
+    ] {
+        let into = dir.path().join("plain-write.sqlite");
+        let (inserts, whole, rows) = plain_write(&rebuilt.file, &into, order);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(dir.path().join(format!("plain-write.sqlite{suffix}")));
+        }
+        println!(
+            "| plain rusqlite inserts of the rebuilt file's {rows} rows, {what}, then its ending \
+             ({:.2} s of inserts; rows/s, events/s) | {total} | {:.2} | {} / {} |",
+            inserts.as_secs_f64(),
+            whole.as_secs_f64(),
+            rate(rows, whole),
+            rate(total, whole)
+        );
+        written.push(whole);
+    }
     println!(
-        "\nrebuild / plain scan (the faster): {:.1}%\n",
-        100.0 * floor.as_secs_f64() / took.as_secs_f64()
+        "\nrebuild / plain scan (the faster): {:.1}%; rebuild / plain inserts of its rows in its transactions: {:.1}%, \
+         in key order: {:.1}%\n",
+        100.0 * floor.as_secs_f64() / took.as_secs_f64(),
+        100.0 * written[0].as_secs_f64() / took.as_secs_f64(),
+        100.0 * written[1].as_secs_f64() / took.as_secs_f64()
     );
     if std::env::var("DOTPHA_BENCH_REBUILD_ONLY").is_ok_and(|v| v == "1") {
         return;
