@@ -31,15 +31,52 @@ pub use worker::run;
 
 /// Events read from the log per transaction when catching up.
 pub const CATCH_UP_BATCH: usize = 4096;
+
+/// How a catch-up reads the log and applies it: a second thread reads and
+/// decodes the log's rows a part at a time, up to `ahead` parts before the
+/// one being applied, and `parts` parts are applied in one transaction.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct Batching {
+    /// Events read and decoded at a time.
+    pub part: usize,
+    /// Parts applied in one transaction.
+    pub parts: usize,
+    /// Parts read and waiting, besides the one being read and the one
+    /// being applied.
+    pub ahead: usize,
+}
+
+/// A catch-up: each part its own transaction, and the reader hands a part
+/// over when the applier takes the next one, which keeps both threads
+/// busy.
+const CATCH_UP: Batching = Batching {
+    part: CATCH_UP_BATCH,
+    parts: 1,
+    ahead: 0,
+};
+
+/// Events a rebuild reads and decodes at a time, on the reader thread.
+pub const REBUILD_PART: usize = 16_384;
 /// Events per transaction in a rebuild, which writes a file nobody reads
-/// yet. What a batch writes once per task (the columns its reports change,
-/// its search texts) and the pages its commit writes again shrink with
-/// fewer, larger batches, but two batches are in memory, one read and
-/// decoded while the other is applied, about 1 KB an event: at a million
-/// events a rebuild peaked at 336 MB with 65,536 and 541 MB with 131,072,
-/// which took 10-13% less time (BENCHMARKS.md, issue 15). A rebuild runs in
-/// `dotpha up` on a small machine too, so memory wins.
-pub const REBUILD_BATCH: usize = 65_536;
+/// yet: [`REBUILD_PART`]s applied in turn. What a transaction writes once
+/// per task (the columns its reports change, its search texts) and the
+/// pages its commit writes again shrink with fewer, larger transactions.
+/// What it keeps until its end is the rows of its reports and task
+/// events, about 100 bytes a report (BENCHMARKS.md, issue 15).
+pub const REBUILD_BATCH: usize = 16 * REBUILD_PART;
+/// A rebuild: while a transaction ends (its rows written, its commit), the
+/// reader reads on, up to six parts ahead. Eight parts are in memory at
+/// most, about 1 KB an event: 131,072 events, as many as the two batches
+/// of 65,536 that a rebuild held when each was its own transaction (at a
+/// million events the process peaked at 293 MB then and 301-308 MB now;
+/// two batches of 131,072 took 541 MB). A rebuild runs in `dotpha up` on a
+/// small machine too.
+const REBUILD: Batching = Batching {
+    part: REBUILD_PART,
+    parts: REBUILD_BATCH / REBUILD_PART,
+    ahead: 6,
+};
 /// Most stream messages applied in one transaction.
 pub const MAX_BATCH: usize = 1024;
 
@@ -157,18 +194,21 @@ pub fn catch_up(
     log: &Log,
     progress: impl FnMut(u64, u64),
 ) -> Result<u64, ProjectError> {
-    catch_up_in(read, log, CATCH_UP_BATCH, progress)
+    catch_up_in(read, log, CATCH_UP, progress)
 }
 
-/// [`catch_up`] in batches of `batch` events: for tests, whose logs fit
-/// in one batch of [`CATCH_UP_BATCH`] and would not cross a batch's end.
+/// [`catch_up`] as `batching` says: for [`rebuild`] and for tests, whose
+/// logs fit in one batch of [`CATCH_UP_BATCH`] and would not cross a
+/// batch's end. `progress` is called after each transaction. An error
+/// rolls back the transaction it happened in; those before it stay.
 #[doc(hidden)]
 pub fn catch_up_in(
     read: &mut ReadModel,
     log: &Log,
-    batch: usize,
+    batching: Batching,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<u64, ProjectError> {
+    let Batching { part, parts, .. } = batching;
     if let Some(genesis) = log_genesis(log)? {
         read.check_genesis(&genesis)?;
     }
@@ -179,57 +219,66 @@ pub fn catch_up_in(
     }
     // Reading the rows and decoding them is about a third of a rebuild
     // (BENCHMARKS.md, issue 15): a second handle on the log does both on
-    // its own thread while this one applies the batch before. Each batch
+    // its own thread while this one applies the part before. Each part
     // goes back to the reader, which frees its events and fills its rows
     // again: memory freed by another thread than the one that took it
     // costs glibc's allocator more than the reading did.
     let reader = Log::open_read_only(log.path())?;
-    let (sender, batches) = std::sync::mpsc::sync_channel(BATCHES_AHEAD);
+    let (sender, batches) = std::sync::mpsc::sync_channel(batching.ahead);
     let mut applied = 0;
     std::thread::scope(|scope| {
         let (spent, refill) = std::sync::mpsc::channel();
-        scope.spawn(move || read_ahead(&reader, from, head, batch, &sender, &refill));
-        for read_batch in batches {
-            let read_batch: ReadBatch = read_batch?;
-            let decoded: Vec<Decoded<'_>> = read_batch
-                .rows
-                .iter()
-                .zip(&read_batch.events)
-                .map(|(row, event)| {
-                    Decoded::from_log(
-                        row.position,
-                        row.prev_hash,
-                        row.hash,
-                        row.occurred_at,
-                        event,
-                    )
-                })
-                .collect();
+        scope.spawn(move || read_ahead(&reader, from, head, part, &sender, &refill));
+        let mut batches = batches.into_iter();
+        loop {
+            let mut span = read.span(true)?;
+            let mut taken = 0;
+            let mut failed = None;
+            for read_batch in batches.by_ref() {
+                let read_batch: ReadBatch = read_batch?;
+                taken += 1;
+                let decoded: Vec<Decoded<'_>> = read_batch
+                    .rows
+                    .iter()
+                    .zip(&read_batch.events)
+                    .map(|(row, event)| {
+                        Decoded::from_log(
+                            row.position,
+                            row.prev_hash,
+                            row.hash,
+                            row.occurred_at,
+                            event,
+                        )
+                    })
+                    .collect();
+                applied += span.apply(&decoded)? as u64;
+                drop(decoded);
+                let mut read_batch = read_batch;
+                failed = read_batch.failed.take();
+                // The reader may have stopped (an error it sent).
+                let _ = spent.send(read_batch);
+                if failed.is_some() || taken == parts {
+                    break;
+                }
+            }
+            if taken == 0 {
+                // Every part was applied: this span has nothing.
+                return Ok::<(), ProjectError>(());
+            }
+            span.commit(None)?;
+            progress(read.applied().position, head);
             // The events before one that cannot be read are applied, so
             // the error is the one applying them in turn would give.
-            applied += read.apply_decoded(&decoded)? as u64;
-            progress(read.applied().position, head);
-            drop(decoded);
-            if let Some(e) = read_batch.failed {
+            if let Some(e) = failed {
                 return Err(e.into());
             }
-            // The reader may have stopped (an error it sent).
-            let _ = spent.send(read_batch);
         }
-        Ok::<(), ProjectError>(())
     })?;
     if applied > 0 {
         read.optimize()?;
     }
     Ok(applied)
 }
-
-/// Batches of rows waiting, besides the one being applied and the one
-/// being read: none, the reader hands a batch over when the applier takes
-/// the next one. That keeps both threads busy, and each batch waiting
-/// would hold another batch of rows and events in memory (about 140 MB in
-/// a rebuild).
-const BATCHES_AHEAD: usize = 0;
 
 /// A batch as the reader thread hands it over: its rows, the events
 /// decoded from them, in order, and the error of the row after the last
@@ -314,7 +363,7 @@ pub fn rebuild(
     let file_name = files::generation_name(&base, generation);
     let file = data_dir.join(&file_name);
     let mut read = ReadModel::open_for_rebuild(&file)?;
-    let events = catch_up_in(&mut read, &log, REBUILD_BATCH, progress)?;
+    let events = catch_up_in(&mut read, &log, REBUILD, progress)?;
     read.finish_rebuild()?;
     drop(read);
     files::swap(data_dir, &base, &file_name).map_err(|e| files_error(&file, e))?;

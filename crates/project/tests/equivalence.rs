@@ -846,9 +846,12 @@ struct Plan {
     ops: Vec<Op>,
     batches: Vec<usize>,
     chunks: Vec<(usize, usize)>,
-    /// Events per transaction of a catch-up read ahead in a second thread
-    /// (`dotpha_project::catch_up_in`).
+    /// Events read ahead at a time in a second thread by a catch-up
+    /// (`dotpha_project::catch_up_in`), how many of those parts make one
+    /// transaction, and how many parts the reader may have waiting.
     read_ahead: usize,
+    parts: usize,
+    ahead: usize,
 }
 
 fn plan() -> impl Strategy<Value = Plan> {
@@ -858,18 +861,23 @@ fn plan() -> impl Strategy<Value = Plan> {
         prop::collection::vec(1usize..12, 1..8),
         prop::collection::vec((1usize..20, 0usize..4), 1..8),
         1usize..40,
+        (1usize..5, 0usize..4),
     )
-        .prop_map(|(mut ops, close, batches, chunks, read_ahead)| {
-            if let Some(next) = close {
-                ops.insert(ops.len() - ops.len() / 5, Op::CloseCycle { next });
-            }
-            Plan {
-                ops,
-                batches,
-                chunks,
-                read_ahead,
-            }
-        })
+        .prop_map(
+            |(mut ops, close, batches, chunks, read_ahead, (parts, ahead))| {
+                if let Some(next) = close {
+                    ops.insert(ops.len() - ops.len() / 5, Op::CloseCycle { next });
+                }
+                Plan {
+                    ops,
+                    batches,
+                    chunks,
+                    read_ahead,
+                    parts,
+                    ahead,
+                }
+            },
+        )
 }
 
 fn check(plan: &Plan) {
@@ -953,19 +961,28 @@ fn check(plan: &Plan) {
     dotpha_project::catch_up(&mut caught, &log, |_, _| {}).expect("catches up");
 
     // (c') The same in small batches, each read and decoded in a second
-    // thread while the one before is applied: every batch's end falls
-    // somewhere in the history (a report and its task in different
-    // batches, a task's reports across several).
+    // thread while the one before is applied, a few of them in each
+    // transaction: every batch's and every part's end falls somewhere in
+    // the history (a report and its task in different batches, a task's
+    // reports across several, a shown report in a part before the one
+    // that ends its transaction).
     let mut batched = ReadModel::open(elsewhere.path().join("batched.sqlite")).expect("opens");
     let mut ends = Vec::new();
-    dotpha_project::catch_up_in(&mut batched, &log, plan.read_ahead, |applied, _| {
-        ends.push(applied)
-    })
+    dotpha_project::catch_up_in(
+        &mut batched,
+        &log,
+        dotpha_project::Batching {
+            part: plan.read_ahead,
+            parts: plan.parts,
+            ahead: plan.ahead,
+        },
+        |applied, _| ends.push(applied),
+    )
     .expect("catches up in batches");
     assert_eq!(
         ends.len(),
-        events.len().div_ceil(plan.read_ahead),
-        "one transaction per batch"
+        events.len().div_ceil(plan.read_ahead * plan.parts),
+        "one transaction per batch of parts"
     );
 
     // (d) One event at a time, the handle opened again every few events,
@@ -1560,6 +1577,8 @@ fn a_long_history_answers_alike() {
         batches: vec![1, 7, 64, 3],
         chunks: vec![(1, 0), (17, 3), (64, 1), (5, 2)],
         read_ahead: 13,
+        parts: 3,
+        ahead: 1,
     });
 }
 
@@ -1602,5 +1621,7 @@ fn late_reports_move_the_done_day_alike() {
         batches: vec![1],
         chunks: vec![(1, 0), (2, 1)],
         read_ahead: 1,
+        parts: 2,
+        ahead: 2,
     });
 }

@@ -13,7 +13,7 @@ use dotpha_domain::{
     state::TaskOrigin,
     text::{fold, join_searchable, searchable},
 };
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::json;
 
 use crate::{Decoded, ViewError};
@@ -58,7 +58,7 @@ pub(crate) struct Cache {
 }
 
 /// Rows of the tables that only grow (each task's events and reports),
-/// kept until the batch ends ([`Pending::write`]) and then written in the
+/// kept until the batch ends ([`finish_batch`]) and then written in the
 /// order of their keys: each page of their B-trees is then visited once
 /// per batch instead of once per row, where rows in log order jump from
 /// task to task. Nothing reads these tables while applying except
@@ -74,7 +74,7 @@ pub(crate) struct Pending {
 impl Pending {
     /// Writes every pending row, sorted by its table's primary key, and
     /// empties the lists.
-    pub(crate) fn write(&mut self, tx: &Transaction<'_>) -> Result<(), rusqlite::Error> {
+    pub(crate) fn write(&mut self, tx: &Connection) -> Result<(), rusqlite::Error> {
         let mut rows = std::mem::take(&mut self.task_events);
         rows.sort_unstable_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
         let mut insert = tx.prepare_cached(
@@ -199,15 +199,25 @@ pub(crate) enum Done {
 /// once per task at its end ([`write_reports`]) instead of once per report.
 #[derive(Clone, Default)]
 struct ReportColumns {
-    /// The shown report, when it changed: the index of its event in the
-    /// batch, whose JSON [`write_reports`] makes (a rebuild's reports are
-    /// each shown in turn; only the batch's last per task is written).
-    shown: Option<usize>,
+    /// The shown report, when it changed (a rebuild's reports are each
+    /// shown in turn; only the batch's last per task is made and written).
+    shown: Option<Shown>,
     /// The latest instant a check-in was sent at (`last_report_ms`).
     sent_ms: Option<i64>,
     /// The indexes of the targets whose latest value changed, each once
     /// (a task has a few).
     targets: Vec<usize>,
+}
+
+/// The report a task shows as its last one, as [`ReportColumns`] keeps it.
+#[derive(Clone)]
+enum Shown {
+    /// The index of its event in the part of the batch being applied.
+    At(usize),
+    /// Its JSON and its confidence ([`shown_report`]), made when the part
+    /// ended ([`end_part`]): the part's events may be gone by the batch's
+    /// end.
+    Made(Option<(String, Option<&'static str>)>),
 }
 
 impl TaskInputs {
@@ -238,11 +248,7 @@ fn reading(as_of: Option<String>, position: Option<u64>) -> Option<Reading> {
 }
 
 impl Cache {
-    fn cadre(
-        &mut self,
-        tx: &Transaction<'_>,
-        id: &str,
-    ) -> Result<(String, String), rusqlite::Error> {
+    fn cadre(&mut self, tx: &Connection, id: &str) -> Result<(String, String), rusqlite::Error> {
         if let Some(found) = self.cadres.get(id) {
             return Ok(found.clone());
         }
@@ -258,7 +264,7 @@ impl Cache {
         Ok(found)
     }
 
-    fn unit_name(&mut self, tx: &Transaction<'_>, code: &str) -> Result<String, rusqlite::Error> {
+    fn unit_name(&mut self, tx: &Connection, code: &str) -> Result<String, rusqlite::Error> {
         if let Some(found) = self.units.get(code) {
             return Ok(found.clone());
         }
@@ -277,7 +283,7 @@ impl Cache {
     /// hold).
     pub(crate) fn task(
         &mut self,
-        tx: &Transaction<'_>,
+        tx: &Connection,
         task_id: &str,
     ) -> Result<Option<Slot>, rusqlite::Error> {
         if let Some(&slot) = self.tasks.get(task_id) {
@@ -347,21 +353,32 @@ impl Cache {
     }
 
     /// The assignee's unit, which a task is counted under.
-    fn unit_of(&mut self, tx: &Transaction<'_>, assignee: &str) -> Result<String, rusqlite::Error> {
+    fn unit_of(&mut self, tx: &Connection, assignee: &str) -> Result<String, rusqlite::Error> {
         Ok(self.cadre(tx, assignee)?.1)
     }
 }
 
-/// Ends a batch, in its transaction: writes the rows kept back
-/// ([`Pending`]), then the search texts of every task the batch touched
-/// ([`Cache::search_dirty`]), once each.
-pub(crate) fn finish_batch(
-    tx: &Transaction<'_>,
-    cache: &mut Cache,
-    batch: &[Decoded<'_>],
-) -> Result<(), ViewError> {
+/// Ends a part of a batch (the events given to one
+/// [`crate::Span::apply`]): makes the JSON of each report shown that one
+/// of `part`'s events became, so the part's events may be dropped before
+/// the batch ends.
+pub(crate) fn end_part(cache: &mut Cache, part: &[Decoded<'_>]) {
+    for &slot in &cache.reported {
+        if let Some(written) = &mut cache.slots[slot].written
+            && let Some(Shown::At(index)) = written.shown
+        {
+            written.shown = Some(Shown::Made(shown_report(part, index)));
+        }
+    }
+}
+
+/// Ends a batch, in its transaction, after its last part ([`end_part`]):
+/// writes the rows kept back ([`Pending`]), what its reports changed in
+/// the tasks' rows ([`write_reports`]), then the search texts of every
+/// task the batch touched ([`Cache::search_dirty`]), once each.
+pub(crate) fn finish_batch(tx: &Connection, cache: &mut Cache) -> Result<(), ViewError> {
     cache.pending.write(tx)?;
-    write_reports(tx, cache, batch)?;
+    write_reports(tx, cache)?;
     let dirty = std::mem::take(&mut cache.search_dirty);
     for task_id in &dirty {
         index_search(tx, cache, task_id)?;
@@ -373,11 +390,7 @@ pub(crate) fn finish_batch(
 /// `search_head`, its id, title, assignee's and unit's names; `search`,
 /// those and its description, current plan (solutions, milestone titles)
 /// and delegations (what, and to whom). Run whenever one of them changes.
-fn index_search(
-    tx: &Transaction<'_>,
-    cache: &mut Cache,
-    task_id: &str,
-) -> Result<(), rusqlite::Error> {
+fn index_search(tx: &Connection, cache: &mut Cache, task_id: &str) -> Result<(), rusqlite::Error> {
     let row: Option<(String, String, Option<String>, Option<String>)> = tx
         .prepare_cached("SELECT title, assignee, description, plan FROM tasks WHERE task_id = ?1")?
         .query_row([task_id], |r| {
@@ -427,7 +440,7 @@ fn millis(text: &str) -> i64 {
 }
 
 fn insert_targets(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     cache: &mut Cache,
     (task_id, task_no): (&str, i64),
     status: TaskStatus,
@@ -475,7 +488,7 @@ fn insert_targets(
 
 /// Applies `recorded`, the event at `index` in the batch being applied.
 pub(crate) fn event(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     cache: &mut Cache,
     recorded: &Decoded<'_>,
     index: usize,
@@ -718,7 +731,7 @@ fn report(
     // The last report shown is the latest one by the same rule.
     if inputs.shown.is_none_or(|shown| this.is_later_than(shown)) {
         inputs.shown = Some(this);
-        written.shown = Some(index);
+        written.shown = Some(Shown::At(index));
     }
     // A check-in is a check-in whenever it describes: the clock of
     // "stale" runs from the most recent one sent.
@@ -780,11 +793,7 @@ fn shown_report(batch: &[Decoded<'_>], index: usize) -> Option<(String, Option<&
 /// statement per task and one per target whose latest value changed. The
 /// values written are the ones kept in memory, which equal the row's
 /// (read from it, or written with it).
-fn write_reports(
-    tx: &Transaction<'_>,
-    cache: &mut Cache,
-    batch: &[Decoded<'_>],
-) -> Result<(), ViewError> {
+fn write_reports(tx: &Connection, cache: &mut Cache) -> Result<(), ViewError> {
     let mut reported = std::mem::take(&mut cache.reported);
     // In the order of the tasks' rows (`task_no`).
     reported.sort_unstable_by_key(|slot| cache.slots[*slot].task_no);
@@ -826,9 +835,11 @@ fn write_reports(
             None => (None, None),
         };
         let shown_at = inputs.shown;
+        // Every part of the batch has ended ([`end_part`]): a report
+        // shown is made.
         let shown = match written.shown {
-            Some(index) => shown_report(batch, index),
-            None => None,
+            Some(Shown::Made(made)) => made,
+            Some(Shown::At(_)) | None => None,
         };
         let (shown, confidence) = match shown {
             Some((json, confidence)) => (Some(json), confidence),
@@ -855,7 +866,7 @@ fn write_reports(
 /// Moves a task's status by the domain's transition for `payload`, storing
 /// with it what queries filter on: whether it is open and active.
 fn advance_status(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     cache: &mut Cache,
     slot: Slot,
     payload: &Payload,
@@ -870,11 +881,7 @@ fn advance_status(
 }
 
 /// Stores the status of the task numbered `task_no` (`tasks.task_no`).
-fn set_status(
-    tx: &Transaction<'_>,
-    task_no: i64,
-    status: TaskStatus,
-) -> Result<(), rusqlite::Error> {
+fn set_status(tx: &Connection, task_no: i64, status: TaskStatus) -> Result<(), rusqlite::Error> {
     tx.prepare_cached("UPDATE tasks SET status = ?2, open = ?3, active = ?4 WHERE task_no = ?1")?
         .execute(params![
             task_no,
@@ -885,7 +892,7 @@ fn set_status(
     Ok(())
 }
 
-fn units_changed(tx: &Transaction<'_>, position: u64) -> Result<(), rusqlite::Error> {
+fn units_changed(tx: &Connection, position: u64) -> Result<(), rusqlite::Error> {
     tx.prepare_cached(
         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     )?
@@ -911,7 +918,7 @@ struct NewTask<'a> {
 }
 
 fn insert_task(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     cache: &mut Cache,
     t: NewTask<'_>,
     targets: &[Target],

@@ -26,14 +26,14 @@ use dotpha_domain::{
     values::RequiredText,
     vocabulary::{ProductStatus, Rating},
 };
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::{ReadModel, ViewError, apply::Done, query::Tree};
 
 // ------------------------------------------------------------------ apply
 
-pub(crate) fn period_opened(tx: &Transaction<'_>, p: &PeriodOpened) -> rusqlite::Result<()> {
+pub(crate) fn period_opened(tx: &Connection, p: &PeriodOpened) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT INTO periods (id, kind, starts_on, ends_on) VALUES (?1, ?2, ?3, ?4)",
     )?
@@ -46,16 +46,13 @@ pub(crate) fn period_opened(tx: &Transaction<'_>, p: &PeriodOpened) -> rusqlite:
     Ok(())
 }
 
-pub(crate) fn period_closed(tx: &Transaction<'_>, p: &PeriodClosed) -> rusqlite::Result<()> {
+pub(crate) fn period_closed(tx: &Connection, p: &PeriodClosed) -> rusqlite::Result<()> {
     tx.prepare_cached("UPDATE periods SET closed = 1 WHERE id = ?1")?
         .execute([p.period.as_str()])?;
     Ok(())
 }
 
-pub(crate) fn milestone_completed(
-    tx: &Transaction<'_>,
-    p: &MilestoneCompleted,
-) -> rusqlite::Result<()> {
+pub(crate) fn milestone_completed(tx: &Connection, p: &MilestoneCompleted) -> rusqlite::Result<()> {
     // The first completion counts (the rules refuse a second one).
     tx.prepare_cached(
         "INSERT OR IGNORE INTO milestone_completions (task_id, title, completed_on) VALUES (?1, ?2, ?3)",
@@ -71,7 +68,7 @@ pub(crate) fn milestone_completed(
 /// The `milestone` key of the task's own review: a title is never blank.
 const TASK_ITSELF: &str = "";
 
-pub(crate) fn product_reviewed(tx: &Transaction<'_>, p: &ProductReviewed) -> rusqlite::Result<()> {
+pub(crate) fn product_reviewed(tx: &Connection, p: &ProductReviewed) -> rusqlite::Result<()> {
     // The latest review of a product counts.
     tx.prepare_cached(
         "INSERT INTO reviews (task_id, milestone, major_errors) VALUES (?1, ?2, ?3)
@@ -95,7 +92,7 @@ pub(crate) fn product_reviewed(tx: &Transaction<'_>, p: &ProductReviewed) -> rus
 /// from the task's stored reports (this one included), which is what the
 /// day always is: the domain's rule over every report of the task.
 pub(crate) fn progress_reported(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     cache: &mut crate::apply::Cache,
     slot: Option<crate::apply::Slot>,
     p: &ProgressReported,
@@ -139,7 +136,7 @@ pub(crate) fn progress_reported(
 /// A task's [`DoneTracker`] from its stored targets and every stored
 /// report (of `task_no`, its number), in [`Reading`] order; returned
 /// having forgotten them.
-fn replay(tx: &Transaction<'_>, task: &str, task_no: i64) -> rusqlite::Result<DoneTracker> {
+fn replay(tx: &Connection, task: &str, task_no: i64) -> rusqlite::Result<DoneTracker> {
     let targets: Vec<(Slug, f64, f64)> = tx
         .prepare_cached(
             "SELECT metric, baseline, target FROM targets WHERE task_id = ?1 ORDER BY ord",
@@ -179,7 +176,7 @@ fn replay(tx: &Transaction<'_>, task: &str, task_no: i64) -> rusqlite::Result<Do
 }
 
 pub(crate) fn self_assessed(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     p: &AssessmentSelfSubmitted,
     event: &Event,
 ) -> rusqlite::Result<()> {
@@ -199,7 +196,7 @@ pub(crate) fn self_assessed(
 }
 
 pub(crate) fn decided(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     p: &AssessmentDecided,
     event: &Event,
     recorded: &crate::Decoded<'_>,

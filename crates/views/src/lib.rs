@@ -35,7 +35,7 @@ use dotpha_domain::{
     Event,
     wire::{GENESIS_HASH, RecordedEvent},
 };
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 pub use schema::SCHEMA_VERSION;
 
@@ -104,7 +104,7 @@ pub struct Applied {
 }
 
 /// An event of the log, decoded, for applying
-/// ([`ReadModel::apply_decoded`]): the event and what applying reads of
+/// ([`Span::apply`]): the event and what applying reads of
 /// its record, borrowed from where it was read.
 #[derive(Debug)]
 pub struct Decoded<'a> {
@@ -230,6 +230,107 @@ pub struct ReadModel {
     /// a unit event has been applied since: queries never reload the whole
     /// table per call.
     units_cache: RefCell<Option<Arc<query::Units>>>,
+}
+
+/// A batch being applied in one transaction, given in parts
+/// ([`ReadModel::span`]). The rows it keeps back are written at
+/// [`Span::commit`]; dropped without it, the transaction is rolled back
+/// and nothing is applied.
+pub struct Span<'m> {
+    model: &'m mut ReadModel,
+    /// What the batch has reached so far.
+    applied: Applied,
+    chain: Chain,
+    logged: bool,
+    count: usize,
+    ended: bool,
+}
+
+impl Span<'_> {
+    /// Applies `part`, the next events in log order. Positions already
+    /// applied are skipped; a gap, a broken chain or an event that cannot
+    /// be applied is an error, after which the span must be dropped.
+    /// Returns how many of `part` were applied. `part` may be dropped
+    /// once this returns.
+    pub fn apply(&mut self, part: &[Decoded<'_>]) -> Result<usize, ViewError> {
+        let model = &mut *self.model;
+        let mut count = 0;
+        let mut last = None;
+        for (index, event) in part.iter().enumerate() {
+            if !self
+                .chain
+                .follows(&model.path, event.position, event.prev_hash, event.hash)?
+            {
+                continue;
+            }
+            apply::event(&model.conn, &mut model.cache, event, index)?;
+            if event.position == 1 {
+                self.applied.genesis = Some(event.hash.to_owned());
+            }
+            last = Some(event);
+            count += 1;
+        }
+        if let Some(last) = last {
+            self.applied.position = last.position;
+            last.hash.clone_into(&mut self.applied.hash);
+        }
+        apply::end_part(&mut model.cache, part);
+        self.count += count;
+        Ok(count)
+    }
+
+    /// The position of the last event applied so far (committed or not).
+    pub fn position(&self) -> u64 {
+        self.applied.position
+    }
+
+    /// Writes the rows the batch kept back and the position, hash and
+    /// stream sequence reached (`stream_sequence`, when the events came
+    /// from the stream), and commits. Returns how many events the batch
+    /// applied.
+    pub fn commit(mut self, stream_sequence: Option<u64>) -> Result<usize, ViewError> {
+        let model = &mut *self.model;
+        let conn = &model.conn;
+        apply::finish_batch(conn, &mut model.cache)?;
+        let applied = &mut self.applied;
+        if let Some(sequence) = stream_sequence {
+            applied.stream_sequence = Some(sequence);
+        }
+        if self.count > 0 || stream_sequence.is_some() {
+            let mut put = conn.prepare_cached(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )?;
+            put.execute(params!["applied_position", applied.position.to_string()])?;
+            put.execute(params!["applied_hash", applied.hash])?;
+            if let Some(genesis) = &applied.genesis {
+                put.execute(params!["genesis_hash", genesis])?;
+            }
+            if let Some(sequence) = applied.stream_sequence {
+                put.execute(params!["stream_sequence", sequence.to_string()])?;
+            }
+            if self.count > 0 && self.logged {
+                // The last event read from the log beside: a log that
+                // holds it holds every one kept there ([`ReadModel::logged`]).
+                put.execute(params![LOGGED_POSITION, applied.position.to_string()])?;
+                put.execute(params![LOGGED_HASH, applied.hash])?;
+            }
+        }
+        conn.execute_batch("COMMIT")?;
+        self.ended = true;
+        model.applied = self.applied.clone();
+        Ok(self.count)
+    }
+}
+
+impl Drop for Span<'_> {
+    fn drop(&mut self) {
+        if !self.ended {
+            // Nothing of the batch stays: not its rows, nor the names and
+            // inputs cached while applying it.
+            let _ = self.model.conn.execute_batch("ROLLBACK");
+            self.model.cache = apply::Cache::default();
+        }
+    }
 }
 
 impl std::fmt::Debug for ReadModel {
@@ -533,13 +634,6 @@ impl ReadModel {
         self.apply_decoded_in(&decoded, None, true)
     }
 
-    /// [`ReadModel::apply_logged`] for events already decoded
-    /// ([`Decoded::from_log`]). A gap or a broken chain fails the whole
-    /// batch and applies nothing.
-    pub fn apply_decoded(&mut self, events: &[Decoded<'_>]) -> Result<usize, ViewError> {
-        self.apply_decoded_in(events, None, true)
-    }
-
     /// Decodes the events of `events` not yet applied, failing at the first
     /// that does not continue the chain or cannot be read: the same error,
     /// in the same order, as applying them one by one would give.
@@ -564,68 +658,27 @@ impl ReadModel {
         stream_sequence: Option<u64>,
         logged: bool,
     ) -> Result<usize, ViewError> {
-        let outcome = self.apply_in_transaction(events, stream_sequence, logged);
-        if outcome.is_err() {
-            // Names cached while applying the failed batch were rolled back.
-            self.cache = apply::Cache::default();
-        }
-        outcome
+        let mut span = self.span(logged)?;
+        span.apply(events)?;
+        span.commit(stream_sequence)
     }
 
-    fn apply_in_transaction(
-        &mut self,
-        events: &[Decoded<'_>],
-        stream_sequence: Option<u64>,
-        logged: bool,
-    ) -> Result<usize, ViewError> {
-        let mut applied = self.applied.clone();
-        let mut chain = Chain::from(&applied);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut count = 0;
-        let mut last = None;
-        for (index, event) in events.iter().enumerate() {
-            if !chain.follows(&self.path, event.position, event.prev_hash, event.hash)? {
-                continue;
-            }
-            apply::event(&tx, &mut self.cache, event, index)?;
-            if event.position == 1 {
-                applied.genesis = Some(event.hash.to_owned());
-            }
-            last = Some(event);
-            count += 1;
-        }
-        if let Some(last) = last {
-            applied.position = last.position;
-            applied.hash = last.hash.to_owned();
-        }
-        apply::finish_batch(&tx, &mut self.cache, events)?;
-        if let Some(sequence) = stream_sequence {
-            applied.stream_sequence = Some(sequence);
-        }
-        if count > 0 || stream_sequence.is_some() {
-            let mut put = tx.prepare_cached(
-                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            )?;
-            put.execute(params!["applied_position", applied.position.to_string()])?;
-            put.execute(params!["applied_hash", applied.hash])?;
-            if let Some(genesis) = &applied.genesis {
-                put.execute(params!["genesis_hash", genesis])?;
-            }
-            if let Some(sequence) = applied.stream_sequence {
-                put.execute(params!["stream_sequence", sequence.to_string()])?;
-            }
-            if count > 0 && logged {
-                // The last event read from the log beside: a log that
-                // holds it holds every one kept there ([`ReadModel::logged`]).
-                put.execute(params![LOGGED_POSITION, applied.position.to_string()])?;
-                put.execute(params![LOGGED_HASH, applied.hash])?;
-            }
-        }
-        tx.commit()?;
-        self.applied = applied;
-        Ok(count)
+    /// Begins applying a batch given in parts ([`Span::apply`]), in one
+    /// transaction that [`Span::commit`] ends: a rebuild reads and decodes
+    /// its events on another thread, a part at a time, and the batch's
+    /// rows are written once at its end. `logged`: the events are read
+    /// from the log beside this read model ([`ReadModel::apply_logged`]).
+    /// A span dropped without its commit applies nothing.
+    pub fn span(&mut self, logged: bool) -> Result<Span<'_>, ViewError> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(Span {
+            chain: Chain::from(&self.applied),
+            applied: self.applied.clone(),
+            model: self,
+            logged,
+            count: 0,
+            ended: false,
+        })
     }
 
     /// Refreshes the planner's statistics when they are stale (SQLite's
