@@ -705,6 +705,25 @@ impl ReadModel {
 mod tests {
     use super::*;
 
+    /// The bundled SQLite is built with the options `.cargo/config.toml`
+    /// gives it: without memory statistics, whose process-wide mutex a
+    /// rebuild's two threads contended for (BENCHMARKS.md, issue 15).
+    #[test]
+    fn sqlite_is_built_without_memory_statistics() {
+        let conn = Connection::open_in_memory().expect("opens");
+        let options: Vec<String> = conn
+            .prepare("PRAGMA compile_options")
+            .expect("prepares")
+            .query_map([], |r| r.get(0))
+            .expect("runs")
+            .collect::<Result<_, _>>()
+            .expect("reads");
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "SQLite built with {options:?}"
+        );
+    }
+
     /// The kind: a statement the read side keeps is compiled once, however
     /// many times and with whatever values it runs, on the worker's
     /// connection (applying) and a reader's (a task, its history, cadre and
