@@ -208,7 +208,9 @@ pub fn catch_up_in(
     batching: Batching,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<u64, ProjectError> {
-    let Batching { part, parts, .. } = batching;
+    // A part of no events would read nothing, and a transaction of no
+    // parts would never end.
+    let (part, parts) = (batching.part.max(1), batching.parts.max(1));
     if let Some(genesis) = log_genesis(log)? {
         read.check_genesis(&genesis)?;
     }
@@ -230,12 +232,13 @@ pub fn catch_up_in(
         let (spent, refill) = std::sync::mpsc::channel();
         scope.spawn(move || read_ahead(&reader, from, head, part, &sender, &refill));
         let mut batches = batches.into_iter();
-        loop {
+        // A transaction begins with a part in hand: none is left open
+        // waiting for the reader, nor begun after the last.
+        while let Some(first) = batches.next() {
+            let mut read_batch: ReadBatch = first?;
             let mut span = read.span(true)?;
             let mut taken = 0;
-            let mut failed = None;
-            for read_batch in batches.by_ref() {
-                let read_batch: ReadBatch = read_batch?;
+            let failed = loop {
                 taken += 1;
                 let decoded: Vec<Decoded<'_>> = read_batch
                     .rows
@@ -251,20 +254,21 @@ pub fn catch_up_in(
                         )
                     })
                     .collect();
-                applied += span.apply(&decoded)? as u64;
+                let (more, count) = span.apply(&decoded)?;
+                span = more;
+                applied += count as u64;
                 drop(decoded);
-                let mut read_batch = read_batch;
-                failed = read_batch.failed.take();
+                let failed = read_batch.failed.take();
                 // The reader may have stopped (an error it sent).
                 let _ = spent.send(read_batch);
                 if failed.is_some() || taken == parts {
-                    break;
+                    break failed;
                 }
-            }
-            if taken == 0 {
-                // Every part was applied: this span has nothing.
-                return Ok::<(), ProjectError>(());
-            }
+                match batches.next() {
+                    Some(next) => read_batch = next?,
+                    None => break None,
+                }
+            };
             span.commit(None)?;
             progress(read.applied().position, head);
             // The events before one that cannot be read are applied, so
@@ -273,6 +277,7 @@ pub fn catch_up_in(
                 return Err(e.into());
             }
         }
+        Ok::<(), ProjectError>(())
     })?;
     if applied > 0 {
         read.optimize()?;

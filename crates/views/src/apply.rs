@@ -200,7 +200,8 @@ pub(crate) enum Done {
 #[derive(Clone, Default)]
 struct ReportColumns {
     /// The shown report, when it changed (a rebuild's reports are each
-    /// shown in turn; only the batch's last per task is made and written).
+    /// shown in turn: its JSON is made at the end of each part in which it
+    /// changed, and written once, at the batch's end).
     shown: Option<Shown>,
     /// The latest instant a check-in was sent at (`last_report_ms`).
     sent_ms: Option<i64>,
@@ -486,7 +487,8 @@ fn insert_targets(
     Ok(())
 }
 
-/// Applies `recorded`, the event at `index` in the batch being applied.
+/// Applies `recorded`, the event at `index` in the part of the batch
+/// being applied ([`crate::Span::apply`]).
 pub(crate) fn event(
     tx: &Connection,
     cache: &mut Cache,

@@ -247,12 +247,18 @@ pub struct Span<'m> {
 }
 
 impl Span<'_> {
-    /// Applies `part`, the next events in log order. Positions already
-    /// applied are skipped; a gap, a broken chain or an event that cannot
-    /// be applied is an error, after which the span must be dropped.
-    /// Returns how many of `part` were applied. `part` may be dropped
-    /// once this returns.
-    pub fn apply(&mut self, part: &[Decoded<'_>]) -> Result<usize, ViewError> {
+    /// Applies `part`, the next events in log order, and returns the span
+    /// with how many of them it applied. Positions already applied are
+    /// skipped. A gap, a broken chain or an event that cannot be applied is
+    /// an error, and the span is gone with it: its transaction is rolled
+    /// back and nothing of the batch is applied. `part` may be dropped once
+    /// this returns.
+    pub fn apply(mut self, part: &[Decoded<'_>]) -> Result<(Self, usize), ViewError> {
+        let count = self.apply_part(part)?;
+        Ok((self, count))
+    }
+
+    fn apply_part(&mut self, part: &[Decoded<'_>]) -> Result<usize, ViewError> {
         let model = &mut *self.model;
         let mut count = 0;
         let mut last = None;
@@ -658,8 +664,7 @@ impl ReadModel {
         stream_sequence: Option<u64>,
         logged: bool,
     ) -> Result<usize, ViewError> {
-        let mut span = self.span(logged)?;
-        span.apply(events)?;
+        let (span, _) = self.span(logged)?.apply(events)?;
         span.commit(stream_sequence)
     }
 
